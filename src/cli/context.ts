@@ -1,0 +1,115 @@
+/**
+ * What every CLI command receives (its I/O, passed in so that only main.ts touches the process),
+ * and the flag parsing that all commands share.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.js";
+
+/** The world as a command sees it. Commands never touch `process` directly. */
+export interface CliContext {
+  /** The name the program was called by: `kubeiam` or `ncp-iam-authenticator`. */
+  programName: string;
+  /** Writes to standard output (only the command's result goes here). */
+  out(text: string): void;
+  /** Writes to standard error (progress, warnings; never a secret). */
+  err(text: string): void;
+  /** The environment. */
+  env: Record<string, string | undefined>;
+  /** Reads all of standard input. */
+  readStdin(): Promise<string>;
+  /** The current time; injectable for tests through `KUBEIAM_NOW_MS` only in main.ts. */
+  now(): number;
+  /** Resolves when the command should stop (SIGINT/SIGTERM); used by long-running commands. */
+  signal: AbortSignal;
+}
+
+/** One command of the CLI. */
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** The full `--help` text. */
+  help: string;
+  /** Runs the command; returns the exit status (0 when omitted). */
+  run(args: string[], ctx: CliContext): Promise<number | void>;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags shared by every NCP command, as the official tool defines them on its root. */
+export const NCP_GLOBAL_FLAGS = {
+  profile: { type: "string" },
+  credentialConfig: { type: "string" },
+  "credential-config": { type: "string" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Options;
+
+/**
+ * Parses flags with `node:util.parseArgs` (strict), turning its errors into one-line usage errors
+ * that name the command and point at `--help`.
+ *
+ * @example
+ * ```ts
+ * const { values } = parseFlags("token", args, { region: { type: "string" } });
+ * ```
+ */
+export function parseFlags<O extends Options>(
+  command: string,
+  args: string[],
+  options: O,
+  allowPositionals = false,
+): { values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>["values"]; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    if (!allowPositionals && parsed.positionals.length > 0) {
+      throw new UsageError(`${command}: unexpected argument ${JSON.stringify(parsed.positionals[0])}: see '${command} --help'`);
+    }
+    return { values: parsed.values, positionals: parsed.positionals };
+  } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
+    const message = cause instanceof Error ? cause.message.split("\n")[0] ?? "" : String(cause);
+    // parseArgs says e.g. "Unknown option '--foo'. To specify a positional argument starting with a '-', …"
+    const first = message.split(". ")[0]?.replace(/\.$/, "") ?? message;
+    throw new UsageError(`${command}: ${first}: see '${command} --help'`, { cause });
+  }
+}
+
+/**
+ * The value of a flag that has a camelCase (official) and a kebab-case (ours) spelling.
+ * Giving both with different values is a usage error.
+ */
+export function eitherFlag(
+  command: string,
+  values: Record<string, unknown>,
+  camel: string,
+  kebab: string,
+): string | undefined {
+  const a = values[camel];
+  const b = values[kebab];
+  const sa = typeof a === "string" ? a : undefined;
+  const sb = typeof b === "string" ? b : undefined;
+  if (sa !== undefined && sb !== undefined && sa !== sb) {
+    throw new UsageError(`${command}: --${camel} and --${kebab} are the same flag with different values: give it once`);
+  }
+  return sa ?? sb;
+}
+
+/** A required string flag, or a usage error naming it. */
+export function requireFlag(command: string, value: string | undefined, flag: string, hint: string): string {
+  if (value === undefined || value.trim() === "") {
+    throw new UsageError(`${command}: --${flag} is required: ${hint}`);
+  }
+  return value;
+}
+
+/**
+ * Reads a boolean flag that the official tool (Go's pflag) also accepts as `--flag=false`.
+ * Declare it as a string option with no default, and pass `args` so a bare `--flag` counts as true.
+ */
+export function parseBoolValue(command: string, flag: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if (["", "true", "1", "t", "yes"].includes(v)) return true;
+  if (["false", "0", "f", "no"].includes(v)) return false;
+  throw new UsageError(`${command}: --${flag} takes true or false, not ${JSON.stringify(value)}`);
+}

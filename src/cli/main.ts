@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * The CLI's entry point: picks the command, runs it, and is the only place that turns errors into
+ * stderr lines and exit statuses. Commands load lazily so that `token` (run on every kubectl call)
+ * pays only for what it uses.
+ */
+import { basename } from "node:path";
+import { ErrorCode, KubeiamError, type ErrorCodeValue } from "../errors.js";
+import type { CliContext, Command } from "./context.js";
+
+type Loader = () => Promise<Command>;
+
+/** The commands that the official ncp-iam-authenticator has, with the same names. */
+const NCP_COMMANDS: Record<string, Loader> = {
+  token: async () => (await import("./token.js")).tokenCommand,
+  version: async () => (await import("./version.js")).versionCommand,
+};
+
+/** kubeiam's own commands, on top of those. */
+const KUBEIAM_COMMANDS: Record<string, Loader> = {
+  ...NCP_COMMANDS,
+  // inspect: async () => (await import("./inspect.js")).inspectCommand,
+};
+
+/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs. */
+const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
+  [ErrorCode.USAGE]: 2,
+  [ErrorCode.INVALID_INPUT]: 2,
+  [ErrorCode.CREDENTIALS]: 3,
+  [ErrorCode.CONFIG_FILE]: 3,
+  [ErrorCode.TOKEN_MALFORMED]: 4,
+  [ErrorCode.TOKEN_SIGNATURE]: 4,
+  [ErrorCode.TOKEN_EXPIRED]: 4,
+  [ErrorCode.TOKEN_FUTURE]: 4,
+  [ErrorCode.TOKEN_CLUSTER]: 4,
+  [ErrorCode.TOKEN_UNKNOWN_KEY]: 4,
+  [ErrorCode.API]: 5,
+  [ErrorCode.NETWORK]: 5,
+  [ErrorCode.CLUSTER_STATE]: 5,
+  [ErrorCode.KUBECONFIG]: 6,
+};
+
+/** The exit status for an error thrown by a command. */
+export function exitStatusFor(error: unknown): number {
+  return error instanceof KubeiamError ? (EXIT_STATUS[error.code] ?? 1) : 1;
+}
+
+function commandsFor(programName: string): Record<string, Loader> {
+  return programName === "ncp-iam-authenticator" ? NCP_COMMANDS : KUBEIAM_COMMANDS;
+}
+
+async function topHelp(programName: string): Promise<string> {
+  const commands = commandsFor(programName);
+  const lines: string[] = [];
+  for (const [name, load] of Object.entries(commands)) {
+    lines.push(`  ${name.padEnd(20)}${(await load()).summary}`);
+  }
+  const what =
+    programName === "ncp-iam-authenticator"
+      ? "ncloud kubernetes service iam authenticator (kubeiam, drop-in)"
+      : "short-lived Kubernetes credentials for NAVER Cloud NKS, AWS EKS and GCP GKE from cloud IAM keys";
+  return `${programName}: ${what}
+
+Usage:
+  ${programName} <command> [flags]
+
+Commands:
+${lines.join("\n")}
+
+Run '${programName} <command> --help' for a command's flags.
+`;
+}
+
+/**
+ * Runs the CLI with the given arguments and I/O; resolves to the exit status. Never throws.
+ *
+ * @example
+ * ```ts
+ * const status = await runCli(["token", "--clusterUuid", uuid, "--region", "KR"], ctx);
+ * ```
+ */
+export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  const [name, ...rest] = argv;
+  const prog = ctx.programName;
+  try {
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      const topic = name === "help" ? rest[0] : undefined;
+      if (topic !== undefined) {
+        const load = commandsFor(prog)[topic];
+        if (load === undefined) throw unknownCommand(prog, topic);
+        ctx.out((await load()).help);
+        return 0;
+      }
+      ctx.out(await topHelp(prog));
+      return name === undefined ? 2 : 0;
+    }
+    if (name === "--version" || name === "-v") return runCommand(prog, "version", [], ctx);
+    return await runCommand(prog, name, rest, ctx);
+  } catch (error) {
+    return report(error, ctx);
+  }
+}
+
+async function runCommand(prog: string, name: string, args: string[], ctx: CliContext): Promise<number> {
+  const load = commandsFor(prog)[name];
+  if (load === undefined) throw unknownCommand(prog, name);
+  const command = await load();
+  if (args.includes("--help") || args.includes("-h")) {
+    ctx.out(command.help);
+    return 0;
+  }
+  try {
+    return (await command.run(args, ctx)) ?? 0;
+  } catch (error) {
+    return report(error, ctx);
+  }
+}
+
+function unknownCommand(prog: string, name: string): KubeiamError {
+  return new KubeiamError(ErrorCode.USAGE, `unknown command ${JSON.stringify(name)}: run '${prog} --help' for the list`);
+}
+
+/** One line on stderr for a user's mistake; a stack trace only for our own bugs, and only on request. */
+function report(error: unknown, ctx: CliContext): number {
+  if (error instanceof KubeiamError) {
+    ctx.err(`${ctx.programName}: ${error.message}\n`);
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.err(`${ctx.programName}: internal error: ${message} (set KUBEIAM_DEBUG=1 for details, and please report it)\n`);
+    if (ctx.env.KUBEIAM_DEBUG && error instanceof Error && error.stack) ctx.err(`${error.stack}\n`);
+  }
+  return exitStatusFor(error);
+}
+
+/** The program name as installed: `ncp-iam-authenticator` speaks only the official tool's commands. */
+export function programNameFrom(argv1: string | undefined): string {
+  const base = basename(argv1 ?? "kubeiam").replace(/\.(c|m)?js$/, "");
+  return base === "ncp-iam-authenticator" ? base : "kubeiam";
+}
+
+function processContext(): CliContext {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  // A closed pipe (`kubeiam … | head`) is not an error worth a trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+  });
+  return {
+    programName: programNameFrom(process.argv[1]),
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    env: process.env,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+    now: () => Date.now(),
+    signal: controller.signal,
+  };
+}
+
+// Run only when executed, not when imported (tests import runCli).
+const invoked = process.argv[1] ?? "";
+if (/(?:^|[\\/])(?:main\.js|kubeiam|ncp-iam-authenticator)$/.test(invoked)) {
+  const status = await runCli(process.argv.slice(2), processContext());
+  process.exit(status);
+}

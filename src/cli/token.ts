@@ -1,0 +1,85 @@
+/**
+ * `token`: prints the ExecCredential that kubectl's exec plugin reads, as the official
+ * ncp-iam-authenticator does. Runs on every kubectl call, so it imports only what it needs.
+ */
+import { UsageError } from "../errors.js";
+import { resolveNcpCredentials } from "../ncp/credentials.js";
+import { normalizeNcpRegion } from "../ncp/region.js";
+import { checkClusterUuid, mintNcpToken } from "../ncp/token.js";
+import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../kube/exec-credential.js";
+import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+
+/** How long before the token's own expiry kubectl is told to fetch a new one. */
+const REFRESH_MARGIN_MS = 60 * 1000;
+
+const FLAGS = {
+  ...NCP_GLOBAL_FLAGS,
+  clusterUuid: { type: "string" },
+  "cluster-uuid": { type: "string" },
+  region: { type: "string" },
+  "api-version": { type: "string" },
+  "token-only": { type: "boolean" },
+} as const;
+
+export const tokenCommand: Command = {
+  summary: "Authenticate using SubAccount and get token for Kubernetes",
+  help: `Prints an ExecCredential with a fresh NKS IAM token (k8s-ncp-v1), for kubectl's exec plugin.
+
+Usage:
+  token --clusterUuid UUID --region CODE [flags]
+
+Flags:
+  --clusterUuid, --cluster-uuid UUID   the cluster's UUID (required)
+  --region CODE                        the cluster's region code: KR, SGN, JPN, FKR, … (required)
+  --profile NAME                       section of the configure file (default: $NCLOUD_PROFILE, then DEFAULT)
+  --credentialConfig PATH              configure file (default: ~/.ncloud/configure)
+  --api-version v1|v1beta1             ExecCredential apiVersion when kubectl does not say (default: v1beta1)
+  --token-only                         print the bare token instead of the ExecCredential
+  -h, --help                           this help
+
+Credentials: NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY in the environment win over the file.
+The printed expirationTimestamp is one minute before the token's 15-minute lifetime ends, so that
+kubectl asks for a new token in time.
+`,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { values } = parseFlags("token", args, FLAGS);
+    const clusterUuid = requireFlag(
+      "token",
+      eitherFlag("token", values, "clusterUuid", "cluster-uuid"),
+      "clusterUuid",
+      "pass the cluster's UUID, for example --clusterUuid 3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b",
+    );
+    const region = requireFlag("token", values.region, "region", "pass the cluster's region code, for example --region KR");
+    // Check every input before touching credentials, so a bad flag fails fast and alone.
+    checkClusterUuid(clusterUuid);
+    normalizeNcpRegion(region);
+    const apiVersion =
+      parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ??
+      (values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]));
+    const configFile = eitherFlag("token", values, "credentialConfig", "credential-config");
+    if (configFile !== undefined && configFile.trim() === "") {
+      throw new UsageError("token: --credentialConfig is empty: pass the path of a configure file");
+    }
+    const credentials = resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile });
+    for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
+    const { token, expiresAt } = mintNcpToken({
+      accessKey: credentials.accessKey,
+      secretKey: credentials.secretKey,
+      clusterUuid,
+      region,
+      now: ctx.now(),
+    });
+    if (values["token-only"]) {
+      ctx.out(`${token}\n`);
+      return 0;
+    }
+    const credential = formatExecCredential({
+      token,
+      expirationTimestamp: new Date(expiresAt.getTime() - REFRESH_MARGIN_MS),
+      ...(apiVersion === undefined ? {} : { apiVersion }),
+    });
+    // The official tool prints the JSON with no trailing newline; so do we.
+    ctx.out(JSON.stringify(credential));
+    return 0;
+  },
+};

@@ -1,0 +1,155 @@
+/**
+ * The error base class of kubeiam, its stable codes, and a subclass for each family of failure.
+ *
+ * Every message names the problem and, where there is one, the fix. No message ever holds a
+ * secret key or a whole token: callers pass access keys and cluster UUIDs only.
+ */
+
+/** Stable error codes. Programs match on these, never on message text. */
+export const ErrorCode = {
+  /** A flag, argument or option has a bad value or is missing. */
+  USAGE: "ERR_USAGE",
+  /** A cluster UUID, region code or key that would change what is signed. */
+  INVALID_INPUT: "ERR_INVALID_INPUT",
+  /** No credentials found, or the credentials found are unusable. */
+  CREDENTIALS: "ERR_CREDENTIALS",
+  /** A configuration file (configure, kubeconfig, key file) exists but cannot be read or parsed. */
+  CONFIG_FILE: "ERR_CONFIG_FILE",
+  /** A token is not well-formed: wrong prefix, bad Base64, bad JSON, unexpected keys. */
+  TOKEN_MALFORMED: "ERR_TOKEN_MALFORMED",
+  /** A token's signature does not match. */
+  TOKEN_SIGNATURE: "ERR_TOKEN_SIGNATURE",
+  /** A token is older than its lifetime. */
+  TOKEN_EXPIRED: "ERR_TOKEN_EXPIRED",
+  /** A token's timestamp lies too far in the future. */
+  TOKEN_FUTURE: "ERR_TOKEN_FUTURE",
+  /** A token names another cluster than the one checking it. */
+  TOKEN_CLUSTER: "ERR_TOKEN_CLUSTER",
+  /** A token is signed by an access key that the verifier does not know. */
+  TOKEN_UNKNOWN_KEY: "ERR_TOKEN_UNKNOWN_KEY",
+  /** A cloud API answered with an error status. */
+  API: "ERR_API",
+  /** A cloud API could not be reached, or did not answer in time. */
+  NETWORK: "ERR_NETWORK",
+  /** A kubeconfig cannot be built, merged or written. */
+  KUBECONFIG: "ERR_KUBECONFIG",
+  /** A cluster is in a state that does not allow the operation (for example still being created). */
+  CLUSTER_STATE: "ERR_CLUSTER_STATE",
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The base class of every error kubeiam throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { decodeNcpToken(input) } catch (e) {
+ *   if (e instanceof KubeiamError && e.code === ErrorCode.TOKEN_MALFORMED) console.error(e.message);
+ * }
+ * ```
+ */
+export class KubeiamError extends Error {
+  readonly code: ErrorCodeValue;
+
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A flag, argument or option is missing or has a bad value (CLI exit status 2). */
+export class UsageError extends KubeiamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.USAGE, message, options);
+  }
+}
+
+/** An input that would change what is signed was refused (SPEC section 1, last paragraph). */
+export class InvalidInputError extends KubeiamError {
+  /** The name of the refused input, as the caller would write it (`clusterUuid`, `region`, …). */
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.INVALID_INPUT, message, options);
+    this.field = field;
+  }
+}
+
+/** No usable credentials (CLI exit status 3). */
+export class CredentialsError extends KubeiamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CREDENTIALS, message, options);
+  }
+}
+
+/** A configuration file exists but cannot be read or parsed. */
+export class ConfigFileError extends KubeiamError {
+  /** The path of the offending file. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CONFIG_FILE, message, options);
+    this.path = path;
+  }
+}
+
+/** The failed check of a token, as a code. */
+export type TokenErrorCode =
+  | typeof ErrorCode.TOKEN_MALFORMED
+  | typeof ErrorCode.TOKEN_SIGNATURE
+  | typeof ErrorCode.TOKEN_EXPIRED
+  | typeof ErrorCode.TOKEN_FUTURE
+  | typeof ErrorCode.TOKEN_CLUSTER
+  | typeof ErrorCode.TOKEN_UNKNOWN_KEY;
+
+/** A token is malformed or failed one of the checks of verification. */
+export class TokenError extends KubeiamError {
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** A cloud API answered with an error status. */
+export class ApiError extends KubeiamError {
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  /** The cloud's own error code, when its body had one. */
+  readonly apiCode: string | undefined;
+  /** The cloud's own error message, when its body had one. */
+  readonly apiMessage: string | undefined;
+
+  constructor(
+    message: string,
+    details: { status: number; apiCode?: string | undefined; apiMessage?: string | undefined },
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.API, message, options);
+    this.status = details.status;
+    this.apiCode = details.apiCode;
+    this.apiMessage = details.apiMessage;
+  }
+}
+
+/** A cloud API could not be reached or did not answer in time. */
+export class NetworkError extends KubeiamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NETWORK, message, options);
+  }
+}
+
+/** A kubeconfig cannot be parsed, built, merged or written. */
+export class KubeconfigError extends KubeiamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.KUBECONFIG, message, options);
+  }
+}
+
+/** A cluster is in a state that does not allow the operation. */
+export class ClusterStateError extends KubeiamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CLUSTER_STATE, message, options);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The client-go ExecCredential that an exec plugin prints (SPEC section 4), and the
+ * `KUBERNETES_EXEC_INFO` that client-go hands the plugin.
+ */
+import { UsageError } from "../errors.js";
+
+/** The exec credential API versions that kubectl understands and we print. */
+export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"] as const;
+
+/** One of {@link EXEC_API_VERSIONS}. */
+export type ExecApiVersion = (typeof EXEC_API_VERSIONS)[number];
+
+/** The default apiVersion, as the official ncp-iam-authenticator prints it. */
+export const DEFAULT_EXEC_API_VERSION: ExecApiVersion = "client.authentication.k8s.io/v1beta1";
+
+/** The ExecCredential object, with keys in the order that client-go's own encoder writes them. */
+export interface ExecCredential {
+  kind: "ExecCredential";
+  apiVersion: ExecApiVersion;
+  spec: { interactive: boolean };
+  status: { expirationTimestamp?: string; token: string };
+}
+
+/**
+ * RFC 3339 UTC at whole seconds (`2026-01-01T00:14:00Z`), as Kubernetes' `metav1.Time` writes it.
+ * Fractions are dropped, never rounded up, so the time printed is never later than the one given.
+ */
+export function rfc3339Seconds(time: Date): string {
+  return new Date(Math.floor(time.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * Builds an ExecCredential. Serialised with `JSON.stringify`, it is byte for byte what the official
+ * `ncp-iam-authenticator` prints: `{"kind":…,"apiVersion":…,"spec":{"interactive":false},"status":{"expirationTimestamp":…,"token":…}}`.
+ *
+ * @example
+ * ```ts
+ * const cred = formatExecCredential({ token, expirationTimestamp: new Date(expiresAt.getTime() - 60_000) });
+ * process.stdout.write(JSON.stringify(cred));
+ * ```
+ */
+export function formatExecCredential(input: {
+  token: string;
+  expirationTimestamp?: Date;
+  apiVersion?: ExecApiVersion;
+  interactive?: boolean;
+}): ExecCredential {
+  const status: ExecCredential["status"] =
+    input.expirationTimestamp === undefined
+      ? { token: input.token }
+      : { expirationTimestamp: rfc3339Seconds(input.expirationTimestamp), token: input.token };
+  return {
+    kind: "ExecCredential",
+    apiVersion: input.apiVersion ?? DEFAULT_EXEC_API_VERSION,
+    spec: { interactive: input.interactive ?? false },
+    status,
+  };
+}
+
+/**
+ * Reads an apiVersion given on the command line: `v1`, `v1beta1`, or the full group/version.
+ *
+ * @example
+ * ```ts
+ * parseExecApiVersion("v1"); // "client.authentication.k8s.io/v1"
+ * ```
+ */
+export function parseExecApiVersion(value: string): ExecApiVersion {
+  const full = value.includes("/") ? value : `client.authentication.k8s.io/${value}`;
+  const found = EXEC_API_VERSIONS.find((v) => v === full);
+  if (found === undefined) {
+    throw new UsageError(`exec API version ${JSON.stringify(value)} is not supported: use v1 or v1beta1`);
+  }
+  return found;
+}
+
+/** What client-go told the plugin in `KUBERNETES_EXEC_INFO`. */
+export interface ExecInfo {
+  apiVersion: ExecApiVersion;
+  interactive: boolean;
+}
+
+/**
+ * Parses `KUBERNETES_EXEC_INFO`. Returns `undefined` when it is absent, empty or not one we know,
+ * so that the caller falls back to its own choice rather than failing kubectl.
+ *
+ * @example
+ * ```ts
+ * parseExecInfo('{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}');
+ * ```
+ */
+export function parseExecInfo(raw: string | undefined): ExecInfo | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const record = parsed as { apiVersion?: unknown; spec?: unknown };
+  const apiVersion = EXEC_API_VERSIONS.find((v) => v === record.apiVersion);
+  if (apiVersion === undefined) return undefined;
+  const spec = record.spec as { interactive?: unknown } | undefined;
+  return { apiVersion, interactive: typeof spec === "object" && spec !== null && spec.interactive === true };
+}

@@ -1,0 +1,159 @@
+/**
+ * Finds NCP API credentials (SPEC section 3): the environment first, then `~/.ncloud/configure`.
+ * Reads only; never prompts and never writes the file (kubectl runs us non-interactively).
+ */
+import { readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parse as parseIni } from "ini";
+import { ConfigFileError, CredentialsError } from "../errors.js";
+
+/** The NCP API Gateway that NCP's own tools use when none is configured. */
+export const DEFAULT_NCP_API_URL = "https://ncloud.apigw.ntruss.com";
+
+/** An NCP API key and the gateway it is for. */
+export interface NcpCredentials {
+  accessKey: string;
+  secretKey: string;
+  /** The API Gateway base URL (`https://ncloud.apigw.ntruss.com`). */
+  apiUrl: string;
+}
+
+/** Credentials with where they were found. */
+export interface ResolvedNcpCredentials extends NcpCredentials {
+  /** `env`, or `file` for a configure file. */
+  source: "env" | "file";
+  /** The configure file read, when `source` is `file`. */
+  path?: string;
+  /** The file's section used, when `source` is `file`. */
+  profile?: string;
+  /** Things worth telling the user on stderr, such as a configure file that others can read. */
+  warnings: string[];
+}
+
+/** Options of {@link resolveNcpCredentials}. */
+export interface ResolveNcpCredentialsOptions {
+  /** The environment to read; defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** The configure file's section; defaults to `NCLOUD_PROFILE`, then `DEFAULT`. */
+  profile?: string;
+  /** The configure file; defaults to `~/.ncloud/configure` under `HOME`. */
+  configFile?: string;
+}
+
+/** The default configure file for a given environment: `$HOME/.ncloud/configure`. */
+export function defaultNcpConfigFile(env: Record<string, string | undefined> = process.env): string {
+  return join(env.HOME || homedir(), ".ncloud", "configure");
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v.trim());
+
+/**
+ * Resolves NCP credentials: the first complete source wins (SPEC section 3).
+ *
+ * 1. `NCLOUD_ACCESS_KEY_ID` (or `NCLOUD_ACCESS_KEY`) with `NCLOUD_SECRET_ACCESS_KEY` (or `NCLOUD_SECRET_KEY`);
+ *    the API URL from `NCLOUD_API_GW`, else the default gateway.
+ * 2. The configure file's section (`profile`, else `NCLOUD_PROFILE`, else `DEFAULT`), keys
+ *    `ncloud_access_key_id`, `ncloud_secret_access_key`, `ncloud_api_url`.
+ *
+ * A profile asked for by name must exist. Throws {@link CredentialsError} when nothing usable is
+ * found and {@link ConfigFileError} when the file exists but cannot be read or parsed.
+ *
+ * @example
+ * ```ts
+ * const creds = resolveNcpCredentials({ profile: "prod" });
+ * console.error(`using ${creds.accessKey} from ${creds.source}`);
+ * ```
+ */
+export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}): ResolvedNcpCredentials {
+  const env = options.env ?? process.env;
+  const envAccess = nonEmpty(env.NCLOUD_ACCESS_KEY_ID) ?? nonEmpty(env.NCLOUD_ACCESS_KEY);
+  const envSecret = nonEmpty(env.NCLOUD_SECRET_ACCESS_KEY) ?? nonEmpty(env.NCLOUD_SECRET_KEY);
+  const envUrl = nonEmpty(env.NCLOUD_API_GW);
+  const explicitProfile = nonEmpty(options.profile);
+  if (envAccess !== undefined && envSecret !== undefined) {
+    return { accessKey: envAccess, secretKey: envSecret, apiUrl: envUrl ?? DEFAULT_NCP_API_URL, source: "env", warnings: [] };
+  }
+
+  const path = options.configFile ?? defaultNcpConfigFile(env);
+  const profile = explicitProfile ?? nonEmpty(env.NCLOUD_PROFILE) ?? "DEFAULT";
+  const named = explicitProfile !== undefined || nonEmpty(env.NCLOUD_PROFILE) !== undefined;
+  const file = readConfigure(path, options.configFile !== undefined || named);
+  if (file === undefined) {
+    throw new CredentialsError(
+      "no NCP credentials found: set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, or write them to ~/.ncloud/configure (or pass --credentialConfig FILE)",
+    );
+  }
+  const section = sectionOf(file.data, profile);
+  if (section === undefined) {
+    const known = Object.keys(file.data).filter((k) => typeof file.data[k] === "object");
+    throw new CredentialsError(
+      `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.join(", ")})` : ""}: pass --profile with one of those, or add a [${profile}] section`,
+    );
+  }
+  const accessKey = nonEmpty(stringOf(section.ncloud_access_key_id));
+  const secretKey = nonEmpty(stringOf(section.ncloud_secret_access_key));
+  if (accessKey === undefined || secretKey === undefined) {
+    const missing = [accessKey === undefined ? "ncloud_access_key_id" : "", secretKey === undefined ? "ncloud_secret_access_key" : ""].filter(Boolean);
+    throw new CredentialsError(`profile "${profile}" in ${path} has no ${missing.join(" or ")}: add ${missing.length > 1 ? "them" : "it"} to the [${profile}] section`);
+  }
+  const apiUrl = nonEmpty(stringOf(section.ncloud_api_url)) ?? envUrl ?? DEFAULT_NCP_API_URL;
+  const warnings: string[] = [];
+  if ((file.mode & 0o077) !== 0) {
+    warnings.push(`${path} can be read by other users (mode ${(file.mode & 0o777).toString(8)}): run chmod 600 ${path}`);
+  }
+  return { accessKey, secretKey, apiUrl, source: "file", path, profile, warnings };
+}
+
+interface ConfigureFile {
+  data: Record<string, unknown>;
+  mode: number;
+}
+
+/** Reads and parses the configure file; `undefined` when it does not exist and was not asked for by name. */
+function readConfigure(path: string, required: boolean): ConfigureFile | undefined {
+  let text: string;
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      if (!required) return undefined;
+      throw new CredentialsError(`credential file ${path} does not exist: create it, or pass --credentialConfig with the right path`, { cause });
+    }
+    if (code === "EISDIR") throw new ConfigFileError(path, `credential file ${path} is a directory: pass the configure file itself`, { cause });
+    throw new ConfigFileError(path, `cannot read credential file ${path} (${code ?? "error"}): check its permissions`, { cause });
+  }
+  checkIniShape(path, text);
+  return { data: parseIni(text) as Record<string, unknown>, mode };
+}
+
+/**
+ * The `ini` package accepts anything; a configure file with a stray line is more likely a paste gone
+ * wrong, so refuse it, naming the line but never its content (it may be a key).
+ */
+function checkIniShape(path: string, text: string): void {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? "").trim();
+    if (line === "" || line.startsWith(";") || line.startsWith("#")) continue;
+    if (/^\[[^\]]+\]$/.test(line)) continue;
+    if (/^[^=\s][^=]*=/.test(line)) continue;
+    throw new ConfigFileError(path, `credential file ${path} is malformed at line ${i + 1}: expected "[profile]" or "key = value"`);
+  }
+}
+
+/** The section for a profile; `DEFAULT` also takes keys written before any section, as Go's ini does. */
+function sectionOf(data: Record<string, unknown>, profile: string): Record<string, unknown> | undefined {
+  const section = data[profile];
+  const own = typeof section === "object" && section !== null ? (section as Record<string, unknown>) : undefined;
+  if (profile !== "DEFAULT") return own;
+  const top: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) if (typeof v !== "object") top[k] = v;
+  if (own === undefined && Object.keys(top).length === 0) return undefined;
+  return { ...top, ...own };
+}
+
+const stringOf = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);

@@ -1,0 +1,41 @@
+/**
+ * The NCP API Gateway signature (SPEC section 2), shared by the NKS token and the NKS REST client.
+ */
+import { createHmac } from "node:crypto";
+
+/** What one signature covers. */
+export interface NcpSignInput {
+  /** HTTP method, upper case (`GET`). */
+  method: string;
+  /** Request URI: path and query, exactly as sent (`/vnks/v2/clusters?x=1`). */
+  uri: string;
+  /** Milliseconds since the epoch, as a decimal string. */
+  timestamp: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+/**
+ * The string that NCP signs: `METHOD uri\ntimestamp\naccessKey`.
+ *
+ * @example
+ * ```ts
+ * ncpStringToSign({ method: "GET", uri: "/x", timestamp: "1", accessKey: "AK" }); // "GET /x\n1\nAK"
+ * ```
+ */
+export function ncpStringToSign(input: Omit<NcpSignInput, "secretKey">): string {
+  return `${input.method} ${input.uri}\n${input.timestamp}\n${input.accessKey}`;
+}
+
+/**
+ * Base64 (standard, padded) of HMAC-SHA256 over {@link ncpStringToSign}, keyed with the secret key.
+ *
+ * @example
+ * ```ts
+ * const sig = signNcpRequest({ method: "GET", uri: "/vnks/v2/clusters", timestamp: String(Date.now()),
+ *   accessKey: "AK", secretKey: "SK" });
+ * ```
+ */
+export function signNcpRequest(input: NcpSignInput): string {
+  return createHmac("sha256", input.secretKey).update(ncpStringToSign(input)).digest("base64");
+}

@@ -1,0 +1,299 @@
+/**
+ * The NKS IAM token `k8s-ncp-v1.…` (SPEC section 1): mint, decode and verify.
+ * Pure: the clock and the key lookup are passed in.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { InvalidInputError, TokenError, ErrorCode } from "../errors.js";
+import { ncpStage, normalizeNcpRegion } from "./region.js";
+import { signNcpRequest } from "./sign.js";
+
+/** The prefix of every NKS IAM token. */
+export const NCP_TOKEN_PREFIX = "k8s-ncp-v1.";
+
+/** How long an NKS token is accepted after its timestamp: 15 minutes. */
+export const NCP_TOKEN_TTL_MS = 15 * 60 * 1000;
+
+/** How far in the future a token's timestamp may lie by default when verifying: 1 minute. */
+export const NCP_TOKEN_MAX_FUTURE_SKEW_MS = 60 * 1000;
+
+const UUID_RE = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
+// A key must be non-empty and hold no white space or control characters (SPEC section 1).
+const KEY_RE = /^[^\s\p{Cc}]+$/u;
+const CLAIM_KEYS = ["timestamp", "accessKey", "signature", "path"] as const;
+const PATH_RE = /^\/iam\/([a-z0-9-]+)\/user\?clusterUuid=(.*)$/;
+const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+// Go's encoding/json escapes these inside strings; we must produce the same bytes.
+const GO_ESCAPE_TEST = /[<>&\u2028\u2029]/;
+const GO_ESCAPE_ALL = /[<>&\u2028\u2029]/g;
+const GO_ESCAPES: Record<string, string> = {
+  "<": "\\u003c",
+  ">": "\\u003e",
+  "&": "\\u0026",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+};
+
+/** A point in time: a `Date` or milliseconds since the Unix epoch. */
+export type TimeInput = Date | number;
+
+/** Milliseconds since the epoch, whole, from a {@link TimeInput} (the current time when absent). */
+export function toEpochMs(now: TimeInput | undefined): number {
+  const ms = now === undefined ? Date.now() : typeof now === "number" ? now : now.getTime();
+  if (!Number.isFinite(ms)) throw new InvalidInputError("now", "now is not a valid time");
+  return Math.floor(ms);
+}
+
+/**
+ * Checks that a cluster UUID is 8-4-4-4-12 hexadecimal (case kept), so nothing else can reach
+ * the signed path.
+ *
+ * @example
+ * ```ts
+ * checkClusterUuid("3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b"); // returns it unchanged
+ * ```
+ */
+export function checkClusterUuid(clusterUuid: string): string {
+  if (!UUID_RE.test(clusterUuid)) {
+    throw new InvalidInputError(
+      "clusterUuid",
+      `cluster UUID ${JSON.stringify(clusterUuid.slice(0, 64))} is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID, as shown by 'kubeiam clusters'`,
+    );
+  }
+  return clusterUuid;
+}
+
+/** Checks an access or secret key without ever echoing it. */
+function checkKey(field: "accessKey" | "secretKey", value: string): void {
+  const label = field === "accessKey" ? "access key" : "secret key";
+  if (value === "") {
+    throw new InvalidInputError(field, `the ${label} is empty: set it in the environment or in ~/.ncloud/configure`);
+  }
+  if (!KEY_RE.test(value)) {
+    throw new InvalidInputError(
+      field,
+      `the ${label} holds white space or control characters: copy it again without spaces or line breaks`,
+    );
+  }
+}
+
+/** What {@link mintNcpToken} needs. */
+export interface MintNcpTokenInput {
+  accessKey: string;
+  secretKey: string;
+  clusterUuid: string;
+  /** NCP region code (`KR`, `SGN`, …); case does not matter. */
+  region: string;
+  /** The time to sign at; defaults to the current time. */
+  now?: TimeInput;
+}
+
+/** A minted token and the moment it stops being accepted. */
+export interface NcpToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** The IAM path that a token for this cluster and region signs. */
+export function ncpTokenPath(clusterUuid: string, region: string): string {
+  return `/iam/${ncpStage(region)}/user?clusterUuid=${checkClusterUuid(clusterUuid)}`;
+}
+
+/**
+ * Mints an NKS IAM token, byte for byte as the official `ncp-iam-authenticator` does (SPEC section 1).
+ *
+ * @example
+ * ```ts
+ * const { token, expiresAt } = mintNcpToken({
+ *   accessKey, secretKey, clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", region: "KR",
+ * });
+ * ```
+ */
+export function mintNcpToken(input: MintNcpTokenInput): NcpToken {
+  const { accessKey, secretKey } = input;
+  checkKey("accessKey", accessKey);
+  checkKey("secretKey", secretKey);
+  const path = ncpTokenPath(input.clusterUuid, input.region);
+  const ms = toEpochMs(input.now);
+  const timestamp = String(ms);
+  const signature = signNcpRequest({ method: "GET", uri: path, timestamp, accessKey, secretKey });
+  let claim = JSON.stringify({ timestamp, accessKey, signature, path });
+  if (GO_ESCAPE_TEST.test(claim)) claim = claim.replace(GO_ESCAPE_ALL, (c) => GO_ESCAPES[c] ?? c);
+  return {
+    token: NCP_TOKEN_PREFIX + Buffer.from(claim, "utf8").toString("base64"),
+    expiresAt: new Date(ms + NCP_TOKEN_TTL_MS),
+  };
+}
+
+/** The parts of a decoded NKS token. Nothing here is checked beyond its form. */
+export interface NcpTokenClaim {
+  /** The signing time. */
+  issuedAt: Date;
+  /** The signing time as it stands in the claim (milliseconds, decimal). */
+  timestamp: string;
+  /** When the token stops being accepted: `issuedAt` plus 15 minutes. */
+  expiresAt: Date;
+  accessKey: string;
+  signature: string;
+  path: string;
+  /** The cluster UUID that the path names. */
+  clusterUuid: string;
+  /** The IAM stage that the path names (`v1`, `sgn-v1`, …). */
+  stage: string;
+}
+
+function malformed(message: string, cause?: unknown): TokenError {
+  return new TokenError(ErrorCode.TOKEN_MALFORMED, message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Decodes an NKS token into its claim, or throws a {@link TokenError} with code
+ * `ERR_TOKEN_MALFORMED` saying what is wrong with it. Does not check the signature.
+ *
+ * @example
+ * ```ts
+ * const claim = decodeNcpToken(token);
+ * console.log(claim.clusterUuid, claim.expiresAt.toISOString());
+ * ```
+ */
+export function decodeNcpToken(token: string): NcpTokenClaim {
+  const input = token.trim();
+  if (!input.startsWith(NCP_TOKEN_PREFIX)) {
+    throw malformed(`not an NKS token: it must start with "${NCP_TOKEN_PREFIX}"`);
+  }
+  const body = input.slice(NCP_TOKEN_PREFIX.length);
+  if (body.length === 0 || body.length % 4 !== 0 || !B64_RE.test(body)) {
+    throw malformed("the token's body is not standard Base64 with padding: copy the whole token again");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body, "base64").toString("utf8"));
+  } catch (cause) {
+    throw malformed("the token's body is not JSON: copy the whole token again", cause);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw malformed("the token's claim is not a JSON object");
+  }
+  const record = parsed as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const extra = keys.filter((k) => !(CLAIM_KEYS as readonly string[]).includes(k));
+  if (extra.length > 0) {
+    throw malformed(`the token's claim has unexpected keys (${extra.map((k) => JSON.stringify(k)).join(", ")}): expected exactly ${CLAIM_KEYS.join(", ")}`);
+  }
+  for (const key of CLAIM_KEYS) {
+    if (typeof record[key] !== "string") {
+      throw malformed(`the token's claim lacks the string field "${key}"`);
+    }
+  }
+  const timestamp = record.timestamp as string;
+  const accessKey = record.accessKey as string;
+  const signature = record.signature as string;
+  const path = record.path as string;
+  if (!/^\d{1,16}$/.test(timestamp)) {
+    throw malformed(`the token's timestamp ${JSON.stringify(timestamp.slice(0, 32))} is not milliseconds since the epoch`);
+  }
+  const match = PATH_RE.exec(path);
+  if (!match) {
+    throw malformed(`the token's path ${JSON.stringify(path.slice(0, 120))} is not /iam/{stage}/user?clusterUuid={uuid}`);
+  }
+  const stage = match[1] as string;
+  const clusterUuid = match[2] as string;
+  if (!UUID_RE.test(clusterUuid)) {
+    throw malformed(`the token's path names ${JSON.stringify(clusterUuid.slice(0, 64))}, which is not a cluster UUID`);
+  }
+  const ms = Number(timestamp);
+  return {
+    issuedAt: new Date(ms),
+    timestamp,
+    expiresAt: new Date(ms + NCP_TOKEN_TTL_MS),
+    accessKey,
+    signature,
+    path,
+    clusterUuid,
+    stage,
+  };
+}
+
+/** Options of {@link verifyNcpToken}. */
+export interface VerifyNcpTokenOptions {
+  /** The secret key of an access key, or `undefined` when the key is unknown. */
+  secretKeyFor: (accessKey: string) => string | undefined;
+  /** When set, the token must name this cluster (compared case-insensitively, as UUIDs are). */
+  clusterUuid?: string;
+  /** When set, the token's path must name this region's IAM stage. */
+  region?: string;
+  /** The time to check against; defaults to the current time. */
+  now?: TimeInput;
+  /** How old a token may be; 15 minutes by default. */
+  maxAgeMs?: number;
+  /** How far in the future its timestamp may be; 1 minute by default. */
+  maxFutureSkewMs?: number;
+}
+
+/** What a verified token proves. */
+export interface VerifiedNcpToken {
+  accessKey: string;
+  clusterUuid: string;
+  stage: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Verifies an NKS token: form, known access key, signature (constant-time), age, future skew,
+ * cluster and stage. Throws a {@link TokenError} whose code names the failed check.
+ *
+ * @example
+ * ```ts
+ * const who = verifyNcpToken(token, {
+ *   secretKeyFor: (ak) => keyring.get(ak),
+ *   clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b",
+ * });
+ * console.log(who.accessKey);
+ * ```
+ */
+export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): VerifiedNcpToken {
+  const claim = decodeNcpToken(token);
+  const secretKey = options.secretKeyFor(claim.accessKey);
+  if (secretKey === undefined) {
+    throw new TokenError(ErrorCode.TOKEN_UNKNOWN_KEY, `the token is signed by access key ${claim.accessKey}, which is not known here`);
+  }
+  const expected = Buffer.from(
+    signNcpRequest({ method: "GET", uri: claim.path, timestamp: claim.timestamp, accessKey: claim.accessKey, secretKey }),
+  );
+  const given = Buffer.from(claim.signature);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    throw new TokenError(ErrorCode.TOKEN_SIGNATURE, "the token's signature does not match: it was not signed with this access key's secret, or it was altered");
+  }
+  const now = toEpochMs(options.now);
+  const maxAge = options.maxAgeMs ?? NCP_TOKEN_TTL_MS;
+  const maxSkew = options.maxFutureSkewMs ?? NCP_TOKEN_MAX_FUTURE_SKEW_MS;
+  const issued = claim.issuedAt.getTime();
+  if (now - issued > maxAge) {
+    throw new TokenError(
+      ErrorCode.TOKEN_EXPIRED,
+      `the token expired at ${new Date(issued + maxAge).toISOString()} (issued ${claim.issuedAt.toISOString()}): mint a new one`,
+    );
+  }
+  if (issued - now > maxSkew) {
+    throw new TokenError(
+      ErrorCode.TOKEN_FUTURE,
+      `the token is issued at ${claim.issuedAt.toISOString()}, more than ${Math.round(maxSkew / 1000)} s in the future: check the clock of the machine that minted it`,
+    );
+  }
+  if (options.clusterUuid !== undefined && options.clusterUuid.toLowerCase() !== claim.clusterUuid.toLowerCase()) {
+    throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token is for cluster ${claim.clusterUuid}, not ${options.clusterUuid}`);
+  }
+  if (options.region !== undefined) {
+    const want = ncpStage(normalizeNcpRegion(options.region));
+    if (want !== claim.stage) {
+      throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token names IAM stage ${claim.stage}, but this cluster's region ${options.region.toUpperCase()} uses ${want}`);
+    }
+  }
+  return {
+    accessKey: claim.accessKey,
+    clusterUuid: claim.clusterUuid,
+    stage: claim.stage,
+    issuedAt: claim.issuedAt,
+    expiresAt: new Date(issued + maxAge),
+  };
+}
