@@ -1,0 +1,206 @@
+/**
+ * The HTTP edge shared by every cloud API client: one request with a per-try timeout, retries with
+ * jittered backoff on 429, 5xx and network errors (never on other 4xx), and `HTTPS_PROXY` /
+ * `NO_PROXY` honoured through undici's `EnvHttpProxyAgent`. `fetch` is injectable so tests pass their own.
+ */
+import { NetworkError } from "./errors.js";
+
+/** The part of a fetch `Response` that kubeiam reads. Both the global `fetch` and undici's satisfy it. */
+export interface FetchResponseLike {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/** The part of `RequestInit` that kubeiam sends. */
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+}
+
+/** A `fetch`-compatible function: the global `fetch` fits, and so does a test's own. */
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponseLike>;
+
+/** What one request sends. */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** A complete answer: the status, the headers and the whole body, read within the timeout. */
+export interface HttpResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  text: string;
+  /** How many tries it took (1 when the first answer was kept). */
+  attempts: number;
+}
+
+/** Options of {@link sendHttpRequest}. */
+export interface HttpOptions {
+  /** The fetch to use; defaults to undici's `fetch` through an `EnvHttpProxyAgent`. */
+  fetch?: FetchLike;
+  /** Milliseconds each try may take, body included; 10 000 by default. */
+  timeoutMs?: number;
+  /** Tries in all; 3 by default. */
+  attempts?: number;
+  /** Stops waiting and retrying when aborted (Ctrl-C). */
+  signal?: AbortSignal;
+  /** What the messages call the far side (`NCP API`); defaults to the URL's host. */
+  service?: string;
+  /** The first backoff in milliseconds (doubled each retry, with full jitter); 250 by default. */
+  backoffMs?: number;
+  /** Sleeps between tries; injectable so tests need not wait. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** A number in [0, 1) for the jitter; `Math.random` by default. */
+  random?: () => number;
+  /**
+   * Called before each retry with the try that failed and why: a status or an error. For progress
+   * lines on stderr; never given a header or a body.
+   */
+  onRetry?: (info: { attempt: number; delayMs: number; status?: number; error?: string }) => void;
+}
+
+/** The default timeout of one try: 10 seconds. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
+/** The default number of tries: 3. */
+export const DEFAULT_HTTP_ATTEMPTS = 3;
+/** The longest wait that a `Retry-After` header can ask of us. */
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** True for the statuses worth another try: 429 and every 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+let defaultFetchPromise: Promise<FetchLike> | undefined;
+
+/**
+ * undici's `fetch` with an `EnvHttpProxyAgent`, which reads `HTTPS_PROXY`, `HTTP_PROXY` and
+ * `NO_PROXY` (Node 20's global `fetch` ignores them). Created on first use, then shared.
+ */
+function defaultFetch(): Promise<FetchLike> {
+  defaultFetchPromise ??= import("undici").then(({ fetch, EnvHttpProxyAgent }) => {
+    const dispatcher = new EnvHttpProxyAgent();
+    return (url, init) => fetch(url, { ...init, dispatcher });
+  });
+  return defaultFetchPromise;
+}
+
+function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function retryAfterMs(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, MAX_RETRY_AFTER_MS);
+  return undefined;
+}
+
+/** The cause of a failed fetch as one short phrase (`ECONNREFUSED`, `ENOTFOUND`), never a body. */
+function describeNetworkError(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code !== "") return code;
+    e = e.cause;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Sends one request, with a timeout on every try and retries on 429, 5xx and network errors.
+ * Resolves with the last answer, whatever its status (the caller checks it): an error status is a
+ * value here, not an exception. Throws {@link NetworkError} when no answer came after every try.
+ *
+ * @example
+ * ```ts
+ * const res = await sendHttpRequest(
+ *   { method: "GET", url: "https://nks.apigw.ntruss.com/vnks/v2/clusters", headers },
+ *   { service: "NCP API", timeoutMs: 5_000 },
+ * );
+ * if (res.status !== 200) throw new Error(`status ${res.status}`);
+ * ```
+ */
+export async function sendHttpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResponse> {
+  const fetchFn = options.fetch ?? (await defaultFetch());
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+  const attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_HTTP_ATTEMPTS));
+  const backoffMs = options.backoffMs ?? 250;
+  const sleep = options.sleep ?? sleepFor;
+  const random = options.random ?? Math.random;
+  const service = options.service ?? new URL(request.url).host;
+  let lastError = "";
+  let timedOut = false;
+
+  for (let attempt = 1; ; attempt++) {
+    if (options.signal?.aborted) {
+      throw new NetworkError(`${service} request was cancelled`, { cause: options.signal.reason });
+    }
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let response: HttpResponse | undefined;
+    try {
+      const res = await fetchFn(request.url, {
+        method: request.method,
+        headers: request.headers,
+        signal,
+        ...(request.body === undefined ? {} : { body: request.body }),
+      });
+      const text = await res.text();
+      response = { status: res.status, headers: res.headers, text, attempts: attempt };
+    } catch (error) {
+      if (options.signal?.aborted) {
+        throw new NetworkError(`${service} request was cancelled`, { cause: error });
+      }
+      timedOut = timeout.aborted;
+      lastError = timedOut ? `no answer within ${formatSeconds(timeoutMs)}` : describeNetworkError(error);
+      if (attempt >= attempts) {
+        const what = timedOut
+          ? `${service} at ${new URL(request.url).origin} did not answer within ${formatSeconds(timeoutMs)}`
+          : `cannot reach ${service} at ${new URL(request.url).origin} (${lastError})`;
+        throw new NetworkError(
+          `${what}${attempts > 1 ? ` after ${attempts} tries` : ""}: check the network, the API URL, and HTTPS_PROXY/NO_PROXY`,
+          { cause: error },
+        );
+      }
+    }
+    if (response !== undefined && (!isRetryableStatus(response.status) || attempt >= attempts)) return response;
+
+    // Full jitter (AWS architecture blog): a random wait in [0, base * 2^(n-1)].
+    const ceiling = backoffMs * 2 ** (attempt - 1);
+    let delayMs = Math.floor(random() * ceiling);
+    const asked = response === undefined ? undefined : retryAfterMs(response.headers.get("retry-after"));
+    if (asked !== undefined) delayMs = Math.max(delayMs, asked);
+    options.onRetry?.({
+      attempt,
+      delayMs,
+      ...(response === undefined ? { error: lastError } : { status: response.status }),
+    });
+    try {
+      await sleep(delayMs, options.signal);
+    } catch (cause) {
+      throw new NetworkError(`${service} request was cancelled`, { cause });
+    }
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
