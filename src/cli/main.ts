@@ -14,11 +14,14 @@ type Loader = () => Promise<Command>;
 const NCP_COMMANDS: Record<string, Loader> = {
   token: async () => (await import("./token.js")).tokenCommand,
   version: async () => (await import("./version.js")).versionCommand,
+  "create-kubeconfig": async () => (await import("./create-kubeconfig.js")).createKubeconfigCommand,
+  "update-kubeconfig": async () => (await import("./update-kubeconfig.js")).updateKubeconfigCommand,
 };
 
 /** kubeiam's own commands, on top of those. */
 const KUBEIAM_COMMANDS: Record<string, Loader> = {
   ...NCP_COMMANDS,
+  clusters: async () => (await import("./clusters.js")).clustersCommand,
   // inspect: async () => (await import("./inspect.js")).inspectCommand,
 };
 
