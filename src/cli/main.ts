@@ -22,6 +22,7 @@ const NCP_COMMANDS: Record<string, Loader> = {
 const KUBEIAM_COMMANDS: Record<string, Loader> = {
   ...NCP_COMMANDS,
   clusters: async () => (await import("./clusters.js")).clustersCommand,
+  eks: async () => (await import("./eks.js")).eksCommand,
   // inspect: async () => (await import("./inspect.js")).inspectCommand,
 };
 

@@ -1,0 +1,250 @@
+/**
+ * AWS credentials and region for EKS: the SDK's default chain (environment, shared config and
+ * profiles, SSO, process, web identity, instance roles), an optional role to assume first, and the
+ * checks that turn the SDK's vague failures into one clear line. The SDK loads on first use.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parse as parseIni } from "ini";
+import { ConfigFileError, CredentialsError, InvalidInputError, UsageError } from "../errors.js";
+import { toEpochMs, type TimeInput } from "../ncp/token.js";
+import { checkAwsRegion, type AwsCredentials } from "./token.js";
+
+/** The session name used with `--role-arn` when none is given, as `aws eks get-token` uses it. */
+export const DEFAULT_EKS_ROLE_SESSION_NAME = "EKSGetTokenAuth";
+
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
+const PROFILE_RE = /^[^\s\p{Cc}[\]]{1,128}$/u;
+
+/** The shared config and credentials files, and the profiles they hold. */
+export interface AwsSharedFiles {
+  configFile: string;
+  credentialsFile: string;
+  /** Profile name → its settings, config file and credentials file merged (credentials win). */
+  profiles: Map<string, Record<string, string>>;
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v.trim());
+
+/**
+ * Reads `~/.aws/config` and `~/.aws/credentials` (or `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`).
+ * Missing files count as empty; unreadable ones throw {@link ConfigFileError}.
+ *
+ * @example
+ * ```ts
+ * const files = readAwsSharedFiles(process.env);
+ * console.log([...files.profiles.keys()]);
+ * ```
+ */
+export function readAwsSharedFiles(env: Record<string, string | undefined>): AwsSharedFiles {
+  const home = env.HOME || homedir();
+  const configFile = nonEmpty(env.AWS_CONFIG_FILE) ?? join(home, ".aws", "config");
+  const credentialsFile = nonEmpty(env.AWS_SHARED_CREDENTIALS_FILE) ?? join(home, ".aws", "credentials");
+  const profiles = new Map<string, Record<string, string>>();
+  const add = (name: string, section: unknown): void => {
+    if (typeof section !== "object" || section === null) return;
+    const values: Record<string, string> = { ...profiles.get(name) };
+    for (const [k, v] of Object.entries(section)) if (typeof v === "string") values[k] = v;
+    profiles.set(name, values);
+  };
+  for (const [name, section] of Object.entries(readIni(configFile))) {
+    if (name === "default") add("default", section);
+    else if (name.startsWith("profile ")) add(name.slice("profile ".length).trim(), section);
+  }
+  for (const [name, section] of Object.entries(readIni(credentialsFile))) add(name, section);
+  return { configFile, credentialsFile, profiles };
+}
+
+function readIni(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return {};
+    throw new ConfigFileError(path, `cannot read AWS file ${path} (${code ?? "error"}): check its permissions`, { cause });
+  }
+  return parseIni(text) as Record<string, unknown>;
+}
+
+/**
+ * The profile to use: the one named, else `AWS_PROFILE`, else none (the default chain). A profile
+ * named but found in neither shared file is refused here, with the profiles that do exist.
+ *
+ * @example
+ * ```ts
+ * const profile = resolveAwsProfile({ profile: "prod", env: process.env }); // "prod", or throws
+ * ```
+ */
+export function resolveAwsProfile(options: {
+  profile?: string | undefined;
+  env: Record<string, string | undefined>;
+  files?: AwsSharedFiles;
+}): string | undefined {
+  const profile = nonEmpty(options.profile) ?? nonEmpty(options.env.AWS_PROFILE);
+  if (profile === undefined) return undefined;
+  if (!PROFILE_RE.test(profile)) {
+    throw new InvalidInputError("profile", `AWS profile name ${JSON.stringify(profile.slice(0, 40))} is not valid: pass a profile name from ~/.aws/config`);
+  }
+  const files = options.files ?? readAwsSharedFiles(options.env);
+  if (!files.profiles.has(profile)) {
+    const known = [...files.profiles.keys()];
+    throw new CredentialsError(
+      `AWS profile "${profile}" is in neither ${files.configFile} nor ${files.credentialsFile}${known.length ? ` (they have: ${known.join(", ")})` : ""}: pass --profile with one of those, or run 'aws configure --profile ${profile}'`,
+    );
+  }
+  return profile;
+}
+
+/**
+ * The region: the one named, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's `region`.
+ * Throws {@link UsageError} when none is set anywhere.
+ *
+ * @example
+ * ```ts
+ * resolveAwsRegion({ region: undefined, env: { AWS_REGION: "eu-west-1" } }); // "eu-west-1"
+ * ```
+ */
+export function resolveAwsRegion(options: {
+  region?: string | undefined;
+  env: Record<string, string | undefined>;
+  profile?: string | undefined;
+  files?: AwsSharedFiles;
+}): string {
+  const { env } = options;
+  let region = nonEmpty(options.region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+  if (region === undefined) {
+    const files = options.files ?? readAwsSharedFiles(env);
+    region = nonEmpty(files.profiles.get(options.profile ?? "default")?.region);
+  }
+  if (region === undefined) {
+    throw new UsageError("no AWS region given: pass --region (for example --region us-east-1), or set AWS_REGION, or set region in your AWS profile");
+  }
+  return checkAwsRegion(region);
+}
+
+/** Options of {@link resolveAwsCredentials}. */
+export interface ResolveAwsCredentialsOptions {
+  /** The environment used to find the shared files and the profile; `process.env` by default. */
+  env?: Record<string, string | undefined>;
+  /** The profile (`--profile`); `AWS_PROFILE` by default. */
+  profile?: string | undefined;
+  /** The region, for STS when assuming a role. */
+  region: string;
+  /** A role to assume with the chain's credentials before signing. */
+  roleArn?: string | undefined;
+  /** The role session name; {@link DEFAULT_EKS_ROLE_SESSION_NAME} by default. */
+  sessionName?: string | undefined;
+  /** STS endpoint for the role (tests, private endpoints); `AWS_ENDPOINT_URL_STS` works as well. */
+  stsEndpoint?: string | undefined;
+  /** The time that expired credentials are judged against; the current time by default. */
+  now?: TimeInput;
+  /** Where the SDK's own warnings go (one line each); dropped by default. */
+  warn?: (message: string) => void;
+}
+
+/** Credentials with where they came from. */
+export interface ResolvedAwsCredentials {
+  credentials: AwsCredentials;
+  /** The profile used, when one was. */
+  profile?: string;
+  /** The role assumed, when one was. */
+  roleArn?: string;
+}
+
+/**
+ * Resolves AWS credentials through the SDK's default chain, then assumes `roleArn` when given.
+ * Throws {@link CredentialsError} when nothing is found, a named profile does not exist, the role
+ * cannot be assumed, or the credentials have already expired.
+ *
+ * @example
+ * ```ts
+ * const { credentials } = await resolveAwsCredentials({ region: "us-east-1", profile: "prod" });
+ * const { token } = await mintEksToken({ credentials, clusterName: "prod-eks", region: "us-east-1" });
+ * ```
+ */
+export async function resolveAwsCredentials(options: ResolveAwsCredentialsOptions): Promise<ResolvedAwsCredentials> {
+  const env = options.env ?? process.env;
+  const files = readAwsSharedFiles(env);
+  const profile = resolveAwsProfile({ profile: options.profile, env, files });
+  const roleArn = nonEmpty(options.roleArn);
+  if (roleArn !== undefined && !ROLE_ARN_RE.test(roleArn)) {
+    throw new InvalidInputError("roleArn", `role ARN ${JSON.stringify(roleArn.slice(0, 120))} is not an IAM role ARN: pass one like arn:aws:iam::123456789012:role/eks-admin`);
+  }
+  const sessionName = nonEmpty(options.sessionName) ?? DEFAULT_EKS_ROLE_SESSION_NAME;
+  if (!SESSION_NAME_RE.test(sessionName)) {
+    throw new InvalidInputError("sessionName", `role session name ${JSON.stringify(sessionName.slice(0, 80))} is not valid: use 2 to 64 letters, digits and +=,.@_-`);
+  }
+  const warn = options.warn ?? ((): void => undefined);
+  const logger = {
+    debug: (): void => undefined,
+    info: (): void => undefined,
+    warn: (...parts: unknown[]) => warn(String(parts[0] ?? "").split("\n").map((l) => l.trim()).filter(Boolean).slice(0, 3).join(" ")),
+    error: (): void => undefined,
+  };
+  const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
+  const chain = fromNodeProviderChain({
+    ...(profile === undefined ? {} : { profile }),
+    filepath: files.credentialsFile,
+    configFilepath: files.configFile,
+    logger,
+  });
+  const where = profile === undefined ? "" : ` for profile "${profile}"`;
+  let base: AwsCredentials;
+  try {
+    base = await chain();
+  } catch (cause) {
+    throw new CredentialsError(
+      `no usable AWS credentials${where} (${sdkReason(cause)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run 'aws configure' or 'aws sso login', or pass --profile`,
+      { cause },
+    );
+  }
+  checkNotExpired(base, options.now, profile === undefined ? "the AWS credentials" : `the AWS credentials of profile "${profile}"`);
+  if (roleArn === undefined) return { credentials: plain(base), ...(profile === undefined ? {} : { profile }) };
+
+  const provider = fromTemporaryCredentials({
+    params: { RoleArn: roleArn, RoleSessionName: sessionName },
+    masterCredentials: async () => base,
+    clientConfig: {
+      region: options.region,
+      ...(options.stsEndpoint === undefined ? {} : { endpoint: options.stsEndpoint }),
+      logger,
+    },
+    logger,
+  });
+  let assumed: AwsCredentials;
+  try {
+    assumed = await provider();
+  } catch (cause) {
+    throw new CredentialsError(`cannot assume role ${roleArn} (${sdkReason(cause)}): check the role's trust policy and your permission to sts:AssumeRole`, { cause });
+  }
+  checkNotExpired(assumed, options.now, `the credentials of role ${roleArn}`);
+  return { credentials: plain(assumed), roleArn, ...(profile === undefined ? {} : { profile }) };
+}
+
+/** Only the four fields we use: the SDK adds `$source` and others that must not travel further. */
+function plain(c: AwsCredentials): AwsCredentials {
+  return {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+    ...(c.expiration instanceof Date ? { expiration: c.expiration } : {}),
+  };
+}
+
+function checkNotExpired(c: AwsCredentials, now: TimeInput | undefined, what: string): void {
+  if (c.expiration instanceof Date && c.expiration.getTime() <= toEpochMs(now)) {
+    throw new CredentialsError(
+      `${what} expired at ${c.expiration.toISOString()}: refresh them (for example 'aws sso login', or new values for AWS_SESSION_TOKEN and AWS_CREDENTIAL_EXPIRATION)`,
+    );
+  }
+}
+
+/** The SDK's reason in one short line, without anything that could be a secret. */
+function sdkReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 160);
+  const name = error.name && error.name !== "Error" ? `${error.name}: ` : "";
+  return (name + (error.message.split("\n")[0] ?? "")).slice(0, 200);
+}
