@@ -1,0 +1,114 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { NetworkError } from "../src/errors.js";
+import { isRetryableStatus, sendHttpRequest } from "../src/http.js";
+import { startScriptedServer } from "./helpers/ncp-api-stand-in.js";
+
+const noSleep = { sleep: async () => undefined, random: () => 0.5 };
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const close of closers) await close();
+});
+
+test("isRetryableStatus: 429 and 5xx only", () => {
+  assert.deepEqual([200, 400, 401, 404, 409, 429, 500, 502, 503, 599].map(isRetryableStatus), [false, false, false, false, false, true, true, true, true, true]);
+});
+
+test("429 then 200: retried, the 200 is returned after 2 tries", async () => {
+  const s = await startScriptedServer([{ status: 429, body: { error: "slow down" } }, { status: 200, body: { ok: true } }]);
+  closers.push(s.close);
+  const delays: number[] = [];
+  const res = await sendHttpRequest({ method: "GET", url: `${s.url}/x`, headers: {} }, { ...noSleep, onRetry: (i) => delays.push(i.delayMs) });
+  assert.equal(res.status, 200);
+  assert.equal(res.text, '{"ok":true}');
+  assert.equal(res.attempts, 2);
+  assert.equal(s.hits(), 2);
+  assert.deepEqual(delays, [125]); // 250 ms base, full jitter at 0.5
+});
+
+test("Retry-After is honoured (capped), backoff doubles", async () => {
+  const s = await startScriptedServer([{ status: 503, headers: { "retry-after": "2" } }, { status: 500 }, { status: 204 }]);
+  closers.push(s.close);
+  const delays: number[] = [];
+  const res = await sendHttpRequest({ method: "GET", url: s.url, headers: {} }, { ...noSleep, random: () => 0.999, onRetry: (i) => delays.push(i.delayMs) });
+  assert.equal(res.status, 204);
+  assert.deepEqual(delays, [2000, 499]);
+});
+
+test("500 three times: three tries, the last 500 is returned to the caller", async () => {
+  const s = await startScriptedServer([{ status: 500, body: { error: { errorCode: "900", message: "boom" } } }]);
+  closers.push(s.close);
+  const res = await sendHttpRequest({ method: "GET", url: s.url, headers: {} }, noSleep);
+  assert.equal(res.status, 500);
+  assert.equal(res.attempts, 3);
+  assert.equal(s.hits(), 3);
+});
+
+test("4xx is never retried", async () => {
+  for (const status of [400, 401, 403, 404, 409]) {
+    const s = await startScriptedServer([{ status }, { status: 200 }]);
+    closers.push(s.close);
+    const res = await sendHttpRequest({ method: "GET", url: s.url, headers: {} }, noSleep);
+    assert.equal(res.status, status);
+    assert.equal(s.hits(), 1, `status ${status} must not be retried`);
+  }
+});
+
+test("a hung server times out on every try and ends in a NetworkError naming the wait", async () => {
+  const s = await startScriptedServer(["hang"]);
+  closers.push(s.close);
+  const started = Date.now();
+  await assert.rejects(
+    sendHttpRequest({ method: "GET", url: s.url, headers: {} }, { ...noSleep, timeoutMs: 200, service: "NCP API" }),
+    (e: unknown) => {
+      assert.ok(e instanceof NetworkError);
+      assert.equal(e.code, "ERR_NETWORK");
+      assert.equal(e.message, `NCP API at ${s.url} did not answer within 0.2 s after 3 tries: check the network, the API URL, and HTTPS_PROXY/NO_PROXY`);
+      return true;
+    },
+  );
+  assert.equal(s.hits(), 3);
+  assert.ok(Date.now() - started < 5000);
+});
+
+test("a refused connection is retried, then a NetworkError naming the cause", async () => {
+  // Take a free port, then close it, so nothing listens there.
+  const port = await new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  let retries = 0;
+  await assert.rejects(
+    sendHttpRequest({ method: "GET", url: `http://127.0.0.1:${port}/`, headers: {} }, { ...noSleep, onRetry: () => retries++ }),
+    (e: unknown) => e instanceof NetworkError && /cannot reach 127\.0\.0\.1:\d+ at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) after 3 tries/.test(e.message),
+  );
+  assert.equal(retries, 2);
+});
+
+test("an aborted signal stops the retries", async () => {
+  const s = await startScriptedServer([{ status: 503 }]);
+  closers.push(s.close);
+  const controller = new AbortController();
+  await assert.rejects(
+    sendHttpRequest({ method: "GET", url: s.url, headers: {} }, {
+      sleep: async () => {
+        controller.abort();
+        throw new Error("aborted");
+      },
+      signal: controller.signal,
+    }),
+    (e: unknown) => e instanceof NetworkError && /cancelled/.test(e.message),
+  );
+  assert.equal(s.hits(), 1);
+});
+
+test("the default fetch (undici with EnvHttpProxyAgent) reaches a loopback server", async () => {
+  const s = await startScriptedServer([{ status: 200, body: { via: "undici" } }]);
+  closers.push(s.close);
+  const res = await sendHttpRequest({ method: "GET", url: s.url, headers: { accept: "application/json" } });
+  assert.equal(res.status, 200);
+  assert.equal(res.text, '{"via":"undici"}');
+});
