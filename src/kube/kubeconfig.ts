@@ -463,7 +463,7 @@ export function newKubeconfigDocument(): KubeconfigDocument {
   return { yaml: new Document(emptyWire()), indentSeq: false };
 }
 
-const emptyWire = (): Record<string, unknown> => ({ apiVersion: "v1", clusters: [], contexts: [], kind: "Config", preferences: {}, users: [] });
+const emptyWire = (): Record<string, unknown> => ({ apiVersion: "v1", clusters: [], contexts: [], "current-context": "", kind: "Config", preferences: {}, users: [] });
 
 function topMap(doc: Document): YAMLMap {
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
