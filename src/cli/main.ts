@@ -23,6 +23,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   ...NCP_COMMANDS,
   clusters: async () => (await import("./clusters.js")).clustersCommand,
   eks: async () => (await import("./eks.js")).eksCommand,
+  gke: async () => (await import("./gke.js")).gkeCommand,
   // inspect: async () => (await import("./inspect.js")).inspectCommand,
 };
 

@@ -1,0 +1,170 @@
+/**
+ * `kubeiam gke token|update-kubeconfig`: an ExecCredential like gke-gcloud-auth-plugin's (with a disk
+ * cache of the access token), and a kubeconfig entry like `gcloud container clusters get-credentials`.
+ */
+import { resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import { defaultGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
+import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, resolveGkeCredentials, type GkeCredentials, type GkeToken } from "../gcp/token.js";
+import { DEFAULT_EXEC_API_VERSION, parseExecApiVersion, parseExecInfo, rfc3339Seconds } from "../kube/exec-credential.js";
+import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { applyKubeconfigEntries } from "./eks.js";
+
+const TOKEN_FLAGS = {
+  credentials: { type: "string" },
+  "no-cache": { type: "boolean" },
+  "cache-dir": { type: "string" },
+  "api-version": { type: "string" },
+  "token-only": { type: "boolean" },
+} as const;
+
+const UPDATE_FLAGS = {
+  cluster: { type: "string" },
+  location: { type: "string" },
+  project: { type: "string" },
+  credentials: { type: "string" },
+  alias: { type: "string" },
+  "endpoint-url": { type: "string" },
+  kubeconfig: { type: "string" },
+  "dry-run": { type: "boolean" },
+  overwrite: { type: "boolean" },
+  "no-set-current": { type: "boolean" },
+  "no-cache": { type: "boolean" },
+  "cache-dir": { type: "string" },
+} as const;
+
+const HELP = `GKE: access tokens and kubeconfig entries for GCP GKE clusters.
+
+Usage:
+  kubeiam gke token [--credentials FILE] [flags]
+  kubeiam gke update-kubeconfig --cluster C --location L --project P [flags]
+
+gke token: prints an ExecCredential with an OAuth2 access token, like gke-gcloud-auth-plugin
+  --credentials FILE      a service-account key or ADC file (default: $GOOGLE_APPLICATION_CREDENTIALS,
+                          then gcloud's application_default_credentials.json, then the metadata server)
+  --no-cache              mint a new token; do not read or write the cache
+  --cache-dir DIR         the cache folder (default: $XDG_CACHE_HOME/kubeiam/gke or ~/.cache/kubeiam/gke)
+  --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1)
+  --token-only            print the bare token instead of the ExecCredential
+
+gke update-kubeconfig: adds the cluster to a kubeconfig, with 'kubeiam gke token' as its exec plugin
+  --cluster C             the cluster's name (required)
+  --location L            its region or zone (required), for example europe-west1 or europe-west1-b
+  --project P             its project (default: $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT, the key's project_id)
+  --credentials FILE      as above; also written into the plugin's arguments
+  --alias NAME            the name of the entries (default: gke_{project}_{location}_{cluster})
+  --endpoint-url URL      the container API (default: $CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER, then Google's)
+  --kubeconfig PATH       the file to update (default: first of $KUBECONFIG, then ~/.kube/config)
+  --overwrite             replace entries of the same names (otherwise a taken name is an error)
+  --dry-run               print the merged kubeconfig instead of writing it
+  --no-set-current        leave current-context as it is
+
+A service-account key is exchanged for a token at its own token_uri (RFC 7523 JWT bearer). Tokens
+are cached on disk (mode 0600, one file per fingerprint of identity and scopes, never the key) and
+reused until 5 minutes before they expire.
+`;
+
+export const gkeCommand: Command = {
+  summary: "GCP GKE: print a token (gke token) or add a cluster to a kubeconfig (gke update-kubeconfig)",
+  help: HELP,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub === "token") return gkeToken(rest, ctx);
+    if (sub === "update-kubeconfig" || sub === "get-credentials") return gkeUpdateKubeconfig(rest, ctx);
+    throw new UsageError(
+      sub === undefined
+        ? "gke: name a subcommand: 'kubeiam gke token' or 'kubeiam gke update-kubeconfig' (see 'kubeiam gke --help')"
+        : `gke: unknown subcommand ${JSON.stringify(sub)}: use token or update-kubeconfig`,
+    );
+  },
+};
+
+function checkPathFlag(cmd: string, flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === "") throw new UsageError(`${cmd}: --${flag} is empty: pass a path`);
+  return value;
+}
+
+/** A token from the cache, or a new one (then cached); `noCache` skips both. */
+async function accessToken(
+  ctx: CliContext,
+  credentials: GkeCredentials,
+  options: { noCache: boolean; cacheDir: string | undefined },
+): Promise<GkeToken> {
+  const now = ctx.now();
+  const scopes = GKE_DEFAULT_SCOPES;
+  const fingerprint = gkeIdentityFingerprint(credentials, scopes);
+  const dir = options.cacheDir ?? defaultGkeCacheDir(ctx.env);
+  if (!options.noCache) {
+    const hit = await readGkeCachedToken(dir, fingerprint, now);
+    if (hit !== undefined) return hit;
+  }
+  const token = await mintGkeToken({ credentials, scopes, now, http: { signal: ctx.signal } });
+  if (!options.noCache) {
+    const problem = await writeGkeCachedToken(dir, fingerprint, token);
+    if (problem !== undefined) ctx.err(`${ctx.programName}: warning: ${problem}\n`);
+  }
+  return token;
+}
+
+async function gkeToken(args: string[], ctx: CliContext): Promise<number> {
+  const cmd = "gke token";
+  const { values } = parseFlags(cmd, args, TOKEN_FLAGS);
+  const apiVersion =
+    parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ??
+    (values["api-version"] === undefined ? DEFAULT_EXEC_API_VERSION : parseExecApiVersion(values["api-version"]));
+  const credentials = resolveGkeCredentials({ file: checkPathFlag(cmd, "credentials", values.credentials), env: ctx.env });
+  const token = await accessToken(ctx, credentials, {
+    noCache: values["no-cache"] === true,
+    cacheDir: checkPathFlag(cmd, "cache-dir", values["cache-dir"]),
+  });
+  if (values["token-only"]) {
+    ctx.out(`${token.token}\n`);
+    return 0;
+  }
+  // gke-gcloud-auth-plugin's layout: indent 4, spec.interactive, the token's own expiry, no newline.
+  const credential = {
+    kind: "ExecCredential",
+    apiVersion,
+    spec: { interactive: false },
+    status: { expirationTimestamp: rfc3339Seconds(token.expiresAt), token: token.token },
+  };
+  ctx.out(JSON.stringify(credential, null, 4));
+  return 0;
+}
+
+async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<number> {
+  const cmd = "gke update-kubeconfig";
+  const { values } = parseFlags(cmd, args, UPDATE_FLAGS);
+  const cluster = requireFlag(cmd, values.cluster, "cluster", "pass the GKE cluster's name, for example --cluster prod");
+  const location = requireFlag(cmd, values.location, "location", "pass the cluster's region or zone, for example --location europe-west1");
+  const credentialsFile = checkPathFlag(cmd, "credentials", values.credentials);
+  const credentials = resolveGkeCredentials({ file: credentialsFile, env: ctx.env });
+  const keyProject = credentials.kind === "serviceAccount" ? credentials.key.projectId : undefined;
+  const project = requireFlag(
+    cmd,
+    values.project ?? (ctx.env.GOOGLE_CLOUD_PROJECT?.trim() || ctx.env.CLOUDSDK_CORE_PROJECT?.trim() || keyProject),
+    "project",
+    "pass the cluster's project, for example --project my-project-123 (or set GOOGLE_CLOUD_PROJECT)",
+  );
+  const { checkGkeClusterRef, getGkeClusterRaw, gkeKubeconfigEntries } = await import("../gcp/cluster.js");
+  checkGkeClusterRef({ project, location, cluster });
+  const apiUrl = values["endpoint-url"] ?? (ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER?.trim() || undefined);
+  const token = await accessToken(ctx, credentials, {
+    noCache: values["no-cache"] === true,
+    cacheDir: checkPathFlag(cmd, "cache-dir", values["cache-dir"]),
+  });
+  const described = await getGkeClusterRaw({ project, location, cluster, accessToken: token.token, apiUrl, signal: ctx.signal });
+  const entries = gkeKubeconfigEntries({
+    cluster: described,
+    // The plugin runs from kubectl's working folder, so a relative key path is written absolute.
+    options: { name: values.alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile) },
+  });
+  return applyKubeconfigEntries(cmd, entries, ctx, {
+    kubeconfig: values.kubeconfig,
+    dryRun: values["dry-run"] === true,
+    overwrite: values.overwrite === true,
+    setCurrentContext: values["no-set-current"] !== true,
+    what: `GKE cluster ${project}/${location}/${cluster}`,
+    renameFlags: "--alias",
+  });
+}

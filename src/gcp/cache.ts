@@ -1,0 +1,109 @@
+/**
+ * The disk cache of GKE access tokens, so that kubectl's every call does not cost a token exchange:
+ * one file per identity fingerprint (never the key), mode 0600 in a 0700 folder, written atomically,
+ * used until 5 minutes before the token expires.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { toEpochMs, type TimeInput } from "../ncp/token.js";
+import type { GkeToken } from "./token.js";
+
+/** A cached token is used until this long before it expires: 5 minutes. */
+export const GKE_CACHE_MARGIN_MS = 5 * 60 * 1000;
+
+const FINGERPRINT_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * The cache folder: `$XDG_CACHE_HOME/kubeiam/gke`, else `~/.cache/kubeiam/gke`.
+ *
+ * @example
+ * ```ts
+ * defaultGkeCacheDir({ HOME: "/home/me" }); // "/home/me/.cache/kubeiam/gke"
+ * ```
+ */
+export function defaultGkeCacheDir(env: Record<string, string | undefined>): string {
+  const base = env.XDG_CACHE_HOME?.trim() || join(env.HOME || homedir(), ".cache");
+  return join(base, "kubeiam", "gke");
+}
+
+/**
+ * The cache file of one identity fingerprint.
+ *
+ * @example
+ * ```ts
+ * gkeCacheFile("/home/me/.cache/kubeiam/gke", fingerprint); // ".../token-<fingerprint>.json"
+ * ```
+ */
+export function gkeCacheFile(dir: string, fingerprint: string): string {
+  if (!FINGERPRINT_RE.test(fingerprint)) throw new Error("a cache fingerprint is 64 hex characters");
+  return join(dir, `token-${fingerprint}.json`);
+}
+
+/**
+ * The cached token of a fingerprint, when there is one that stays valid for more than the margin.
+ * A missing, unreadable, malformed, foreign or loosely-permitted file counts as a miss, never an error.
+ *
+ * @example
+ * ```ts
+ * const hit = await readGkeCachedToken(dir, fingerprint, Date.now());
+ * if (hit) return hit;
+ * ```
+ */
+export async function readGkeCachedToken(dir: string, fingerprint: string, now?: TimeInput): Promise<GkeToken | undefined> {
+  const path = gkeCacheFile(dir, fingerprint);
+  let text: string;
+  try {
+    const info = await stat(path);
+    // Someone else could have read or planted it: do not trust it.
+    if (!info.isFile() || (info.mode & 0o077) !== 0 || (typeof process.getuid === "function" && info.uid !== process.getuid())) return undefined;
+    text = await readFile(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const rec = parsed as Record<string, unknown>;
+  if (rec.version !== 1 || rec.fingerprint !== fingerprint) return undefined;
+  if (typeof rec.token !== "string" || rec.token === "" || typeof rec.expiresAt !== "string") return undefined;
+  const expiresAt = new Date(rec.expiresAt);
+  if (Number.isNaN(expiresAt.getTime())) return undefined;
+  if (toEpochMs(now) >= expiresAt.getTime() - GKE_CACHE_MARGIN_MS) return undefined;
+  return { token: rec.token, expiresAt };
+}
+
+/**
+ * Stores a token under its fingerprint: temporary file (0600) then rename, in a 0700 folder.
+ * Failures are returned, not thrown: a cache that cannot be written must not fail kubectl.
+ *
+ * @example
+ * ```ts
+ * const problem = await writeGkeCachedToken(dir, fingerprint, token);
+ * if (problem) console.error(`warning: ${problem}`);
+ * ```
+ */
+export async function writeGkeCachedToken(dir: string, fingerprint: string, token: GkeToken): Promise<string | undefined> {
+  const path = gkeCacheFile(dir, fingerprint);
+  const temp = join(dir, `.token-${fingerprint}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify({ version: 1, fingerprint, token: token.token, expiresAt: token.expiresAt.toISOString() }), "utf8");
+    } finally {
+      await handle.close();
+    }
+    await chmod(temp, 0o600);
+    await rename(temp, path);
+    return undefined;
+  } catch (cause) {
+    await unlink(temp).catch(() => undefined);
+    return `cannot write the token cache in ${dir} (${(cause as NodeJS.ErrnoException).code ?? "error"}): tokens will not be cached`;
+  }
+}
