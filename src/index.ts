@@ -49,3 +49,67 @@ export {
   DEFAULT_EXEC_API_VERSION,
 } from "./kube/exec-credential.js";
 export type { ExecCredential, ExecApiVersion, ExecInfo } from "./kube/exec-credential.js";
+
+// Multi-cloud: AWS EKS, GCP GKE, and one ClusterProvider interface for all three clouds
+export {
+  mintEksToken,
+  decodeEksToken,
+  stsHostFor,
+  checkAwsRegion,
+  checkEksClusterName,
+  EKS_TOKEN_PREFIX,
+  EKS_TOKEN_TTL_MS,
+  EKS_TOKEN_REFRESH_MS,
+} from "./aws/token.js";
+export type { AwsCredentials, MintEksTokenInput, EksToken, EksTokenClaim } from "./aws/token.js";
+export {
+  resolveAwsCredentials,
+  resolveAwsProfile,
+  resolveAwsRegion,
+  readAwsSharedFiles,
+  DEFAULT_EKS_ROLE_SESSION_NAME,
+} from "./aws/credentials.js";
+export type { ResolveAwsCredentialsOptions, ResolvedAwsCredentials, AwsSharedFiles } from "./aws/credentials.js";
+export {
+  describeEksCluster,
+  listEksClusterNames,
+  listEksNodeGroups,
+  listEksClusters,
+  getEksCluster,
+  eksKubeconfigEntries,
+  eksClusterInfo,
+  assertEksClusterReady,
+  normalizeEksClusterStatus,
+  parseEksCluster,
+  EKS_EXEC_COMMAND,
+} from "./aws/cluster.js";
+export type { EksCluster, EksApiOptions, EksKubeconfigOptions, GetEksClusterOptions } from "./aws/cluster.js";
+export {
+  mintGkeToken,
+  signJwtAssertion,
+  exchangeJwtAssertion,
+  parseGcpCredentialsFile,
+  readGcpCredentialsFile,
+  resolveGkeCredentials,
+  gkeIdentityFingerprint,
+  GKE_DEFAULT_SCOPES,
+} from "./gcp/token.js";
+export type { ServiceAccountKey, GkeCredentials, GkeToken, MintGkeTokenInput } from "./gcp/token.js";
+export { defaultGkeCacheDir, gkeCacheFile, readGkeCachedToken, writeGkeCachedToken, GKE_CACHE_MARGIN_MS } from "./gcp/cache.js";
+export {
+  getGkeCluster,
+  getGkeClusterRaw,
+  listGkeClustersRaw,
+  gkeKubeconfigEntries,
+  gkeClusterInfo,
+  gkeServerUrl,
+  assertGkeClusterReady,
+  checkGkeClusterRef,
+  normalizeGkeClusterStatus,
+  parseGkeCluster,
+  GKE_API_URL,
+  GKE_EXEC_COMMAND,
+} from "./gcp/cluster.js";
+export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "./gcp/cluster.js";
+export { createNcpProvider, createEksProvider, createGkeProvider, kubeConfigFor } from "./provider.js";
+export type { NcpProviderOptions, EksProviderOptions, GkeProviderOptions } from "./provider.js";
