@@ -50,6 +50,69 @@ export {
 } from "./kube/exec-credential.js";
 export type { ExecCredential, ExecApiVersion, ExecInfo } from "./kube/exec-credential.js";
 
+// NKS cluster access: HTTP edge, signed API client, cluster info, kubeconfig model/merge/files, client-node bridge
+export { sendHttpRequest, isRetryableStatus, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_HTTP_ATTEMPTS } from "./http.js";
+export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse } from "./http.js";
+export {
+  createNcpApiClient,
+  buildNcpRequest,
+  checkNcpResponse,
+  ncpApiBaseUrl,
+  ncpErrorDetails,
+  parseNcpCluster,
+  parseNcpClusterList,
+  parseNcpKubeconfigBody,
+  parseNcpNodeList,
+  parseNcpNodePoolList,
+} from "./ncp/api.js";
+export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "./ncp/api.js";
+export {
+  getNcpCluster,
+  listNcpClusters,
+  ncpKubeconfigEntries,
+  ncpKubeconfigNames,
+  ncpBaseCluster,
+  normalizeNcpClusterStatus,
+  assertNcpClusterReady,
+  NCP_EXEC_COMMAND,
+} from "./ncp/cluster.js";
+export type { GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions, NcpKubeconfigInput, NcpKubeconfigNames } from "./ncp/cluster.js";
+export {
+  clusterEntry,
+  execUserEntry,
+  tokenUserEntry,
+  contextEntry,
+  kubeconfigOf,
+  serializeKubeconfig,
+  parseKubeconfig,
+  parseKubeconfigDocument,
+  newKubeconfigDocument,
+  kubeconfigConflicts,
+  mergeKubeconfigEntries,
+  serializeKubeconfigDocument,
+} from "./kube/kubeconfig.js";
+export type {
+  Kubeconfig,
+  KubeconfigCluster,
+  KubeconfigUser,
+  KubeconfigContext,
+  KubeconfigExec,
+  KubeconfigClusterEntry,
+  KubeconfigUserEntry,
+  KubeconfigContextEntry,
+  KubeconfigEntries,
+  KubeconfigDocument,
+  KubeconfigFormat,
+  ExecEnvVar,
+  ExecInteractiveMode,
+  MergeKubeconfigOptions,
+  MergeKubeconfigResult,
+} from "./kube/kubeconfig.js";
+export { resolveKubeconfigPath, readKubeconfigFile, loadKubeconfigDocument, writeKubeconfigFile } from "./kube/kubeconfig-file.js";
+export type { KubeconfigFile } from "./kube/kubeconfig-file.js";
+export { ncpKubeConfig, selfRefreshingKubeConfig, createTokenCache, DEFAULT_REFRESH_MARGIN_MS } from "./kube/client.js";
+export type { MintedToken, TokenMinter, TokenCache, SelfRefreshingCluster, SelfRefreshingKubeConfigOptions, NcpKubeConfigOptions } from "./kube/client.js";
+
 // Multi-cloud: AWS EKS, GCP GKE, and one ClusterProvider interface for all three clouds
 export {
   mintEksToken,
