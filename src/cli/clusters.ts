@@ -24,8 +24,9 @@ const FLAGS = {
  * ```
  */
 export function formatClusterTable(clusters: ClusterInfo[]): string {
+  const header = ["NAME", "UUID", "STATUS", "VERSION", "ENDPOINT"];
   const rows = [
-    ["NAME", "UUID", "STATUS", "VERSION", "ENDPOINT"],
+    header,
     ...clusters.map((c) => [
       c.name,
       c.id,
@@ -34,7 +35,7 @@ export function formatClusterTable(clusters: ClusterInfo[]): string {
       c.access.endpoint === "" ? "-" : c.access.endpoint,
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("   ")).join("\n") + "\n";
 }
 
