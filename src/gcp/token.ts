@@ -49,15 +49,16 @@ export interface GkeToken {
   expiresAt: Date;
 }
 
-function checkTokenUri(uri: string, where: string): string {
+function checkTokenUri(uri: string, path: string): string {
+  const where = `service-account key ${path}`;
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    throw new ConfigFileError(where, `${where}: token_uri ${JSON.stringify(uri.slice(0, 80))} is not a URL`);
+    throw new ConfigFileError(path, `${where}: token_uri ${JSON.stringify(uri.slice(0, 80))} is not a URL`);
   }
   if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
-    throw new ConfigFileError(where, `${where}: token_uri must be an https URL (plain http only on loopback), not ${JSON.stringify(uri.slice(0, 80))}`);
+    throw new ConfigFileError(path, `${where}: token_uri must be an https URL (plain http only on loopback), not ${JSON.stringify(uri.slice(0, 80))}`);
   }
   return uri;
 }
@@ -97,7 +98,7 @@ export function parseGcpCredentialsFile(text: string, path: string): GkeCredenti
   };
   const clientEmail = field("client_email");
   const privateKey = field("private_key");
-  const tokenUri = checkTokenUri(field("token_uri"), `service-account key ${path}`);
+  const tokenUri = checkTokenUri(field("token_uri"), path);
   try {
     const k = createPrivateKey(privateKey);
     if (k.asymmetricKeyType !== "rsa") throw new Error("not RSA");
