@@ -72,7 +72,15 @@ export const DEFAULT_HTTP_ATTEMPTS = 3;
 /** The longest wait that a `Retry-After` header can ask of us. */
 const MAX_RETRY_AFTER_MS = 10_000;
 
-/** True for the statuses worth another try: 429 and every 5xx. */
+/**
+ * True for the statuses worth another try: 429 and every 5xx.
+ *
+ * @example
+ * ```ts
+ * isRetryableStatus(503); // true
+ * isRetryableStatus(404); // false
+ * ```
+ */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status <= 599);
 }
@@ -154,7 +162,7 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpOptions
       throw new NetworkError(`${service} request was cancelled`, { cause: options.signal.reason });
     }
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const signal = options.signal ? anySignal(options.signal, timeout) : timeout;
     let response: HttpResponse | undefined;
     try {
       const res = await fetchFn(request.url, {
@@ -199,6 +207,17 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpOptions
       throw new NetworkError(`${service} request was cancelled`, { cause });
     }
   }
+}
+
+/** `AbortSignal.any` (Node 20.3+), with a fallback for earlier Node 20 releases. */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === "function") return AbortSignal.any([a, b]);
+  const controller = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) controller.abort(s.reason);
+    else s.addEventListener("abort", () => controller.abort(s.reason), { once: true });
+  }
+  return controller.signal;
 }
 
 function formatSeconds(ms: number): string {

@@ -38,6 +38,12 @@ export const NKS_BOOL_FLAGS = ["embed-token"] as const;
 /**
  * Rewrites a bare boolean flag (`--overwrite`) to `--overwrite=true`, so that the flag can be parsed
  * as a string and also take `--overwrite=false`, as the official tool's flags do.
+ *
+ * @example
+ * ```ts
+ * normalizeBoolArgs(["--overwrite", "--currentContext=false"], ["overwrite", "currentContext"]);
+ * // ["--overwrite=true", "--currentContext=false"]
+ * ```
  */
 export function normalizeBoolArgs(args: string[], flags: readonly string[]): string[] {
   return args.map((a) => (flags.some((f) => a === `--${f}`) ? `${a}=true` : a));
@@ -54,7 +60,15 @@ export interface NksKubeconfigRequest {
   options: NcpKubeconfigOptions;
 }
 
-/** Reads and checks the shared flags; throws a usage error naming a bad one. Touches nothing. */
+/**
+ * Reads and checks the shared flags; throws a usage error naming a bad one. Touches nothing.
+ *
+ * @example
+ * ```ts
+ * const { values } = parseFlags("create-kubeconfig", args, NKS_KUBECONFIG_FLAGS);
+ * const request = readNksKubeconfigFlags("create-kubeconfig", values, ctx);
+ * ```
+ */
 export function readNksKubeconfigFlags(command: string, values: Record<string, unknown>, ctx: CliContext): NksKubeconfigRequest {
   const clusterUuid = requireFlag(
     command,
@@ -122,7 +136,14 @@ function execCommandOptions(command: string, value: string): Pick<NcpKubeconfigO
   return { execCommand: path };
 }
 
-/** Fetches the cluster (refusing one still being created) and builds its entries. */
+/**
+ * Fetches the cluster (refusing one still being created) and builds its entries.
+ *
+ * @example
+ * ```ts
+ * const { entries, tokenExpiresAt } = await fetchNksEntries(request, ctx);
+ * ```
+ */
 export async function fetchNksEntries(
   request: NksKubeconfigRequest,
   ctx: CliContext,
@@ -144,7 +165,14 @@ export async function fetchNksEntries(
   return { ...built, clusterName: cluster.name };
 }
 
-/** The stderr note for an embedded token: when it stops working, and what to do instead. */
+/**
+ * The stderr note for an embedded token: when it stops working, and what to do instead.
+ *
+ * @example
+ * ```ts
+ * ctx.err(embeddedTokenNote("kubeiam", expiresAt, ctx.now()));
+ * ```
+ */
 export function embeddedTokenNote(programName: string, expiresAt: Date, now: number): string {
   const minutes = Math.round((expiresAt.getTime() - now) / 60_000);
   return `${programName}: the embedded token expires at ${expiresAt.toISOString()} (in ${minutes} minutes): run this again for a new one, or drop --embed-token for a kubeconfig that renews its own tokens\n`;

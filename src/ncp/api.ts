@@ -138,7 +138,15 @@ export interface NcpCallContext {
   kubeconfig?: boolean;
 }
 
-/** NCP's own error code and message, from any of the error bodies its gateway and services send. */
+/**
+ * NCP's own error code and message, from any of the error bodies its gateway and services send.
+ *
+ * @example
+ * ```ts
+ * ncpErrorDetails('{"error":{"errorCode":"200","message":"Authentication Failed"}}');
+ * // { apiCode: "200", apiMessage: "Authentication Failed" }
+ * ```
+ */
 export function ncpErrorDetails(text: string): { apiCode?: string; apiMessage?: string } {
   let body: unknown;
   try {
