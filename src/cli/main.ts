@@ -24,6 +24,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   clusters: async () => (await import("./clusters.js")).clustersCommand,
   eks: async () => (await import("./eks.js")).eksCommand,
   gke: async () => (await import("./gke.js")).gkeCommand,
+  sandbox: async () => (await import("./sandbox.js")).sandboxCommand,
   // inspect: async () => (await import("./inspect.js")).inspectCommand,
 };
 
