@@ -41,7 +41,7 @@ Flags:
   --overwrite                          replace entries whose names are taken (default: refuse)
   --currentContext=false               leave current-context as it is (default: switch to the new context)
   --dry-run                            print the updated kubeconfig instead of writing it
-  --format yaml|json                   the file's format (default: yaml)
+  --format yaml|json                   the file's format (default: the existing file's, else yaml)
   --clusterName, --cluster-name NAME   the kubeconfig's cluster name (default: nks_{region}_{name}_{uuid})
   --userName, --user-name NAME         the kubeconfig's user name (default: the same)
   --embed-token                        put a fresh token in the file instead of an exec plugin
@@ -77,7 +77,8 @@ mode 0600, an existing one keeps its mode.
     const built = await fetchNksEntries(request, ctx);
     const replaced = overwrite ? kubeconfigConflicts(doc, built.entries) : [];
     mergeKubeconfigEntries(doc, built.entries, { overwrite, setCurrentContext });
-    const text = serializeKubeconfigDocument(doc, request.format);
+    // --format when given; otherwise the file keeps its own format (a JSON kubeconfig stays JSON).
+    const text = serializeKubeconfigDocument(doc, values.format === undefined ? doc.format : request.format);
     if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
     if (dryRun) {
       ctx.out(text);

@@ -414,6 +414,8 @@ export interface KubeconfigDocument {
   readonly yaml: Document;
   /** Whether list items are indented under their key (kubectl writes them flush: false). */
   readonly indentSeq: boolean;
+  /** The text's own format: `json` when it was a JSON object, so it is written back as JSON. */
+  readonly format: KubeconfigFormat;
 }
 
 const SECTIONS = ["clusters", "users", "contexts"] as const;
@@ -448,7 +450,7 @@ export function parseKubeconfigDocument(text: string): KubeconfigDocument {
   if (current !== undefined && current !== null && typeof current !== "string") fail("current-context is not a string");
   // Keep the file's own list indentation: kubectl writes "- name" flush with its key.
   const indented = /^(?:clusters|users|contexts):[^\S\n]*(?:#[^\n]*)?\n(?:[^\S\n]*(?:#[^\n]*)?\n)*( +)- /m.exec(text);
-  return { yaml: doc, indentSeq: indented !== null };
+  return { yaml: doc, indentSeq: indented !== null, format: /^\s*\{/.test(text) ? "json" : "yaml" };
 }
 
 /**
@@ -460,7 +462,7 @@ export function parseKubeconfigDocument(text: string): KubeconfigDocument {
  * ```
  */
 export function newKubeconfigDocument(): KubeconfigDocument {
-  return { yaml: new Document(emptyWire()), indentSeq: false };
+  return { yaml: new Document(emptyWire()), indentSeq: false, format: "yaml" };
 }
 
 const emptyWire = (): Record<string, unknown> => ({ apiVersion: "v1", clusters: [], contexts: [], "current-context": "", kind: "Config", preferences: {}, users: [] });
@@ -567,14 +569,15 @@ export function mergeKubeconfigEntries(
 }
 
 /**
- * Writes a document back as text: YAML keeps comments and layout; JSON is the plain data.
+ * Writes a document back as text: YAML keeps comments and layout; JSON is the plain data. The
+ * format defaults to the document's own (a JSON kubeconfig stays JSON).
  *
  * @example
  * ```ts
  * await writeKubeconfigFile(path, serializeKubeconfigDocument(doc));
  * ```
  */
-export function serializeKubeconfigDocument(doc: KubeconfigDocument, format: KubeconfigFormat = "yaml"): string {
+export function serializeKubeconfigDocument(doc: KubeconfigDocument, format: KubeconfigFormat = doc.format): string {
   if (format === "json") return `${JSON.stringify(doc.yaml.toJS() ?? {}, null, 2)}\n`;
   return doc.yaml.toString({ lineWidth: 0, indentSeq: doc.indentSeq });
 }

@@ -263,3 +263,16 @@ test("JSON serialisation of a merged document", () => {
   const data = JSON.parse(serializeKubeconfigDocument(doc, "json")) as { clusters: { name: string }[] };
   assert.deepEqual(data.clusters.map((c) => c.name), ["zeta", "alpha", "nks_kr_demo"]);
 });
+
+test("a JSON kubeconfig stays JSON unless YAML is asked for", () => {
+  const json = JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "a", cluster: { server: "https://a" } }], users: [], contexts: [] }, null, 2);
+  const doc = parseKubeconfigDocument(json);
+  assert.equal(doc.format, "json");
+  mergeKubeconfigEntries(doc, entries);
+  const out = serializeKubeconfigDocument(doc);
+  const data = JSON.parse(out) as { clusters: { name: string }[]; "current-context": string };
+  assert.deepEqual(data.clusters.map((c) => c.name), ["a", "nks_kr_demo"]);
+  assert.equal(data["current-context"], "nks_kr_demo");
+  assert.equal(parseKubeconfig(serializeKubeconfigDocument(doc, "yaml")).clusters.length, 2);
+  assert.equal(parseKubeconfigDocument(EXISTING).format, "yaml");
+});
