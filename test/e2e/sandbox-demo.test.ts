@@ -1,0 +1,73 @@
+/**
+ * `npm run demo` (the built dist/demo.js): exits 0 after every step, with kubectl and without it,
+ * and leaves no temporary file behind.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const DEMO = fileURLToPath(new URL("../../../dist/demo.js", import.meta.url));
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "kubeiam-e2e-demo-"));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function runDemo(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [DEMO], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function cleanEnv(tmp: string, path: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: tmp, NO_PROXY: "127.0.0.1,localhost" };
+  for (const k of ["NCLOUD_ACCESS_KEY_ID", "NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_API_GW", "KUBECONFIG"]) delete env[k];
+  if (path !== undefined) env.PATH = path;
+  return env;
+}
+
+test("the demo runs every step and exits 0, leaving no temporary file", async (t) => {
+  const tmp = await mkdtemp(join(dir, "with-"));
+  const r = await runDemo(cleanEnv(tmp, undefined));
+  assert.equal(r.code, 0, r.stderr);
+  for (const region of ["KR", "SGN"]) assert.match(r.stdout, new RegExp(`kubeiam update-kubeconfig --clusterUuid [0-9a-f-]{36} --region ${region}\\n\\s+kubeconfig updated successfully\\.`));
+  assert.match(r.stdout, /@kubernetes\/client-node with ncpKubeConfig \(demo-kr, KR/);
+  assert.match(r.stdout, /namespaces: default, kube-node-lease, kube-public, kube-system, demo-sgn-apps/);
+  assert.match(r.stdout, /whoami: sandbox-admin \(uid \d+\), groups \["system:masters","system:authenticated"\]/);
+  assert.match(r.stdout, /ERR_TOKEN_CLUSTER: the token is for cluster/);
+  assert.match(r.stdout, /\ndone\.\n$/);
+  if (r.stdout.includes("kubectl is not on PATH")) {
+    t.diagnostic("kubectl is not on PATH here: its steps were skipped");
+  } else {
+    assert.match(r.stdout, /kubectl get namespaces {3}\(demo-kr, KR/);
+    assert.match(r.stdout, /Username\s+sandbox-admin/);
+    assert.match(r.stdout, /Groups\s+\[system:masters system:authenticated\]/);
+  }
+  assert.deepEqual(await readdir(tmp), []);
+  assert.ok(!r.stdout.includes("k8s-ncp-v1."), "no token printed");
+});
+
+test("without kubectl on PATH the demo says so, runs the client-node steps and exits 0", async () => {
+  const tmp = await mkdtemp(join(dir, "without-"));
+  // A PATH with node only (kubectl may live beside node, in /usr/bin).
+  const bin = join(dir, "bin-node-only");
+  await mkdir(bin, { recursive: true });
+  await symlink(process.execPath, join(bin, "node"));
+  const r = await runDemo(cleanEnv(tmp, bin));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /kubectl is not on PATH: skipping the kubectl steps/);
+  assert.match(r.stdout, /whoami: sandbox-admin/);
+  assert.deepEqual(await readdir(tmp), []);
+});
