@@ -176,3 +176,27 @@ export {
 export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "./gcp/cluster.js";
 export { createNcpProvider, createEksProvider, createGkeProvider, kubeConfigFor } from "./provider.js";
 export type { NcpProviderOptions, EksProviderOptions, GkeProviderOptions } from "./provider.js";
+
+// Sandbox: a local NCP API gateway and NKS cluster endpoints that check signatures and tokens for real
+// (the CA and its x509 library load only when startSandbox runs)
+export {
+  startSandbox,
+  DEFAULT_SANDBOX_CLUSTERS,
+  generateSandboxKey,
+  parseSandboxKeys,
+  loadSandboxKeysFile,
+  parseSandboxMapping,
+  loadSandboxMappingFile,
+  resolveSandboxIdentity,
+} from "./sandbox/index.js";
+export type {
+  Sandbox,
+  SandboxOptions,
+  SandboxClusterSummary,
+  SandboxClusterSpec,
+  SandboxKey,
+  SandboxKeyFull,
+  SandboxMapping,
+  SandboxMappingEntry,
+  SandboxIdentity,
+} from "./sandbox/index.js";

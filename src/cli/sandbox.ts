@@ -28,6 +28,14 @@ function fileFlag(name: string, value: string | undefined): string | undefined {
   return value;
 }
 
+/**
+ * The `sandbox` command, loaded lazily by main.ts.
+ *
+ * @example
+ * ```ts
+ * const status = await sandboxCommand.run(["--api-port", "8080"], ctx); // resolves when ctx.signal aborts
+ * ```
+ */
 export const sandboxCommand: Command = {
   summary: "run a local NCP API and NKS clusters that check signatures and tokens for real",
   help: `Runs a local NCP API gateway and NKS cluster endpoints on 127.0.0.1, until Ctrl-C.

@@ -21,7 +21,14 @@ export interface SandboxClusterSpec {
   k8sVersion?: string;
 }
 
-/** The demo clusters: one running in KR and in SGN, one still being created in KR. */
+/**
+ * The demo clusters: one running in KR and in SGN, one still being created in KR.
+ *
+ * @example
+ * ```ts
+ * await startSandbox({ clusters: [...DEFAULT_SANDBOX_CLUSTERS, { name: "demo-fkr", region: "FKR", status: "RUNNING" }] });
+ * ```
+ */
 export const DEFAULT_SANDBOX_CLUSTERS: readonly SandboxClusterSpec[] = [
   { name: "demo-kr", region: "KR", status: "RUNNING" },
   { name: "demo-sgn", region: "SGN", status: "RUNNING" },

@@ -10,7 +10,14 @@ import { signNcpRequest } from "../ncp/sign.js";
 import { sandboxClusterBody, sandboxKubeconfigYaml, sandboxNodePools, sandboxNodes, type SandboxCluster } from "./clusters.js";
 import type { SandboxKeyFull } from "./keys.js";
 
-/** The gateway's window for `x-ncp-apigw-timestamp`, both ways: 5 minutes. */
+/**
+ * The gateway's window for `x-ncp-apigw-timestamp`, both ways: 5 minutes.
+ *
+ * @example
+ * ```ts
+ * const stale = Math.abs(Number(timestamp) - Date.now()) > GATEWAY_WINDOW_MS;
+ * ```
+ */
 export const GATEWAY_WINDOW_MS = 5 * 60 * 1000;
 
 /** What the gateway serves and checks against. */

@@ -7,7 +7,6 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { UsageError } from "../errors.js";
-import { createLocalCa } from "./ca.js";
 import { DEFAULT_SANDBOX_CLUSTERS, makeSandboxCluster, type SandboxCluster, type SandboxClusterSpec } from "./clusters.js";
 import { createGatewayHandler } from "./gateway.js";
 import { checkSandboxKeys, generateSandboxKey, SandboxFileProblem, type SandboxKey, type SandboxKeyFull } from "./keys.js";
@@ -113,6 +112,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const now = options.now ?? Date.now;
   const log = options.log ?? ((): void => {});
   const clusters: SandboxCluster[] = (options.clusters ?? DEFAULT_SANDBOX_CLUSTERS).map((spec) => makeSandboxCluster(spec, now()));
+  // Loaded here, not on import: the CA pulls in @peculiar/x509 and reflect-metadata.
+  const { createLocalCa } = await import("./ca.js");
   const ca = await createLocalCa("kubeiam sandbox CA");
 
   const servers: Server[] = [];

@@ -43,7 +43,15 @@ export function generateSandboxKey(name: string): SandboxKeyFull {
   };
 }
 
-/** A field-naming problem in a keys or mapping file. */
+/**
+ * A field-naming problem in a keys or mapping file, before the file's name is put in front of it
+ * (the loaders turn it into a {@link ConfigFileError}).
+ *
+ * @example
+ * ```ts
+ * throw new SandboxFileProblem("keys[0].secretKey is missing");
+ * ```
+ */
 export class SandboxFileProblem extends Error {}
 
 /**
@@ -151,7 +159,15 @@ export async function loadSandboxKeysFile(path: string): Promise<SandboxKeyFull[
   return parseSandboxKeys(await readConfig(path, "keys"), path);
 }
 
-/** Reads a config file, turning a missing or unreadable file into a one-line error. */
+/**
+ * Reads a sandbox config file, turning a missing or unreadable file into a one-line
+ * {@link ConfigFileError} that names it.
+ *
+ * @example
+ * ```ts
+ * const text = await readConfig("keys.yaml", "keys");
+ * ```
+ */
 export async function readConfig(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
@@ -162,10 +178,26 @@ export async function readConfig(path: string, what: string): Promise<string> {
   }
 }
 
+/**
+ * True for a plain object (not null, not an array), as parsed YAML and JSON mappings are.
+ *
+ * @example
+ * ```ts
+ * isRecord({ keys: [] }); // true
+ * ```
+ */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The first line of an error's message, for one-line reports of parser errors.
+ *
+ * @example
+ * ```ts
+ * firstLine(new Error("bad\nmore")); // "bad"
+ * ```
+ */
 export function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
 }
