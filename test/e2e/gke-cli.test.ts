@@ -1,0 +1,173 @@
+/**
+ * End to end for GKE: the built CLI's `gke token` (layout of gke-gcloud-auth-plugin, disk cache),
+ * `gke update-kubeconfig` against a local container API, and the real kubectl running
+ * `kubeiam gke token` against a TLS endpoint that accepts only the access token that a local OAuth
+ * endpoint (named by the key file's token_uri, checking the RS256 assertion) issued.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { startBearerCluster, type LocalServer } from "../aws/stand-ins.js";
+import { keyFileJson, makeServiceAccount, startContainerApi, startOAuth, type OAuthStandIn } from "../gcp/stand-ins.js";
+
+const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const PROJECT = "kubeiam-e2e";
+
+let root: string;
+let env: Record<string, string>;
+let oauth: OAuthStandIn;
+let cluster: LocalServer & { caData: string; seen: { accepted: boolean; reason?: string }[] };
+let containerApi: { url: string; requests: string[]; close(): Promise<void> };
+let keyFile: string;
+let cacheDir: string;
+const sa = makeServiceAccount("e2e@kubeiam-e2e.iam.gserviceaccount.com");
+const stranger = makeServiceAccount("stranger@kubeiam-e2e.iam.gserviceaccount.com");
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "kubeiam-e2e-gke-"));
+  oauth = await startOAuth({ accounts: [sa] });
+  cluster = await startBearerCluster((token) => (oauth.issued.includes(token) ? undefined : "not a token we issued"));
+  containerApi = await startContainerApi({
+    project: PROJECT,
+    acceptToken: (t) => oauth.issued.includes(t),
+    clusters: [
+      { name: "e2e", location: "europe-west1", status: "RUNNING", endpoint: new URL(cluster.url).host, masterAuth: { clusterCaCertificate: cluster.caData } },
+      { name: "baby", location: "europe-west1", status: "PROVISIONING" },
+    ],
+  });
+  keyFile = join(root, "sa.json");
+  await writeFile(keyFile, keyFileJson(sa, oauth.tokenUri, PROJECT), { mode: 0o600 });
+  await writeFile(join(root, "stranger.json"), keyFileJson(stranger, oauth.tokenUri, PROJECT), { mode: 0o600 });
+  const bin = join(root, "bin");
+  await mkdir(bin);
+  await writeFile(join(bin, "kubeiam"), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+  await chmod(join(bin, "kubeiam"), 0o755);
+  cacheDir = join(root, "home", ".cache", "kubeiam", "gke");
+  env = {
+    PATH: [bin, process.env.PATH ?? ""].join(delimiter),
+    HOME: join(root, "home"),
+    CLOUDSDK_CONFIG: join(root, "gcloud"),
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: containerApi.url,
+  };
+});
+after(async () => {
+  await oauth.close();
+  await cluster.close();
+  await containerApi.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Runs a child without blocking: the stand-ins live in this process and must keep answering. */
+function run(cmd: string, args: string[], extra: Record<string, string | undefined> = {}): Promise<{ status: number; out: string; err: string }> {
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...env, ...extra })) if (v !== undefined) merged[k] = v;
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: merged, cwd: root, encoding: "utf8", timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : -1, out: stdout, err: stderr });
+    });
+  });
+}
+const kubeiam = (args: string[], extra: Record<string, string | undefined> = {}) => run(process.execPath, [CLI, ...args], extra);
+
+/** The layout with the varying parts (token, expiry) masked. */
+const mask = (s: string): string => s.replace(/"token": "[^"]+"/, '"token": "T"').replace(/"expirationTimestamp": "[^"]+"/, '"expirationTimestamp": "E"');
+
+test("'kubeiam gke token' has gke-gcloud-auth-plugin's layout, and its expiry is the token's", async () => {
+  const plugin = await run("gke-gcloud-auth-plugin", ["--use_application_default_credentials"], { GOOGLE_APPLICATION_CREDENTIALS: keyFile });
+  assert.equal(plugin.status, 0, plugin.err);
+  const before = Date.now();
+  const ours = await kubeiam(["gke", "token", "--credentials", keyFile, "--no-cache"]);
+  assert.equal(ours.status, 0, ours.err);
+  assert.equal(mask(ours.out), mask(plugin.out));
+  const parsed = JSON.parse(ours.out) as { status: { token: string; expirationTimestamp: string } };
+  assert.equal(parsed.status.token, oauth.issued.at(-1));
+  const expiry = Date.parse(parsed.status.expirationTimestamp);
+  assert.ok(expiry >= Math.floor(before / 1000) * 1000 + 3598_000 && expiry <= Date.now() + 3599_000, parsed.status.expirationTimestamp);
+  assert.ok(oauth.seen.every((s) => s.rejected === undefined), JSON.stringify(oauth.seen.map((s) => s.rejected)));
+});
+
+test("the disk cache: a second call reuses the token, the file is 0600 and holds no key; another identity misses; --no-cache mints", async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+  const first = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only"]);
+  assert.equal(first.status, 0, first.err);
+  const issued = oauth.issued.length;
+  const second = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only"]);
+  assert.equal(second.out, first.out);
+  assert.equal(oauth.issued.length, issued, "no exchange on a hit");
+  const files = readdirSync(cacheDir);
+  assert.equal(files.length, 1);
+  const file = join(cacheDir, files[0]!);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const text = readFileSync(file, "utf8");
+  assert.ok(!text.includes("PRIVATE KEY") && !text.includes(sa.email), "no key, no identity in clear");
+
+  // A different identity (same token_uri, other account) is not served this token.
+  const other = await kubeiam(["gke", "token", "--credentials", join(root, "stranger.json"), "--token-only"]);
+  assert.equal(other.status, 3, "the stranger's key is refused by the token endpoint");
+  assert.match(other.err, /refused the service-account assertion \(400 invalid_grant/);
+
+  const fresh = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only", "--no-cache"]);
+  assert.notEqual(fresh.out, first.out);
+  assert.equal(oauth.issued.length, issued + 1);
+});
+
+test("gke update-kubeconfig → kubectl runs 'kubeiam gke token' against an endpoint that accepts only the issued token", async () => {
+  const kubeconfig = join(root, "home", ".kube", "config");
+  const r = await kubeiam(["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile]);
+  assert.equal(r.status, 0, r.err);
+  const name = `gke_${PROJECT}_europe-west1_e2e`;
+  assert.equal(r.out, `Added new context ${name} to ${kubeconfig} (GKE cluster ${PROJECT}/europe-west1/e2e)\n`);
+  assert.equal(statSync(kubeconfig).mode & 0o777, 0o600);
+  const kc = parseYaml(readFileSync(kubeconfig, "utf8")) as { users: { user: { exec: { command: string; args: string[] } } }[] };
+  assert.deepEqual(kc.users[0]?.user.exec.args, ["gke", "token", "--credentials", keyFile]);
+
+  const seenBefore = cluster.seen.length;
+  const v = await run("kubectl", ["get", "--raw", "/version"]);
+  assert.equal(v.status, 0, v.err);
+  assert.equal((JSON.parse(v.out) as { gitVersion: string }).gitVersion, "v1.31.2-multicloud-test");
+  const seen = cluster.seen.slice(seenBefore);
+  assert.ok(seen.length >= 1 && seen.every((s) => s.accepted), JSON.stringify(seen));
+
+  // A bearer token the endpoint never issued is refused: the check can fail.
+  const bad = await run("kubectl", ["get", "--raw", "/version", "--token", "ya29.forged"], {});
+  assert.notEqual(bad.status, 0);
+  assert.equal(cluster.seen.at(-1)?.accepted, false);
+});
+
+test("bad input: one clear line on stderr, a non-zero exit, nothing on stdout, no file written", async () => {
+  const malformed = join(root, "malformed.json");
+  await writeFile(malformed, '{"type":"service_account","client_email":"x@y","private_key":"nope","token_uri":"https://oauth2.googleapis.com/token"}', { mode: 0o600 });
+  const notJson = join(root, "not-json.json");
+  await writeFile(notJson, "this is not json", { mode: 0o600 });
+  const kubeconfig = join(root, "never.kubeconfig");
+  const base = ["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "europe-west1", "--project", PROJECT, "--kubeconfig", kubeconfig];
+  const cases: { name: string; args: string[]; extra?: Record<string, string | undefined>; status: number; message: RegExp }[] = [
+    { name: "malformed key file", args: ["gke", "token", "--credentials", malformed], status: 3, message: /service-account key .*malformed\.json has a private_key that is not a PEM RSA key/ },
+    { name: "key file not JSON", args: ["gke", "token", "--credentials", notJson], status: 3, message: /is not JSON/ },
+    { name: "missing key file", args: ["gke", "token", "--credentials", join(root, "nope.json")], status: 3, message: /does not exist/ },
+    { name: "malformed key file (update-kubeconfig)", args: [...base, "--credentials", malformed], status: 3, message: /not a PEM RSA key/ },
+    { name: "malformed key via GOOGLE_APPLICATION_CREDENTIALS", args: [...base], extra: { GOOGLE_APPLICATION_CREDENTIALS: notJson }, status: 3, message: /is not JSON/ },
+    { name: "missing location", args: ["gke", "update-kubeconfig", "--cluster", "e2e", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 2, message: /--location is required/ },
+    { name: "bad location", args: ["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "mars", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 2, message: /GKE location "mars" is not a region or zone/ },
+    { name: "unknown cluster", args: ["gke", "update-kubeconfig", "--cluster", "ghost", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 5, message: /not found .*check --project, --location/ },
+    { name: "cluster provisioning", args: ["gke", "update-kubeconfig", "--cluster", "baby", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 5, message: /status PROVISIONING/ },
+    { name: "unknown flag", args: ["gke", "token", "--bogus"], status: 2, message: /Unknown option '--bogus'/ },
+  ];
+  for (const c of cases) {
+    const r = await kubeiam(c.args, c.extra);
+    assert.equal(r.status, c.status, `${c.name}: ${r.err}`);
+    assert.equal(r.out, "", c.name);
+    const lines = r.err.trim().split("\n");
+    assert.equal(lines.length, 1, `${c.name}: ${r.err}`);
+    assert.match(lines[0] ?? "", /^kubeiam: /, c.name);
+    assert.match(lines[0] ?? "", c.message, c.name);
+    assert.doesNotMatch(r.err, /\n\s+at |PRIVATE KEY/, c.name);
+    assert.equal(existsSync(kubeconfig), false, `${c.name}: nothing written`);
+  }
+});
