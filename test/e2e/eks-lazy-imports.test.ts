@@ -1,0 +1,68 @@
+/**
+ * The NKS `token` path runs on every kubectl call: it must never load the AWS SDK, smithy or
+ * google-auth-library. A module-resolution hook, loaded with `--import`, records every specifier that
+ * the process resolves; the NKS token run must show none of them, and the EKS token run (the positive
+ * control, proving that the hook sees them) must.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+
+const exec = promisify(execFile);
+const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const HEAVY = /^(@aws-sdk\/|@smithy\/|google-auth-library)/;
+
+let root: string;
+let register: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "kubeiam-lazy-"));
+  await writeFile(
+    join(root, "hooks.mjs"),
+    `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  appendFileSync(process.env.KUBEIAM_TRACE_FILE, specifier + "\\n");
+  return next(specifier, context);
+}
+`,
+  );
+  register = join(root, "register.mjs");
+  await writeFile(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(root, "hooks.mjs")).href)});\n`);
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+async function trace(name: string, args: string[], env: Record<string, string>): Promise<{ specifiers: string[]; stdout: string }> {
+  const file = join(root, `${name}.trace`);
+  await writeFile(file, "");
+  const r = await exec(process.execPath, ["--import", pathToFileURL(register).href, CLI, ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: root, KUBEIAM_TRACE_FILE: file, ...env },
+  });
+  return { specifiers: (await readFile(file, "utf8")).split("\n").filter(Boolean), stdout: r.stdout };
+}
+
+test("the NKS token command resolves no AWS SDK, smithy or google-auth-library module", async () => {
+  const { specifiers, stdout } = await trace("nks", ["token", "--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--region", "KR"], {
+    NCLOUD_ACCESS_KEY_ID: "NCPTESTACCESSKEY0001",
+    NCLOUD_SECRET_ACCESS_KEY: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",
+  });
+  assert.match(stdout, /"token":"k8s-ncp-v1\./);
+  assert.ok(specifiers.some((s) => s.endsWith("token.js")), "the hook saw the command's own modules");
+  assert.deepEqual(specifiers.filter((s) => HEAVY.test(s)), []);
+});
+
+test("positive control: the EKS token command does resolve @smithy/signature-v4 (so the hook sees such imports)", async () => {
+  const { specifiers, stdout } = await trace("eks", ["eks", "token", "--cluster-name", "c", "--region", "us-east-1"], {
+    AWS_ACCESS_KEY_ID: "AKIDLAZYTEST00000001",
+    AWS_SECRET_ACCESS_KEY: "lazy-test-secret-not-real",
+    AWS_CONFIG_FILE: join(root, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, "none"),
+    AWS_EC2_METADATA_DISABLED: "true",
+  });
+  assert.match(stdout, /k8s-aws-v1\./);
+  assert.ok(specifiers.includes("@smithy/signature-v4"), specifiers.filter((s) => !s.startsWith(".")).join(", "));
+  assert.ok(!specifiers.some((s) => s.startsWith("google-auth-library")), "the EKS path does not load the GCP library either");
+});
