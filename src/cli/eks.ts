@@ -74,6 +74,10 @@ export const eksCommand: Command = {
   help: HELP,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const [sub, ...rest] = args;
+    // The AWS SDK prints a six-line notice about its own future Node.js support from every client it
+    // makes; kubectl would show it on each call. kubeiam states its own support, so silence it here
+    // unless the user has set the variable themselves.
+    ctx.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     if (sub === "token" || sub === "get-token") return eksToken(rest, ctx);
     if (sub === "update-kubeconfig") return eksUpdateKubeconfig(rest, ctx);
     throw new UsageError(

@@ -63,7 +63,6 @@ before(async () => {
     AWS_CONFIG_FILE: join(aws, "config"),
     AWS_SHARED_CREDENTIALS_FILE: join(aws, "credentials"),
     AWS_EC2_METADATA_DISABLED: "true",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     AWS_ACCESS_KEY_ID: AK,
     AWS_SECRET_ACCESS_KEY: SECRET,
   };
