@@ -101,7 +101,14 @@ function sdkError(what: string, region: string, error: unknown): Error {
   return new ApiError(`${what} failed: the EKS API answered ${status} ${name}: ${message}`, { status, apiCode: name, apiMessage: message }, { cause: error });
 }
 
-/** Checks DescribeCluster's answer and keeps what kubeiam uses. */
+/**
+ * Checks DescribeCluster's answer and keeps what kubeiam uses; an unusable answer is an {@link ApiError}.
+ *
+ * @example
+ * ```ts
+ * const cluster = parseEksCluster(answer.cluster, "prod-eks");
+ * ```
+ */
 export function parseEksCluster(raw: unknown, name: string): EksCluster {
   const bad = (detail: string): ApiError => new ApiError(`DescribeCluster for ${name} answered an unusable cluster: ${detail}`, { status: 200 });
   if (typeof raw !== "object" || raw === null) throw bad("no cluster object");

@@ -69,6 +69,14 @@ web identity, instance roles. The token's expirationTimestamp is 14 minutes on, 
 credentials expire if that is sooner.
 `;
 
+/**
+ * The `eks` command group: `eks token` and `eks update-kubeconfig`.
+ *
+ * @example
+ * ```ts
+ * await eksCommand.run(["token", "--cluster-name", "prod-eks", "--region", "eu-west-1"], ctx);
+ * ```
+ */
 export const eksCommand: Command = {
   summary: "AWS EKS: print a token (eks token) or add a cluster to a kubeconfig (eks update-kubeconfig)",
   help: HELP,

@@ -64,6 +64,14 @@ are cached on disk (mode 0600, one file per fingerprint of identity and scopes, 
 reused until 5 minutes before they expire.
 `;
 
+/**
+ * The `gke` command group: `gke token` and `gke update-kubeconfig`.
+ *
+ * @example
+ * ```ts
+ * await gkeCommand.run(["token", "--credentials", "/secrets/sa.json"], ctx);
+ * ```
+ */
 export const gkeCommand: Command = {
   summary: "GCP GKE: print a token (gke token) or add a cluster to a kubeconfig (gke update-kubeconfig)",
   help: HELP,

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { InvalidInputError } from "../errors.js";
 import { toEpochMs, type TimeInput } from "../ncp/token.js";
 import type { GkeToken } from "./token.js";
 
@@ -37,7 +38,9 @@ export function defaultGkeCacheDir(env: Record<string, string | undefined>): str
  * ```
  */
 export function gkeCacheFile(dir: string, fingerprint: string): string {
-  if (!FINGERPRINT_RE.test(fingerprint)) throw new Error("a cache fingerprint is 64 hex characters");
+  if (!FINGERPRINT_RE.test(fingerprint)) {
+    throw new InvalidInputError("fingerprint", "a token cache fingerprint is 64 lower-case hex characters (see gkeIdentityFingerprint)");
+  }
   return join(dir, `token-${fingerprint}.json`);
 }
 
