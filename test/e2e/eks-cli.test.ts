@@ -14,7 +14,7 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { startBearerCluster, startEksApi, verifyEksTokenByHand, type LocalServer } from "../aws/stand-ins.js";
+import { startBearerCluster, startEksApi, startSts, verifyEksTokenByHand, type LocalServer } from "../aws/stand-ins.js";
 
 const exec = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
@@ -161,6 +161,30 @@ test("--dry-run prints the merged kubeconfig and writes nothing; a taken name ne
   const over = await kubeiam(["eks", "update-kubeconfig", "--name", "e2e-eks", "--region", REGION, "--endpoint-url", eksApi.url, "--kubeconfig", kubeconfig, "--overwrite"]);
   assert.equal(over.status, 0, over.err);
   assert.match(over.out, /^Updated context/);
+});
+
+test("eks token --role-arn: assumes the role at STS (AWS_ENDPOINT_URL_STS), signs with its credentials, expires with them", async () => {
+  const roleSecret = randomBytes(24).toString("hex");
+  const expiration = new Date(Math.floor(Date.now() / 1000) * 1000 + 5 * 60 * 1000);
+  const sts = await startSts({
+    keys: { [AK]: SECRET },
+    issue: { accessKeyId: "ASIAE2EROLE000000001", secretAccessKey: roleSecret, sessionToken: "e2e-role-session", expiration: expiration.toISOString() },
+  });
+  try {
+    const r = await kubeiam(
+      ["eks", "token", "--cluster-name", "e2e-eks", "--region", REGION, "--role-arn", "arn:aws:iam::123456789012:role/e2e", "--session-name", "e2e-session"],
+      { AWS_ENDPOINT_URL_STS: sts.url },
+    );
+    assert.equal(r.status, 0, r.err);
+    const cred = JSON.parse(r.out) as { status: { token: string; expirationTimestamp: string } };
+    const v = verifyEksTokenByHand(cred.status.token, { secretFor: (k) => (k === "ASIAE2EROLE000000001" ? roleSecret : undefined), clusterName: "e2e-eks", now: Date.now() });
+    assert.equal(v.sessionToken, "e2e-role-session");
+    assert.equal(cred.status.expirationTimestamp, expiration.toISOString().replace(".000Z", "Z"), "the role's credentials expire before 14 minutes");
+    assert.equal(sts.assumed[0]?.RoleSessionName, "e2e-session");
+    assert.deepEqual(sts.requests.map((q) => q.rejected), [undefined]);
+  } finally {
+    await sts.close();
+  }
 });
 
 test("bad input: one clear line on stderr, a non-zero exit, nothing on stdout, no file written", async () => {
