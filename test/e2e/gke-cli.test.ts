@@ -140,6 +140,22 @@ test("gke update-kubeconfig → kubectl runs 'kubeiam gke token' against an endp
   assert.equal(cluster.seen.at(-1)?.accepted, false);
 });
 
+test("gke update-kubeconfig --dry-run (with --endpoint-url) writes nothing; a taken name needs --overwrite", async () => {
+  const kubeconfig = join(root, "gke-dry.kubeconfig");
+  const args = ["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig];
+  const dry = await kubeiam([...args, "--dry-run", "--alias", "e2e-gke", "--endpoint-url", containerApi.url], { CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: "http://127.0.0.1:9" });
+  assert.equal(dry.status, 0, dry.err);
+  assert.match(dry.out, /current-context: e2e-gke/);
+  assert.equal(existsSync(kubeconfig), false);
+  assert.equal((await kubeiam(args)).status, 0);
+  const first = readFileSync(kubeconfig, "utf8");
+  const again = await kubeiam(args);
+  assert.equal(again.status, 6);
+  assert.match(again.err, /already has .*pass --overwrite.*--alias/);
+  assert.equal(readFileSync(kubeconfig, "utf8"), first);
+  assert.equal((await kubeiam([...args, "--overwrite"])).status, 0);
+});
+
 test("bad input: one clear line on stderr, a non-zero exit, nothing on stdout, no file written", async () => {
   const malformed = join(root, "malformed.json");
   await writeFile(malformed, '{"type":"service_account","client_email":"x@y","private_key":"nope","token_uri":"https://oauth2.googleapis.com/token"}', { mode: 0o600 });
