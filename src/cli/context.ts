@@ -17,6 +17,8 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   /** Reads all of standard input. */
   readStdin(): Promise<string>;
+  /** Whether standard input is a terminal (nothing piped in); commands that read stdin refuse to wait on one. */
+  stdinIsTTY?: boolean;
   /** The current time; injectable for tests through `KUBEIAM_NOW_MS` only in main.ts. */
   now(): number;
   /** Resolves when the command should stop (SIGINT/SIGTERM); used by long-running commands. */

@@ -25,7 +25,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   eks: async () => (await import("./eks.js")).eksCommand,
   gke: async () => (await import("./gke.js")).gkeCommand,
   sandbox: async () => (await import("./sandbox.js")).sandboxCommand,
-  // inspect: async () => (await import("./inspect.js")).inspectCommand,
+  inspect: async () => (await import("./inspect.js")).inspectCommand,
 };
 
 /** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs. */
@@ -163,6 +163,7 @@ function processContext(): CliContext {
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks).toString("utf8");
     },
+    stdinIsTTY: process.stdin.isTTY === true,
     now: () => Date.now(),
     signal: controller.signal,
   };

@@ -1,0 +1,281 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+import { runCli } from "../../src/cli/main.js";
+import type { CliContext } from "../../src/cli/context.js";
+import { mintNcpToken } from "../../src/ncp/token.js";
+import { mintEksToken } from "../../src/aws/token.js";
+
+// The SPEC.md worked example: its fields are known without decoding.
+const SPEC = {
+  accessKey: "NCPTESTACCESSKEY0001",
+  secretKey: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",
+  clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b",
+  timestamp: 1767225600000,
+  token:
+    "k8s-ncp-v1.eyJ0aW1lc3RhbXAiOiIxNzY3MjI1NjAwMDAwIiwiYWNjZXNzS2V5IjoiTkNQVEVTVEFDQ0VTU0tFWTAwMDEiLCJzaWduYXR1cmUiOiJpT3k1L0liZFhSWERoanpXSm1uWFduVDZyTEhqV25hZWdHeUx2MzBaSVN3PSIsInBhdGgiOiIvaWFtL3Nnbi12MS91c2VyP2NsdXN0ZXJVdWlkPTNmMWQyYzRiLTVhNjktNGU3Zi04YTFiLTJjM2Q0ZTVmNmE3YiJ9",
+  signature: "iOy5/IbdXRXDhjzWJmnXWnT6rLHjWnaegGyLv30ZISw=",
+};
+const MIN = 60 * 1000;
+const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "kubeiam-inspect-"));
+  await mkdir(join(root, "home"));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+interface Run { status: number; out: string; err: string }
+async function run(args: string[], options: { now?: number; stdin?: string; tty?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
+  let out = "";
+  let err = "";
+  const ctx: CliContext = {
+    programName: "kubeiam",
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: { HOME: join(root, "home"), ...options.env },
+    readStdin: async () => options.stdin ?? "",
+    stdinIsTTY: options.tty ?? false,
+    now: () => options.now ?? SPEC.timestamp + 2 * MIN,
+    signal: new AbortController().signal,
+  };
+  const status = await runCli(args, ctx);
+  return { status, out, err };
+}
+
+const specKeys = { NCLOUD_ACCESS_KEY_ID: SPEC.accessKey, NCLOUD_SECRET_ACCESS_KEY: SPEC.secretKey };
+
+/** One line on stderr naming the problem, no stack, nothing on stdout, no secret. */
+function assertOneLine(r: Run, status: number, pattern: RegExp): void {
+  assert.equal(r.status, status, r.err);
+  assert.equal(r.out, "");
+  assert.equal(r.err.split("\n").length, 2, `one line expected, got: ${r.err}`);
+  assert.doesNotMatch(r.err, /\n\s+at /);
+  assert.match(r.err, pattern);
+  assert.ok(!r.err.includes(SPEC.secretKey));
+  assert.ok(!r.err.includes(SPEC.signature));
+}
+
+const claimToken = (claim: unknown): string => `k8s-ncp-v1.${Buffer.from(JSON.stringify(claim)).toString("base64")}`;
+
+test("inspect prints the claim of the SPEC example, its age and validity, never its signature", async () => {
+  const r = await run(["inspect", SPEC.token]);
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.err, "");
+  assert.match(r.out, /^type: +NKS token \(k8s-ncp-v1\)$/m);
+  assert.match(r.out, /^cluster UUID: +3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b$/m);
+  assert.match(r.out, /^stage: +sgn-v1$/m);
+  assert.match(r.out, /^access key: +NCPTESTACCESSKEY0001$/m);
+  assert.match(r.out, /^issued at: +2026-01-01T00:00:00\.000Z$/m);
+  assert.match(r.out, /^expires at: +2026-01-01T00:15:00\.000Z$/m);
+  assert.match(r.out, /^age: +2m0s$/m);
+  assert.match(r.out, /^valid: +yes \(expires in 13m0s\)$/m);
+  assert.match(r.out, /^signature: +not checked \(add --verify\)$/m);
+  assert.ok(!r.out.includes(SPEC.signature));
+});
+
+test("inspect -o json gives every field for scripts", async () => {
+  const r = await run(["inspect", "-o", "json", SPEC.token], { now: SPEC.timestamp + 16 * MIN });
+  assert.equal(r.status, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out), {
+    type: "k8s-ncp-v1",
+    clusterUuid: SPEC.clusterUuid,
+    stage: "sgn-v1",
+    accessKey: SPEC.accessKey,
+    path: `/iam/sgn-v1/user?clusterUuid=${SPEC.clusterUuid}`,
+    issuedAt: "2026-01-01T00:00:00.000Z",
+    expiresAt: "2026-01-01T00:15:00.000Z",
+    ageSeconds: 960,
+    valid: false,
+    reason: "expired",
+    signature: "unchecked",
+  });
+});
+
+test("inspect says when a token has expired or lies in the future", async () => {
+  const expired = await run(["inspect", SPEC.token], { now: SPEC.timestamp + 20 * MIN });
+  assert.equal(expired.status, 0);
+  assert.match(expired.out, /^valid: +no: expired 5m0s ago, mint a new one$/m);
+  const atEdge = await run(["inspect", SPEC.token], { now: SPEC.timestamp + 15 * MIN });
+  assert.match(atEdge.out, /^valid: +yes/m);
+  const future = await run(["inspect", SPEC.token], { now: SPEC.timestamp - 3 * MIN });
+  assert.match(future.out, /^age: +-3m0s$/m);
+  assert.match(future.out, /^valid: +no: issued 3m0s in the future/m);
+  const smallSkew = await run(["inspect", SPEC.token], { now: SPEC.timestamp - 30 * 1000 });
+  assert.match(smallSkew.out, /^valid: +yes/m);
+});
+
+test("inspect reads the token from stdin: bare, after 'Bearer', or inside an ExecCredential", async () => {
+  const credential = JSON.stringify({ kind: "ExecCredential", apiVersion: "client.authentication.k8s.io/v1beta1", spec: { interactive: false }, status: { expirationTimestamp: "2026-01-01T00:14:00Z", token: SPEC.token } });
+  for (const [stdin, args] of [
+    [`${SPEC.token}\n`, ["inspect"]],
+    [`Bearer ${SPEC.token}`, ["inspect", "-"]],
+    [credential, ["inspect"]],
+  ] as const) {
+    const r = await run([...args, "-o", "json"], { stdin });
+    assert.equal(r.status, 0, r.err);
+    assert.equal((JSON.parse(r.out) as { accessKey: string }).accessKey, SPEC.accessKey);
+  }
+});
+
+test("inspect --verify checks the signature with the resolved credentials", async () => {
+  const ok = await run(["inspect", "--verify", SPEC.token], { env: specKeys });
+  assert.equal(ok.status, 0, ok.err);
+  assert.match(ok.out, /^signature: +verified with your credentials$/m);
+  const json = await run(["inspect", "--verify", "--cluster-uuid", SPEC.clusterUuid.toUpperCase(), "--region", "sgn", "-o", "json", SPEC.token], { env: specKeys });
+  assert.equal(json.status, 0, json.err);
+  assert.equal((JSON.parse(json.out) as { signature: string }).signature, "verified");
+});
+
+test("inspect --verify with a profile from the configure file", async () => {
+  const dir = join(root, "home", ".ncloud");
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "configure"),
+    `[DEFAULT]\nncloud_access_key_id = OTHERKEY\nncloud_secret_access_key = ${randomBytes(20).toString("hex")}\n\n[spec]\nncloud_access_key_id = ${SPEC.accessKey}\nncloud_secret_access_key = ${SPEC.secretKey}\n`,
+    { mode: 0o600 },
+  );
+  try {
+    const ok = await run(["inspect", "--verify", "--profile", "spec", SPEC.token]);
+    assert.equal(ok.status, 0, ok.err);
+    assert.match(ok.out, /verified/);
+    const wrongKey = await run(["inspect", "--verify", SPEC.token]);
+    assertOneLine(wrongKey, 4, /signed by access key NCPTESTACCESSKEY0001, but the credentials from profile DEFAULT of .*configure are for OTHERKEY: pass --profile/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("inspect --verify refuses what fails a check, with exit 4 and one line", async () => {
+  const wrongSecret = await run(["inspect", "--verify", SPEC.token], { env: { ...specKeys, NCLOUD_SECRET_ACCESS_KEY: randomBytes(20).toString("hex") } });
+  assertOneLine(wrongSecret, 4, /signature does not match/);
+  const expired = await run(["inspect", "--verify", SPEC.token], { env: specKeys, now: SPEC.timestamp + 16 * MIN });
+  assertOneLine(expired, 4, /expired at 2026-01-01T00:15:00\.000Z.*mint a new one/);
+  const future = await run(["inspect", "--verify", SPEC.token], { env: specKeys, now: SPEC.timestamp - 2 * MIN });
+  assertOneLine(future, 4, /in the future: check the clock/);
+  const otherCluster = await run(["inspect", "--verify", "--clusterUuid", "00000000-0000-4000-8000-000000000000", SPEC.token], { env: specKeys });
+  assertOneLine(otherCluster, 4, /is for cluster 3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b, not 00000000-0000-4000-8000-000000000000/);
+  const otherRegion = await run(["inspect", "--verify", "--region", "KR", SPEC.token], { env: specKeys });
+  assertOneLine(otherRegion, 4, /names IAM stage sgn-v1, but this cluster's region KR uses v1/);
+  const noCredentials = await run(["inspect", "--verify", SPEC.token]);
+  assertOneLine(noCredentials, 3, /NCLOUD_ACCESS_KEY_ID/);
+});
+
+test("inspect refuses malformed tokens with one line naming the problem (exit 4)", async () => {
+  const good = { timestamp: "1767225600000", accessKey: "AK", signature: "c2ln", path: `/iam/v1/user?clusterUuid=${SPEC.clusterUuid}` };
+  const cases: [string, RegExp][] = [
+    ["k8s-gcp-v1.abcd", /must start with "k8s-ncp-v1\." \(NKS\) or "k8s-aws-v1\." \(EKS\)/],
+    ["ya29.opaque-access-token", /GKE access tokens are opaque/],
+    ["k8s-ncp-v1.%%%%", /not standard Base64/],
+    ["k8s-ncp-v1.eyJ0aW1lc3RhbXAiOg", /not standard Base64/],
+    [`k8s-ncp-v1.${Buffer.from("{not json").toString("base64")}`, /not JSON/],
+    [claimToken({ ...good, extra: "1" }), /unexpected keys \("extra"\)/],
+    [claimToken({ timestamp: good.timestamp, accessKey: "AK", path: good.path }), /lacks the string field "signature"/],
+    [claimToken({ ...good, timestamp: 1767225600000 }), /lacks the string field "timestamp"/],
+    [claimToken({ ...good, path: "/iam/v1/user?clusterUuid=abc&x=1" }), /not a cluster UUID|is not \/iam/],
+    ["k8s-aws-v1.aHR0cHM6Ly9leGFtcGxlLmNvbS8", /not an STS endpoint/],
+    ['{"kind":"ExecCredential"}', /no status\.token/],
+    ["{broken", /starts with \{ but is not JSON/],
+  ];
+  for (const [token, pattern] of cases) {
+    const r = await run(["inspect", token]);
+    assertOneLine(r, 4, pattern);
+  }
+});
+
+test("inspect: usage mistakes exit 2 with one line", async () => {
+  assertOneLine(await run(["inspect"], { tty: true }), 2, /no token: pass it as an argument, or pipe it in/);
+  assertOneLine(await run(["inspect"], { stdin: "  \n" }), 2, /stdin is empty/);
+  assertOneLine(await run(["inspect", SPEC.token, SPEC.token]), 2, /give one token/);
+  assertOneLine(await run(["inspect", "-o", "yaml", SPEC.token]), 2, /-o "yaml" is not supported: use text or json/);
+  assertOneLine(await run(["inspect", "--region", "KR", SPEC.token]), 2, /only with --verify/);
+  assertOneLine(await run(["inspect", "--verify", "--region", "K R", SPEC.token], { env: specKeys }), 2, /region/);
+  assertOneLine(await run(["inspect", "--verify", "--clusterUuid", "abc&x=1", SPEC.token], { env: specKeys }), 2, /UUID/);
+  assertOneLine(await run(["inspect", "--bogus", SPEC.token]), 2, /Unknown option '--bogus'/);
+});
+
+test("inspect decodes an EKS token without printing its signature or session token", async () => {
+  const sessionToken = `FwoG${randomBytes(24).toString("base64url")}`;
+  const secretAccessKey = randomBytes(20).toString("base64url");
+  const at = Date.UTC(2026, 10, 28, 12, 0, 0);
+  const minted = await mintEksToken({
+    credentials: { accessKeyId: "AKIAKUBEIAMTEST00001", secretAccessKey, sessionToken },
+    clusterName: "prod-eks",
+    region: "eu-central-1",
+    now: at,
+  });
+  const signature = new URL(minted.url).searchParams.get("X-Amz-Signature") ?? "";
+  assert.match(signature, /^[0-9a-f]{64}$/);
+
+  const text = await run(["inspect", minted.token], { now: at + 90 * 1000 });
+  assert.equal(text.status, 0, text.err);
+  assert.match(text.out, /^type: +EKS token \(k8s-aws-v1\)$/m);
+  assert.match(text.out, /^region: +eu-central-1$/m);
+  assert.match(text.out, /^access key: +AKIAKUBEIAMTEST00001$/m);
+  assert.match(text.out, /^signed at: +2026-11-28T12:00:00\.000Z$/m);
+  assert.match(text.out, /^expires at: +2026-11-28T12:15:00\.000Z$/m);
+  assert.match(text.out, /^age: +1m30s$/m);
+  assert.match(text.out, /^cluster bound: +yes \(x-k8s-aws-id is signed\)$/m);
+  assert.match(text.out, /^session token: +present \(not shown\)$/m);
+  for (const secret of [signature, sessionToken, secretAccessKey]) assert.ok(!text.out.includes(secret));
+
+  const json = await run(["inspect", "-o", "json", minted.token], { now: at + 16 * MIN });
+  const parsed = JSON.parse(json.out) as Record<string, unknown>;
+  assert.equal(parsed.type, "k8s-aws-v1");
+  assert.equal(parsed.host, "sts.eu-central-1.amazonaws.com");
+  assert.equal(parsed.valid, false);
+  assert.equal(parsed.reason, "expired");
+  assert.equal(parsed.clusterIdSigned, true);
+  assert.equal(parsed.hasSessionToken, true);
+  assert.match(String(parsed.url), /X-Amz-Signature=REDACTED/);
+  assert.match(String(parsed.url), /X-Amz-Security-Token=REDACTED/);
+  for (const secret of [signature, sessionToken]) assert.ok(!json.out.includes(secret));
+
+  assertOneLine(await run(["inspect", "--verify", minted.token]), 2, /--verify checks NKS tokens only/);
+});
+
+test("inspect as a process: 'token | inspect' through a pipe, and no file appears under HOME", async () => {
+  const home = await mkdtemp(join(root, "proc-home-"));
+  const env = { PATH: process.env.PATH ?? "", HOME: home, ...specKeys };
+  const uuid = "8c0f1b8e-2d1a-4b55-9a66-0d8f5e1c2b3a";
+  const minted = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [CLI, "token", "--clusterUuid", uuid, "--region", "JPN"], { env }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
+  });
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, [CLI, "inspect", "--verify", "--region", "JPN", "-o", "json"], { env }, (e, stdout, stderr) =>
+      resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(minted);
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { clusterUuid: string; stage: string; signature: string; valid: boolean };
+  assert.deepEqual([out.clusterUuid, out.stage, out.signature, out.valid], [uuid, "jpn-v1", "verified", true]);
+  assert.deepEqual(await readdir(home), []);
+});
+
+test("inspect is a kubeiam command, not one of ncp-iam-authenticator's", async () => {
+  let err = "";
+  const status = await runCli(["inspect", SPEC.token], {
+    programName: "ncp-iam-authenticator",
+    out: () => undefined,
+    err: (t) => void (err += t),
+    env: {},
+    readStdin: async () => "",
+    now: () => SPEC.timestamp,
+    signal: new AbortController().signal,
+  });
+  assert.equal(status, 2);
+  assert.match(err, /^ncp-iam-authenticator: unknown command "inspect"/);
+  // A token minted here decodes to what was minted.
+  const { token } = mintNcpToken({ accessKey: "AK1", secretKey: "sk", clusterUuid: SPEC.clusterUuid, region: "FKR", now: SPEC.timestamp });
+  const r = await run(["inspect", "-o", "json", token]);
+  assert.equal((JSON.parse(r.out) as { stage: string }).stage, "v1");
+});
