@@ -1,0 +1,72 @@
+/**
+ * Tests for NCP region codes: the IAM stage (SPEC section 1, step 2) and the NKS API prefix
+ * (SPEC section 2). Expected values are read off the SPEC text.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ncpApiPrefix, ncpStage, normalizeNcpRegion } from "../../src/ncp/region.js";
+import { ErrorCode, InvalidInputError } from "../../src/errors.js";
+
+test("ncpStage: the SPEC section 1 stage table", () => {
+  const table: [string, string][] = [
+    ["", "v1"], // empty → v1
+    ["KR", "v1"],
+    ["kr", "v1"], // upper-cased first
+    ["SGN", "sgn-v1"],
+    ["sgn", "sgn-v1"],
+    ["JPN", "jpn-v1"],
+    ["KRS", "krs-v1"], // its own region, not KR
+    ["FKR", "v1"], // starts with F: finance
+    ["FCS01", "v1"],
+    ["PCS01", "v1"], // contains CS: cloud stack
+    ["GCS01", "v1"],
+    ["gcs01", "v1"],
+    ["USWN", "uswn-v1"], // not a region we know: lower-case R + -v1
+    ["XY9", "xy9-v1"],
+  ];
+  for (const [region, stage] of table) assert.equal(ncpStage(region), stage, `region ${JSON.stringify(region)}`);
+});
+
+test("ncpApiPrefix: the SPEC section 2 prefix table", () => {
+  const table: [string, string][] = [
+    ["KR", "/vnks/v2"],
+    ["kr", "/vnks/v2"],
+    ["", "/vnks/v2"], // empty means the default region, KR (SPEC section 1)
+    ["FKR", "/nks/v2"], // F… first, so FCS01 is finance too
+    ["FCS01", "/nks/v2"],
+    ["PCS01", "/vnks/v2"],
+    ["GCS01", "/vnks/v2"],
+    ["SGN", "/vnks/sgn-v2"],
+    ["JPN", "/vnks/jpn-v2"],
+    ["KRS", "/vnks/krs-v2"],
+    ["krs", "/vnks/krs-v2"],
+    ["USWN", "/vnks/uswn-v2"],
+  ];
+  for (const [region, prefix] of table) assert.equal(ncpApiPrefix(region), prefix, `region ${JSON.stringify(region)}`);
+});
+
+test("normalizeNcpRegion: upper-cases letters and digits, keeps the empty default", () => {
+  assert.equal(normalizeNcpRegion("sgn"), "SGN");
+  assert.equal(normalizeNcpRegion("Pcs01"), "PCS01");
+  assert.equal(normalizeNcpRegion(""), "");
+});
+
+test("normalizeNcpRegion, ncpStage and ncpApiPrefix refuse a region that is not letters and digits", () => {
+  const bad = ["K R", "KR;", "kr/1", " KR", "KR\n", "KR-1", "../KR", "KR?x=1", "ＫＲ", "KR\u0000"];
+  for (const region of bad) {
+    for (const fn of [normalizeNcpRegion, ncpStage, ncpApiPrefix]) {
+      assert.throws(
+        () => fn(region),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidInputError, `${fn.name}(${JSON.stringify(region)}) threw ${String(e)}`);
+          assert.equal(e.code, ErrorCode.INVALID_INPUT);
+          assert.equal(e.code, "ERR_INVALID_INPUT");
+          assert.equal(e.field, "region");
+          assert.match(e.message, /letters and digits/);
+          assert.ok(e.message.includes(JSON.stringify(region)), e.message);
+          return true;
+        },
+      );
+    }
+  }
+});
