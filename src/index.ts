@@ -152,11 +152,10 @@ export {
   signJwtAssertion,
   exchangeJwtAssertion,
   parseGcpCredentialsFile,
-  readGcpCredentialsFile,
-  resolveGkeCredentials,
   gkeIdentityFingerprint,
   GKE_DEFAULT_SCOPES,
 } from "./gcp/token.js";
+export { readGcpCredentialsFile, resolveGkeCredentials } from "./gcp/credentials.js";
 export type { ServiceAccountKey, GkeCredentials, GkeToken, MintGkeTokenInput } from "./gcp/token.js";
 export { defaultGkeCacheDir, gkeCacheFile, readGkeCachedToken, writeGkeCachedToken, GKE_CACHE_MARGIN_MS } from "./gcp/cache.js";
 export {

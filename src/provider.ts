@@ -15,7 +15,8 @@ import { resolveAwsCredentials } from "./aws/credentials.js";
 import { getEksCluster, listEksClusters, type EksKubeconfigOptions } from "./aws/cluster.js";
 import { mintEksToken, type AwsCredentials } from "./aws/token.js";
 import { getGkeCluster, listGkeClustersRaw, gkeClusterInfo, gkeServerUrl, type GkeApiOptions, type GkeKubeconfigOptions } from "./gcp/cluster.js";
-import { mintGkeToken, resolveGkeCredentials, type GkeCredentials, type GkeToken } from "./gcp/token.js";
+import { mintGkeToken, type GkeCredentials, type GkeToken } from "./gcp/token.js";
+import { resolveGkeCredentials } from "./gcp/credentials.js";
 
 /** Options of {@link createNcpProvider}. */
 export interface NcpProviderOptions extends Omit<HttpOptions, "service"> {

@@ -5,7 +5,8 @@
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { defaultGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
-import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, resolveGkeCredentials, type GkeCredentials, type GkeToken } from "../gcp/token.js";
+import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, type GkeCredentials, type GkeToken } from "../gcp/token.js";
+import { resolveGkeCredentials } from "../gcp/credentials.js";
 import { DEFAULT_EXEC_API_VERSION, parseExecApiVersion, parseExecInfo, rfc3339Seconds } from "../kube/exec-credential.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
 import { applyKubeconfigEntries } from "./eks.js";

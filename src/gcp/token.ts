@@ -5,9 +5,6 @@
  * external account, the metadata server) goes through google-auth-library, loaded on first use.
  */
 import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../errors.js";
 import { sendHttpRequest, type HttpOptions } from "../http.js";
 import { toEpochMs, type TimeInput } from "../ncp/token.js";
@@ -109,48 +106,6 @@ export function parseGcpCredentialsFile(text: string, path: string): GkeCredenti
   if (typeof rec.private_key_id === "string" && rec.private_key_id !== "") key.privateKeyId = rec.private_key_id;
   if (typeof rec.project_id === "string" && rec.project_id !== "") key.projectId = rec.project_id;
   return { kind: "serviceAccount", key };
-}
-
-/**
- * Reads a credentials file (a service-account key or an ADC file).
- *
- * @example
- * ```ts
- * const creds = readGcpCredentialsFile("/secrets/sa.json");
- * ```
- */
-export function readGcpCredentialsFile(path: string): GkeCredentials {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new CredentialsError(`GCP credentials file ${path} does not exist: pass the right path with --credentials, or fix GOOGLE_APPLICATION_CREDENTIALS`, { cause });
-    throw new ConfigFileError(path, `cannot read GCP credentials file ${path} (${code ?? "error"}): check its permissions`, { cause });
-  }
-  return parseGcpCredentialsFile(text, path);
-}
-
-/**
- * The credentials to use: the file named, else `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's ADC
- * file when it exists, else ADC as google-auth-library finds it (the metadata server).
- *
- * @example
- * ```ts
- * const creds = resolveGkeCredentials({ file: undefined, env: process.env });
- * ```
- */
-export function resolveGkeCredentials(options: { file?: string | undefined; env: Record<string, string | undefined> }): GkeCredentials {
-  const named = options.file?.trim() || options.env.GOOGLE_APPLICATION_CREDENTIALS?.trim();
-  if (named) return readGcpCredentialsFile(named);
-  const configDir = options.env.CLOUDSDK_CONFIG?.trim() || join(options.env.HOME || homedir(), ".config", "gcloud");
-  const adcFile = join(configDir, "application_default_credentials.json");
-  try {
-    return parseGcpCredentialsFile(readFileSync(adcFile, "utf8"), adcFile);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return { kind: "adc" };
-    throw cause;
-  }
 }
 
 /**

@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mintGkeToken, resolveGkeCredentials } from "../../src/gcp/token.js";
+import { mintGkeToken } from "../../src/gcp/token.js";
+import { resolveGkeCredentials } from "../../src/gcp/credentials.js";
 import { CredentialsError } from "../../src/errors.js";
 
 const home = mkdtempSync(join(tmpdir(), "kubeiam-adc-"));
