@@ -127,7 +127,15 @@ function readConfigure(path: string, required: boolean): ConfigureFile | undefin
     throw new ConfigFileError(path, `cannot read credential file ${path} (${code ?? "error"}): check its permissions`, { cause });
   }
   checkIniShape(path, text);
-  return { data: parseIni(text) as Record<string, unknown>, mode };
+  return { data: parseIni(escapeSectionDots(text)) as Record<string, unknown>, mode };
+}
+
+/**
+ * The `ini` package reads `[prod.eu]` as section `eu` nested in `prod`; gopkg.in/ini.v1, which the
+ * official tool uses, keeps `prod.eu` as one section name. Escaped dots keep it whole here too.
+ */
+function escapeSectionDots(text: string): string {
+  return text.replace(/^(\s*\[)([^\]]+)(\]\s*)$/gm, (_, open: string, name: string, close: string) => open + name.replaceAll(".", "\\.") + close);
 }
 
 /**
