@@ -53,9 +53,8 @@ kubectl asks for a new token in time.
     // Check every input before touching credentials, so a bad flag fails fast and alone.
     checkClusterUuid(clusterUuid);
     normalizeNcpRegion(region);
-    const apiVersion =
-      parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ??
-      (values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]));
+    const flagApiVersion = values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]);
+    const apiVersion = parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ?? flagApiVersion;
     const configFile = eitherFlag("token", values, "credentialConfig", "credential-config");
     if (configFile !== undefined && configFile.trim() === "") {
       throw new UsageError("token: --credentialConfig is empty: pass the path of a configure file");

@@ -227,6 +227,10 @@ describe("the ExecCredential", () => {
     }
     const bad = await run(["token", ...ids, "--api-version", "v2"], base);
     assertRefusal(bad, 2, "kubeiam", /"v2" is not supported/, /use v1 or v1beta1/);
+    // The flag is checked even when kubectl's exec info makes it moot: a kubeconfig that works under
+    // kubectl must not fail when the same command is run by hand.
+    const badUnderKubectl = await run(["token", ...ids, "--api-version", "v2"], { ...base, KUBERNETES_EXEC_INFO: execInfo(V1) });
+    assertRefusal(badUnderKubectl, 2, "kubeiam", /"v2" is not supported/, /use v1 or v1beta1/);
   });
 
   test("--token-only prints the bare token and a newline", async () => {
