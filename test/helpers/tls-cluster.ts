@@ -44,7 +44,9 @@ export async function startTlsCluster(options: {
       res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 }));
       return;
     }
-    if (req.url === "/version" || req.url === "/version/") {
+    // kubectl adds ?timeout=… when given --request-timeout: match the path alone.
+    const path = new URL(req.url ?? "/", "https://127.0.0.1").pathname;
+    if (path === "/version" || path === "/version/") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(VERSION_BODY));
       return;
