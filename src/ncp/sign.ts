@@ -37,5 +37,10 @@ export function ncpStringToSign(input: Omit<NcpSignInput, "secretKey">): string 
  * ```
  */
 export function signNcpRequest(input: NcpSignInput): string {
-  return createHmac("sha256", input.secretKey).update(ncpStringToSign(input)).digest("base64");
+  return hmacSha256Base64(input.secretKey, ncpStringToSign(input));
+}
+
+/** Base64 (standard, padded) of HMAC-SHA256 over a message, keyed with a secret, both as UTF-8. */
+export function hmacSha256Base64(secretKey: string, message: string): string {
+  return createHmac("sha256", secretKey).update(message).digest("base64");
 }

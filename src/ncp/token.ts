@@ -5,7 +5,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { InvalidInputError, TokenError, ErrorCode } from "../errors.js";
 import { ncpStage, normalizeNcpRegion } from "./region.js";
-import { signNcpRequest } from "./sign.js";
+import { hmacSha256Base64, signNcpRequest } from "./sign.js";
 
 /** The prefix of every NKS IAM token. */
 export const NCP_TOKEN_PREFIX = "k8s-ncp-v1.";
@@ -98,6 +98,32 @@ export function ncpTokenPath(clusterUuid: string, region: string): string {
   return `/iam/${ncpStage(region)}/user?clusterUuid=${checkClusterUuid(clusterUuid)}`;
 }
 
+// kubectl and long-running clients mint for one cluster again and again: keep the last checked
+// path, with the parts of the string to sign and of the claim that follow from it.
+interface PathParts {
+  clusterUuid: string;
+  region: string;
+  path: string;
+  /** `GET {path}\n`: the string to sign (SPEC section 1, step 4) up to the timestamp. */
+  signHead: string;
+  /** The claim from the end of the signature on. */
+  claimTail: string;
+}
+let lastPath: PathParts | undefined;
+
+function pathParts(clusterUuid: string, region: string): PathParts {
+  if (lastPath?.clusterUuid !== clusterUuid || lastPath.region !== region) {
+    const path = ncpTokenPath(clusterUuid, region);
+    lastPath = { clusterUuid, region, path, signHead: `GET ${path}\n`, claimTail: `","path":"${path}"}` };
+  }
+  return lastPath;
+}
+
+// Printable ASCII but space: a key made of these passes checkKey (the common case, checked fast).
+const PLAIN_KEY_RE = /^[!-~]+$/;
+// Of those, the ones that Go's encoding/json writes as they are (all but " & < > and backslash).
+const GO_PLAIN_RE = /^[!#-%'-;=?-[\]-~]+$/;
+
 /**
  * Mints an NKS IAM token, byte for byte as the official `ncp-iam-authenticator` does (SPEC section 1).
  *
@@ -110,18 +136,30 @@ export function ncpTokenPath(clusterUuid: string, region: string): string {
  */
 export function mintNcpToken(input: MintNcpTokenInput): NcpToken {
   const { accessKey, secretKey } = input;
-  checkKey("accessKey", accessKey);
-  checkKey("secretKey", secretKey);
-  const path = ncpTokenPath(input.clusterUuid, input.region);
+  const plainAccessKey = GO_PLAIN_RE.test(accessKey);
+  if (!plainAccessKey) checkKey("accessKey", accessKey);
+  if (!PLAIN_KEY_RE.test(secretKey)) checkKey("secretKey", secretKey);
+  const parts = pathParts(input.clusterUuid, input.region);
   const ms = toEpochMs(input.now);
   const timestamp = String(ms);
-  const signature = signNcpRequest({ method: "GET", uri: path, timestamp, accessKey, secretKey });
-  let claim = JSON.stringify({ timestamp, accessKey, signature, path });
-  if (GO_ESCAPE_TEST.test(claim)) claim = claim.replace(GO_ESCAPE_ALL, (c) => GO_ESCAPES[c] ?? c);
-  return {
-    token: NCP_TOKEN_PREFIX + Buffer.from(claim, "utf8").toString("base64"),
-    expiresAt: new Date(ms + NCP_TOKEN_TTL_MS),
-  };
+  // The timestamp is digits, the signature Base64 and the path checked: only the access key can
+  // need escaping. The common case, a plain ASCII key, is written as is from the cached parts;
+  // any other key goes the long way: JSON.stringify, Go's extra escapes, UTF-8.
+  let body: string;
+  if (plainAccessKey) {
+    const signature = hmacSha256Base64(secretKey, `${parts.signHead}${timestamp}\n${accessKey}`);
+    body = btoa(`{"timestamp":"${timestamp}","accessKey":"${accessKey}","signature":"${signature}${parts.claimTail}`);
+  } else {
+    const signature = signNcpRequest({ method: "GET", uri: parts.path, timestamp, accessKey, secretKey });
+    body = Buffer.from(goJson({ timestamp, accessKey, signature, path: parts.path }), "utf8").toString("base64");
+  }
+  return { token: NCP_TOKEN_PREFIX + body, expiresAt: new Date(ms + NCP_TOKEN_TTL_MS) };
+}
+
+/** JSON as Go's encoding/json writes it: also escaping <, >, &, U+2028 and U+2029. */
+function goJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return GO_ESCAPE_TEST.test(json) ? json.replace(GO_ESCAPE_ALL, (c) => GO_ESCAPES[c] ?? c) : json;
 }
 
 /** The parts of a decoded NKS token. Nothing here is checked beyond its form. */
