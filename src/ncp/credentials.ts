@@ -5,7 +5,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parse as parseIni } from "ini";
 import { ConfigFileError, CredentialsError } from "../errors.js";
 
 /** The NCP API Gateway that NCP's own tools use when none is configured. */
@@ -84,20 +83,20 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
       "no NCP credentials found: set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, or write them to ~/.ncloud/configure (or pass --credentialConfig FILE)",
     );
   }
-  const section = sectionOf(file.data, profile);
+  const section = file.sections.get(profile);
   if (section === undefined) {
-    const known = Object.keys(file.data).filter((k) => typeof file.data[k] === "object");
+    const known = [...file.sections.keys()];
     throw new CredentialsError(
       `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.join(", ")})` : ""}: pass --profile with one of those, or add a [${profile}] section`,
     );
   }
-  const accessKey = nonEmpty(stringOf(section.ncloud_access_key_id));
-  const secretKey = nonEmpty(stringOf(section.ncloud_secret_access_key));
+  const accessKey = nonEmpty(section.get("ncloud_access_key_id"));
+  const secretKey = nonEmpty(section.get("ncloud_secret_access_key"));
   if (accessKey === undefined || secretKey === undefined) {
     const missing = [accessKey === undefined ? "ncloud_access_key_id" : "", secretKey === undefined ? "ncloud_secret_access_key" : ""].filter(Boolean);
     throw new CredentialsError(`profile "${profile}" in ${path} has no ${missing.join(" or ")}: add ${missing.length > 1 ? "them" : "it"} to the [${profile}] section`);
   }
-  const apiUrl = nonEmpty(stringOf(section.ncloud_api_url)) ?? envUrl ?? DEFAULT_NCP_API_URL;
+  const apiUrl = nonEmpty(section.get("ncloud_api_url")) ?? envUrl ?? DEFAULT_NCP_API_URL;
   const warnings: string[] = [];
   if ((file.mode & 0o077) !== 0) {
     warnings.push(`${path} can be read by other users (mode ${(file.mode & 0o777).toString(8)}): run chmod 600 ${path}`);
@@ -106,7 +105,8 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
 }
 
 interface ConfigureFile {
-  data: Record<string, unknown>;
+  /** Section name to its keys and values. */
+  sections: Map<string, Map<string, string>>;
   mode: number;
 }
 
@@ -126,42 +126,47 @@ function readConfigure(path: string, required: boolean): ConfigureFile | undefin
     if (code === "EISDIR") throw new ConfigFileError(path, `credential file ${path} is a directory: pass the configure file itself`, { cause });
     throw new ConfigFileError(path, `cannot read credential file ${path} (${code ?? "error"}): check its permissions`, { cause });
   }
-  checkIniShape(path, text);
-  return { data: parseIni(escapeSectionDots(text)) as Record<string, unknown>, mode };
+  return { sections: parseConfigure(path, text), mode };
 }
 
 /**
- * The `ini` package reads `[prod.eu]` as section `eu` nested in `prod`; gopkg.in/ini.v1, which the
- * official tool uses, keeps `prod.eu` as one section name. Escaped dots keep it whole here too.
+ * Parses a configure file as gopkg.in/ini.v1 (the official tool's reader) does for it: `[prod.eu]` is
+ * one section, keys before any section belong to DEFAULT, `#` and `;` start comments, a value may be
+ * quoted. Written here rather than loaded (the `ini` package costs `token` ~10 ms of start-up), and
+ * stricter: a stray line is more likely a paste gone wrong, so it is refused, naming the line but
+ * never its content (it may be a key).
  */
-function escapeSectionDots(text: string): string {
-  return text.replace(/^(\s*\[)([^\]]+)(\]\s*)$/gm, (_, open: string, name: string, close: string) => open + name.replaceAll(".", "\\.") + close);
-}
-
-/**
- * The `ini` package accepts anything; a configure file with a stray line is more likely a paste gone
- * wrong, so refuse it, naming the line but never its content (it may be a key).
- */
-function checkIniShape(path: string, text: string): void {
+function parseConfigure(path: string, text: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  const sectionNamed = (name: string): Map<string, string> => {
+    let section = sections.get(name);
+    if (section === undefined) sections.set(name, (section = new Map()));
+    return section;
+  };
+  let current = "DEFAULT";
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? "").trim();
     if (line === "" || line.startsWith(";") || line.startsWith("#")) continue;
-    if (/^\[[^\]]+\]$/.test(line)) continue;
-    if (/^[^=\s][^=]*=/.test(line)) continue;
-    throw new ConfigFileError(path, `credential file ${path} is malformed at line ${i + 1}: expected "[profile]" or "key = value"`);
+    const header = /^\[([^\]]*)\]$/.exec(line);
+    const name = header?.[1]?.trim();
+    const eq = line.indexOf("=");
+    if (name) {
+      current = name;
+      sectionNamed(name);
+    } else if (header === null && eq > 0) {
+      sectionNamed(current).set(line.slice(0, eq).trim(), iniValue(line.slice(eq + 1).trim()));
+    } else {
+      throw new ConfigFileError(path, `credential file ${path} is malformed at line ${i + 1}: expected "[profile]" or "key = value"`);
+    }
   }
+  return sections;
 }
 
-/** The section for a profile; `DEFAULT` also takes keys written before any section, as Go's ini does. */
-function sectionOf(data: Record<string, unknown>, profile: string): Record<string, unknown> | undefined {
-  const section = data[profile];
-  const own = typeof section === "object" && section !== null ? (section as Record<string, unknown>) : undefined;
-  if (profile !== "DEFAULT") return own;
-  const top: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(data)) if (typeof v !== "object") top[k] = v;
-  if (own === undefined && Object.keys(top).length === 0) return undefined;
-  return { ...top, ...own };
+/** A value without its quotes, or without an inline comment when unquoted. */
+function iniValue(raw: string): string {
+  const quote = raw[0];
+  if ((quote === '"' || quote === "'" || quote === "`") && raw.length >= 2 && raw.endsWith(quote)) return raw.slice(1, -1);
+  const comment = raw.search(/[#;]/);
+  return comment === -1 ? raw : raw.slice(0, comment).trim();
 }
-
-const stringOf = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);

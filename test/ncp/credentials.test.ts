@@ -312,6 +312,25 @@ test("comments, blank lines and CRLF line ends are fine", () => {
   });
 });
 
+test("quoted values lose their quotes; an unquoted value ends at an inline comment", () => {
+  withHome((home) => {
+    writeConfigure(home, `[DEFAULT]\nncloud_access_key_id = "${FILE_AK}"\nncloud_secret_access_key = '${FILE_SK}'\nncloud_api_url = https://ncloud.apigw.ntruss.com ; the public gateway\n[prod]\nncloud_access_key_id=${PROD_AK}# set by ops\nncloud_secret_access_key = \`${PROD_SK}\`\n`);
+    const creds = resolveNcpCredentials({ env: { HOME: home } });
+    assert.deepEqual([creds.accessKey, creds.secretKey, creds.apiUrl], [FILE_AK, FILE_SK, "https://ncloud.apigw.ntruss.com"]);
+    const prod = resolveNcpCredentials({ env: { HOME: home }, profile: "prod" });
+    assert.deepEqual([prod.accessKey, prod.secretKey], [PROD_AK, PROD_SK]);
+  });
+});
+
+test("a section header without a name, or a key without a value sign, is malformed", () => {
+  for (const text of [`[]\nncloud_access_key_id = ${FILE_AK}\n`, `[DEFAULT]\n= ${FILE_AK}\n`, `[DEFAULT]\nncloud_access_key_id ${FILE_AK}\n`]) {
+    withHome((home) => {
+      writeConfigure(home, text);
+      refuses({ env: { HOME: home } }, ConfigFileError, ErrorCode.CONFIG_FILE, [/is malformed at line (1|2)/]);
+    });
+  }
+});
+
 test("a file that others can read draws a warning naming it and chmod 600; mode 600 draws none", () => {
   for (const mode of [0o644, 0o640, 0o604]) {
     withHome((home) => {
