@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
+import { assertOneLine as assertRefusal } from "../helpers/cli.js";
 import { mintNcpToken } from "../../src/ncp/token.js";
 import { mintEksToken } from "../../src/aws/token.js";
 
@@ -55,13 +56,7 @@ const specKeys = { NCLOUD_ACCESS_KEY_ID: SPEC.accessKey, NCLOUD_SECRET_ACCESS_KE
 
 /** One line on stderr naming the problem, no stack, nothing on stdout, no secret. */
 function assertOneLine(r: Run, status: number, pattern: RegExp): void {
-  assert.equal(r.status, status, r.err);
-  assert.equal(r.out, "");
-  assert.equal(r.err.split("\n").length, 2, `one line expected, got: ${r.err}`);
-  assert.doesNotMatch(r.err, /\n\s+at /);
-  assert.match(r.err, pattern);
-  assert.ok(!r.err.includes(SPEC.secretKey));
-  assert.ok(!r.err.includes(SPEC.signature));
+  assertRefusal(r, status, pattern, [SPEC.secretKey, SPEC.signature]);
 }
 
 const claimToken = (claim: unknown): string => `k8s-ncp-v1.${Buffer.from(JSON.stringify(claim)).toString("base64")}`;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
+import { assertOneLine } from "../helpers/cli.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
@@ -50,15 +51,6 @@ async function run(args: string[], env: Record<string, string> = {}, programName
   };
   const status = await runCli(args, ctx);
   return { status, out, err };
-}
-
-/** One line on stderr, naming the problem; no stack trace. */
-function assertOneLine(r: Run, status: number, pattern: RegExp): void {
-  assert.equal(r.status, status, r.err);
-  assert.equal(r.out, "");
-  assert.equal(r.err.split("\n").length, 2, `one line expected, got: ${r.err}`);
-  assert.doesNotMatch(r.err, /\n\s+at /);
-  assert.match(r.err, pattern);
 }
 
 const ids = ["--clusterUuid", UUID, "--region", "KR"];

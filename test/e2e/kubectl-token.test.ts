@@ -9,14 +9,11 @@ import { execFile, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify as toYaml } from "yaml";
-import { createLocalCa } from "../../src/sandbox/ca.js";
-import { verifyNcpToken } from "../../src/ncp/token.js";
+import { startTlsCluster, VERSION_BODY, type TlsCluster } from "../helpers/tls-cluster.js";
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 const AK = `NCPE2E${randomBytes(7).toString("hex").toUpperCase()}`;
@@ -25,85 +22,14 @@ const UUID = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
 const OTHER = "9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a";
 const REGION = "SGN";
 
-const VERSION_BODY = { major: "1", minor: "32", gitVersion: "v1.32.8-kubeiam-e2e", platform: "linux/amd64" };
-
-/** What the endpoint saw of one request. */
-interface Seen {
-  method: string;
-  path: string;
-  status: number;
-  /** The verified token's access key and cluster, or why it was refused. */
-  accessKey?: string;
-  clusterUuid?: string;
-  reason?: string;
-}
-
-interface Cluster {
-  server: string;
-  caData: string;
-  seen: Seen[];
-  close(): Promise<void>;
-}
-
-/**
- * The cluster endpoint: GET /version for a bearer token that verifies (test key, this cluster's UUID
- * and region, the current time); 401 with a Kubernetes Status otherwise. kubectl adds `?timeout=20s`
- * for --request-timeout, so only the path is matched.
- */
-async function startCluster(): Promise<Cluster> {
-  const ca = await createLocalCa("kubeiam kubectl-token e2e CA");
-  const { certPem, keyPem } = await ca.issueServerCert({ dns: ["localhost"], ips: ["127.0.0.1"] });
-  const seen: Seen[] = [];
-  const server = createServer({ cert: certPem, key: keyPem }, (req, res) => {
-    const path = new URL(req.url ?? "/", "https://127.0.0.1").pathname;
-    const auth = req.headers.authorization ?? "";
-    const entry: Seen = { method: req.method ?? "", path, status: 0 };
-    seen.push(entry);
-    const send = (status: number, body: unknown): void => {
-      entry.status = status;
-      res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify(body));
-    };
-    try {
-      if (!auth.startsWith("Bearer ")) throw new Error("no bearer token");
-      const who = verifyNcpToken(auth.slice("Bearer ".length), {
-        secretKeyFor: (ak) => (ak === AK ? SK : undefined),
-        clusterUuid: UUID,
-        region: REGION,
-        now: Date.now(),
-      });
-      entry.accessKey = who.accessKey;
-      entry.clusterUuid = who.clusterUuid;
-    } catch (e) {
-      entry.reason = e instanceof Error ? e.message : String(e);
-      send(401, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
-      return;
-    }
-    if (req.method === "GET" && path === "/version") return send(200, VERSION_BODY);
-    send(404, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", code: 404 });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server: `https://127.0.0.1:${port}`,
-    caData: Buffer.from(ca.certPem).toString("base64"),
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 let root: string;
 let bin: string;
-let cluster: Cluster;
+let cluster: TlsCluster;
 const children = new Set<ChildProcess>();
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "kubeiam-e2e-kubectl-token-"));
-  cluster = await startCluster();
+  cluster = await startTlsCluster({ clusterUuid: UUID, region: REGION, keys: { [AK]: SK } });
   // `npm install` links the bin into PATH and makes its target executable (tsc writes it 0644).
   try {
     accessSync(CLI, constants.X_OK);
@@ -183,7 +109,7 @@ test("kubectl get --raw /version through 'ncp-iam-authenticator token --clusterU
   assert.equal(r.err, "");
   const seen = cluster.seen.slice(from);
   assert.ok(seen.length >= 1, "the endpoint saw a request");
-  for (const s of seen) assert.deepEqual(s, { method: "GET", path: "/version", status: 200, accessKey: AK, clusterUuid: UUID });
+  for (const s of seen) assert.deepEqual(s, { method: "GET", path: "/version", status: 200, accepted: true, accessKey: AK, clusterUuid: UUID });
 });
 
 test("a kubeconfig whose exec args name another cluster (or region) gets 401: kubectl fails", async () => {
@@ -227,7 +153,7 @@ test("apiVersion client.authentication.k8s.io/v1 with interactiveMode Never: kub
     assert.equal(r.err, "", name);
     const seen = cluster.seen.slice(from);
     assert.ok(seen.length >= 1, name);
-    for (const s of seen) assert.deepEqual(s, { method: "GET", path: "/version", status: 200, accessKey: AK, clusterUuid: UUID });
+    for (const s of seen) assert.deepEqual(s, { method: "GET", path: "/version", status: 200, accepted: true, accessKey: AK, clusterUuid: UUID });
   }
   assert.equal(statSync(configure).mode & 0o777, 0o600);
 });

@@ -11,9 +11,22 @@ export interface TlsCluster {
   server: string;
   /** Base64 of the CA's PEM, as kubeconfig's certificate-authority-data. */
   caData: string;
-  /** Tokens seen, accepted or not. */
-  seen: { accepted: boolean; reason?: string }[];
+  /** Requests seen, accepted or not. */
+  seen: SeenRequest[];
   close(): Promise<void>;
+}
+
+/** What the endpoint saw of one request. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  status: number;
+  accepted: boolean;
+  /** The verified token's access key and cluster. */
+  accessKey?: string;
+  clusterUuid?: string;
+  /** Why the token was refused. */
+  reason?: string;
 }
 
 export const VERSION_BODY = { major: "1", minor: "32", gitVersion: "v1.32.8-kubeiam-test", platform: "linux/amd64" };
@@ -28,31 +41,32 @@ export async function startTlsCluster(options: {
   const { certPem, keyPem } = await ca.issueServerCert({ dns: ["localhost"], ips: ["127.0.0.1"] });
   const seen: TlsCluster["seen"] = [];
   const server = createServer({ cert: certPem, key: keyPem }, (req, res) => {
+    // kubectl adds ?timeout=… when given --request-timeout: match the path alone.
+    const path = new URL(req.url ?? "/", "https://127.0.0.1").pathname;
+    const entry: SeenRequest = { method: req.method ?? "", path, status: 0, accepted: false };
+    seen.push(entry);
+    const send = (status: number, body: unknown): void => {
+      entry.status = status;
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
     const auth = req.headers.authorization ?? "";
-    const token = auth.startsWith("Bearer ") ? auth.slice(7) : "";
     try {
-      verifyNcpToken(token, {
+      if (!auth.startsWith("Bearer ")) throw new Error("no bearer token");
+      const who = verifyNcpToken(auth.slice("Bearer ".length), {
         secretKeyFor: (ak) => options.keys[ak],
         clusterUuid: options.clusterUuid,
         region: options.region,
         now: (options.now ?? Date.now)(),
       });
-      seen.push({ accepted: true });
+      Object.assign(entry, { accepted: true, accessKey: who.accessKey, clusterUuid: who.clusterUuid });
     } catch (e) {
-      seen.push({ accepted: false, reason: e instanceof Error ? e.message : String(e) });
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 }));
+      entry.reason = e instanceof Error ? e.message : String(e);
+      send(401, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
       return;
     }
-    // kubectl adds ?timeout=… when given --request-timeout: match the path alone.
-    const path = new URL(req.url ?? "/", "https://127.0.0.1").pathname;
-    if (path === "/version" || path === "/version/") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(VERSION_BODY));
-      return;
-    }
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404 }));
+    if (req.method === "GET" && (path === "/version" || path === "/version/")) return send(200, VERSION_BODY);
+    send(404, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", code: 404 });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
