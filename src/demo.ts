@@ -25,9 +25,11 @@ interface RunResult {
 }
 
 /** Runs a program without blocking the event loop (the sandbox answers from this same process). */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, stdio: "pipe" });
+    child.stdin.on("error", () => undefined); // a child that exits without reading its input
+    child.stdin.end(input);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -116,6 +118,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       const ctx = `nks_${c.region.toLowerCase()}_${c.name}_${c.uuid}`;
       contexts.set(c.uuid, ctx);
       print(`      context ${ctx} → exec plugin: node ${CLI} token --clusterUuid ${c.uuid} --region ${c.region}`);
+    }
+
+    const sample = running[0];
+    if (sample !== undefined) {
+      const ids = ["--clusterUuid", sample.uuid, "--region", sample.region];
+      title(`kubeiam token --clusterUuid ${sample.uuid} --region ${sample.region} | kubeiam inspect --verify`);
+      print("      what the exec plugin hands kubectl, decoded and checked with the same key (the token itself stays unprinted)");
+      const credential = expectOk("token", await run(process.execPath, [CLI, "token", ...ids], env));
+      print(indent(expectOk("inspect", await run(process.execPath, [CLI, "inspect", "--verify", ...ids], env, credential))));
     }
 
     const probe = await run(kubectl, ["version", "--client"], env);

@@ -43,6 +43,9 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
   const r = await runDemo(cleanEnv(tmp, undefined));
   assert.equal(r.code, 0, r.stderr);
   for (const region of ["KR", "SGN"]) assert.match(r.stdout, new RegExp(`kubeiam update-kubeconfig --clusterUuid [0-9a-f-]{36} --region ${region}\\n\\s+kubeconfig updated successfully\\.`));
+  assert.match(r.stdout, /kubeiam token --clusterUuid [0-9a-f-]{36} --region KR \| kubeiam inspect --verify\n/);
+  assert.match(r.stdout, /stage: +v1\n.*access key: +SBX/s);
+  assert.match(r.stdout, /valid: +yes \(expires in 1[45]m\d+s\)\n\s+signature: +verified with your credentials/);
   assert.match(r.stdout, /@kubernetes\/client-node with ncpKubeConfig \(demo-kr, KR/);
   assert.match(r.stdout, /namespaces: default, kube-node-lease, kube-public, kube-system, demo-sgn-apps/);
   assert.match(r.stdout, /whoami: sandbox-admin \(uid \d+\), groups \["system:masters","system:authenticated"\]/);
