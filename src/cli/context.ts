@@ -19,7 +19,7 @@ export interface CliContext {
   readStdin(): Promise<string>;
   /** Whether standard input is a terminal (nothing piped in); commands that read stdin refuse to wait on one. */
   stdinIsTTY?: boolean;
-  /** The current time; injectable for tests through `KUBEIAM_NOW_MS` only in main.ts. */
+  /** The current time in milliseconds since the epoch (`Date.now` in main.ts; tests pass their own clock). */
   now(): number;
   /** Resolves when the command should stop (SIGINT/SIGTERM); used by long-running commands. */
   signal: AbortSignal;

@@ -119,7 +119,7 @@ function pathParts(clusterUuid: string, region: string): PathParts {
   return lastPath;
 }
 
-// Printable ASCII but space: a key made of these passes checkKey (the common case, checked fast).
+// Printable ASCII other than space: a key made only of these passes checkKey (the common case, checked fast).
 const PLAIN_KEY_RE = /^[!-~]+$/;
 // Of those, the ones that Go's encoding/json writes as they are (all but " & < > and backslash).
 const GO_PLAIN_RE = /^[!#-%'-;=?-[\]-~]+$/;
