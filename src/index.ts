@@ -13,8 +13,8 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
-} from "./errors.js";
-export type { ErrorCodeValue, TokenErrorCode } from "./errors.js";
+} from "./lib/errors.js";
+export type { ErrorCodeValue, TokenErrorCode } from "./lib/errors.js";
 
 // NCP NKS: token, signing, regions, credentials
 export { signNcpRequest, ncpStringToSign } from "./ncp/sign.js";
@@ -51,8 +51,8 @@ export {
 export type { ExecCredential, ExecApiVersion, ExecInfo } from "./kube/exec-credential.js";
 
 // NKS cluster access: HTTP edge, signed API client, cluster info, kubeconfig model/merge/files, client-node bridge
-export { sendHttpRequest, isRetryableStatus, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_HTTP_ATTEMPTS } from "./http.js";
-export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse } from "./http.js";
+export { sendHttpRequest, isRetryableStatus, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_HTTP_ATTEMPTS } from "./lib/http.js";
+export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse } from "./lib/http.js";
 export {
   createNcpApiClient,
   buildNcpRequest,

@@ -5,8 +5,8 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterInfo, ClusterProvider, KubeconfigMode } from "./cluster-info.js";
-import { InvalidInputError, KubeconfigError } from "./errors.js";
-import type { HttpOptions } from "./http.js";
+import { InvalidInputError, KubeconfigError } from "./lib/errors.js";
+import type { HttpOptions } from "./lib/http.js";
 import { selfRefreshingKubeConfig, type TokenCache } from "./kube/client.js";
 import { getNcpCluster, listNcpClusters, type NcpKubeconfigOptions } from "./ncp/cluster.js";
 import { resolveNcpCredentials, type NcpCredentials } from "./ncp/credentials.js";

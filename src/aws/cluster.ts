@@ -5,7 +5,7 @@
  */
 import type { EKSClient } from "@aws-sdk/client-eks";
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo } from "../cluster-info.js";
-import { ApiError, ClusterStateError, CredentialsError, KubeconfigError, NetworkError } from "../errors.js";
+import { ApiError, ClusterStateError, CredentialsError, KubeconfigError, NetworkError } from "../lib/errors.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import {
   clusterEntry,

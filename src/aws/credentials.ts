@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseIni } from "ini";
-import { ConfigFileError, CredentialsError, InvalidInputError, UsageError } from "../errors.js";
+import { ConfigFileError, CredentialsError, InvalidInputError, UsageError } from "../lib/errors.js";
 import { toEpochMs, type TimeInput } from "../ncp/token.js";
 import { checkAwsRegion, type AwsCredentials } from "./token.js";
 

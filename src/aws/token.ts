@@ -3,7 +3,7 @@
  * URL, byte for byte as `aws eks get-token` prints it) and decode it for `kubeiam inspect`.
  * The signer (`@smithy/signature-v4`) loads on first use, so nothing else pays for it.
  */
-import { InvalidInputError, TokenError, ErrorCode } from "../errors.js";
+import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
 import { toEpochMs, type TimeInput } from "../ncp/token.js";
 
 /** The prefix of every EKS token. */

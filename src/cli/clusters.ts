@@ -2,7 +2,7 @@
  * `clusters`: the NKS clusters of a region, as a table or as JSON (kubeiam's own command).
  */
 import type { ClusterInfo } from "../cluster-info.js";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import { listNcpClusters } from "../ncp/cluster.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";

@@ -3,7 +3,7 @@
  * and the flag parsing that all commands share.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 
 /** The world as a command sees it. Commands never touch `process` directly. */
 export interface CliContext {

@@ -4,7 +4,7 @@
  * `update-kubeconfig` shares with it.
  */
 import { isAbsolute, resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import type { ExecApiVersion } from "../kube/exec-credential.js";
 import { parseExecApiVersion } from "../kube/exec-credential.js";
 import { kubeconfigOf, serializeKubeconfig, type KubeconfigEntries, type KubeconfigFormat } from "../kube/kubeconfig.js";

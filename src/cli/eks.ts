@@ -4,7 +4,7 @@
  */
 import { resolveAwsCredentials, resolveAwsProfile, resolveAwsRegion } from "../aws/credentials.js";
 import { checkEksClusterName, mintEksToken } from "../aws/token.js";
-import { KubeconfigError, UsageError } from "../errors.js";
+import { KubeconfigError, UsageError } from "../lib/errors.js";
 import { parseExecApiVersion, parseExecInfo, rfc3339Seconds, DEFAULT_EXEC_API_VERSION } from "../kube/exec-credential.js";
 import type { KubeconfigEntries } from "../kube/kubeconfig.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";

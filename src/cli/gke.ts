@@ -3,7 +3,7 @@
  * cache of the access token), and a kubeconfig entry like `gcloud container clusters get-credentials`.
  */
 import { resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import { defaultGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
 import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, type GkeCredentials, type GkeToken } from "../gcp/token.js";
 import { resolveGkeCredentials } from "../gcp/credentials.js";

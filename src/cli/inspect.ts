@@ -3,7 +3,7 @@
  * valid; `--verify` checks an NKS token's signature with the user's own credentials. Never prints
  * a token's signature or session token, since either would hand the token out again.
  */
-import { TokenError, UsageError, ErrorCode } from "../errors.js";
+import { TokenError, UsageError, ErrorCode } from "../lib/errors.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import {

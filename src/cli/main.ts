@@ -5,7 +5,7 @@
  * pays only for what it uses.
  */
 import { basename } from "node:path";
-import { ErrorCode, KubeiamError, type ErrorCodeValue } from "../errors.js";
+import { ErrorCode, KubeiamError, type ErrorCodeValue } from "../lib/errors.js";
 import type { CliContext, Command } from "./context.js";
 
 type Loader = () => Promise<Command>;

@@ -2,7 +2,7 @@
  * `sandbox`: runs the local NCP API gateway and cluster endpoints until SIGINT or SIGTERM, prints
  * one JSON line saying where they are and which key to use, and logs each request on stderr.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import { startSandbox, type SandboxOptions } from "../sandbox/index.js";
 import { loadSandboxKeysFile } from "../sandbox/keys.js";
 import { loadSandboxMappingFile } from "../sandbox/mapping.js";

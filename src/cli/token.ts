@@ -2,7 +2,7 @@
  * `token`: prints the ExecCredential that kubectl's exec plugin reads, as the official
  * ncp-iam-authenticator does. Runs on every kubectl call, so it imports only what it needs.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid, mintNcpToken } from "../ncp/token.js";

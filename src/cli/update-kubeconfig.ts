@@ -2,7 +2,7 @@
  * `update-kubeconfig`: merges one NKS cluster's entries into an existing kubeconfig (the first
  * `KUBECONFIG` entry or `~/.kube/config`), keeping everything else as it was.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } from "../kube/kubeconfig.js";
 import { loadKubeconfigDocument, resolveKubeconfigPath, writeKubeconfigFile } from "../kube/kubeconfig-file.js";
 import {

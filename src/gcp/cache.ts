@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError } from "../lib/errors.js";
 import { toEpochMs, type TimeInput } from "../ncp/token.js";
 import type { GkeToken } from "./token.js";
 

@@ -5,8 +5,8 @@
  * `kubeiam gke token` as the plugin.
  */
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo } from "../cluster-info.js";
-import { ApiError, ClusterStateError, CredentialsError, InvalidInputError, KubeconfigError } from "../errors.js";
-import { sendHttpRequest, type HttpOptions } from "../http.js";
+import { ApiError, ClusterStateError, CredentialsError, InvalidInputError, KubeconfigError } from "../lib/errors.js";
+import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import { clusterEntry, contextEntry, execUserEntry, kubeconfigOf, serializeKubeconfig, tokenUserEntry, type KubeconfigEntries } from "../kube/kubeconfig.js";
 

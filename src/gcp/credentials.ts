@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigFileError, CredentialsError } from "../errors.js";
+import { ConfigFileError, CredentialsError } from "../lib/errors.js";
 import { parseGcpCredentialsFile, type GkeCredentials } from "./token.js";
 
 /**

@@ -5,8 +5,8 @@
  * external account, the metadata server) goes through google-auth-library, loaded on first use.
  */
 import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto";
-import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../errors.js";
-import { sendHttpRequest, type HttpOptions } from "../http.js";
+import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../lib/errors.js";
+import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { toEpochMs, type TimeInput } from "../ncp/token.js";
 
 /** The scopes kubeiam asks for, as gke-gcloud-auth-plugin does: cloud-platform, and the e-mail that GKE's RBAC names users by. */

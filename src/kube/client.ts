@@ -4,7 +4,7 @@
  * underneath ({@link selfRefreshingKubeConfig}); {@link ncpKubeConfig} plugs in the NKS token.
  */
 import { KubeConfig, type User } from "@kubernetes/client-node";
-import type { HttpOptions } from "../http.js";
+import type { HttpOptions } from "../lib/http.js";
 import { createNcpApiClient } from "../ncp/api.js";
 import { ncpBaseCluster } from "../ncp/cluster.js";
 import { resolveNcpCredentials, type NcpCredentials } from "../ncp/credentials.js";

@@ -2,7 +2,7 @@
  * The client-go ExecCredential that an exec plugin prints (SPEC section 4), and the
  * `KUBERNETES_EXEC_INFO` that client-go hands the plugin.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 
 /** The exec credential API versions that kubectl understands and we print. */
 export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"] as const;

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, lstat, mkdir, open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
-import { KubeconfigError } from "../errors.js";
+import { KubeconfigError } from "../lib/errors.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
 
 /**

@@ -5,7 +5,7 @@
  * environment; src/kube/kubeconfig-file.ts is the file edge.
  */
 import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
-import { KubeconfigError } from "../errors.js";
+import { KubeconfigError } from "../lib/errors.js";
 import { DEFAULT_EXEC_API_VERSION, EXEC_API_VERSIONS, type ExecApiVersion } from "./exec-credential.js";
 
 /** How to reach a cluster's API server. */

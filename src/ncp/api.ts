@@ -3,8 +3,8 @@
  * answer are separate steps: {@link buildNcpRequest} is pure, {@link sendHttpRequest} is the edge,
  * {@link checkNcpResponse} turns statuses into typed errors, and the `parse…` functions check bodies.
  */
-import { ApiError, InvalidInputError } from "../errors.js";
-import { sendHttpRequest, type HttpOptions, type HttpRequest, type HttpResponse } from "../http.js";
+import { ApiError, InvalidInputError } from "../lib/errors.js";
+import { sendHttpRequest, type HttpOptions, type HttpRequest, type HttpResponse } from "../lib/http.js";
 import type { NcpCredentials } from "./credentials.js";
 import { ncpApiPrefix, normalizeNcpRegion } from "./region.js";
 import { signNcpRequest } from "./sign.js";

@@ -4,8 +4,8 @@
  * the user in exec mode (a plugin that mints tokens) or embed mode (a fresh token, good for 15 minutes).
  */
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo, NodeInfo } from "../cluster-info.js";
-import { ApiError, ClusterStateError, KubeconfigError } from "../errors.js";
-import type { HttpOptions } from "../http.js";
+import { ApiError, ClusterStateError, KubeconfigError } from "../lib/errors.js";
+import type { HttpOptions } from "../lib/http.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import {
   clusterEntry,

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigFileError, CredentialsError } from "../errors.js";
+import { ConfigFileError, CredentialsError } from "../lib/errors.js";
 
 /** The NCP API Gateway that NCP's own tools use when none is configured. */
 export const DEFAULT_NCP_API_URL = "https://ncloud.apigw.ntruss.com";

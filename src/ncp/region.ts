@@ -3,7 +3,7 @@
  * path prefix (SPEC section 2). Exact rules only: a region is never matched by a loose substring
  * of another (`KRS` is its own region, not `KR`).
  */
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError } from "../lib/errors.js";
 
 const REGION_RE = /^[A-Za-z0-9]*$/;
 

@@ -3,7 +3,7 @@
  * Pure: the clock and the key lookup are passed in.
  */
 import { timingSafeEqual } from "node:crypto";
-import { InvalidInputError, TokenError, ErrorCode } from "../errors.js";
+import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
 import { ncpStage, normalizeNcpRegion } from "./region.js";
 import { hmacSha256Base64, signNcpRequest } from "./sign.js";
 

@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from "node:crypto";
 import { stringify } from "yaml";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
-import { InvalidInputError } from "../errors.js";
+import { InvalidInputError } from "../lib/errors.js";
 
 /** What a sandbox cluster is: name, region, status, and optionally a fixed UUID. */
 export interface SandboxClusterSpec {

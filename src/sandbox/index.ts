@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import { DEFAULT_SANDBOX_CLUSTERS, makeSandboxCluster, type SandboxCluster, type SandboxClusterSpec } from "./clusters.js";
 import { createGatewayHandler } from "./gateway.js";
 import { checkSandboxKeys, generateSandboxKey, SandboxFileProblem, type SandboxKey, type SandboxKeyFull } from "./keys.js";

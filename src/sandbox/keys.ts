@@ -5,7 +5,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { ConfigFileError } from "../errors.js";
+import { ConfigFileError } from "../lib/errors.js";
 
 /** One API key of the sandbox, and the sub account that owns it. */
 export interface SandboxKey {

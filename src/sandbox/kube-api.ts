@@ -5,7 +5,7 @@
  * and answers the part of the API that kubectl needs: version, discovery, namespaces, whoami.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { KubeiamError } from "../errors.js";
+import { KubeiamError } from "../lib/errors.js";
 import { verifyNcpToken } from "../ncp/token.js";
 import type { SandboxCluster } from "./clusters.js";
 import type { SandboxKeyFull } from "./keys.js";

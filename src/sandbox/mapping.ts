@@ -4,7 +4,7 @@
  * clusters is always in `system:masters`.
  */
 import { parse as parseYaml } from "yaml";
-import { ConfigFileError } from "../errors.js";
+import { ConfigFileError } from "../lib/errors.js";
 import { SandboxFileProblem, firstLine, isRecord, readConfig, type SandboxKeyFull } from "./keys.js";
 
 /** One `mapSubAccounts` entry: whom it matches (a sub account number or an access key) and who they are in the cluster. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { describeEksCluster, eksKubeconfigEntries, getEksCluster, listEksClusters } from "../../src/aws/cluster.js";
-import { ApiError, ClusterStateError, CredentialsError } from "../../src/errors.js";
+import { ApiError, ClusterStateError, CredentialsError } from "../../src/lib/errors.js";
 import { startEksApi, verifyEksTokenByHand, type StandInEksCluster } from "./stand-ins.js";
 
 const AK = "AKIDEKSAPITEST000001";

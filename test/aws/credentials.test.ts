@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { resolveAwsCredentials, resolveAwsProfile, resolveAwsRegion } from "../../src/aws/credentials.js";
-import { CredentialsError, InvalidInputError, UsageError } from "../../src/errors.js";
+import { CredentialsError, InvalidInputError, UsageError } from "../../src/lib/errors.js";
 import { startSts } from "./stand-ins.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kubeiam-aws-creds-"));

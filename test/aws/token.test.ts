@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { decodeEksToken, mintEksToken, stsHostFor, EKS_TOKEN_PREFIX } from "../../src/aws/token.js";
-import { ErrorCode, InvalidInputError, TokenError } from "../../src/errors.js";
+import { ErrorCode, InvalidInputError, TokenError } from "../../src/lib/errors.js";
 import { verifyEksTokenByHand } from "./stand-ins.js";
 
 const AK = "AKIDKUBEIAMTEST00001";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { VersionApi } from "@kubernetes/client-node";
-import { ClusterStateError } from "../../src/errors.js";
+import { ClusterStateError } from "../../src/lib/errors.js";
 import { ncpKubeConfig } from "../../src/kube/client.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { getNcpCluster, listNcpClusters } from "../../src/ncp/cluster.js";

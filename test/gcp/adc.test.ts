@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintGkeToken } from "../../src/gcp/token.js";
 import { resolveGkeCredentials } from "../../src/gcp/credentials.js";
-import { CredentialsError } from "../../src/errors.js";
+import { CredentialsError } from "../../src/lib/errors.js";
 
 const home = mkdtempSync(join(tmpdir(), "kubeiam-adc-"));
 after(() => rmSync(home, { recursive: true, force: true }));

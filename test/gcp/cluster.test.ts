@@ -2,7 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { getGkeCluster, getGkeClusterRaw, gkeKubeconfigEntries, listGkeClustersRaw } from "../../src/gcp/cluster.js";
-import { ApiError, ClusterStateError, CredentialsError, InvalidInputError } from "../../src/errors.js";
+import { ApiError, ClusterStateError, CredentialsError, InvalidInputError } from "../../src/lib/errors.js";
 import { startContainerApi } from "./stand-ins.js";
 
 const caPem = "-----BEGIN CERTIFICATE-----\nMIIBgkeTestOnly\n-----END CERTIFICATE-----\n";

@@ -9,7 +9,7 @@ import {
   GKE_DEFAULT_SCOPES,
   type ServiceAccountKey,
 } from "../../src/gcp/token.js";
-import { ConfigFileError, CredentialsError } from "../../src/errors.js";
+import { ConfigFileError, CredentialsError } from "../../src/lib/errors.js";
 import { keyFileJson, makeServiceAccount, startOAuth } from "./stand-ins.js";
 
 const sa = makeServiceAccount();

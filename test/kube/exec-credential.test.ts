@@ -13,7 +13,7 @@ import {
   parseExecInfo,
   rfc3339Seconds,
 } from "../../src/kube/exec-credential.js";
-import { ErrorCode, UsageError } from "../../src/errors.js";
+import { ErrorCode, UsageError } from "../../src/lib/errors.js";
 
 test("formatExecCredential: byte for byte the official tool's output (default apiVersion v1beta1)", () => {
   const cred = formatExecCredential({ token: "test", expirationTimestamp: new Date("2026-09-01T13:04:00Z") });

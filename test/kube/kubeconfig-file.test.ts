@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { chmod, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile, lstat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { KubeconfigError } from "../../src/errors.js";
+import { KubeconfigError } from "../../src/lib/errors.js";
 import { loadKubeconfigDocument, readKubeconfigFile, resolveKubeconfigPath, writeKubeconfigFile } from "../../src/kube/kubeconfig-file.js";
 
 const root = await mkdtemp(join(tmpdir(), "kubeiam-kcfile-"));

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KubeconfigError } from "../../src/errors.js";
+import { KubeconfigError } from "../../src/lib/errors.js";
 import {
   clusterEntry,
   contextEntry,

@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ApiError, InvalidInputError, NetworkError } from "../../src/errors.js";
+import { ApiError, InvalidInputError, NetworkError } from "../../src/lib/errors.js";
 import { buildNcpRequest, createNcpApiClient, ncpApiBaseUrl, parseNcpCluster, parseNcpNodeList } from "../../src/ncp/api.js";
 import { startNcpApiStandIn, startScriptedServer, type StandIn } from "../helpers/ncp-api-stand-in.js";
 

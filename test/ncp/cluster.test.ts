@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, ClusterStateError } from "../../src/errors.js";
+import { ApiError, ClusterStateError } from "../../src/lib/errors.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { getNcpCluster, listNcpClusters, ncpBaseCluster, ncpKubeconfigNames, normalizeNcpClusterStatus } from "../../src/ncp/cluster.js";
 import { verifyNcpToken } from "../../src/ncp/token.js";

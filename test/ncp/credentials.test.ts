@@ -13,7 +13,7 @@ import {
   resolveNcpCredentials,
   type ResolveNcpCredentialsOptions,
 } from "../../src/ncp/credentials.js";
-import { ConfigFileError, CredentialsError, ErrorCode, KubeiamError, type ErrorCodeValue } from "../../src/errors.js";
+import { ConfigFileError, CredentialsError, ErrorCode, KubeiamError, type ErrorCodeValue } from "../../src/lib/errors.js";
 
 const FILE_AK = "FILEAKtest0000000001";
 const FILE_SK = "FILESKtest0000000001FILESKtest0000000001";

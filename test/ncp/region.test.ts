@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ncpApiPrefix, ncpStage, normalizeNcpRegion } from "../../src/ncp/region.js";
-import { ErrorCode, InvalidInputError } from "../../src/errors.js";
+import { ErrorCode, InvalidInputError } from "../../src/lib/errors.js";
 
 test("ncpStage: the SPEC section 1 stage table", () => {
   const table: [string, string][] = [

@@ -11,7 +11,7 @@ import {
   verifyNcpToken,
   type VerifyNcpTokenOptions,
 } from "../../src/ncp/token.js";
-import { ErrorCode, InvalidInputError, TokenError, type ErrorCodeValue } from "../../src/errors.js";
+import { ErrorCode, InvalidInputError, TokenError, type ErrorCodeValue } from "../../src/lib/errors.js";
 
 // SPEC section 1, worked example.
 const AK = "NCPTESTACCESSKEY0001";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigFileError } from "../../src/errors.js";
+import { ConfigFileError } from "../../src/lib/errors.js";
 import { generateSandboxKey, loadSandboxKeysFile, parseSandboxKeys } from "../../src/sandbox/keys.js";
 import { loadSandboxMappingFile, parseSandboxMapping, resolveSandboxIdentity } from "../../src/sandbox/mapping.js";
 

@@ -1,9 +1,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { NetworkError } from "../src/errors.js";
-import { isRetryableStatus, sendHttpRequest } from "../src/http.js";
-import { startScriptedServer } from "./helpers/ncp-api-stand-in.js";
+import { NetworkError } from "../../src/lib/errors.js";
+import { isRetryableStatus, sendHttpRequest } from "../../src/lib/http.js";
+import { startScriptedServer } from "../helpers/ncp-api-stand-in.js";
 
 const noSleep = { sleep: async () => undefined, random: () => 0.5 };
 const closers: (() => Promise<void>)[] = [];
