@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthenticationV1Api, CoreV1Api, VersionApi } from "@kubernetes/client-node";
-import { ncpKubeConfig } from "./kube/client.js";
+import { ncpKubeConfig } from "./ncp/client.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "./sandbox/index.js";
 
 const CLI = fileURLToPath(new URL("./cli/main.js", import.meta.url));

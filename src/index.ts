@@ -35,8 +35,8 @@ export type {
   NcpTokenClaim,
   VerifyNcpTokenOptions,
   VerifiedNcpToken,
-  TimeInput,
 } from "./ncp/token.js";
+export type { TimeInput } from "./lib/time.js";
 export { resolveNcpCredentials, defaultNcpConfigFile, DEFAULT_NCP_API_URL } from "./ncp/credentials.js";
 export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "./ncp/credentials.js";
 
@@ -110,8 +110,10 @@ export type {
 } from "./kube/kubeconfig.js";
 export { resolveKubeconfigPath, readKubeconfigFile, loadKubeconfigDocument, writeKubeconfigFile } from "./kube/kubeconfig-file.js";
 export type { KubeconfigFile } from "./kube/kubeconfig-file.js";
-export { ncpKubeConfig, selfRefreshingKubeConfig, createTokenCache, DEFAULT_REFRESH_MARGIN_MS } from "./kube/client.js";
-export type { MintedToken, TokenMinter, TokenCache, SelfRefreshingCluster, SelfRefreshingKubeConfigOptions, NcpKubeConfigOptions } from "./kube/client.js";
+export { selfRefreshingKubeConfig, createTokenCache, DEFAULT_REFRESH_MARGIN_MS } from "./kube/client.js";
+export type { MintedToken, TokenMinter, TokenCache, SelfRefreshingCluster, SelfRefreshingKubeConfigOptions } from "./kube/client.js";
+export { ncpKubeConfig } from "./ncp/client.js";
+export type { NcpKubeConfigOptions } from "./ncp/client.js";
 
 // Multi-cloud: AWS EKS, GCP GKE, and one ClusterProvider interface for all three clouds
 export {

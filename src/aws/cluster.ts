@@ -6,6 +6,7 @@
 import type { EKSClient } from "@aws-sdk/client-eks";
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo } from "../cluster-info.js";
 import { ApiError, ClusterStateError, CredentialsError, KubeconfigError, NetworkError } from "../lib/errors.js";
+import { given } from "../lib/validate.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import {
   clusterEntry,
@@ -294,7 +295,6 @@ export async function eksKubeconfigEntries(input: {
   const region = checkAwsRegion(input.region);
   const options = input.options ?? {};
   assertEksClusterReady(cluster, region);
-  const given = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v);
   const clusterName = cluster.arn;
   const userName = given(options.userAlias) ?? cluster.arn;
   const contextName = given(options.alias) ?? cluster.arn;

@@ -8,7 +8,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseIni } from "ini";
 import { ConfigFileError, CredentialsError, InvalidInputError, UsageError } from "../lib/errors.js";
-import { toEpochMs, type TimeInput } from "../ncp/token.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { nonEmpty } from "../lib/validate.js";
 import { checkAwsRegion, type AwsCredentials } from "./token.js";
 
 /** The session name used with `--role-arn` when none is given, as `aws eks get-token` uses it. */
@@ -25,8 +26,6 @@ export interface AwsSharedFiles {
   /** Profile name → its settings, config file and credentials file merged (credentials win). */
   profiles: Map<string, Record<string, string>>;
 }
-
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v.trim());
 
 /**
  * Reads `~/.aws/config` and `~/.aws/credentials` (or `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`).

@@ -4,7 +4,8 @@
  * The signer (`@smithy/signature-v4`) loads on first use, so nothing else pays for it.
  */
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
-import { toEpochMs, type TimeInput } from "../ncp/token.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { KEY_RE } from "../lib/validate.js";
 
 /** The prefix of every EKS token. */
 export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
@@ -36,7 +37,6 @@ const BOTOCORE_QUERY_ORDER = [
 ] as const;
 const REGION_RE = /^[a-z]{2}(?:-[a-z0-9]+)+-\d{1,2}$/;
 const CLUSTER_RE = /^[0-9A-Za-z][0-9A-Za-z_-]{0,99}$/;
-const KEY_RE = /^[^\s\p{Cc}]+$/u;
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** AWS credentials, as `@aws-sdk/credential-providers` resolves them. */

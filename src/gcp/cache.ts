@@ -3,12 +3,12 @@
  * one file per identity fingerprint (never the key), mode 0600 in a 0700 folder, written atomically,
  * used until 5 minutes before the token expires.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { InvalidInputError } from "../lib/errors.js";
-import { toEpochMs, type TimeInput } from "../ncp/token.js";
+import { writeFileAtomic } from "../lib/fs.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
 import type { GkeToken } from "./token.js";
 
 /** A cached token is used until this long before it expires: 5 minutes. */
@@ -93,20 +93,13 @@ export async function readGkeCachedToken(dir: string, fingerprint: string, now?:
  */
 export async function writeGkeCachedToken(dir: string, fingerprint: string, token: GkeToken): Promise<string | undefined> {
   const path = gkeCacheFile(dir, fingerprint);
-  const temp = join(dir, `.token-${fingerprint}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(JSON.stringify({ version: 1, fingerprint, token: token.token, expiresAt: token.expiresAt.toISOString() }), "utf8");
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, 0o600);
-    await rename(temp, path);
+    const text = JSON.stringify({ version: 1, fingerprint, token: token.token, expiresAt: token.expiresAt.toISOString() });
+    // No fsync: a cache entry lost in a crash costs one token exchange, and kubectl waits on this.
+    await writeFileAtomic(path, text, { mode: 0o600, sync: false });
     return undefined;
   } catch (cause) {
-    await unlink(temp).catch(() => undefined);
     return `cannot write the token cache in ${dir} (${(cause as NodeJS.ErrnoException).code ?? "error"}): tokens will not be cached`;
   }
 }

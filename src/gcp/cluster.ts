@@ -7,6 +7,7 @@
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo } from "../cluster-info.js";
 import { ApiError, ClusterStateError, CredentialsError, InvalidInputError, KubeconfigError } from "../lib/errors.js";
 import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
+import { isSecureOrLoopback } from "../lib/net.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import { clusterEntry, contextEntry, execUserEntry, kubeconfigOf, serializeKubeconfig, tokenUserEntry, type KubeconfigEntries } from "../kube/kubeconfig.js";
 
@@ -97,8 +98,7 @@ function baseUrl(apiUrl: string | undefined): string {
   } catch {
     throw new InvalidInputError("endpointUrl", `container API URL ${JSON.stringify(url.slice(0, 80))} is not a URL`);
   }
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
+  if (!isSecureOrLoopback(parsed)) {
     throw new InvalidInputError("endpointUrl", `container API URL ${JSON.stringify(url.slice(0, 80))} must be https (plain http only on loopback)`);
   }
   return url;

@@ -7,7 +7,8 @@
 import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto";
 import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../lib/errors.js";
 import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
-import { toEpochMs, type TimeInput } from "../ncp/token.js";
+import { isSecureOrLoopback } from "../lib/net.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
 
 /** The scopes kubeiam asks for, as gke-gcloud-auth-plugin does: cloud-platform, and the e-mail that GKE's RBAC names users by. */
 export const GKE_DEFAULT_SCOPES = [
@@ -18,7 +19,6 @@ export const GKE_DEFAULT_SCOPES = [
 /** The lifetime asked for in an assertion: one hour, the most Google allows. */
 const ASSERTION_TTL_S = 3600;
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** A service-account key file's fields that kubeiam uses. */
 export interface ServiceAccountKey {
@@ -54,7 +54,7 @@ function checkTokenUri(uri: string, path: string): string {
   } catch {
     throw new ConfigFileError(path, `${where}: token_uri ${JSON.stringify(uri.slice(0, 80))} is not a URL`);
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
+  if (!isSecureOrLoopback(url)) {
     throw new ConfigFileError(path, `${where}: token_uri must be an https URL (plain http only on loopback), not ${JSON.stringify(uri.slice(0, 80))}`);
   }
   return uri;

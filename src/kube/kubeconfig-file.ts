@@ -2,11 +2,11 @@
  * The kubeconfig file edge: which file (`--kubeconfig`, the first `KUBECONFIG` entry, `~/.kube/config`),
  * reading it, and writing it atomically (temporary file, then rename) with a safe mode.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, readFile, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename, delimiter, dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { KubeconfigError } from "../lib/errors.js";
+import { writeFileAtomic } from "../lib/fs.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
 
 /**
@@ -111,20 +111,9 @@ export async function writeKubeconfigFile(path: string, text: string): Promise<v
   } catch (cause) {
     throw new KubeconfigError(`cannot create folder ${dir} for the kubeconfig (${(cause as NodeJS.ErrnoException).code ?? "error"})`, { cause });
   }
-  const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    // open() applies the umask; chmod sets the exact mode wanted.
-    await chmod(temp, mode);
-    await rename(temp, target);
+    await writeFileAtomic(target, text, { mode });
   } catch (cause) {
-    await unlink(temp).catch(() => undefined);
     throw new KubeconfigError(`cannot write kubeconfig ${target} (${(cause as NodeJS.ErrnoException).code ?? "error"}): check the folder's permissions`, { cause });
   }
 }

@@ -6,6 +6,7 @@
  */
 import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
 import { KubeconfigError } from "../lib/errors.js";
+import { isRecord as isRec } from "../lib/validate.js";
 import { DEFAULT_EXEC_API_VERSION, EXEC_API_VERSIONS, type ExecApiVersion } from "./exec-credential.js";
 
 /** How to reach a cluster's API server. */
@@ -267,7 +268,6 @@ export function serializeKubeconfig(kubeconfig: Kubeconfig, format: KubeconfigFo
 // Parsing into the typed model (strict: errors name the field).
 
 type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function str(o: Rec, key: string, field: string, required: true): string;
 function str(o: Rec, key: string, field: string, required: false): string | undefined;

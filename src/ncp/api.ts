@@ -8,7 +8,10 @@ import { sendHttpRequest, type HttpOptions, type HttpRequest, type HttpResponse 
 import type { NcpCredentials } from "./credentials.js";
 import { ncpApiPrefix, normalizeNcpRegion } from "./region.js";
 import { signNcpRequest } from "./sign.js";
-import { checkClusterUuid, toEpochMs, type TimeInput } from "./token.js";
+import { isSecureOrLoopback } from "../lib/net.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { isRecord } from "../lib/validate.js";
+import { checkClusterUuid } from "./token.js";
 
 /** What the NKS API says about a cluster: the fields kubeiam uses (SPEC section 2). */
 export interface NcpCluster {
@@ -67,8 +70,6 @@ export interface BuildNcpRequestInput {
   now?: TimeInput;
 }
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /**
  * The NKS API base URL for a gateway URL and region (SPEC section 2): a leading `https://ncloud.` or
  * `https://fin-ncloud.` becomes `https://nks.`, then the region's prefix is added. Plain `http:` is
@@ -86,7 +87,7 @@ export function ncpApiBaseUrl(apiUrl: string, region: string): string {
   } catch (cause) {
     throw new InvalidInputError("apiUrl", `API URL ${JSON.stringify(apiUrl)} is not a URL: set NCLOUD_API_GW or ncloud_api_url to https://ncloud.apigw.ntruss.com`, { cause });
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
+  if (!isSecureOrLoopback(url)) {
     throw new InvalidInputError("apiUrl", `API URL ${url.origin} must use https (plain http only for 127.0.0.1 or localhost): fix NCLOUD_API_GW or ncloud_api_url`);
   }
   if (url.search !== "" || url.hash !== "") {
@@ -213,10 +214,6 @@ export function checkNcpResponse(res: HttpResponse, ctx: NcpCallContext): unknow
 
 // ---------------------------------------------------------------------------------------------
 // Body checks: every field read is checked; a bad body names the field.
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 class BodyError extends Error {}
 

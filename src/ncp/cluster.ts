@@ -6,6 +6,7 @@
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo, NodeInfo } from "../cluster-info.js";
 import { ApiError, ClusterStateError, KubeconfigError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
+import { given } from "../lib/validate.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import {
   clusterEntry,
@@ -79,7 +80,6 @@ export function ncpKubeconfigNames(input: {
   userName?: string | undefined;
 }): NcpKubeconfigNames {
   const fallback = `nks_${normalizeNcpRegion(input.region).toLowerCase()}_${input.clusterName}_${input.clusterUuid}`;
-  const given = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v);
   const cluster = given(input.kubeconfigClusterName) ?? fallback;
   const user = given(input.userName) ?? fallback;
   const named = given(input.kubeconfigClusterName) !== undefined || given(input.userName) !== undefined;

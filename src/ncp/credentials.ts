@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigFileError, CredentialsError } from "../lib/errors.js";
+import { nonEmpty } from "../lib/validate.js";
 
 /** The NCP API Gateway that NCP's own tools use when none is configured. */
 export const DEFAULT_NCP_API_URL = "https://ncloud.apigw.ntruss.com";
@@ -44,8 +45,6 @@ export interface ResolveNcpCredentialsOptions {
 export function defaultNcpConfigFile(env: Record<string, string | undefined> = process.env): string {
   return join(env.HOME || homedir(), ".ncloud", "configure");
 }
-
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v.trim());
 
 /**
  * Resolves NCP credentials: the first complete source wins (SPEC section 3).

@@ -4,6 +4,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { KEY_RE, UUID_RE } from "../lib/validate.js";
 import { ncpStage, normalizeNcpRegion } from "./region.js";
 import { hmacSha256Base64, signNcpRequest } from "./sign.js";
 
@@ -16,9 +18,6 @@ export const NCP_TOKEN_TTL_MS = 15 * 60 * 1000;
 /** How far in the future a token's timestamp may lie by default when verifying: 1 minute. */
 export const NCP_TOKEN_MAX_FUTURE_SKEW_MS = 60 * 1000;
 
-const UUID_RE = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
-// A key must be non-empty and hold no white space or control characters (SPEC section 1).
-const KEY_RE = /^[^\s\p{Cc}]+$/u;
 const CLAIM_KEYS = ["timestamp", "accessKey", "signature", "path"] as const;
 const PATH_RE = /^\/iam\/([a-z0-9-]+)\/user\?clusterUuid=(.*)$/;
 const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -32,16 +31,6 @@ const GO_ESCAPES: Record<string, string> = {
   "\u2028": "\\u2028",
   "\u2029": "\\u2029",
 };
-
-/** A point in time: a `Date` or milliseconds since the Unix epoch. */
-export type TimeInput = Date | number;
-
-/** Milliseconds since the epoch, whole, from a {@link TimeInput} (the current time when absent). */
-export function toEpochMs(now: TimeInput | undefined): number {
-  const ms = now === undefined ? Date.now() : typeof now === "number" ? now : now.getTime();
-  if (!Number.isFinite(ms)) throw new InvalidInputError("now", "now is not a valid time");
-  return Math.floor(ms);
-}
 
 /**
  * Checks that a cluster UUID is 8-4-4-4-12 hexadecimal (case kept), so nothing else can reach

@@ -5,6 +5,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { UUID_RE } from "../lib/validate.js";
 import { ncpApiPrefix } from "../ncp/region.js";
 import { signNcpRequest } from "../ncp/sign.js";
 import { sandboxClusterBody, sandboxKubeconfigYaml, sandboxNodePools, sandboxNodes, type SandboxCluster } from "./clusters.js";
@@ -50,7 +51,6 @@ export function ncpErrorBody(errorCode: string, message: string, details: string
 }
 
 const authFailed = (details: string): Answer => ({ status: 401, body: ncpErrorBody("200", "Authentication Failed", details), note: details });
-const UUID_RE = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
 /** The regions that a prefix serves when no `x-ncp-region_code` says which: KR for /vnks/v2, FKR for /nks/v2. */
 function defaultRegionFor(prefix: string): string | undefined {

@@ -6,6 +6,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { ConfigFileError } from "../lib/errors.js";
+import { KEY_RE, isRecord } from "../lib/validate.js";
 
 /** One API key of the sandbox, and the sub account that owns it. */
 export interface SandboxKey {
@@ -20,8 +21,6 @@ export interface SandboxKey {
 /** A key with every field filled in. */
 export type SandboxKeyFull = Required<SandboxKey>;
 
-// Same rule as the token's (SPEC section 1): non-empty, no white space, no control characters.
-const KEY_RE = /^[^\s\p{Cc}]+$/u;
 const ID_NO_RE = /^[0-9]{1,20}$/;
 const KEY_FIELDS = ["accessKey", "secretKey", "subAccountIdNo", "name"] as const;
 
@@ -176,18 +175,6 @@ export async function readConfig(path: string, what: string): Promise<string> {
     const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : code === "EISDIR" ? "is a directory" : `cannot be read (${code ?? "error"})`;
     throw new ConfigFileError(path, `${what} file ${path} ${why}: check the path`, { cause });
   }
-}
-
-/**
- * True for a plain object (not null, not an array), as parsed YAML and JSON mappings are.
- *
- * @example
- * ```ts
- * isRecord({ keys: [] }); // true
- * ```
- */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**

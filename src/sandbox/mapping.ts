@@ -5,7 +5,8 @@
  */
 import { parse as parseYaml } from "yaml";
 import { ConfigFileError } from "../lib/errors.js";
-import { SandboxFileProblem, firstLine, isRecord, readConfig, type SandboxKeyFull } from "./keys.js";
+import { isRecord } from "../lib/validate.js";
+import { SandboxFileProblem, firstLine, readConfig, type SandboxKeyFull } from "./keys.js";
 
 /** One `mapSubAccounts` entry: whom it matches (a sub account number or an access key) and who they are in the cluster. */
 export interface SandboxMappingEntry {

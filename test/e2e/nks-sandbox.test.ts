@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { VersionApi } from "@kubernetes/client-node";
 import { ClusterStateError } from "../../src/lib/errors.js";
-import { ncpKubeConfig } from "../../src/kube/client.js";
+import { ncpKubeConfig } from "../../src/ncp/client.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { getNcpCluster, listNcpClusters } from "../../src/ncp/cluster.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthenticationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { parse as parseYaml, stringify } from "yaml";
-import { ncpKubeConfig } from "../../src/kube/client.js";
+import { ncpKubeConfig } from "../../src/ncp/client.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../src/sandbox/index.js";
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));

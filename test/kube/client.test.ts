@@ -1,7 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { VersionApi } from "@kubernetes/client-node";
-import { createTokenCache, ncpKubeConfig, selfRefreshingKubeConfig } from "../../src/kube/client.js";
+import { createTokenCache, selfRefreshingKubeConfig } from "../../src/kube/client.js";
+import { ncpKubeConfig } from "../../src/ncp/client.js";
 import { mintNcpToken } from "../../src/ncp/token.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { startTlsCluster, VERSION_BODY, type TlsCluster } from "../helpers/tls-cluster.js";
