@@ -79,7 +79,8 @@ export interface ClusterInfo {
 
 /** What every cloud can do for a program that manages a fleet. */
 export interface ClusterProvider {
-  readonly cloud: CloudName;
+  /** The cloud it speaks to, or `broker` for a kubeiam broker, whose clusters may be on any cloud. */
+  readonly cloud: CloudName | "broker";
   /** The clusters in the provider's region or location. */
   listClusters(): Promise<ClusterInfo[]>;
   /** One cluster, with a ready kubeconfig in `access.kubeconfig`. */

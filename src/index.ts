@@ -201,3 +201,11 @@ export type {
   SandboxMappingEntry,
   SandboxIdentity,
 } from "./sandbox/index.js";
+
+// Broker clients: a ClusterProvider through a kubeiam broker, and its REST API as a client sees it
+export { createBrokerProvider } from "./broker/client/provider.js";
+export type { BrokerProviderOptions } from "./broker/client/provider.js";
+export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig, parseBrokerExecCredential } from "./broker/client/api.js";
+export type { BrokerConnection, BrokerToken, BrokerCluster } from "./broker/client/api.js";
+export { normalizeBrokerServer, resolveBrokerToken, brokerCredentialsFile, readBrokerCredentials, saveBrokerToken, BROKER_TOKEN_ENV } from "./broker/client/credentials.js";
+export type { BrokerCredentialsFileContent } from "./broker/client/credentials.js";

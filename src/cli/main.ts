@@ -26,6 +26,8 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   gke: async () => (await import("./gke.js")).gkeCommand,
   sandbox: async () => (await import("./sandbox.js")).sandboxCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,
+  broker: async () => (await import("./broker.js")).brokerCommand,
+  "convert-kubeconfig": async () => (await import("./convert-kubeconfig.js")).convertKubeconfigCommand,
 };
 
 /** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs. */

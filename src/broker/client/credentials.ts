@@ -1,0 +1,172 @@
+/**
+ * Where a broker client finds its broker token: `KUBEIAM_BROKER_TOKEN`, else the entry for that
+ * server in `~/.kubeiam/credentials.json` (written by `kubeiam broker login`: 0600, atomic, one
+ * entry per server). Also the checks of a server URL and of a token's form, shared by every client.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { chmod, mkdir, open, rename, unlink } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { ConfigFileError, CredentialsError, UsageError } from "../../errors.js";
+
+/** A broker token: `kbi_` and 43 Base64url characters (32 random bytes), BROKER.md "Authentication". */
+export const BROKER_TOKEN_RE = /^kbi_[A-Za-z0-9_-]{43}$/;
+
+/** The environment variable that wins over the credentials file. */
+export const BROKER_TOKEN_ENV = "KUBEIAM_BROKER_TOKEN";
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/**
+ * Checks a broker URL and returns its canonical form (origin and path, no trailing slash), the key
+ * under which its token is kept. Plain `http://` is accepted only for loopback: elsewhere the broker
+ * token would cross the network in clear.
+ *
+ * @example
+ * ```ts
+ * normalizeBrokerServer("https://broker.example:8750/"); // "https://broker.example:8750"
+ * ```
+ */
+export function normalizeBrokerServer(server: string): string {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new UsageError(`--server ${JSON.stringify(server)} is not a URL: pass the broker's address, for example --server https://broker.example:8750`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new UsageError(`--server ${JSON.stringify(server)} is not an http(s) URL: pass the broker's address, for example --server https://broker.example:8750`);
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    throw new UsageError(`--server ${JSON.stringify(url.origin)}… holds a user, query or fragment: pass only the broker's address; its token goes to 'kubeiam broker login'`);
+  }
+  if (url.protocol === "http:" && !LOOPBACK.has(url.hostname)) {
+    throw new UsageError(`--server ${url.origin} is plain HTTP to another machine, which would send the broker token in clear: use the broker's https:// address`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/**
+ * Checks the form of a broker token; the message never repeats the value.
+ *
+ * @example
+ * ```ts
+ * checkBrokerToken(process.env.KUBEIAM_BROKER_TOKEN ?? "", "KUBEIAM_BROKER_TOKEN");
+ * ```
+ */
+export function checkBrokerToken(token: string, where: string): string {
+  if (!BROKER_TOKEN_RE.test(token)) {
+    throw new CredentialsError(`${where} does not hold a broker token (kbi_ followed by 43 characters): ask the broker's admin for yours`);
+  }
+  return token;
+}
+
+/**
+ * The credentials file: `~/.kubeiam/credentials.json`.
+ *
+ * @example
+ * ```ts
+ * brokerCredentialsFile({ HOME: "/home/me" }); // "/home/me/.kubeiam/credentials.json"
+ * ```
+ */
+export function brokerCredentialsFile(env: Record<string, string | undefined>): string {
+  return join(env.HOME || homedir(), ".kubeiam", "credentials.json");
+}
+
+/** The file's content: one token per server URL. */
+export interface BrokerCredentialsFileContent {
+  version: 1;
+  servers: Record<string, { token: string }>;
+}
+
+/**
+ * Reads the credentials file; a missing file reads as empty. A malformed one is an error naming the
+ * file (and never its content).
+ *
+ * @example
+ * ```ts
+ * const { servers } = readBrokerCredentials("/home/me/.kubeiam/credentials.json");
+ * ```
+ */
+export function readBrokerCredentials(path: string): BrokerCredentialsFileContent {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { version: 1, servers: {} };
+    throw new ConfigFileError(path, `cannot read ${path} (${code ?? "error"}): check its permissions`, { cause });
+  }
+  const bad = (): never => {
+    throw new ConfigFileError(path, `${path} is not a kubeiam credentials file: remove it and run 'kubeiam broker login' again`);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return bad();
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return bad();
+  const servers = (parsed as { servers?: unknown }).servers ?? {};
+  if (typeof servers !== "object" || servers === null || Array.isArray(servers)) return bad();
+  const out: BrokerCredentialsFileContent = { version: 1, servers: {} };
+  for (const [server, entry] of Object.entries(servers as Record<string, unknown>)) {
+    const token = (entry as { token?: unknown } | null)?.token;
+    if (typeof token !== "string") return bad();
+    out.servers[server] = { token };
+  }
+  return out;
+}
+
+/**
+ * Keeps a token for a server in the credentials file, replacing that server's entry and keeping the
+ * others: written to a temporary file (0600) and renamed over the old one, in a 0700 folder.
+ *
+ * @example
+ * ```ts
+ * await saveBrokerToken(brokerCredentialsFile(process.env), "https://broker.example:8750", token);
+ * ```
+ */
+export async function saveBrokerToken(path: string, server: string, token: string): Promise<void> {
+  const content = readBrokerCredentials(path);
+  content.servers[normalizeBrokerServer(server)] = { token: checkBrokerToken(token, "the token given") };
+  const dir = dirname(path);
+  const temp = join(dir, `.credentials.json.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(content, null, 2)}\n`, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await chmod(temp, 0o600);
+    await rename(temp, path);
+  } catch (cause) {
+    await unlink(temp).catch(() => undefined);
+    throw new ConfigFileError(path, `cannot write ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): check the folder's permissions`, { cause });
+  }
+}
+
+/**
+ * The broker token to send to a server: `KUBEIAM_BROKER_TOKEN` when set, else the file's entry for
+ * that server. Throws {@link CredentialsError} saying how to log in when there is none.
+ *
+ * @example
+ * ```ts
+ * const token = resolveBrokerToken("https://broker.example:8750", process.env);
+ * ```
+ */
+export function resolveBrokerToken(server: string, env: Record<string, string | undefined>): string {
+  const fromEnv = env[BROKER_TOKEN_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== "") return checkBrokerToken(fromEnv.trim(), BROKER_TOKEN_ENV);
+  const key = normalizeBrokerServer(server);
+  const path = brokerCredentialsFile(env);
+  const entry = readBrokerCredentials(path).servers[key];
+  if (entry === undefined) {
+    throw new CredentialsError(`no broker token for ${key}: run 'kubeiam broker login --server ${key}' with your token on stdin, or set ${BROKER_TOKEN_ENV}`);
+  }
+  return checkBrokerToken(entry.token, `the entry for ${key} in ${path}`);
+}

@@ -1,0 +1,61 @@
+/**
+ * `kubeiam broker …`: the broker's client and admin commands. Each subcommand lives in its own file
+ * under `src/cli/broker/` and loads only when run, so that `kubeiam broker token` (the exec plugin,
+ * run on every kubectl call) pays for nothing else.
+ */
+import { UsageError } from "../errors.js";
+import type { CliContext, Command } from "./context.js";
+
+type Loader = () => Promise<Command>;
+
+/** Subcommands by name; each file adds one line here. */
+const SUBCOMMANDS: Record<string, Loader> = {
+  login: async () => (await import("./broker/login.js")).brokerLoginCommand,
+  token: async () => (await import("./broker/token.js")).brokerTokenCommand,
+};
+
+async function help(): Promise<string> {
+  const lines: string[] = [];
+  for (const [name, load] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(20)}${(await load()).summary}`);
+  return `Talks to a kubeiam broker ('kubeiam serve'), which holds the cloud keys and hands out cluster tokens.
+
+Usage:
+  kubeiam broker <command> [flags]
+
+Commands:
+${lines.join("\n")}
+
+Every command takes --server URL; the broker token comes from $KUBEIAM_BROKER_TOKEN, else from
+'kubeiam broker login' (~/.kubeiam/credentials.json). Run 'kubeiam broker <command> --help' for its flags.
+`;
+}
+
+/**
+ * The `broker` command group.
+ *
+ * @example
+ * ```ts
+ * await brokerCommand.run(["token", "--server", "https://broker.example:8750", "--cluster", "prod-kr"], ctx);
+ * ```
+ */
+export const brokerCommand: Command = {
+  summary: "Use a kubeiam broker: log in, get cluster tokens and kubeconfigs, administer it",
+  help: "Talks to a kubeiam broker ('kubeiam serve'). Run 'kubeiam broker' for its commands.\n",
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const [name, ...rest] = args;
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      ctx.out(await help());
+      return name === undefined ? 2 : 0;
+    }
+    const load = SUBCOMMANDS[name];
+    if (load === undefined) {
+      throw new UsageError(`broker: unknown command ${JSON.stringify(name)}: run 'kubeiam broker --help' for the list`);
+    }
+    const command = await load();
+    if (rest.includes("--help") || rest.includes("-h")) {
+      ctx.out(command.help);
+      return 0;
+    }
+    return (await command.run(rest, ctx)) ?? 0;
+  },
+};
