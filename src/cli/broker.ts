@@ -3,7 +3,7 @@
  * under `src/cli/broker/` and loads only when run, so that `kubeiam broker token` (the exec plugin,
  * run on every kubectl call) pays for nothing else.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../lib/errors.js";
 import type { CliContext, Command } from "./context.js";
 
 type Loader = () => Promise<Command>;

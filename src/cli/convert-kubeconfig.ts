@@ -4,7 +4,7 @@
  * else; `--dry-run` prints the result instead. A file it cannot parse is left byte for byte.
  */
 import { resolve } from "node:path";
-import { KubeconfigError, UsageError } from "../errors.js";
+import { KubeconfigError, UsageError } from "../lib/errors.js";
 import { listBrokerClusters, type BrokerCluster } from "../broker/client/api.js";
 import { convertKubeconfigUsers, findConvertibleUsers, type ConvertibleUser } from "../broker/client/convert.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../broker/client/credentials.js";

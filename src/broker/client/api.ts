@@ -7,7 +7,7 @@
  */
 import type { Agent as HttpAgent } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
-import { ApiError } from "../../errors.js";
+import { ApiError } from "../../lib/errors.js";
 import { EXEC_API_VERSIONS, type ExecApiVersion } from "../../kube/exec-credential.js";
 import { brokerGet, type BrokerHttpResponse } from "./http.js";
 import { normalizeBrokerServer } from "./credentials.js";

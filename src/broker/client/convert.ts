@@ -6,7 +6,7 @@
  * Works on an editable document, so everything else in the file stays as it was.
  */
 import { isMap, isSeq } from "yaml";
-import { KubeconfigError } from "../../errors.js";
+import { KubeconfigError } from "../../lib/errors.js";
 import { EXEC_API_VERSIONS, type ExecApiVersion } from "../../kube/exec-credential.js";
 import { execUserEntry, mergeKubeconfigEntries, type ExecInteractiveMode, type KubeconfigDocument } from "../../kube/kubeconfig.js";
 

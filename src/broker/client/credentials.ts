@@ -3,20 +3,19 @@
  * server in `~/.kubeiam/credentials.json` (written by `kubeiam broker login`: 0600, atomic, one
  * entry per server). Also the checks of a server URL and of a token's form, shared by every client.
  */
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { chmod, mkdir, open, rename, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { ConfigFileError, CredentialsError, UsageError } from "../../errors.js";
+import { ConfigFileError, CredentialsError, UsageError } from "../../lib/errors.js";
+import { writeFileAtomic } from "../../lib/fs.js";
+import { isSecureOrLoopback } from "../../lib/net.js";
 
 /** A broker token: `kbi_` and 43 Base64url characters (32 random bytes), BROKER.md "Authentication". */
 export const BROKER_TOKEN_RE = /^kbi_[A-Za-z0-9_-]{43}$/;
 
 /** The environment variable that wins over the credentials file. */
 export const BROKER_TOKEN_ENV = "KUBEIAM_BROKER_TOKEN";
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /**
  * Checks a broker URL and returns its canonical form (origin and path, no trailing slash), the key
@@ -41,7 +40,7 @@ export function normalizeBrokerServer(server: string): string {
   if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
     throw new UsageError(`--server ${JSON.stringify(url.origin)}… holds a user, query or fragment: pass only the broker's address; its token goes to 'kubeiam broker login'`);
   }
-  if (url.protocol === "http:" && !LOOPBACK.has(url.hostname)) {
+  if (!isSecureOrLoopback(url)) {
     throw new UsageError(`--server ${url.origin} is plain HTTP to another machine, which would send the broker token in clear: use the broker's https:// address`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
@@ -131,21 +130,10 @@ export function readBrokerCredentials(path: string): BrokerCredentialsFileConten
 export async function saveBrokerToken(path: string, server: string, token: string): Promise<void> {
   const content = readBrokerCredentials(path);
   content.servers[normalizeBrokerServer(server)] = { token: checkBrokerToken(token, "the token given") };
-  const dir = dirname(path);
-  const temp = join(dir, `.credentials.json.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(content, null, 2)}\n`, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, 0o600);
-    await rename(temp, path);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
   } catch (cause) {
-    await unlink(temp).catch(() => undefined);
     throw new ConfigFileError(path, `cannot write ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): check the folder's permissions`, { cause });
   }
 }

@@ -6,7 +6,7 @@
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
-import { NetworkError } from "../../errors.js";
+import { NetworkError } from "../../lib/errors.js";
 
 /** A complete answer from the broker. */
 export interface BrokerHttpResponse {

@@ -7,7 +7,7 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { CloudName, ClusterInfo, ClusterProvider, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
-import { ApiError } from "../../errors.js";
+import { ApiError } from "../../lib/errors.js";
 import { parseKubeconfig } from "../../kube/kubeconfig.js";
 import { fetchBrokerKubeconfig, fetchBrokerToken, listBrokerClusters, type BrokerCluster, type BrokerConnection } from "./api.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "./credentials.js";

@@ -2,7 +2,7 @@
  * `kubeiam broker login`: keeps a broker token for one server in ~/.kubeiam/credentials.json. The
  * token comes on stdin, never as an argument (arguments show in `ps` and shell history).
  */
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../lib/errors.js";
 import { listBrokerClusters } from "../../broker/client/api.js";
 import { brokerCredentialsFile, checkBrokerToken, normalizeBrokerServer, saveBrokerToken } from "../../broker/client/credentials.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";

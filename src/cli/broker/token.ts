@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ConfigFileError } from "../../errors.js";
+import { ConfigFileError } from "../../lib/errors.js";
 import { fetchBrokerToken } from "../../broker/client/api.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../../kube/exec-credential.js";
