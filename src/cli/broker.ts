@@ -12,6 +12,8 @@ type Loader = () => Promise<Command>;
 const SUBCOMMANDS: Record<string, Loader> = {
   login: async () => (await import("./broker/login.js")).brokerLoginCommand,
   token: async () => (await import("./broker/token.js")).brokerTokenCommand,
+  clusters: async () => (await import("./broker/clusters.js")).brokerClustersCommand,
+  "update-kubeconfig": async () => (await import("./broker/update-kubeconfig.js")).brokerUpdateKubeconfigCommand,
 };
 
 async function help(): Promise<string> {

@@ -10,7 +10,7 @@ import { convertKubeconfigUsers, findConvertibleUsers, type ConvertibleUser } fr
 import { normalizeBrokerServer, resolveBrokerToken } from "../broker/client/credentials.js";
 import { serializeKubeconfigDocument } from "../kube/kubeconfig.js";
 import { loadKubeconfigDocument, resolveKubeconfigPath, writeKubeconfigFile } from "../kube/kubeconfig-file.js";
-import { readCaFile } from "./broker/token.js";
+import { readBrokerCaFile } from "../broker/client/ca-file.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
 
 const FLAGS = {
@@ -67,7 +67,7 @@ cannot be parsed is refused and left byte for byte.
     let caFile: string | undefined;
     if (values["ca-file"] !== undefined) {
       caFile = resolve(values["ca-file"]);
-      await readCaFile(caFile);
+      await readBrokerCaFile(caFile);
     }
     const execCommand = values["exec-command"];
     if (execCommand !== undefined && execCommand.trim() === "") throw new UsageError(`${command}: --exec-command is empty: name the plugin to run, or leave it out for kubeiam`);
@@ -95,7 +95,7 @@ cannot be parsed is refused and left byte for byte.
     const needLookup = values.cluster === undefined && users.some((u) => u.kind === "ncp-iam-authenticator");
     if (needLookup) {
       const token = resolveBrokerToken(server, ctx.env);
-      const ca = caFile === undefined ? undefined : await readCaFile(caFile);
+      const ca = caFile === undefined ? undefined : await readBrokerCaFile(caFile);
       listed = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal });
     }
     const clusterFor = (u: ConvertibleUser): string => {

@@ -8,7 +8,6 @@ import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ConfigFileError, CredentialsError, UsageError } from "../../lib/errors.js";
-import { writeFileAtomic } from "../../lib/fs.js";
 import { isSecureOrLoopback } from "../../lib/net.js";
 
 /** A broker token: `kbi_` and 43 Base64url characters (32 random bytes), BROKER.md "Authentication". */
@@ -132,6 +131,8 @@ export async function saveBrokerToken(path: string, server: string, token: strin
   content.servers[normalizeBrokerServer(server)] = { token: checkBrokerToken(token, "the token given") };
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    // Loaded here: the exec plugin only reads this file, and need not load node:crypto for it.
+    const { writeFileAtomic } = await import("../../lib/fs.js");
     await writeFileAtomic(path, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
   } catch (cause) {
     throw new ConfigFileError(path, `cannot write ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): check the folder's permissions`, { cause });

@@ -5,7 +5,7 @@
  * becomes one typed error naming the reason (refused, unreachable, TLS name or CA, cut short).
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from "node:http";
-import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
+import type { Agent as HttpsAgent } from "node:https";
 import { NetworkError } from "../../lib/errors.js";
 
 /** A complete answer from the broker. */
@@ -99,10 +99,11 @@ function cut(): Error {
  * if (res.status !== 200) throw new Error(`status ${res.status}`);
  * ```
  */
-export function brokerGet(url: URL, options: BrokerGetOptions = {}): Promise<BrokerHttpResponse> {
+export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promise<BrokerHttpResponse> {
   const origin = url.origin;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  // node:https (and TLS with it) loads only for https URLs: a loopback broker's plugin skips it.
+  const send = url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
   return new Promise<BrokerHttpResponse>((resolve, reject) => {
     let timedOut = false;
     let settled = false;

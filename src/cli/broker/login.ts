@@ -5,8 +5,8 @@
 import { UsageError } from "../../lib/errors.js";
 import { listBrokerClusters } from "../../broker/client/api.js";
 import { brokerCredentialsFile, checkBrokerToken, normalizeBrokerServer, saveBrokerToken } from "../../broker/client/credentials.js";
+import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
-import { readCaFile } from "./token.js";
 
 const FLAGS = {
   server: { type: "string" },
@@ -42,7 +42,7 @@ $KUBEIAM_BROKER_TOKEN, when set, wins over the file for every command.
     const token = checkBrokerToken((await ctx.readStdin()).trim(), "stdin");
     let note = "";
     if (!values["no-verify"]) {
-      const ca = values["ca-file"] === undefined ? undefined : await readCaFile(values["ca-file"]);
+      const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
       const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal });
       note = ` (${clusters.length} cluster${clusters.length === 1 ? "" : "s"} granted)`;
     }

@@ -3,10 +3,8 @@
  * the ExecCredential kubectl reads. Runs on every kubectl call, so it stays on the light path: the
  * broker client's node:https edge, no SDK, no YAML, no framework.
  */
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { ConfigFileError } from "../../lib/errors.js";
 import { fetchBrokerToken } from "../../broker/client/api.js";
+import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../../kube/exec-credential.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
@@ -17,27 +15,6 @@ const FLAGS = {
   "api-version": { type: "string" },
   "ca-file": { type: "string" },
 } as const;
-
-/**
- * Reads a PEM CA file given with `--ca-file`; one line naming the file when it is not one.
- *
- * @example
- * ```ts
- * const ca = await readCaFile("/etc/kubeiam/broker-ca.pem");
- * ```
- */
-export async function readCaFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(resolve(path), "utf8");
-  } catch (cause) {
-    throw new ConfigFileError(path, `cannot read --ca-file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): pass the PEM file of the broker's CA`, { cause });
-  }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new ConfigFileError(path, `--ca-file ${path} holds no PEM certificate: pass the broker's CA certificate (-----BEGIN CERTIFICATE-----)`);
-  }
-  return text;
-}
 
 export const brokerTokenCommand: Command = {
   summary: "Print a cluster token from the broker as an ExecCredential (kubectl's exec plugin)",
@@ -68,7 +45,7 @@ is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is 
     // Checked even when KUBERNETES_EXEC_INFO decides, so a typo in the kubeconfig shows at once.
     const flagApiVersion = values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]);
     const apiVersion = parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ?? flagApiVersion ?? "client.authentication.k8s.io/v1";
-    const ca = values["ca-file"] === undefined ? undefined : await readCaFile(values["ca-file"]);
+    const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     const token = resolveBrokerToken(server, ctx.env);
     const answer = await fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal }, cluster, apiVersion);
     const credential = formatExecCredential({ token: answer.token, expirationTimestamp: answer.expiresAt, apiVersion });

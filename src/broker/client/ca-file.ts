@@ -1,0 +1,27 @@
+/**
+ * The broker's CA for clients whose broker has a certificate from a private CA (`--ca-file PEM`).
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ConfigFileError } from "../../lib/errors.js";
+
+/**
+ * Reads a PEM CA file given with `--ca-file`; one line naming the file when it is not one.
+ *
+ * @example
+ * ```ts
+ * const ca = await readBrokerCaFile("/etc/kubeiam/broker-ca.pem");
+ * ```
+ */
+export async function readBrokerCaFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(resolve(path), "utf8");
+  } catch (cause) {
+    throw new ConfigFileError(path, `cannot read --ca-file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): pass the PEM file of the broker's CA`, { cause });
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigFileError(path, `--ca-file ${path} holds no PEM certificate: pass the broker's CA certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  return text;
+}

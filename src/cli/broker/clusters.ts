@@ -1,0 +1,56 @@
+/**
+ * `kubeiam broker clusters`: the clusters the broker grants the caller, as a table or JSON.
+ */
+import { UsageError } from "../../lib/errors.js";
+import { listBrokerClusters, type BrokerCluster } from "../../broker/client/api.js";
+import { readBrokerCaFile } from "../../broker/client/ca-file.js";
+import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
+import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
+
+const FLAGS = {
+  server: { type: "string" },
+  output: { type: "string", short: "o" },
+  "ca-file": { type: "string" },
+} as const;
+
+/**
+ * Lays out broker clusters as a plain-text table: NAME, PROVIDER, REGION, ENDPOINT.
+ *
+ * @example
+ * ```ts
+ * ctx.out(formatBrokerClusterTable(await listBrokerClusters({ server, token })));
+ * ```
+ */
+export function formatBrokerClusterTable(clusters: BrokerCluster[]): string {
+  const rows = [["NAME", "PROVIDER", "REGION", "ENDPOINT"], ...clusters.map((c) => [c.name, c.provider, c.region, c.endpoint === "" ? "-" : c.endpoint])];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("   ")).join("\n") + "\n";
+}
+
+export const brokerClustersCommand: Command = {
+  summary: "List the clusters the broker grants you",
+  help: `Lists the clusters the broker lets you reach: name, provider, region, endpoint.
+
+Usage:
+  kubeiam broker clusters --server URL [-o table|json]
+
+Flags:
+  --server URL             the broker (required)
+  -o, --output table|json  table (default), or the broker's JSON list
+  --ca-file PEM            the broker's CA, when a private one signed its certificate
+  -h, --help               this help
+`,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { values } = parseFlags("broker clusters", args, FLAGS);
+    const server = normalizeBrokerServer(requireFlag("broker clusters", values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));
+    const output = values.output ?? "table";
+    if (output !== "table" && output !== "json") throw new UsageError(`broker clusters: -o ${JSON.stringify(output)} is not supported: use table or json`);
+    const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
+    const token = resolveBrokerToken(server, ctx.env);
+    const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal });
+    if (output === "json") ctx.out(`${JSON.stringify({ clusters }, null, 2)}\n`);
+    else if (clusters.length === 0) ctx.err(`${ctx.programName}: ${server} grants you no clusters yet: ask the broker's admin for a grant\n`);
+    else ctx.out(formatBrokerClusterTable(clusters));
+    return 0;
+  },
+};
