@@ -1,6 +1,7 @@
 /**
- * The one cluster shape that NKS, EKS and GKE share, and the provider interface each cloud implements.
- * Types only: each cloud's `cluster.ts` maps its API's answer into these.
+ * The one cluster shape that NKS, EKS and GKE share, and the provider interface each cloud offers.
+ * Types only, importing nothing: each cloud's `cluster.ts` maps its API's answer into these, and
+ * src/contract.ts says what a cloud must implement around them.
  */
 
 /** A cluster's lifecycle, normalised across clouds. The cloud's own word stays in `rawStatus`. */
@@ -77,7 +78,17 @@ export interface ClusterInfo {
   access: AccessInfo;
 }
 
-/** What every cloud can do for a program that manages a fleet. */
+/**
+ * What every cloud can do for a program that manages a fleet: the clusters of one region (or project
+ * and location), one cluster with a ready kubeconfig, and tokens. Each cloud has one factory
+ * (`createNcpProvider`, `createEksProvider`, `createGkeProvider`) built on its `CloudAdapter` (src/contract.ts).
+ *
+ * @example
+ * ```ts
+ * const providers: ClusterProvider[] = [createNcpProvider({ region: "KR" }), createEksProvider({ region: "us-east-1" })];
+ * for (const p of providers) for (const c of await p.listClusters()) console.log(p.cloud, c.name, c.status);
+ * ```
+ */
 export interface ClusterProvider {
   /** The cloud it speaks to, or `broker` for a kubeiam broker, whose clusters may be on any cloud. */
   readonly cloud: CloudName | "broker";
@@ -86,5 +97,11 @@ export interface ClusterProvider {
   /** One cluster, with a ready kubeconfig in `access.kubeconfig`. */
   getCluster(id: string, options?: { mode?: KubeconfigMode }): Promise<ClusterInfo>;
   /** A fresh bearer token for the cluster, and when it stops working. */
-  mintToken(cluster: ClusterInfo): Promise<{ token: string; expiresAt: Date }>;
+  mintToken(cluster: ClusterInfo): Promise<MintedToken>;
+}
+
+/** A bearer token and the moment it stops working. */
+export interface MintedToken {
+  token: string;
+  expiresAt: Date;
 }

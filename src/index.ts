@@ -19,7 +19,7 @@ export type { ErrorCodeValue, TokenErrorCode } from "./lib/errors.js";
 // NCP NKS: token, signing, regions, credentials
 export { signNcpRequest, ncpStringToSign } from "./ncp/sign.js";
 export type { NcpSignInput } from "./ncp/sign.js";
-export { ncpStage, ncpApiPrefix, normalizeNcpRegion } from "./ncp/region.js";
+export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion } from "./ncp/region.js";
 export {
   mintNcpToken,
   decodeNcpToken,
@@ -68,6 +68,7 @@ export {
 export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "./ncp/api.js";
 export {
   getNcpCluster,
+  describeNcpCluster,
   listNcpClusters,
   ncpKubeconfigEntries,
   ncpKubeconfigNames,
@@ -76,7 +77,7 @@ export {
   assertNcpClusterReady,
   NCP_EXEC_COMMAND,
 } from "./ncp/cluster.js";
-export type { GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions, NcpKubeconfigInput, NcpKubeconfigNames } from "./ncp/cluster.js";
+export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions, NcpKubeconfigInput, NcpKubeconfigNames } from "./ncp/cluster.js";
 export {
   clusterEntry,
   execUserEntry,
@@ -164,6 +165,7 @@ export {
   getGkeCluster,
   getGkeClusterRaw,
   listGkeClustersRaw,
+  listGkeClusters,
   gkeKubeconfigEntries,
   gkeClusterInfo,
   gkeServerUrl,
@@ -175,8 +177,32 @@ export {
   GKE_EXEC_COMMAND,
 } from "./gcp/cluster.js";
 export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "./gcp/cluster.js";
-export { createNcpProvider, createEksProvider, createGkeProvider, kubeConfigFor } from "./provider.js";
-export type { NcpProviderOptions, EksProviderOptions, GkeProviderOptions } from "./provider.js";
+export { createNcpProvider } from "./ncp/provider.js";
+export type { NcpProviderOptions } from "./ncp/provider.js";
+export { createEksProvider } from "./aws/provider.js";
+export type { EksProviderOptions } from "./aws/provider.js";
+export { createGkeProvider } from "./gcp/provider.js";
+export type { GkeProviderOptions } from "./gcp/provider.js";
+export { kubeConfigFor } from "./kube/client.js";
+
+// The contract each cloud implements, its three implementations, and the shapes every cloud shares
+export type { CloudAdapter, CloudTypes, KubeconfigEntriesResult, KubeconfigRequest } from "./contract.js";
+export { ncpAdapter } from "./ncp/adapter.js";
+export type { NcpCloudTypes, NcpApiOptions } from "./ncp/adapter.js";
+export { eksAdapter } from "./aws/adapter.js";
+export type { EksCloudTypes, EksClusterDescription } from "./aws/adapter.js";
+export { gkeAdapter } from "./gcp/adapter.js";
+export type { GkeCloudTypes, GkeAdapterApiOptions } from "./gcp/adapter.js";
+export type {
+  AccessInfo,
+  CloudName,
+  ClusterInfo,
+  ClusterProvider,
+  ClusterStatus,
+  KubeconfigMode,
+  NodeGroupInfo,
+  NodeInfo,
+} from "./cluster-info.js";
 
 // Sandbox: a local NCP API gateway and NKS cluster endpoints that check signatures and tokens for real
 // (the CA and its x509 library load only when startSandbox runs)

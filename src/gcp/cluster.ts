@@ -215,6 +215,20 @@ export async function listGkeClustersRaw(options: GkeApiOptions & { project: str
 }
 
 /**
+ * The clusters of a project in a location (`-` for every location) as {@link ClusterInfo}s, without
+ * kubeconfigs (ask {@link getGkeCluster} for one cluster's).
+ *
+ * @example
+ * ```ts
+ * for (const c of await listGkeClusters({ project: "p", location: "-", accessToken })) console.log(c.name, c.zone, c.status);
+ * ```
+ */
+export async function listGkeClusters(options: GkeApiOptions & { project: string; location: string }): Promise<ClusterInfo[]> {
+  const clusters = await listGkeClustersRaw(options);
+  return clusters.map((c) => gkeClusterInfo(c, { endpoint: c.endpoint === undefined ? "" : gkeServerUrl(c.endpoint) }));
+}
+
+/**
  * Refuses a cluster without a reachable endpoint yet (being provisioned) or any more (stopping, error).
  *
  * @example

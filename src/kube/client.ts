@@ -4,12 +4,10 @@
  * each cloud plugs in its own minter (src/ncp/client.ts, src/provider.ts).
  */
 import { KubeConfig, type User } from "@kubernetes/client-node";
+import type { ClusterInfo, ClusterProvider, MintedToken } from "../cluster-info.js";
+import { KubeconfigError } from "../lib/errors.js";
 
-/** A bearer token and when it stops working. */
-export interface MintedToken {
-  token: string;
-  expiresAt: Date;
-}
+export type { MintedToken };
 
 /** Mints a token; may be synchronous or not. */
 export type TokenMinter = () => MintedToken | Promise<MintedToken>;
@@ -136,4 +134,43 @@ export function selfRefreshingKubeConfig(options: SelfRefreshingKubeConfigOption
   };
   kc.addAuthenticator(authenticator);
   return Object.assign(kc, { tokenCache: cache });
+}
+
+/**
+ * A `@kubernetes/client-node` KubeConfig for one cluster of any provider, whose bearer token comes
+ * from `provider.mintToken` and is renewed before it expires. When `cluster` lacks its CA (a listing),
+ * it is fetched once with `provider.getCluster`.
+ *
+ * @example
+ * ```ts
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * const eks = createEksProvider({ region: "us-east-1" });
+ * const kc = await kubeConfigFor(eks, await eks.getCluster("prod-eks"));
+ * const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: "default" });
+ * ```
+ */
+export async function kubeConfigFor(
+  provider: ClusterProvider,
+  cluster: ClusterInfo,
+  options: { now?: () => number; refreshMarginMs?: number } = {},
+): Promise<KubeConfig & { readonly tokenCache: TokenCache }> {
+  let target = cluster;
+  if (target.access.endpoint === "" || target.access.certificateAuthorityData === undefined) {
+    // NKS names clusters by UUID; EKS and GKE by name.
+    target = await provider.getCluster(cluster.cloud === "ncp" ? cluster.id : cluster.name);
+  }
+  if (target.access.endpoint === "") {
+    throw new KubeconfigError(`cluster ${target.name} has no API endpoint yet: try again when it is running`);
+  }
+  const ca = target.access.certificateAuthorityData;
+  return selfRefreshingKubeConfig({
+    cluster: {
+      name: `${target.cloud}_${target.region}_${target.name}`,
+      server: target.access.endpoint,
+      ...(ca === undefined ? {} : { caData: Buffer.from(ca, "utf8").toString("base64") }),
+    },
+    mintToken: () => provider.mintToken(target),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.refreshMarginMs === undefined ? {} : { refreshMarginMs: options.refreshMarginMs }),
+  });
 }

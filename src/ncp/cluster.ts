@@ -291,6 +291,34 @@ export function assertNcpClusterReady(cluster: NcpCluster, region: string): void
   }
 }
 
+/** One NKS cluster as the NKS API describes it, with the API's own kubeconfig once it has one. */
+export interface NcpClusterDescription {
+  region: string;
+  cluster: NcpCluster;
+  /** The YAML text of the NKS API's kubeconfig; absent while the cluster is being created. */
+  baseKubeconfig?: string;
+}
+
+/**
+ * The cluster and, unless it is still being created, the NKS API's kubeconfig for it: what
+ * {@link ncpKubeconfigEntries} builds from.
+ *
+ * @example
+ * ```ts
+ * const described = await describeNcpCluster({ clusterUuid, region: "KR", credentials });
+ * const { entries } = ncpKubeconfigEntries({ ...described, baseKubeconfig: described.baseKubeconfig ?? "" });
+ * ```
+ */
+export async function describeNcpCluster(options: NcpClusterQuery & { clusterUuid: string }): Promise<NcpClusterDescription> {
+  const uuid = checkClusterUuid(options.clusterUuid);
+  const region = normalizeNcpRegion(options.region);
+  const { clusterUuid: _u, ...query } = options;
+  const { api } = apiFor(query);
+  const cluster = await api.getCluster(uuid);
+  if (cluster.status.toUpperCase() === "CREATING") return { region, cluster };
+  return { region, cluster, baseKubeconfig: await api.getKubeconfig(uuid) };
+}
+
 /**
  * One NKS cluster as a {@link ClusterInfo}: status, network, node pools with their nodes, and a
  * ready kubeconfig in `access.kubeconfig` (exec mode by default, or embed).

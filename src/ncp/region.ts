@@ -27,6 +27,19 @@ export function normalizeNcpRegion(region: string): string {
 }
 
 /**
+ * The one rule that ties a region to its IAM stage (SPEC section 1) and API prefix (SPEC section 2):
+ * financial regions (`F…`) are served under `/nks`, the others under `/vnks`; KR, the empty default,
+ * financial and `…CS…` regions use the unsuffixed names (`v1`, `v2`), every other region prefixes its
+ * own code (`sgn-v1`, `sgn-v2`).
+ */
+function regionRule(region: string): { api: "nks" | "vnks"; suffix: string } {
+  const r = normalizeNcpRegion(region);
+  const financial = r.startsWith("F");
+  const unsuffixed = r === "" || r === "KR" || financial || r.includes("CS");
+  return { api: financial ? "nks" : "vnks", suffix: unsuffixed ? "" : `${r.toLowerCase()}-` };
+}
+
+/**
  * The IAM stage that the NKS token's path names, per SPEC section 1.
  *
  * @example
@@ -36,9 +49,7 @@ export function normalizeNcpRegion(region: string): string {
  * ```
  */
 export function ncpStage(region: string): string {
-  const r = normalizeNcpRegion(region);
-  if (r === "" || r === "KR" || r.startsWith("F") || r.includes("CS")) return "v1";
-  return `${r.toLowerCase()}-v1`;
+  return `${regionRule(region).suffix}v1`;
 }
 
 /**
@@ -52,8 +63,24 @@ export function ncpStage(region: string): string {
  * ```
  */
 export function ncpApiPrefix(region: string): string {
-  const r = normalizeNcpRegion(region);
-  if (r.startsWith("F")) return "/nks/v2";
-  if (r === "" || r === "KR" || r.includes("CS")) return "/vnks/v2";
-  return `/vnks/${r.toLowerCase()}-v2`;
+  const { api, suffix } = regionRule(region);
+  return `/${api}/${suffix}v2`;
+}
+
+/**
+ * The region an API path prefix serves when a request does not say (no `x-ncp-region_code`): the
+ * region named in the prefix, else KR for `/vnks/v2` and FKR for `/nks/v2`. Derived from the same
+ * rule as {@link ncpApiPrefix}, and checked against it; `undefined` for a prefix NKS does not have.
+ *
+ * @example
+ * ```ts
+ * ncpRegionForApiPrefix("/vnks/sgn-v2"); // "SGN"
+ * ncpRegionForApiPrefix("/nks/v2");      // "FKR"
+ * ```
+ */
+export function ncpRegionForApiPrefix(prefix: string): string | undefined {
+  const m = /^\/(vnks|nks)\/(?:([a-z0-9]+)-)?v2$/.exec(prefix);
+  if (m === null) return undefined;
+  const region = m[2] === undefined ? (m[1] === "nks" ? "FKR" : "KR") : m[2].toUpperCase();
+  return ncpApiPrefix(region) === prefix ? region : undefined;
 }

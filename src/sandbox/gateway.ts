@@ -6,7 +6,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { UUID_RE } from "../lib/validate.js";
-import { ncpApiPrefix } from "../ncp/region.js";
+import { ncpApiPrefix, ncpRegionForApiPrefix } from "../ncp/region.js";
 import { signNcpRequest } from "../ncp/sign.js";
 import { sandboxClusterBody, sandboxKubeconfigYaml, sandboxNodePools, sandboxNodes, type SandboxCluster } from "./clusters.js";
 import type { SandboxKeyFull } from "./keys.js";
@@ -51,14 +51,6 @@ export function ncpErrorBody(errorCode: string, message: string, details: string
 }
 
 const authFailed = (details: string): Answer => ({ status: 401, body: ncpErrorBody("200", "Authentication Failed", details), note: details });
-
-/** The regions that a prefix serves when no `x-ncp-region_code` says which: KR for /vnks/v2, FKR for /nks/v2. */
-function defaultRegionFor(prefix: string): string | undefined {
-  if (prefix === "/vnks/v2") return "KR";
-  if (prefix === "/nks/v2") return "FKR";
-  const m = /^\/vnks\/([a-z0-9]+)-v2$/.exec(prefix);
-  return m ? (m[1] as string).toUpperCase() : undefined;
-}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -114,7 +106,9 @@ function route(req: IncomingMessage, uri: string, state: GatewayState): Answer {
     }
     region = regionHeader.toUpperCase();
   } else {
-    region = defaultRegionFor(prefix);
+    region = ncpRegionForApiPrefix(prefix);
+    // A prefix that no region has (/vnks/fkr-v2: FKR lives under /nks/v2) is not an API.
+    if (region === undefined) return { status: 404, body: ncpErrorBody("300", "Not Found Exception", `No API at ${path.slice(0, 100)}.`), note: "no such API" };
   }
   if (req.method !== "GET") {
     return { status: 405, body: ncpErrorBody("100", "Bad Request Exception", "The sandbox's NKS API is read-only: use GET."), note: "not GET" };

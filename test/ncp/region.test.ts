@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ncpApiPrefix, ncpStage, normalizeNcpRegion } from "../../src/ncp/region.js";
+import { ncpApiPrefix, ncpRegionForApiPrefix, ncpStage, normalizeNcpRegion } from "../../src/ncp/region.js";
 import { ErrorCode, InvalidInputError } from "../../src/lib/errors.js";
 
 test("ncpStage: the SPEC section 1 stage table", () => {
@@ -69,4 +69,26 @@ test("normalizeNcpRegion, ncpStage and ncpApiPrefix refuse a region that is not 
       );
     }
   }
+});
+
+test("ncpRegionForApiPrefix: the region a prefix serves by default, the inverse of the SPEC section 2 table", () => {
+  const table: [string, string | undefined][] = [
+    ["/vnks/v2", "KR"],
+    ["/nks/v2", "FKR"],
+    ["/vnks/sgn-v2", "SGN"],
+    ["/vnks/jpn-v2", "JPN"],
+    ["/vnks/krs-v2", "KRS"], // its own region, not KR
+    ["/vnks/uswn-v2", "USWN"],
+    ["/vnks/fkr-v2", undefined], // FKR is served under /nks/v2
+    ["/vnks/pcs01-v2", undefined], // …CS… regions use /vnks/v2
+    ["/nks/sgn-v2", undefined],
+    ["/vnks/kr-v2", undefined],
+    ["/vnks/SGN-v2", undefined],
+    ["/vnks/v1", undefined],
+    ["/vnks/sgn-v2/clusters", undefined],
+    ["", undefined],
+  ];
+  for (const [prefix, region] of table) assert.equal(ncpRegionForApiPrefix(prefix), region, `prefix ${JSON.stringify(prefix)}`);
+  // And it is the inverse: every region it names maps back to the same prefix.
+  for (const region of ["KR", "FKR", "SGN", "JPN", "KRS"]) assert.equal(ncpRegionForApiPrefix(ncpApiPrefix(region)), region);
 });

@@ -1,0 +1,73 @@
+/**
+ * The GKE clusters of one project and location as a {@link ClusterProvider}, on top of {@link gkeAdapter}.
+ */
+import type { ClusterInfo, ClusterProvider, KubeconfigMode } from "../cluster-info.js";
+import { InvalidInputError } from "../lib/errors.js";
+import type { HttpOptions } from "../lib/http.js";
+import { gkeAdapter, type GkeAdapterApiOptions } from "./adapter.js";
+import type { GkeKubeconfigOptions } from "./cluster.js";
+import { mintGkeToken, type GkeCredentials, type GkeToken } from "./token.js";
+
+/** Options of {@link createGkeProvider}. */
+export interface GkeProviderOptions extends Omit<HttpOptions, "service"> {
+  project: string;
+  /** A region or zone, or `-` for every location of the project. */
+  location: string;
+  /** The credentials; resolved as `kubeiam gke token` does (GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC, metadata) when absent. */
+  credentials?: GkeCredentials;
+  /** The container API base URL; Google's by default. */
+  apiUrl?: string;
+  /** How `getCluster` builds kubeconfigs (name, credentials file, exec command, …). */
+  kubeconfig?: Omit<GkeKubeconfigOptions, "mode">;
+  /** The clock; `Date.now` by default. */
+  now?: () => number;
+}
+
+/** Renew a GKE access token this long before it expires. */
+const TOKEN_MARGIN_MS = 60 * 1000;
+
+/**
+ * The GKE clusters of one project and location as a {@link ClusterProvider}. One access token serves
+ * both the container API and the clusters; it is kept in memory until a minute before it expires.
+ *
+ * @example
+ * ```ts
+ * const gke = createGkeProvider({ project: "my-project", location: "europe-west1" });
+ * const cluster = await gke.getCluster("prod");
+ * ```
+ */
+export function createGkeProvider(options: GkeProviderOptions): ClusterProvider {
+  const { project, location, credentials: given, apiUrl, kubeconfig, now: clock, ...http } = options;
+  const now = clock ?? Date.now;
+  let credentials = given;
+  let current: GkeToken | undefined;
+  let pending: Promise<GkeToken> | undefined;
+  const creds = async (): Promise<GkeCredentials> => (credentials ??= await gkeAdapter.resolveCredentials({ env: process.env }));
+  const token = async (): Promise<GkeToken> => {
+    if (current !== undefined && now() < current.expiresAt.getTime() - TOKEN_MARGIN_MS) return current;
+    pending ??= creds()
+      .then((c) => mintGkeToken({ credentials: c, now: now(), http }))
+      .finally(() => {
+        pending = undefined;
+      });
+    current = await pending;
+    return current;
+  };
+  const api = async (): Promise<GkeAdapterApiOptions> => ({ ...http, accessToken: await token(), ...(apiUrl === undefined ? {} : { apiUrl }) });
+  return {
+    cloud: "gcp",
+    listClusters: async () => gkeAdapter.listClusters({ credentials: await creds(), scope: { project, location }, api: await api() }),
+    getCluster: async (id: string, opts?: { mode?: KubeconfigMode }) => {
+      if (location === "-") {
+        throw new InvalidInputError("location", "getCluster needs a GKE provider made for one location, not '-': pass the cluster's region or zone");
+      }
+      return gkeAdapter.getCluster({
+        credentials: await creds(),
+        cluster: { project, location, cluster: id },
+        kubeconfig: { ...kubeconfig, ...(opts?.mode === undefined ? {} : { mode: opts.mode }) },
+        api: await api(),
+      });
+    },
+    mintToken: async (_cluster: ClusterInfo) => token(),
+  };
+}
