@@ -30,7 +30,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   "convert-kubeconfig": async () => (await import("./convert-kubeconfig.js")).convertKubeconfigCommand,
 };
 
-/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs. */
+/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs, 7 for the broker's store, 8 for a broker's refusal. */
 const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.USAGE]: 2,
   [ErrorCode.INVALID_INPUT]: 2,
@@ -46,6 +46,8 @@ const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.NETWORK]: 5,
   [ErrorCode.CLUSTER_STATE]: 5,
   [ErrorCode.KUBECONFIG]: 6,
+  [ErrorCode.STORE]: 7,
+  [ErrorCode.BROKER]: 8,
 };
 
 /** The exit status for an error thrown by a command. */

@@ -35,6 +35,10 @@ export const ErrorCode = {
   KUBECONFIG: "ERR_KUBECONFIG",
   /** A cluster is in a state that does not allow the operation (for example still being created). */
   CLUSTER_STATE: "ERR_CLUSTER_STATE",
+  /** The broker's store cannot be opened, migrated or reached, or holds a schema from a newer kubeiam. */
+  STORE: "ERR_STORE",
+  /** The broker refused a request (bad token, no grant, unknown name, …); the broker's own code is in `reason`. */
+  BROKER: "ERR_BROKER",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -1,0 +1,139 @@
+/**
+ * The broker's one door to the clouds: a {@link ClusterProvider} per held credential (NKS, EKS, GKE
+ * alike), used to look a cluster up when it is registered and to mint its tokens afterwards. Providers
+ * are kept per credential and place, so a GKE access token is reused until a minute before it ends,
+ * with one refresh in flight at a time (the GKE provider's own cache).
+ */
+import type { ClusterInfo, ClusterProvider } from "../cluster-info.js";
+import { DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
+import { parseGcpCredentialsFile } from "../gcp/token.js";
+import { createEksProvider, createGkeProvider, createNcpProvider } from "../provider.js";
+import type { BrokerProvider } from "./store/store.js";
+
+/** An NCP API key as the broker holds it. */
+export interface NcpSecrets {
+  accessKey: string;
+  secretKey: string;
+  apiUrl?: string;
+}
+
+/** AWS keys as the broker holds them. */
+export interface AwsSecrets {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** A GCP service-account key file's JSON. */
+export interface GcpSecrets {
+  serviceAccount: Record<string, unknown>;
+}
+
+/** A credential's secrets, opened. */
+export type CredentialSecrets =
+  | { provider: "ncp"; ncp: NcpSecrets }
+  | { provider: "aws"; aws: AwsSecrets }
+  | { provider: "gcp"; gcp: GcpSecrets };
+
+/** Where a cluster lives in its cloud, as registered. */
+export type ClusterLocator =
+  | { provider: "ncp"; region: string; clusterUuid: string }
+  | { provider: "aws"; region: string; clusterName: string }
+  | { provider: "gcp"; project: string; location: string; cluster: string };
+
+/** Options of {@link CloudGateway}. */
+export interface CloudGatewayOptions {
+  /** The clock. */
+  now: () => number;
+  /** The EKS API endpoint (tests, private endpoints); `AWS_ENDPOINT_URL_EKS` works as well. */
+  eksEndpoint?: string;
+  /** The GKE container API base URL (tests); Google's by default. */
+  gkeApiUrl?: string;
+  /** Milliseconds one cloud API try may take. */
+  timeoutMs?: number;
+}
+
+/** How many providers to keep before starting over (each is small; GKE's holds one access token). */
+const MAX_PROVIDERS = 1000;
+
+/**
+ * Looks clusters up and mints their tokens through the one provider contract.
+ *
+ * @example
+ * ```ts
+ * const cloud = new CloudGateway({ now: Date.now });
+ * const info = await cloud.lookup(secrets, { provider: "ncp", region: "KR", clusterUuid });
+ * const { token, expiresAt } = await cloud.mint(credentialKey, () => secrets, info);
+ * ```
+ */
+export class CloudGateway {
+  readonly #options: CloudGatewayOptions;
+  readonly #providers = new Map<string, ClusterProvider>();
+
+  constructor(options: CloudGatewayOptions) {
+    this.#options = options;
+  }
+
+  /** The cluster as its cloud describes it, looked up with these secrets. */
+  async lookup(secrets: CredentialSecrets, where: ClusterLocator): Promise<ClusterInfo> {
+    const provider = this.#provider(secrets, placeOf(where));
+    const id = where.provider === "ncp" ? where.clusterUuid : where.provider === "aws" ? where.clusterName : where.cluster;
+    const info = await provider.getCluster(id, { mode: "exec" });
+    // The kubeconfig the cloud's tools would write is not ours to keep: the broker writes its own.
+    const { kubeconfig: _dropped, mode: _mode, ...access } = info.access;
+    return { ...info, access };
+  }
+
+  /**
+   * A token for a registered cluster. `cacheKey` names the credential row and its sealed bytes, so a
+   * provider (and GKE's cached access token) is reused only for the very same secrets.
+   */
+  async mint(cacheKey: string, secrets: () => CredentialSecrets, provider: BrokerProvider, info: ClusterInfo): Promise<{ token: string; expiresAt: Date }> {
+    const place = provider === "gcp" ? "gcp" : `${provider}:${info.region}`;
+    const key = `${cacheKey}|${place}`;
+    let p = this.#providers.get(key);
+    if (p === undefined) {
+      const s = secrets();
+      p = this.#provider(s, s.provider === "gcp" ? { project: "-", location: "-" } : { region: info.region });
+      if (this.#providers.size >= MAX_PROVIDERS) this.#providers.clear();
+      this.#providers.set(key, p);
+    }
+    return p.mintToken(info);
+  }
+
+  #provider(secrets: CredentialSecrets, place: { region?: string; project?: string; location?: string }): ClusterProvider {
+    const now = this.#options.now;
+    const http = this.#options.timeoutMs === undefined ? {} : { timeoutMs: this.#options.timeoutMs };
+    switch (secrets.provider) {
+      case "ncp":
+        return createNcpProvider({
+          region: place.region ?? "KR",
+          credentials: { accessKey: secrets.ncp.accessKey, secretKey: secrets.ncp.secretKey, apiUrl: secrets.ncp.apiUrl ?? DEFAULT_NCP_API_URL },
+          now,
+          ...http,
+        });
+      case "aws": {
+        const { accessKeyId, secretAccessKey, sessionToken } = secrets.aws;
+        return createEksProvider({
+          region: place.region ?? "us-east-1",
+          credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) },
+          ...(this.#options.eksEndpoint === undefined ? {} : { endpoint: this.#options.eksEndpoint }),
+          now,
+        });
+      }
+      case "gcp":
+        return createGkeProvider({
+          project: place.project ?? "-",
+          location: place.location ?? "-",
+          credentials: parseGcpCredentialsFile(JSON.stringify(secrets.gcp.serviceAccount), "the credential's serviceAccount"),
+          ...(this.#options.gkeApiUrl === undefined ? {} : { apiUrl: this.#options.gkeApiUrl }),
+          now,
+          ...http,
+        });
+    }
+  }
+}
+
+function placeOf(where: ClusterLocator): { region?: string; project?: string; location?: string } {
+  return where.provider === "gcp" ? { project: where.project, location: where.location } : { region: where.region };
+}

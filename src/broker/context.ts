@@ -1,0 +1,53 @@
+/**
+ * What every route of the broker receives: the store, the audit writer, the cloud gateway, the
+ * sealing key, limits, metrics and the clock, and the two checks all routes share (who is calling;
+ * may they do this).
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AuditWriter } from "./audit.js";
+import type { FailedAuthLimiter, TokenRateLimiter } from "./auth.js";
+import type { CloudGateway } from "./cloud.js";
+import type { BrokerMetrics } from "./metrics.js";
+import type { AuditRecord, BrokerStore, StoredUser } from "./store/store.js";
+
+/** The broker's shared state, handed to each route group. */
+export interface BrokerContext {
+  store: BrokerStore;
+  audit: AuditWriter;
+  cloud: CloudGateway;
+  /** The master key (32 bytes): seals and opens cloud secrets. */
+  masterKey: Buffer;
+  metrics: BrokerMetrics;
+  failedAuth: FailedAuthLimiter;
+  /** Present when `serve --rate-limit N` was given. */
+  tokenRate: TokenRateLimiter | undefined;
+  /** This instance's name in audit rows. */
+  instance: string;
+  /** The URL users reach this broker at (kubeconfigs name it). */
+  publicUrl(): string;
+  now(): number;
+  /**
+   * Who is calling (Bearer or Basic), or a refusal: 401 (audited, counted by the failed-auth
+   * limiter) or 429 while the address is blocked.
+   */
+  authenticate(req: FastifyRequest): Promise<StoredUser>;
+  /** Refuses (403, audited) a caller who is not an admin. */
+  requireAdmin(req: FastifyRequest, user: StoredUser, action: string): Promise<void>;
+  /** Writes an audit row stamped with time, instance and remote address, and waits for its commit. */
+  record(req: FastifyRequest, row: Omit<AuditRecord, "time" | "instance" | "remote">): Promise<void>;
+}
+
+/** A group of routes: registered under its prefix with the broker's context. */
+export type RouteGroup = (app: import("fastify").FastifyInstance, ctx: BrokerContext) => void | Promise<void>;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated caller, once a route has asked. */
+    caller?: StoredUser;
+  }
+}
+
+/** Sends a 204 with no body. */
+export function noContent(reply: FastifyReply): FastifyReply {
+  return reply.code(204).send();
+}

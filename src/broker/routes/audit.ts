@@ -1,0 +1,56 @@
+/**
+ * `GET /v1/audit`: the audit trail, newest first, filtered by user or cluster, paged with `before`.
+ */
+import type { FastifyInstance } from "fastify";
+import type { BrokerContext } from "../context.js";
+import { BrokerReason, BrokerRefusal } from "../errors.js";
+
+const DIGITS = { type: "string", pattern: "^[0-9]{1,15}$" } as const;
+
+/**
+ * Registers the audit route (admins only).
+ *
+ * @example
+ * ```ts
+ * await auditRoutes(app, ctx);
+ * ```
+ */
+export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
+  app.get<{ Querystring: { user?: string; cluster?: string; limit?: string; before?: string } }>(
+    "/v1/audit",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { user: { type: "string", maxLength: 200 }, cluster: { type: "string", maxLength: 200 }, limit: DIGITS, before: DIGITS },
+        },
+      },
+    },
+    async (req) => {
+      const caller = await ctx.authenticate(req);
+      await ctx.requireAdmin(req, caller, "reading the audit trail");
+      const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+      if (limit < 1 || limit > 10_000) throw new BrokerRefusal(400, BrokerReason.BAD_REQUEST, `query field limit must be 1 to 10000, not ${limit}`);
+      const entries = await ctx.store.listAudit({
+        limit,
+        ...(req.query.user === undefined ? {} : { user: req.query.user }),
+        ...(req.query.cluster === undefined ? {} : { cluster: req.query.cluster }),
+        ...(req.query.before === undefined ? {} : { before: Number(req.query.before) }),
+      });
+      return {
+        entries: entries.map((e) => ({
+          id: e.id,
+          time: e.time,
+          actor: e.actor,
+          action: e.action,
+          cluster: e.cluster ?? null,
+          outcome: e.outcome,
+          remote: e.remote ?? null,
+          instance: e.instance,
+          reason: e.reason ?? null,
+        })),
+      };
+    },
+  );
+}

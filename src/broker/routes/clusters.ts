@@ -1,0 +1,185 @@
+/**
+ * `/v1/clusters`: register a cluster (looked up through its cloud with a held credential, nothing
+ * kept when that fails), list the caller's clusters, delete one, and the two things users come for:
+ * a token (`…/token`, an ExecCredential) and a kubeconfig (`…/kubeconfig`).
+ */
+import type { FastifyInstance } from "fastify";
+import type { ClusterInfo } from "../../cluster-info.js";
+import { formatExecCredential, type ExecApiVersion } from "../../kube/exec-credential.js";
+import type { ClusterLocator } from "../cloud.js";
+import { noContent, type BrokerContext } from "../context.js";
+import { openCredential } from "../credential-secrets.js";
+import { BrokerReason, BrokerRefusal } from "../errors.js";
+import { cloudRefusal, issueClusterToken } from "../issue.js";
+import { brokerKubeconfig } from "../kubeconfig.js";
+import type { BrokerProvider } from "../store/store.js";
+import { NAME_SCHEMA, nameParams } from "./schemas.js";
+
+const ID_SCHEMA = { type: "string", minLength: 1, maxLength: 255 } as const;
+
+const CLUSTER_BODY = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "credential", "region"],
+  properties: {
+    name: NAME_SCHEMA,
+    credential: NAME_SCHEMA,
+    region: { type: "string", minLength: 1, maxLength: 64 },
+    connection: NAME_SCHEMA,
+    ncp: { type: "object", additionalProperties: false, required: ["clusterUuid"], properties: { clusterUuid: ID_SCHEMA } },
+    aws: { type: "object", additionalProperties: false, required: ["clusterName"], properties: { clusterName: ID_SCHEMA } },
+    gcp: {
+      type: "object",
+      additionalProperties: false,
+      required: ["project", "location", "cluster"],
+      properties: { project: ID_SCHEMA, location: ID_SCHEMA, cluster: ID_SCHEMA },
+    },
+  },
+} as const;
+
+interface ClusterBody {
+  name: string;
+  credential: string;
+  region: string;
+  connection?: string;
+  ncp?: { clusterUuid: string };
+  aws?: { clusterName: string };
+  gcp?: { project: string; location: string; cluster: string };
+}
+
+const API_VERSIONS: Record<string, ExecApiVersion> = {
+  v1: "client.authentication.k8s.io/v1",
+  v1beta1: "client.authentication.k8s.io/v1beta1",
+  "client.authentication.k8s.io/v1": "client.authentication.k8s.io/v1",
+  "client.authentication.k8s.io/v1beta1": "client.authentication.k8s.io/v1beta1",
+};
+
+/** Where the body says the cluster is, for the credential's provider. */
+function locatorOf(body: ClusterBody, provider: BrokerProvider): ClusterLocator {
+  const given = (["ncp", "aws", "gcp"] as const).filter((p) => body[p] !== undefined);
+  const bad = (message: string): BrokerRefusal => new BrokerRefusal(400, BrokerReason.BAD_REQUEST, message);
+  const need = provider === "ncp" ? "ncp.clusterUuid" : provider === "aws" ? "aws.clusterName" : "gcp.project, gcp.location and gcp.cluster";
+  if (given.length !== 1 || given[0] !== provider) {
+    throw bad(`credential ${body.credential} is for ${provider}: send ${need}${given.length > 0 ? `, not ${given.join(" and ")}` : ""}`);
+  }
+  if (body.ncp !== undefined) return { provider: "ncp", region: body.region, clusterUuid: body.ncp.clusterUuid };
+  if (body.aws !== undefined) return { provider: "aws", region: body.region, clusterName: body.aws.clusterName };
+  const gcp = body.gcp as NonNullable<ClusterBody["gcp"]>;
+  return { provider: "gcp", project: gcp.project, location: gcp.location, cluster: gcp.cluster };
+}
+
+/** What the info column keeps: the cloud's ClusterInfo without any kubeconfig. */
+function infoJson(info: ClusterInfo): string {
+  return JSON.stringify(info);
+}
+
+/**
+ * Registers the cluster routes.
+ *
+ * @example
+ * ```ts
+ * await clusterRoutes(app, ctx);
+ * ```
+ */
+export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
+  app.post<{ Body: ClusterBody }>("/v1/clusters", { schema: { body: CLUSTER_BODY } }, async (req, reply) => {
+    const caller = await ctx.authenticate(req);
+    await ctx.requireAdmin(req, caller, "adding clusters");
+    const body = req.body;
+    const credential = await ctx.store.credentialByName(body.credential);
+    if (credential === undefined) {
+      throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `credential ${body.credential} does not exist: add it first with POST /v1/credentials`);
+    }
+    const where = locatorOf(body, credential.provider);
+    if (await ctx.store.clusterExists(body.name)) {
+      throw new BrokerRefusal(409, BrokerReason.CONFLICT, `cluster ${body.name} already exists: pick another name, or delete it first`);
+    }
+    let info: ClusterInfo;
+    try {
+      info = await ctx.cloud.lookup(openCredential(ctx.masterKey, credential), where);
+    } catch (error) {
+      throw cloudRefusal(error, `looking up cluster ${body.name} with credential ${credential.name}`);
+    }
+    const result = await ctx.store.createCluster(
+      {
+        name: body.name,
+        provider: credential.provider,
+        credentialId: credential.id,
+        region: body.region,
+        connection: body.connection ?? credential.name,
+        endpoint: info.access.endpoint,
+        caData: info.access.certificateAuthorityData ?? null,
+        status: info.status,
+        info: infoJson(info),
+      },
+      new Date(ctx.now()),
+    );
+    if (result === "taken") throw new BrokerRefusal(409, BrokerReason.CONFLICT, `cluster ${body.name} already exists: pick another name, or delete it first`);
+    if (result === "not-found") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `credential ${body.credential} was deleted meanwhile: add it again`);
+    await ctx.record(req, { actor: caller.name, action: "cluster.create", cluster: body.name, outcome: "ok", reason: `${credential.provider} ${info.id}` });
+    return reply.code(201).send({ name: body.name, provider: credential.provider, region: body.region, endpoint: info.access.endpoint, status: info.status });
+  });
+
+  app.get("/v1/clusters", async (req) => {
+    const caller = await ctx.authenticate(req);
+    const clusters = await ctx.store.clustersFor(caller);
+    return {
+      clusters: clusters.map((c) => ({ name: c.name, provider: c.provider, region: c.region, endpoint: c.endpoint, status: c.status, connection: c.connection })),
+    };
+  });
+
+  app.delete<{ Params: { name: string } }>("/v1/clusters/:name", { schema: { params: nameParams("name") } }, async (req, reply) => {
+    const caller = await ctx.authenticate(req);
+    await ctx.requireAdmin(req, caller, "deleting clusters");
+    const { name } = req.params;
+    if ((await ctx.store.deleteCluster(name)) === "not-found") {
+      throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `cluster ${name} does not exist: list them with GET /v1/clusters`);
+    }
+    await ctx.record(req, { actor: caller.name, action: "cluster.delete", cluster: name, outcome: "ok" });
+    return noContent(reply);
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { apiVersion?: string } }>(
+    "/v1/clusters/:name/token",
+    {
+      schema: {
+        params: nameParams("name"),
+        querystring: { type: "object", additionalProperties: false, properties: { apiVersion: { type: "string", enum: Object.keys(API_VERSIONS) } } },
+      },
+    },
+    async (req) => {
+      const caller = await ctx.authenticate(req);
+      const apiVersion = API_VERSIONS[req.query.apiVersion ?? "v1"];
+      const issued = await issueClusterToken(ctx, req, caller, req.params.name, "v1");
+      return formatExecCredential({ token: issued.token, expirationTimestamp: new Date(issued.expiresAt.getTime() - 60_000), ...(apiVersion === undefined ? {} : { apiVersion }) });
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { mode?: "exec" | "embed" } }>(
+    "/v1/clusters/:name/kubeconfig",
+    {
+      schema: {
+        params: nameParams("name"),
+        querystring: { type: "object", additionalProperties: false, properties: { mode: { type: "string", enum: ["exec", "embed"] } } },
+      },
+    },
+    async (req, reply) => {
+      const caller = await ctx.authenticate(req);
+      const mode = req.query.mode ?? "exec";
+      const server = ctx.publicUrl();
+      let yaml: string;
+      if (mode === "embed") {
+        const issued = await issueClusterToken(ctx, req, caller, req.params.name, "kubeconfig");
+        yaml = brokerKubeconfig({ cluster: issued.cluster, server, mode: "embed", token: issued.token });
+      } else {
+        const access = await ctx.store.clusterAccess(caller, req.params.name);
+        if (access === undefined) throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `cluster ${req.params.name} is not known to this broker: list yours with 'kubeiam broker clusters'`);
+        if (!access.granted) {
+          throw new BrokerRefusal(403, BrokerReason.NO_GRANT, `user ${caller.name} has no grant for cluster ${req.params.name}: ask an admin to run 'kubeiam broker grant ${caller.name} ${req.params.name}'`);
+        }
+        yaml = brokerKubeconfig({ cluster: access.cluster, server, mode: "exec" });
+      }
+      return reply.header("content-type", "application/yaml; charset=utf-8").send(yaml);
+    },
+  );
+}

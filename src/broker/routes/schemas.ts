@@ -1,0 +1,14 @@
+/**
+ * JSON schemas shared by the route groups: names, and the error answer every refusal has.
+ */
+
+/** A user, credential or cluster name: 1-63 letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
+export const NAME_SCHEMA = { type: "string", minLength: 1, maxLength: 63, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" } as const;
+
+/** A secret or identifier given by the caller: non-empty, bounded. */
+export const SECRET_SCHEMA = { type: "string", minLength: 1, maxLength: 4096 } as const;
+
+/** A path parameter object with one name. */
+export function nameParams(...names: string[]): Record<string, unknown> {
+  return { type: "object", required: names, properties: Object.fromEntries(names.map((n) => [n, NAME_SCHEMA])) };
+}

@@ -1,0 +1,216 @@
+/**
+ * Starting a broker: the checks that refuse before anything is served (listen address without TLS,
+ * unreadable TLS files, a missing or wrong master key, a newer schema, a taken port), the master key
+ * (environment, else file; created on the first start of an embedded store), the store and its
+ * migrations, then the HTTP(S) listener.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { ConfigFileError, CredentialsError, UsageError } from "../errors.js";
+import type { CloudGatewayOptions } from "./cloud.js";
+import type { BrokerContext } from "./context.js";
+import { keyCheckValue, parseMasterKey } from "./sealing.js";
+import { createBrokerApp } from "./server.js";
+import { migrateStore } from "./store/migrations.js";
+import { openStore, parseStoreLocation, type OpenStore } from "./store/open.js";
+import { BrokerStore } from "./store/store.js";
+import { hashBrokerToken, newBrokerToken } from "./tokens.js";
+
+/** The default listen address. */
+export const DEFAULT_LISTEN = "127.0.0.1:8750";
+
+/** Options of {@link startBroker}: what `kubeiam serve` passes from its flags and environment. */
+export interface StartBrokerOptions {
+  /** `sqlite:PATH` or `postgres://…`; `sqlite:~/.kubeiam/broker.db` by default. */
+  db?: string;
+  /** `HOST:PORT`; {@link DEFAULT_LISTEN} by default; port 0 takes a free one. */
+  listen?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** The master key file; `~/.kubeiam/master.key` by default. */
+  masterKeyFile?: string;
+  /** The master key in Base64 (`KUBEIAM_MASTER_KEY`); wins over the file. */
+  masterKey?: string;
+  /** The URL users reach the broker at; the listen address by default. */
+  publicUrl?: string;
+  /** Allow plain HTTP on a non-loopback address. */
+  insecureHttp?: boolean;
+  /** Token requests per user per second. */
+  rateLimit?: number;
+  /** The home folder for `~`. */
+  home: string;
+  /** The folder relative paths start from. */
+  cwd: string;
+  /** Where JSON logs go; stderr by default, `false` for none. */
+  logStream?: NodeJS.WritableStream | false;
+  /** This instance's name in audit rows. */
+  instance?: string;
+  /** Cloud endpoints (tests, private clouds). */
+  cloud?: Omit<CloudGatewayOptions, "now">;
+  now?: () => number;
+}
+
+/** A running broker. */
+export interface RunningBroker {
+  /** Where it listens (`http://127.0.0.1:PORT` or `https://…`). */
+  url: string;
+  /** The store, without any password. */
+  db: string;
+  /** The bootstrap admin's token, only when this start created it. */
+  adminToken?: string;
+  app: FastifyInstance;
+  ctx: BrokerContext;
+  /** Stops accepting, finishes requests in flight, commits pending audit rows, closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Parses `HOST:PORT` (`[::1]:8750` for IPv6).
+ *
+ * @example
+ * ```ts
+ * parseListen("0.0.0.0:8750"); // { host: "0.0.0.0", port: 8750 }
+ * ```
+ */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535) throw new UsageError(`serve: --listen ${JSON.stringify(value)} is not HOST:PORT: write for example 127.0.0.1:8750, or port 0 for a free one`);
+  return { host: m[1] ?? m[2] ?? "", port };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function readTlsFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    throw new ConfigFileError(path, `serve: cannot read ${flag} ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): give a readable PEM file`, { cause });
+  }
+}
+
+/** Reads the master key file, or creates it (0600, random) when `mayCreate`. */
+function masterKeyFromFile(path: string, mayCreate: boolean): Buffer {
+  if (existsSync(path)) {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (cause) {
+      throw new CredentialsError(`cannot read the master key file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): fix its permissions`, { cause });
+    }
+    return parseMasterKey(text, `the master key file ${path}`);
+  }
+  if (!mayCreate) {
+    throw new CredentialsError(`the master key file ${path} does not exist and the database already holds sealed keys: give the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file)`);
+  }
+  const key = randomBytes(32);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeSync(fd, `${key.toString("base64")}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return key;
+}
+
+/**
+ * Starts a broker and resolves once it listens; rejects, having served nothing and left the store
+ * as it was, on every refusal listed in BROKER.md.
+ *
+ * @example
+ * ```ts
+ * const broker = await startBroker({ db: "sqlite:/tmp/b.db", listen: "127.0.0.1:0", home, cwd });
+ * console.log(broker.url, broker.adminToken);
+ * await broker.close();
+ * ```
+ */
+export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError("serve: --tls-cert and --tls-key go together: give both, or neither for plain HTTP on loopback");
+  }
+  const tls = options.tlsCert === undefined || options.tlsKey === undefined ? undefined : { cert: readTlsFile("--tls-cert", options.tlsCert), key: readTlsFile("--tls-key", options.tlsKey) };
+  if (tls === undefined && !isLoopbackHost(host) && options.insecureHttp !== true) {
+    throw new UsageError(`serve: listening on ${host} without TLS would send broker and cluster tokens in clear: give --tls-cert and --tls-key, or --insecure-http if a TLS proxy sits in front`);
+  }
+  if (options.rateLimit !== undefined && (!Number.isInteger(options.rateLimit) || options.rateLimit < 1)) {
+    throw new UsageError("serve: --rate-limit takes a whole number of token requests per user per second, at least 1");
+  }
+  const location = parseStoreLocation(options.db ?? "sqlite:~/.kubeiam/broker.db", { home: options.home, cwd: options.cwd });
+  let masterKey: Buffer;
+  if (options.masterKey !== undefined && options.masterKey !== "") {
+    masterKey = parseMasterKey(options.masterKey, "KUBEIAM_MASTER_KEY");
+  } else if (location.dialect === "postgres" && options.masterKeyFile === undefined) {
+    throw new CredentialsError("serve: a PostgreSQL store needs the master key that every instance shares: set KUBEIAM_MASTER_KEY or give --master-key-file");
+  } else {
+    const file = options.masterKeyFile ?? join(options.home, ".kubeiam", "master.key");
+    const newStore = location.dialect === "sqlite" && (!existsSync(location.path) || statSync(location.path).size === 0);
+    masterKey = masterKeyFromFile(file, newStore && options.masterKeyFile === undefined);
+  }
+
+  const store: OpenStore = await openStore(location);
+  let app: FastifyInstance | undefined;
+  try {
+    const bootstrap = newBrokerToken();
+    const now = options.now ?? Date.now;
+    const migrated = await migrateStore(store.db, {
+      dialect: store.dialect,
+      keyCheck: keyCheckValue(masterKey),
+      bootstrapTokenHash: hashBrokerToken(bootstrap),
+      now: new Date(now()),
+    });
+    const scheme = tls === undefined ? "http" : "https";
+    let url = "";
+    const built = await createBrokerApp({
+      store: new BrokerStore(store.db, store.dialect),
+      masterKey,
+      publicUrl: () => options.publicUrl ?? url,
+      now,
+      ...(options.instance === undefined ? {} : { instance: options.instance }),
+      ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+      ...(tls === undefined ? {} : { https: tls }),
+      ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
+      ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
+    });
+    app = built.app;
+    try {
+      await app.listen({ host, port });
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE") throw new UsageError(`serve: ${host}:${port} is taken by another program: pick another --listen port, or 0 for a free one`, { cause });
+      if (code === "EADDRNOTAVAIL") throw new UsageError(`serve: ${host} is not an address of this machine: pick one of its addresses for --listen`, { cause });
+      if (code === "EACCES") throw new UsageError(`serve: no permission to listen on port ${port}: pick one above 1023`, { cause });
+      throw cause;
+    }
+    const address = app.server.address();
+    const boundPort = typeof address === "object" && address !== null ? address.port : port;
+    url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
+    const running = app;
+    const ctx = built.ctx;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      db: store.display,
+      ...(migrated.createdAdmin ? { adminToken: bootstrap } : {}),
+      app: running,
+      ctx,
+      close: () =>
+        (closing ??= (async () => {
+          await running.close();
+          await ctx.audit.flush();
+          await store.close();
+        })()),
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}

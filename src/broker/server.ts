@@ -1,0 +1,228 @@
+/**
+ * The broker's HTTP server on Fastify: body limit, timeouts, JSON logs with a request id (never a
+ * token or key), one error shape (`{"error":{"code","message"}}`) for every refusal, and the route
+ * groups of `routes/`. Listening and TLS are `serve.ts`'s job.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import { AuditWriter } from "./audit.js";
+import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
+import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
+import type { BrokerContext } from "./context.js";
+import { BrokerReason, BrokerRefusal } from "./errors.js";
+import { createBrokerMetrics } from "./metrics.js";
+import { ROUTE_GROUPS } from "./routes/index.js";
+import type { BrokerStore, StoredUser } from "./store/store.js";
+
+/** The largest request body: 64 KiB. */
+export const BODY_LIMIT = 64 * 1024;
+
+/** Options of {@link createBrokerApp}. */
+export interface BrokerAppOptions {
+  store: BrokerStore;
+  masterKey: Buffer;
+  /** This instance's name in audit rows; a random one by default. */
+  instance?: string;
+  /** The URL users reach the broker at; may be a function when the port is known only after listen. */
+  publicUrl: () => string;
+  /** Token requests per user per second; unlimited when absent. */
+  rateLimit?: number;
+  /** The clock; `Date.now` by default. */
+  now?: () => number;
+  /** TLS key and certificate (PEM) for HTTPS; plain HTTP when absent. */
+  https?: { key: Buffer; cert: Buffer };
+  /** Where the JSON log lines go; stderr by default. `false` for none. */
+  logStream?: NodeJS.WritableStream | false;
+  /** Log level; `info` by default. */
+  logLevel?: string;
+  /** Cloud endpoints for tests and private clouds. */
+  cloud?: Omit<CloudGatewayOptions, "now">;
+}
+
+/** A broker app and its context (tests and `serve` reach the audit writer through it). */
+export interface BrokerApp {
+  app: FastifyInstance;
+  ctx: BrokerContext;
+}
+
+/**
+ * Builds the broker's Fastify app with every route group registered. Call `app.listen` (or use
+ * `startBroker`) to serve.
+ *
+ * @example
+ * ```ts
+ * const { app } = await createBrokerApp({ store, masterKey, publicUrl: () => "https://broker.example" });
+ * await app.listen({ host: "127.0.0.1", port: 0 });
+ * ```
+ */
+export async function createBrokerApp(options: BrokerAppOptions): Promise<BrokerApp> {
+  const now = options.now ?? Date.now;
+  const metrics = createBrokerMetrics();
+  const store = options.store;
+  const instance = options.instance ?? randomUUID().slice(0, 8);
+  const audit = new AuditWriter(
+    (rows) => store.insertAudit(rows),
+    (_rows, seconds) => metrics.store.observe({ op: "audit_commit" }, seconds),
+  );
+  const failedAuth = new FailedAuthLimiter();
+  const tokenRate = options.rateLimit === undefined ? undefined : new TokenRateLimiter(options.rateLimit);
+
+  const logStream = options.logStream ?? process.stderr;
+  const app = Fastify({
+    logger: logStream === false ? false : { level: options.logLevel ?? "info", stream: logStream },
+    ...(options.https === undefined ? {} : { https: { key: options.https.key, cert: options.https.cert } }),
+    bodyLimit: BODY_LIMIT,
+    connectionTimeout: 60_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    // The client's X-Request-Id is not trusted; each instance makes its own.
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    // One line per request, written by the onResponse hook below with the caller's name.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+
+  const record: BrokerContext["record"] = (req, row) =>
+    audit.record({ ...row, time: new Date(now()).toISOString(), instance, remote: req.ip });
+
+  const authenticate = async (req: FastifyRequest): Promise<StoredUser> => {
+    if (req.caller !== undefined) return req.caller;
+    const address = req.ip;
+    failedAuth.check(address, now());
+    const presented = parseAuthorization(req.headers.authorization);
+    const digest = tokenDigestOf(presented);
+    let user: StoredUser | undefined;
+    let why: string;
+    if ("hash" in digest) {
+      const started = performance.now();
+      user = await store.userByTokenHash(digest.hash);
+      metrics.store.observe({ op: "auth_lookup" }, (performance.now() - started) / 1000);
+      why = "the broker token is not known (revoked, rotated or mistyped): ask an admin for a new one";
+      if (user !== undefined && presented.kind === "basic" && presented.user !== user.name) {
+        user = undefined;
+        why = "the user name does not match the broker token: send the token's own user name";
+      }
+    } else {
+      why = digest.why;
+    }
+    if (user !== undefined) {
+      req.caller = user;
+      return user;
+    }
+    const limited = failedAuth.fail(address, now()) === "limited";
+    // The limited answer writes one row; the refusals after it write none, so they cannot flood the table.
+    await record(req, {
+      actor: presented.kind === "basic" ? `?${presented.user.slice(0, 64)}` : "?",
+      action: "auth",
+      outcome: limited ? "limited" : "denied",
+      reason: presented.kind === "none" ? "no_token" : "bad_token",
+    });
+    if (limited) throw failedAuth.refusal(address, now());
+    throw new BrokerRefusal(401, BrokerReason.UNAUTHENTICATED, why);
+  };
+
+  const ctx: BrokerContext = {
+    store,
+    audit,
+    cloud: new CloudGateway({ ...options.cloud, now }),
+    masterKey: options.masterKey,
+    metrics,
+    failedAuth,
+    tokenRate,
+    instance,
+    publicUrl: options.publicUrl,
+    now,
+    authenticate,
+    requireAdmin: async (req, user, action) => {
+      if (user.role === "admin") return;
+      await record(req, { actor: user.name, action, outcome: "denied", reason: "not_admin" });
+      throw new BrokerRefusal(403, BrokerReason.FORBIDDEN, `${action} is for admins, and user ${user.name} is not one: ask an admin`);
+    },
+    record,
+  };
+
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "(none)";
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    req.log.info(
+      { method: req.method, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10, user: req.caller?.name },
+      "request",
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError | BrokerRefusal, req, reply) => {
+    const refusal = toRefusal(error);
+    if (refusal.status >= 500) req.log.error({ err: { type: (error as Error).name, message: (error as Error).message, code: (error as FastifyError).code } }, "failed");
+    if (refusal.retryAfter !== undefined) void reply.header("retry-after", String(refusal.retryAfter));
+    return reply.code(refusal.status).send({ error: { code: refusal.reason, message: refusal.message } });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: BrokerReason.NOT_FOUND, message: `there is no route ${req.method} ${req.url.split("?")[0] ?? ""}: see the broker's REST API in the README` } }),
+  );
+
+  for (const group of ROUTE_GROUPS) await group(app, ctx);
+  return { app, ctx };
+}
+
+/** The refusal for anything a handler threw: its own, Fastify's (validation, body size, JSON), or a 500. */
+function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
+  if (error instanceof BrokerRefusal) return error;
+  const e = error as FastifyError;
+  if (e.validation !== undefined && e.validation.length > 0) {
+    return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, validationMessage(e));
+  }
+  switch (e.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new BrokerRefusal(413, BrokerReason.BODY_TOO_LARGE, `the request body is over ${BODY_LIMIT / 1024} KiB: send less`);
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not valid JSON: send one JSON object");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is empty but its Content-Type says JSON: send a JSON object, or no Content-Type");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not JSON: send it with 'Content-Type: application/json'");
+    default:
+      break;
+  }
+  if (e instanceof SyntaxError || e.statusCode === 400) {
+    return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not valid JSON: send one JSON object");
+  }
+  if (e.statusCode === 413) return new BrokerRefusal(413, BrokerReason.BODY_TOO_LARGE, `the request body is over ${BODY_LIMIT / 1024} KiB: send less`);
+  return new BrokerRefusal(500, BrokerReason.INTERNAL, "the broker failed to answer: see its log for the request id, and retry");
+}
+
+/** One sentence from Ajv's first error: where, what, and the fix. */
+function validationMessage(e: FastifyError): string {
+  const first = e.validation?.[0];
+  const where = e.validationContext === "querystring" ? "query" : (e.validationContext ?? "request");
+  if (first === undefined) return `the ${where} is not valid`;
+  const path = first.instancePath
+    .split("/")
+    .filter((p) => p !== "")
+    .join(".");
+  const at = (field: string): string => (path === "" ? field : `${path}.${field}`);
+  const params = first.params as Record<string, unknown>;
+  switch (first.keyword) {
+    case "required":
+      return `${where} field ${at(String(params.missingProperty))} is missing: add it`;
+    case "additionalProperties":
+      return `${where} field ${at(String(params.additionalProperty))} is not known: remove it`;
+    case "type":
+      return path === "" ? `the ${where} must be a JSON ${String(params.type)}` : `${where} field ${path} must be a ${String(params.type)}`;
+    case "enum":
+      return `${where} field ${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "pattern":
+      return `${where} field ${path} has characters it may not have: use letters, digits, '.', '_' and '-', starting with a letter or digit`;
+    case "minLength":
+      return `${where} field ${path} is empty: give a value`;
+    case "maxLength":
+      return `${where} field ${path} is longer than ${String(params.limit)} characters`;
+    case "minimum":
+    case "maximum":
+      return `${where} field ${path} must be ${first.keyword === "minimum" ? "at least" : "at most"} ${String(params.limit)}`;
+    default:
+      return `${where} field ${path === "" ? "(body)" : path} ${first.message ?? "is not valid"}`;
+  }
+}

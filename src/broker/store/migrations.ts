@@ -1,0 +1,154 @@
+/**
+ * The schema's versioned migrations, applied on start in one transaction under a lock (SQLite:
+ * BEGIN IMMEDIATE; PostgreSQL: an advisory transaction lock), together with the master key check and
+ * the bootstrap admin, so that instances starting at once on one empty database end with one schema
+ * and one admin.
+ */
+import { randomUUID } from "node:crypto";
+import { sql, type Kysely, type Transaction } from "kysely";
+import { CredentialsError } from "../../errors.js";
+import { StoreError } from "../errors.js";
+import type { StoreDialect } from "./open.js";
+import type { BrokerDatabase } from "./schema.js";
+
+/** One step of the schema, as SQL statements per dialect. */
+interface Migration {
+  version: number;
+  statements(dialect: StoreDialect): string[];
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    statements: (dialect) => [
+      `CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        token_created_at TEXT NOT NULL)`,
+      `CREATE TABLE credentials (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        provider TEXT NOT NULL CHECK (provider IN ('ncp', 'aws', 'gcp')),
+        sealed TEXT NOT NULL,
+        created_at TEXT NOT NULL)`,
+      `CREATE TABLE clusters (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        provider TEXT NOT NULL CHECK (provider IN ('ncp', 'aws', 'gcp')),
+        credential_id TEXT NOT NULL REFERENCES credentials (id),
+        region TEXT NOT NULL,
+        connection TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        ca_data TEXT,
+        status TEXT NOT NULL,
+        info TEXT NOT NULL,
+        created_at TEXT NOT NULL)`,
+      `CREATE INDEX clusters_credential ON clusters (credential_id)`,
+      `CREATE TABLE grants (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        cluster TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, cluster))`,
+      `CREATE INDEX grants_cluster ON grants (cluster)`,
+      `CREATE TABLE audit (
+        id ${dialect === "postgres" ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"},
+        time TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        cluster TEXT,
+        outcome TEXT NOT NULL,
+        remote TEXT,
+        instance TEXT NOT NULL,
+        reason TEXT)`,
+      `CREATE INDEX audit_actor ON audit (actor, id)`,
+      `CREATE INDEX audit_cluster ON audit (cluster, id)`,
+    ],
+  },
+];
+
+/** The schema version this kubeiam writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A number the broker's PostgreSQL advisory lock is taken on ("kubeiam" in ASCII, as an int8). */
+const PG_LOCK_KEY = "30230046052198765";
+
+/** What {@link migrateStore} needs besides the database. */
+export interface MigrateInput {
+  dialect: StoreDialect;
+  /** The master key's check value; stored on the first start, compared on every later one. */
+  keyCheck: string;
+  /** The digest of a token for the bootstrap admin, used only when the store has no user yet. */
+  bootstrapTokenHash: string;
+  /** The bootstrap admin's name. */
+  bootstrapAdminName?: string;
+  now: Date;
+}
+
+/** What happened on start. */
+export interface MigrateResult {
+  /** Schema versions applied by this start (empty when it was up to date). */
+  applied: number[];
+  /** Whether this start created the bootstrap admin (so its token is to be shown once). */
+  createdAdmin: boolean;
+}
+
+/**
+ * Brings the store to {@link SCHEMA_VERSION} under a lock, checks the master key, and creates the
+ * bootstrap admin in an empty store. Refuses a store from a newer kubeiam ({@link StoreError}) and
+ * one sealed under another master key ({@link CredentialsError}), changing nothing.
+ *
+ * @example
+ * ```ts
+ * const { createdAdmin } = await migrateStore(store.db, { dialect: "sqlite", keyCheck, bootstrapTokenHash, now: new Date() });
+ * ```
+ */
+export async function migrateStore(db: Kysely<BrokerDatabase>, input: MigrateInput): Promise<MigrateResult> {
+  return db.connection().execute(async (conn) => {
+    await sql.raw(input.dialect === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").execute(conn);
+    try {
+      if (input.dialect === "postgres") await sql`SELECT pg_advisory_xact_lock(${sql.raw(PG_LOCK_KEY)})`.execute(conn);
+      await sql`CREATE TABLE IF NOT EXISTS kubeiam_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`.execute(conn);
+      const meta = new Map((await conn.selectFrom("kubeiam_meta").select(["key", "value"]).execute()).map((r) => [r.key, r.value]));
+      const current = Number(meta.get("schema_version") ?? "0");
+      if (!Number.isInteger(current) || current > SCHEMA_VERSION) {
+        throw new StoreError(
+          `the database holds schema version ${meta.get("schema_version") ?? "?"}, newer than this kubeiam's ${SCHEMA_VERSION}: run a kubeiam at least as new as the one that wrote it`,
+        );
+      }
+      const stored = meta.get("key_check");
+      if (stored !== undefined && stored !== input.keyCheck) {
+        throw new CredentialsError("the database's keys were sealed under another master key: start with the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file)");
+      }
+      const applied: number[] = [];
+      for (const m of MIGRATIONS.filter((x) => x.version > current)) {
+        for (const statement of m.statements(input.dialect)) await sql.raw(statement).execute(conn);
+        applied.push(m.version);
+      }
+      await upsertMeta(conn, "schema_version", String(SCHEMA_VERSION), meta.has("schema_version"));
+      if (stored === undefined) await upsertMeta(conn, "key_check", input.keyCheck, false);
+      let createdAdmin = false;
+      const anyUser = await conn.selectFrom("users").select("id").limit(1).executeTakeFirst();
+      if (anyUser === undefined) {
+        const time = input.now.toISOString();
+        await conn
+          .insertInto("users")
+          .values({ id: randomUUID(), name: input.bootstrapAdminName ?? "admin", role: "admin", token_hash: input.bootstrapTokenHash, created_at: time, token_created_at: time })
+          .execute();
+        createdAdmin = true;
+      }
+      await sql.raw("COMMIT").execute(conn);
+      return { applied, createdAdmin };
+    } catch (error) {
+      await sql.raw("ROLLBACK").execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+async function upsertMeta(conn: Kysely<BrokerDatabase> | Transaction<BrokerDatabase>, key: string, value: string, exists: boolean): Promise<void> {
+  if (exists) await conn.updateTable("kubeiam_meta").set({ value }).where("key", "=", key).execute();
+  else await conn.insertInto("kubeiam_meta").values({ key, value }).execute();
+}

@@ -1,0 +1,125 @@
+/**
+ * Opens the broker's store from a `--db` URL: `sqlite:PATH` (the embedded store, WAL, folder 0700 and
+ * file 0600) or `postgres://…` (a pool). Both come back as one Kysely instance over {@link BrokerDatabase}.
+ */
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { UsageError } from "../../errors.js";
+import { StoreError } from "../errors.js";
+import type { BrokerDatabase } from "./schema.js";
+
+/** The SQL dialect of a store. */
+export type StoreDialect = "sqlite" | "postgres";
+
+/** A parsed `--db` value. */
+export type StoreLocation =
+  | { dialect: "sqlite"; path: string; display: string }
+  | { dialect: "postgres"; url: string; display: string };
+
+/** An open store: the query builder and how to close it. */
+export interface OpenStore {
+  db: Kysely<BrokerDatabase>;
+  dialect: StoreDialect;
+  /** The location without any password, for the ready line and logs. */
+  display: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Parses a `--db` value. `~` at the start of a SQLite path is the home folder; relative paths are
+ * resolved against `cwd`. A PostgreSQL URL's password never reaches `display`.
+ *
+ * @example
+ * ```ts
+ * parseStoreLocation("sqlite:~/.kubeiam/broker.db", { home: "/home/ann", cwd: "/" }).display; // "sqlite:/home/ann/.kubeiam/broker.db"
+ * ```
+ */
+export function parseStoreLocation(value: string, where: { home: string; cwd: string }): StoreLocation {
+  if (value.startsWith("sqlite:")) {
+    let path = value.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
+    if (path === "") throw new UsageError("--db sqlite: needs a file path, for example sqlite:~/.kubeiam/broker.db");
+    if (path === "~" || path.startsWith("~/")) path = join(where.home, path.slice(1));
+    path = isAbsolute(path) ? path : resolve(where.cwd, path);
+    return { dialect: "sqlite", path, display: `sqlite:${path}` };
+  }
+  if (value.startsWith("postgres://") || value.startsWith("postgresql://")) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError("--db is not a valid PostgreSQL URL: write postgres://user:password@host:5432/database");
+    }
+    if (url.hostname === "") throw new UsageError("--db names no PostgreSQL host: write postgres://user:password@host:5432/database");
+    const shown = new URL(value);
+    shown.password = "";
+    return { dialect: "postgres", url: value, display: shown.toString() };
+  }
+  throw new UsageError(`--db ${JSON.stringify(value.slice(0, 40).replace(/:[^:@/]*@/, ":***@"))} is neither sqlite:PATH nor postgres://…: give one of those`);
+}
+
+/**
+ * Opens a store (creating the SQLite file and its folder when missing). Nothing is migrated yet.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore(parseStoreLocation("sqlite:/tmp/b.db", { home, cwd }));
+ * ```
+ */
+export async function openStore(location: StoreLocation, options: { poolSize?: number } = {}): Promise<OpenStore> {
+  if (location.dialect === "sqlite") return openSqlite(location.path, location.display);
+  return openPostgres(location.url, location.display, options.poolSize ?? 10);
+}
+
+async function openSqlite(path: string, display: string): Promise<OpenStore> {
+  const { default: Database } = await import("better-sqlite3");
+  const folder = dirname(path);
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    // Create the file ourselves so it is 0600 from its first byte; SQLite gives its WAL the same mode.
+    closeSync(openSync(path, "a", 0o600));
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  } catch (cause) {
+    throw new StoreError(`cannot create the database file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): pick a writable place with --db sqlite:PATH`, { cause });
+  }
+  let sqlite: InstanceType<typeof Database>;
+  try {
+    sqlite = new Database(path, { timeout: 10_000 });
+    sqlite.pragma("journal_mode = WAL");
+    // FULL: a commit is on disk before the answer leaves, even across a power cut.
+    sqlite.pragma("synchronous = FULL");
+    sqlite.pragma("foreign_keys = ON");
+  } catch (cause) {
+    throw new StoreError(`cannot open ${path} as a SQLite database (${(cause as Error).message}): is it another kind of file?`, { cause });
+  }
+  const db = new Kysely<BrokerDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: "sqlite", display, close: () => db.destroy() };
+}
+
+async function openPostgres(url: string, display: string, max: number): Promise<OpenStore> {
+  const pg = await import("pg");
+  const { Pool, types } = pg.default;
+  const pool = new Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    // Audit ids are BIGINT; they stay far below 2^53, so numbers, not strings.
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format ?? "text")) as typeof types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", () => undefined);
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new StoreError(`cannot reach PostgreSQL at ${display} (${code}): check the URL, the server and its password`, { cause });
+  }
+  const db = new Kysely<BrokerDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: "postgres", display, close: () => db.destroy() };
+}

@@ -1,0 +1,130 @@
+/**
+ * Test helpers for the broker: a store location per dialect (a temp SQLite file, or a fresh database
+ * on a throwaway PostgreSQL), a test broker started in-process with its log lines captured, and a
+ * small JSON client.
+ */
+import { request as httpRequest } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { startTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+
+/** The two stores every broker suite runs against. */
+export type StoreKind = "sqlite" | "postgres";
+
+/** Where a test's databases live, and how to clean up. */
+export interface TestStores {
+  kind: StoreKind;
+  dir: string;
+  /** A new, empty database URL. */
+  newDb(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Temp folder plus, for PostgreSQL, one throwaway server for the whole test file.
+ *
+ * @example
+ * ```ts
+ * const stores = await testStores("postgres");
+ * const url = await stores.newDb("main");
+ * ```
+ */
+export async function testStores(kind: StoreKind): Promise<TestStores> {
+  const dir = mkdtempSync(join(tmpdir(), `kubeiam-broker-${kind}-`));
+  let pg: TestPostgres | undefined;
+  if (kind === "postgres") {
+    try {
+      pg = await startTestPostgres();
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  return {
+    kind,
+    dir,
+    newDb: async (name) => (pg === undefined ? `sqlite:${join(dir, `${name}.db`)}` : pg.newDatabase(name.replace(/[^a-z0-9_]/gi, "_").toLowerCase())),
+    close: async () => {
+      await pg?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A stream that keeps what is written to it, line by line. */
+export function captureLines(): { stream: Writable; lines: string[] } {
+  const lines: string[] = [];
+  let partial = "";
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      partial += chunk.toString();
+      const parts = partial.split("\n");
+      partial = parts.pop() ?? "";
+      lines.push(...parts);
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+/** An answer: status, headers, body text and JSON (when it parses). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+/**
+ * One request to the broker.
+ *
+ * @example
+ * ```ts
+ * const r = await call(url, "POST", "/v1/users", { token: admin, body: { name: "ann" } });
+ * ```
+ */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  } else if (options.rawBody !== undefined) {
+    body = options.rawBody;
+  }
+  const r = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(30_000) });
+  const text = await r.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+/** A request from another loopback source address (127.0.0.x), for per-address limits. */
+export function callFrom(localAddress: string, base: string, method: string, path: string, token?: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const url = new URL(`${base}${path}`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, localAddress, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, timeout: 30_000 },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      },
+    );
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
