@@ -3,7 +3,7 @@
  * row's identity (`credential:<id>:<provider>`) as associated data, and opened again for minting.
  */
 import { parseGcpCredentialsFile } from "../gcp/token.js";
-import { KubeiamError } from "../errors.js";
+import { KubeiamError } from "../lib/errors.js";
 import type { AwsSecrets, CredentialSecrets, GcpSecrets, NcpSecrets } from "./cloud.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { openSealed, sealSecret } from "./sealing.js";

@@ -2,7 +2,7 @@
  * The broker's typed errors: a refusal with its HTTP status and stable reason code (what the REST API
  * answers as `{"error":{"code","message"}}`), and a store failure (unreachable, newer schema).
  */
-import { ErrorCode, KubeiamError } from "../errors.js";
+import { ErrorCode, KubeiamError } from "../lib/errors.js";
 
 /** The reason codes the REST API answers with, one per kind of refusal. */
 export const BrokerReason = {

@@ -6,7 +6,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import type { ClusterInfo } from "../cluster-info.js";
-import { ApiError, KubeiamError, NetworkError } from "../errors.js";
+import { ApiError, KubeiamError, NetworkError } from "../lib/errors.js";
 import type { BrokerContext } from "./context.js";
 import { openCredential } from "./credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";

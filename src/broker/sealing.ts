@@ -4,7 +4,7 @@
  * tells whether a database was sealed under this master key without opening anything.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
-import { CredentialsError } from "../errors.js";
+import { CredentialsError } from "../lib/errors.js";
 
 /** The prefix of every sealed value: format version 1 (AES-256-GCM, 96-bit IV, 128-bit tag). */
 const SEALED_V1 = "v1";

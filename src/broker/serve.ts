@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ConfigFileError, CredentialsError, UsageError } from "../errors.js";
+import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js";
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import { keyCheckValue, parseMasterKey } from "./sealing.js";

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { keyCheckValue, openSealed, parseMasterKey, sealSecret } from "../../src/broker/sealing.js";
 import { hashBrokerToken, isBrokerTokenShape, newBrokerToken } from "../../src/broker/tokens.js";
-import { CredentialsError } from "../../src/errors.js";
+import { CredentialsError } from "../../src/lib/errors.js";
 
 const hex = (h: string): Buffer => Buffer.from(h, "hex");
 

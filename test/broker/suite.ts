@@ -17,7 +17,7 @@ import { migrateStore, SCHEMA_VERSION } from "../../src/broker/store/migrations.
 import { openStore, parseStoreLocation } from "../../src/broker/store/open.js";
 import { BrokerStore } from "../../src/broker/store/store.js";
 import { hashBrokerToken, newBrokerToken } from "../../src/broker/tokens.js";
-import { CredentialsError } from "../../src/errors.js";
+import { CredentialsError } from "../../src/lib/errors.js";
 import { StoreError } from "../../src/broker/errors.js";
 import { call, callFrom, captureLines, testStores, type StoreKind, type TestStores } from "./helpers.js";
 

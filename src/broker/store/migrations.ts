@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
-import { CredentialsError } from "../../errors.js";
+import { CredentialsError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase } from "./schema.js";

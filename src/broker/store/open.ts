@@ -5,7 +5,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
 import type { BrokerDatabase } from "./schema.js";
 
