@@ -4,8 +4,9 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
-import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { MAX_DATE_MS, toEpochMs, type TimeInput } from "../lib/time.js";
 import { KEY_RE, UUID_RE } from "../lib/validate.js";
+import { printable, quoted } from "../lib/printable.js";
 import { ncpStage, normalizeNcpRegion } from "./region.js";
 import { hmacSha256Base64, signNcpRequest } from "./sign.js";
 
@@ -19,6 +20,8 @@ export const NCP_TOKEN_TTL_MS = 15 * 60 * 1000;
 export const NCP_TOKEN_MAX_FUTURE_SKEW_MS = 60 * 1000;
 
 const CLAIM_KEYS = ["timestamp", "accessKey", "signature", "path"] as const;
+// A timestamp as minting writes it (String of a whole, non-negative number): no sign, no leading zero.
+const TIMESTAMP_RE = /^(?:0|[1-9][0-9]{0,15})$/;
 const PATH_RE = /^\/iam\/([a-z0-9-]+)\/user\?clusterUuid=(.*)$/;
 const B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 // Go's encoding/json escapes these inside strings; we must produce the same bytes.
@@ -31,6 +34,9 @@ const GO_ESCAPES: Record<string, string> = {
   "\u2028": "\\u2028",
   "\u2029": "\\u2029",
 };
+
+// The last timestamp whose expiry (15 minutes on) is still a Date.
+const MAX_TIMESTAMP_MS = MAX_DATE_MS - NCP_TOKEN_TTL_MS;
 
 /**
  * Checks that a cluster UUID is 8-4-4-4-12 hexadecimal (case kept), so nothing else can reach
@@ -45,7 +51,7 @@ export function checkClusterUuid(clusterUuid: string): string {
   if (!UUID_RE.test(clusterUuid)) {
     throw new InvalidInputError(
       "clusterUuid",
-      `cluster UUID ${JSON.stringify(clusterUuid.slice(0, 64))} is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID, as shown by 'kubeiam clusters'`,
+      `cluster UUID ${quoted(clusterUuid, 64)} is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID, as shown by 'kubeiam clusters'`,
     );
   }
   return clusterUuid;
@@ -130,6 +136,9 @@ export function mintNcpToken(input: MintNcpTokenInput): NcpToken {
   if (!PLAIN_KEY_RE.test(secretKey)) checkKey("secretKey", secretKey);
   const parts = pathParts(input.clusterUuid, input.region);
   const ms = toEpochMs(input.now);
+  if (ms < 0 || ms > MAX_TIMESTAMP_MS) {
+    throw new InvalidInputError("now", "now is before 1970 or too far ahead: a token's timestamp cannot carry it");
+  }
   const timestamp = String(ms);
   // The timestamp is digits, the signature Base64 and the path checked: only the access key can
   // need escaping. The common case, a plain ASCII key, is written as is from the cached parts;
@@ -140,7 +149,7 @@ export function mintNcpToken(input: MintNcpTokenInput): NcpToken {
     body = btoa(`{"timestamp":"${timestamp}","accessKey":"${accessKey}","signature":"${signature}${parts.claimTail}`);
   } else {
     const signature = signNcpRequest({ method: "GET", uri: parts.path, timestamp, accessKey, secretKey });
-    body = Buffer.from(goJson({ timestamp, accessKey, signature, path: parts.path }), "utf8").toString("base64");
+    body = encodeClaim({ timestamp, accessKey, signature, path: parts.path });
   }
   return { token: NCP_TOKEN_PREFIX + body, expiresAt: new Date(ms + NCP_TOKEN_TTL_MS) };
 }
@@ -149,6 +158,13 @@ export function mintNcpToken(input: MintNcpTokenInput): NcpToken {
 function goJson(value: unknown): string {
   const json = JSON.stringify(value);
   return GO_ESCAPE_TEST.test(json) ? json.replace(GO_ESCAPE_ALL, (c) => GO_ESCAPES[c] ?? c) : json;
+}
+
+/** The token body that minting writes for these claim values (SPEC section 1, steps 6-7). */
+function encodeClaim(c: { timestamp: string; accessKey: string; signature: string; path: string }): string {
+  // A fresh object: the key order is part of the bytes.
+  const claim = { timestamp: c.timestamp, accessKey: c.accessKey, signature: c.signature, path: c.path };
+  return Buffer.from(goJson(claim), "utf8").toString("base64");
 }
 
 /** The parts of a decoded NKS token. Nothing here is checked beyond its form. */
@@ -166,6 +182,13 @@ export interface NcpTokenClaim {
   clusterUuid: string;
   /** The IAM stage that the path names (`v1`, `sgn-v1`, …). */
   stage: string;
+  /**
+   * Whether the token is, byte for byte, what minting writes for these values. A claim with
+   * duplicate keys, spaces, `\u` escapes or another key order (or Base64 with stray padding bits,
+   * or white space around the token) decodes to the same values but is another string for the
+   * same signature: {@link verifyNcpToken} refuses it, so that a token string is a stable identity.
+   */
+  canonical: boolean;
 }
 
 function malformed(message: string, cause?: unknown): TokenError {
@@ -204,7 +227,7 @@ export function decodeNcpToken(token: string): NcpTokenClaim {
   const keys = Object.keys(record);
   const extra = keys.filter((k) => !(CLAIM_KEYS as readonly string[]).includes(k));
   if (extra.length > 0) {
-    throw malformed(`the token's claim has unexpected keys (${extra.map((k) => JSON.stringify(k)).join(", ")}): expected exactly ${CLAIM_KEYS.join(", ")}`);
+    throw malformed(`the token's claim has unexpected keys (${extra.slice(0, 5).map((k) => quoted(k, 40)).join(", ")}): expected exactly ${CLAIM_KEYS.join(", ")}`);
   }
   for (const key of CLAIM_KEYS) {
     if (typeof record[key] !== "string") {
@@ -215,17 +238,20 @@ export function decodeNcpToken(token: string): NcpTokenClaim {
   const accessKey = record.accessKey as string;
   const signature = record.signature as string;
   const path = record.path as string;
-  if (!/^\d{1,16}$/.test(timestamp)) {
-    throw malformed(`the token's timestamp ${JSON.stringify(timestamp.slice(0, 32))} is not milliseconds since the epoch`);
+  // Anything else would parse to NaN or to a time no Date holds, and slip past every window check.
+  if (!TIMESTAMP_RE.test(timestamp) || Number(timestamp) > MAX_TIMESTAMP_MS) {
+    throw malformed(
+      `the token's timestamp ${quoted(timestamp, 32)} is not milliseconds since the epoch (a whole number up to ${MAX_TIMESTAMP_MS}, no sign or leading zero)`,
+    );
   }
   const match = PATH_RE.exec(path);
   if (!match) {
-    throw malformed(`the token's path ${JSON.stringify(path.slice(0, 120))} is not /iam/{stage}/user?clusterUuid={uuid}`);
+    throw malformed(`the token's path ${quoted(path, 120)} is not /iam/{stage}/user?clusterUuid={uuid}`);
   }
   const stage = match[1] as string;
   const clusterUuid = match[2] as string;
   if (!UUID_RE.test(clusterUuid)) {
-    throw malformed(`the token's path names ${JSON.stringify(clusterUuid.slice(0, 64))}, which is not a cluster UUID`);
+    throw malformed(`the token's path names ${quoted(clusterUuid, 64)}, which is not a cluster UUID`);
   }
   const ms = Number(timestamp);
   return {
@@ -237,6 +263,7 @@ export function decodeNcpToken(token: string): NcpTokenClaim {
     path,
     clusterUuid,
     stage,
+    canonical: token === NCP_TOKEN_PREFIX + encodeClaim({ timestamp, accessKey, signature, path }),
   };
 }
 
@@ -279,10 +306,16 @@ export interface VerifiedNcpToken {
  * ```
  */
 export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): VerifiedNcpToken {
+  const now = toEpochMs(options.now);
+  const maxAge = span("maxAgeMs", options.maxAgeMs ?? NCP_TOKEN_TTL_MS);
+  const maxSkew = span("maxFutureSkewMs", options.maxFutureSkewMs ?? NCP_TOKEN_MAX_FUTURE_SKEW_MS);
   const claim = decodeNcpToken(token);
+  if (!claim.canonical) {
+    throw malformed("the token is not in its canonical form (the bytes minting writes for its values): mint it again, and pass it on unchanged");
+  }
   const secretKey = options.secretKeyFor(claim.accessKey);
   if (secretKey === undefined) {
-    throw new TokenError(ErrorCode.TOKEN_UNKNOWN_KEY, `the token is signed by access key ${claim.accessKey}, which is not known here`);
+    throw new TokenError(ErrorCode.TOKEN_UNKNOWN_KEY, `the token is signed by access key ${printable(claim.accessKey)}, which is not known here`);
   }
   const expected = Buffer.from(
     signNcpRequest({ method: "GET", uri: claim.path, timestamp: claim.timestamp, accessKey: claim.accessKey, secretKey }),
@@ -291,14 +324,13 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     throw new TokenError(ErrorCode.TOKEN_SIGNATURE, "the token's signature does not match: it was not signed with this access key's secret, or it was altered");
   }
-  const now = toEpochMs(options.now);
-  const maxAge = options.maxAgeMs ?? NCP_TOKEN_TTL_MS;
-  const maxSkew = options.maxFutureSkewMs ?? NCP_TOKEN_MAX_FUTURE_SKEW_MS;
   const issued = claim.issuedAt.getTime();
+  // A Date cannot go past MAX_DATE_MS; a token allowed to live that long never expires anyway.
+  const expiresAt = new Date(Math.min(issued + maxAge, MAX_DATE_MS));
   if (now - issued > maxAge) {
     throw new TokenError(
       ErrorCode.TOKEN_EXPIRED,
-      `the token expired at ${new Date(issued + maxAge).toISOString()} (issued ${claim.issuedAt.toISOString()}): mint a new one`,
+      `the token expired at ${expiresAt.toISOString()} (issued ${claim.issuedAt.toISOString()}): mint a new one`,
     );
   }
   if (issued - now > maxSkew) {
@@ -308,7 +340,7 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
     );
   }
   if (options.clusterUuid !== undefined && options.clusterUuid.toLowerCase() !== claim.clusterUuid.toLowerCase()) {
-    throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token is for cluster ${claim.clusterUuid}, not ${options.clusterUuid}`);
+    throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token is for cluster ${claim.clusterUuid}, not ${printable(options.clusterUuid)}`);
   }
   if (options.region !== undefined) {
     const want = ncpStage(normalizeNcpRegion(options.region));
@@ -321,6 +353,14 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
     clusterUuid: claim.clusterUuid,
     stage: claim.stage,
     issuedAt: claim.issuedAt,
-    expiresAt: new Date(issued + maxAge),
+    expiresAt,
   };
+}
+
+/** A verifier's span option: a non-negative number of milliseconds that a Date can hold. */
+function span(field: "maxAgeMs" | "maxFutureSkewMs", ms: number): number {
+  if (!(ms >= 0 && ms <= MAX_DATE_MS)) {
+    throw new InvalidInputError(field, `${field} is not a number of milliseconds between 0 and ${MAX_DATE_MS}`);
+  }
+  return ms;
 }

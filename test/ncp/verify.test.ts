@@ -4,6 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import {
   checkClusterUuid,
   decodeNcpToken,
@@ -290,4 +291,123 @@ test("mintNcpToken then verifyNcpToken round-trips", () => {
   const who = verifyNcpToken(token, opts({ now: TS + 12345, clusterUuid: UUID, region: "KR" }));
   assert.equal(who.stage, "v1");
   assert.deepEqual(who.expiresAt, expiresAt);
+});
+
+/** The signature of SPEC section 1, computed here with node:crypto (not src/ncp/sign.ts). */
+function sign(timestamp: string, accessKey: string, path: string, secretKey = SK): string {
+  return createHmac("sha256", secretKey).update(`GET ${path}\n${timestamp}\n${accessKey}`).digest("base64");
+}
+
+test("a correctly signed token whose timestamp is not a canonical millisecond count in the Date range is ERR_TOKEN_MALFORMED, for decode and verify", () => {
+  const absurd = [
+    "9999999999999999", // above 8.64e15: new Date() of it is Invalid Date
+    "8640000000000001",
+    "8640000000000000", // the last Date, but its expiry 15 minutes on is not one
+    "8639999999100001",
+    "01767225600000", // leading zero: not the bytes minting writes
+    "00",
+    "1767225600000 ",
+    "+1767225600000",
+    "1.7672256e12",
+    "0x19B7C8E2C00",
+    "1767225600000\n",
+    "１７６７２２５６０００００", // full-width digits
+  ];
+  for (const timestamp of absurd) {
+    const token = tokenOf({ timestamp, accessKey: AK, signature: sign(timestamp, AK, PATH), path: PATH });
+    // Checked at our clock and at the clock the timestamp names, where a Date can hold it.
+    const named = Number(timestamp);
+    const nowTimes = [TS, ...(Math.abs(named) <= 8.64e15 ? [named] : [])];
+    throwsToken(() => decodeNcpToken(token), ErrorCode.TOKEN_MALFORMED, /timestamp .* is not milliseconds since the epoch/);
+    for (const now of nowTimes) {
+      throwsToken(() => verifyNcpToken(token, opts({ now })), ErrorCode.TOKEN_MALFORMED, /timestamp .* is not milliseconds since the epoch/);
+    }
+  }
+  // The last timestamp whose expiry is still a Date decodes, and is refused as too far ahead.
+  const last = "8639999999100000";
+  const edge = tokenOf({ timestamp: last, accessKey: AK, signature: sign(last, AK, PATH), path: PATH });
+  assert.equal(decodeNcpToken(edge).expiresAt.getTime(), 8.64e15);
+  throwsToken(() => verifyNcpToken(edge, opts()), ErrorCode.TOKEN_FUTURE, /\+275760-09-12T23:45:00\.000Z, more than 60 s in the future/);
+  // The first millisecond of the epoch is a canonical timestamp: long expired, never malformed.
+  const zero = tokenOf({ timestamp: "0", accessKey: AK, signature: sign("0", AK, PATH), path: PATH });
+  throwsToken(() => verifyNcpToken(zero, opts()), ErrorCode.TOKEN_EXPIRED, /expired at 1970-01-01T00:15:00\.000Z/);
+});
+
+test("verifyNcpToken: times and spans outside the Date range are refused with typed errors, never a RangeError", () => {
+  for (const now of [Number.NaN, Infinity, 8.64e15 + 1, -8.64e15 - 1, 1e300]) {
+    throwsInvalid(() => verifyNcpToken(TOKEN, opts({ now })), "now", /not a valid time/);
+  }
+  for (const maxAgeMs of [Number.NaN, -1, Infinity, 1e300]) {
+    throwsInvalid(() => verifyNcpToken(TOKEN, opts({ maxAgeMs })), "maxAgeMs", /maxAgeMs/);
+  }
+  for (const maxFutureSkewMs of [Number.NaN, -1, Infinity, 1e300]) {
+    throwsInvalid(() => verifyNcpToken(TOKEN, opts({ maxFutureSkewMs })), "maxFutureSkewMs", /maxFutureSkewMs/);
+  }
+});
+
+test("mintNcpToken: a time outside what a token can carry is refused as INVALID_INPUT", () => {
+  const good = { accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "SGN" };
+  for (const now of [1e300, 8.64e15 + 1, 8.64e15, -1, -8.64e15]) {
+    throwsInvalid(() => mintNcpToken({ ...good, now }), "now", /not a valid time|before 1970|cannot carry/);
+  }
+});
+
+/** A token over the exact claim text given (Base64 of its UTF-8 bytes). */
+const rawToken = (claimText: string): string => `k8s-ncp-v1.${Buffer.from(claimText, "utf8").toString("base64")}`;
+
+test("verifyNcpToken accepts only the canonical claim bytes; decodeNcpToken still decodes the others and says so", () => {
+  const ts = String(TS);
+  const c = (k: string, v: string): string => `${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  const fields = [c("timestamp", ts), c("accessKey", AK), c("signature", SIG), c("path", PATH)];
+  const canonicalText = `{${fields.join(",")}}`;
+  assert.equal(rawToken(canonicalText), TOKEN, "the canonical text is the SPEC token's");
+  const variants: [string, string][] = [
+    ["duplicate key, last wins", `{${c("timestamp", "1")},${fields.join(",")}}`],
+    ["a space after a colon", `{${fields.join(",").replace(`"timestamp":`, `"timestamp": `)}}`],
+    ["a space after a comma", `{${fields.join(", ")}}`],
+    ["surrounding white space", ` ${canonicalText}\n`],
+    ["a \\u escape", `{${fields.join(",").replace("NCPTEST", "\\u004eCPTEST")}}`],
+    ["an escaped slash", `{${fields.join(",").replaceAll("/", "\\/")}}`],
+    ["reordered keys", `{${[fields[1], fields[0], fields[2], fields[3]].join(",")}}`],
+  ];
+  for (const [name, text] of variants) {
+    const token = rawToken(text);
+    const decoded = decodeNcpToken(token);
+    assert.equal(decoded.canonical, false, name);
+    assert.equal(decoded.accessKey, AK, name);
+    assert.equal(decoded.timestamp, ts, name);
+    throwsToken(() => verifyNcpToken(token, opts()), ErrorCode.TOKEN_MALFORMED, /not in its canonical form/);
+  }
+  assert.equal(decodeNcpToken(TOKEN).canonical, true);
+
+  // Base64 with non-zero padding bits decodes to the same bytes: another string for the same claim.
+  const ak19 = "NCPTESTACCESSKEY001";
+  const sk19 = `${SK}19`;
+  const sig19 = sign(ts, ak19, PATH, sk19);
+  const body = Buffer.from(JSON.stringify({ timestamp: ts, accessKey: ak19, signature: sig19, path: PATH })).toString("base64");
+  assert.match(body, /[^=]=$|==$/, "this claim's Base64 needs padding");
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const at = body.indexOf("=") - 1;
+  const last = body[at] as string;
+  const twisted = `${body.slice(0, at)}${alphabet[alphabet.indexOf(last) + 1]}${body.slice(at + 1)}`;
+  assert.deepEqual(Buffer.from(twisted, "base64"), Buffer.from(body, "base64"), "both strings decode to the same bytes");
+  const ring19 = opts({ secretKeyFor: (ak) => (ak === ak19 ? sk19 : undefined) });
+  assert.equal(verifyNcpToken(`k8s-ncp-v1.${body}`, ring19).accessKey, ak19);
+  assert.equal(decodeNcpToken(`k8s-ncp-v1.${twisted}`).canonical, false);
+  throwsToken(() => verifyNcpToken(`k8s-ncp-v1.${twisted}`, ring19), ErrorCode.TOKEN_MALFORMED, /not in its canonical form/);
+  // White space around the token string is a different string too.
+  throwsToken(() => verifyNcpToken(` ${TOKEN}\n`, opts()), ErrorCode.TOKEN_MALFORMED, /not in its canonical form/);
+});
+
+test("verifyNcpToken: an access key that Go's JSON escapes (<, >, &) verifies only in Go's escaped form", () => {
+  const ak = "NCP<&>KEY";
+  const sk = `${SK}x`;
+  const ts = String(TS);
+  const sig = sign(ts, ak, PATH, sk);
+  const ring = opts({ secretKeyFor: (k) => (k === ak ? sk : undefined) });
+  const goForm = `{"timestamp":"${ts}","accessKey":"NCP\\u003c\\u0026\\u003eKEY","signature":"${sig}","path":"${PATH}"}`;
+  const plainForm = JSON.stringify({ timestamp: ts, accessKey: ak, signature: sig, path: PATH });
+  assert.equal(verifyNcpToken(rawToken(goForm), ring).accessKey, ak);
+  assert.equal(mintNcpToken({ accessKey: ak, secretKey: sk, clusterUuid: UUID, region: "SGN", now: TS }).token, rawToken(goForm));
+  throwsToken(() => verifyNcpToken(rawToken(plainForm), ring), ErrorCode.TOKEN_MALFORMED, /not in its canonical form/);
 });
