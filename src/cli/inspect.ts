@@ -4,6 +4,7 @@
  * a token's signature or session token, since either would hand the token out again.
  */
 import { TokenError, UsageError, ErrorCode } from "../lib/errors.js";
+import { printable, printableJson } from "../lib/printable.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import {
@@ -47,6 +48,8 @@ export interface NcpInspection extends TokenTiming {
   path: string;
   /** `verified` after `--verify`, else `unchecked`. */
   signature: "verified" | "unchecked";
+  /** Whether the token is the exact bytes minting writes for its values; verification refuses it when not. */
+  canonical: boolean;
 }
 
 /** What `inspect -o json` prints for an EKS token. */
@@ -125,7 +128,8 @@ Flags:
         `inspect: not a token kubeiam can decode: it must start with "${NCP_TOKEN_PREFIX}" (NKS) or "${EKS_PREFIX}" (EKS); GKE access tokens are opaque`,
       );
     }
-    ctx.out(output === "json" ? `${JSON.stringify(inspection, null, 2)}\n` : formatInspection(inspection, now));
+    // Everything shown comes from the token: escaped, so that it can neither drive the terminal nor forge lines.
+    ctx.out(output === "json" ? `${printableJson(inspection, 2)}\n` : formatInspection(inspection, now));
     return 0;
   },
 };
@@ -181,6 +185,7 @@ function inspectNcp(token: string, now: number): NcpInspection {
     path: claim.path,
     ...timing(claim.issuedAt.getTime(), claim.expiresAt.getTime(), now, NCP_TOKEN_MAX_FUTURE_SKEW_MS),
     signature: "unchecked",
+    canonical: claim.canonical,
   };
 }
 
@@ -199,7 +204,7 @@ function verifyWithOwnCredentials(
     const where = credentials.source === "env" ? "the environment" : `profile ${credentials.profile ?? "DEFAULT"} of ${credentials.path ?? "the configure file"}`;
     throw new TokenError(
       ErrorCode.TOKEN_UNKNOWN_KEY,
-      `inspect: the token is signed by access key ${signer}, but the credentials from ${where} are for ${credentials.accessKey}: pass --profile or --credentialConfig for that key`,
+      `inspect: the token is signed by access key ${printable(signer)}, but the credentials from ${where} are for ${credentials.accessKey}: pass --profile or --credentialConfig for that key`,
     );
   }
   verifyNcpToken(token, {
@@ -253,7 +258,7 @@ function validity(t: TokenTiming, now: number): string {
 
 function table(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}\n`).join("");
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${printable(v)}\n`).join("");
 }
 
 function formatInspection(i: NcpInspection | EksInspection, now: number): string {
@@ -269,6 +274,7 @@ function formatInspection(i: NcpInspection | EksInspection, now: number): string
       ["age", age],
       ["valid", validity(i, now)],
       ["signature", i.signature === "verified" ? "verified with your credentials" : "not checked (add --verify)"],
+      ...(i.canonical ? [] : ([["canonical", "no: not the bytes minting writes for these values, so verification refuses this token"]] as [string, string][])),
     ]);
   }
   return table([

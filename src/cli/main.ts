@@ -6,6 +6,7 @@
  */
 import { basename } from "node:path";
 import { ErrorCode, KubeiamError, type ErrorCodeValue } from "../lib/errors.js";
+import { printable } from "../lib/printable.js";
 import type { CliContext, Command } from "./context.js";
 
 type Loader = () => Promise<Command>;
@@ -130,12 +131,16 @@ function unknownCommand(prog: string, name: string): KubeiamError {
   return new KubeiamError(ErrorCode.USAGE, `unknown command ${JSON.stringify(name)}: run '${prog} --help' for the list`);
 }
 
-/** One line on stderr for a user's mistake; a stack trace only for our own bugs, and only on request. */
+/**
+ * One line on stderr for a user's mistake; a stack trace only for our own bugs, and only on request.
+ * A message may quote outside input (a token's field, a file's value): escaped, it stays one line
+ * and cannot drive the terminal.
+ */
 function report(error: unknown, ctx: CliContext): number {
   if (error instanceof KubeiamError) {
-    ctx.err(`${ctx.programName}: ${error.message}\n`);
+    ctx.err(`${ctx.programName}: ${printable(error.message)}\n`);
   } else {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = printable(error instanceof Error ? error.message : String(error));
     ctx.err(`${ctx.programName}: internal error: ${message} (set KUBEIAM_DEBUG=1 for details, and please report it)\n`);
     if (ctx.env.KUBEIAM_DEBUG && error instanceof Error && error.stack) ctx.err(`${error.stack}\n`);
   }

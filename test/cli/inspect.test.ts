@@ -5,7 +5,7 @@ import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
 import { assertOneLine as assertRefusal } from "../helpers/cli.js";
@@ -92,6 +92,7 @@ test("inspect -o json gives every field for scripts", async () => {
     valid: false,
     reason: "expired",
     signature: "unchecked",
+    canonical: true,
   });
 });
 
@@ -273,4 +274,85 @@ test("inspect is a kubeiam command, not one of ncp-iam-authenticator's", async (
   const { token } = mintNcpToken({ accessKey: "AK1", secretKey: "sk", clusterUuid: SPEC.clusterUuid, region: "FKR", now: SPEC.timestamp });
   const r = await run(["inspect", "-o", "json", token]);
   assert.equal((JSON.parse(r.out) as { stage: string }).stage, "v1");
+});
+
+/** A claim signed with `secretKey` by hand (SPEC section 1, node:crypto), serialised by `encode`. */
+function signedToken(fields: { timestamp: string; accessKey: string; path?: string }, secretKey = SPEC.secretKey, encode: (c: object) => string = (c) => JSON.stringify(c)): string {
+  const path = fields.path ?? `/iam/sgn-v1/user?clusterUuid=${SPEC.clusterUuid}`;
+  const signature = createHmac("sha256", secretKey).update(`GET ${path}\n${fields.timestamp}\n${fields.accessKey}`).digest("base64");
+  return `k8s-ncp-v1.${Buffer.from(encode({ timestamp: fields.timestamp, accessKey: fields.accessKey, signature, path })).toString("base64")}`;
+}
+
+test("inspect: a signed token with an absurd timestamp is a malformed token (exit 4, one line), never an internal error", async () => {
+  for (const timestamp of ["9999999999999999", "8640000000000000", "01767225600000"]) {
+    const token = signedToken({ timestamp, accessKey: SPEC.accessKey });
+    for (const args of [["inspect", token], ["inspect", "-o", "json", token], ["inspect", "--verify", token]]) {
+      const r = await run(args, { env: specKeys });
+      assertOneLine(r, 4, /timestamp .* is not milliseconds since the epoch/);
+      assert.doesNotMatch(r.err, /internal error/);
+    }
+  }
+});
+
+test("inspect decodes a claim that is not in canonical form and says so; --verify refuses it", async () => {
+  const token = signedToken({ timestamp: String(SPEC.timestamp), accessKey: SPEC.accessKey }, SPEC.secretKey, (c) => JSON.stringify(c, null, 1));
+  const text = await run(["inspect", token]);
+  assert.equal(text.status, 0, text.err);
+  assert.match(text.out, /^access key: +NCPTESTACCESSKEY0001$/m);
+  assert.match(text.out, /^canonical: +no: not the bytes minting writes for these values, so verification refuses this token$/m);
+  const json = await run(["inspect", "-o", "json", token]);
+  assert.equal((JSON.parse(json.out) as { canonical: boolean }).canonical, false);
+  assert.doesNotMatch((await run(["inspect", SPEC.token])).out, /canonical/);
+  assertOneLine(await run(["inspect", "--verify", token], { env: specKeys }), 4, /not in its canonical form/);
+});
+
+// Terminal escapes, line breaks, other control characters (C0, DEL, C1) and bidi overrides.
+const HOSTILE = "\u001b[2J\u001b[H\r\nvalid:        yes\u202eevil\u2066\u0085\u009b31m\u007f\u0000\u2028x";
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]/u;
+
+test("inspect escapes everything it prints from a token: one table line a field, no raw control or bidi character", async () => {
+  // Written as Go's encoding/json writes it (U+2028 escaped), so the claim is canonical.
+  const goJson = (c: object): string => JSON.stringify(c).replaceAll("\u2028", "\\u2028");
+  const token = signedToken({ timestamp: String(SPEC.timestamp), accessKey: HOSTILE }, SPEC.secretKey, goJson);
+  const text = await run(["inspect", token]);
+  assert.equal(text.status, 0, text.err);
+  assert.doesNotMatch(text.out.replaceAll("\n", ""), RAW_CONTROL);
+  assert.equal(text.out.split("\n").length, 10, text.out);
+  assert.equal(text.out.match(/^valid:/gm)?.length, 1);
+  const accessLine = text.out.split("\n").find((l) => l.startsWith("access key:")) ?? "";
+  assert.equal(accessLine.replace(/^access key: +/, ""), "\\u001b[2J\\u001b[H\\r\\nvalid:        yes\\u202eevil\\u2066\\u0085\\u009b31m\\u007f\\u0000\\u2028x");
+
+  const json = await run(["inspect", "-o", "json", token]);
+  assert.equal(json.status, 0, json.err);
+  assert.doesNotMatch(json.out.replaceAll("\n", ""), RAW_CONTROL);
+  assert.equal((JSON.parse(json.out) as { accessKey: string }).accessKey, HOSTILE, "JSON keeps the exact value");
+
+  // The same key in a message: --verify names the signer in its refusal, escaped too.
+  const refused = await run(["inspect", "--verify", token], { env: specKeys });
+  assertOneLine(refused, 4, /signed by access key \\u001b\[2J/);
+  assert.doesNotMatch(refused.err.slice(0, -1), RAW_CONTROL);
+});
+
+test("inspect escapes what an EKS token's URL carries (credential scope, action) in text and JSON", async () => {
+  const q = [
+    "Action=GetCallerIdentity%1B%5D0%3Btitle%07",
+    "Version=2011-06-15",
+    "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+    `X-Amz-Credential=${encodeURIComponent(`AKIA${HOSTILE}/20261128/us-east-1\u202e/sts/aws4_request`)}`,
+    "X-Amz-Date=20261128T120000Z",
+    "X-Amz-Expires=60",
+    "X-Amz-SignedHeaders=host%3Bx-k8s-aws-id",
+    `X-Amz-Signature=${"ab".repeat(32)}`,
+  ];
+  const token = `k8s-aws-v1.${Buffer.from(`https://sts.us-east-1.amazonaws.com/?${q.join("&")}`).toString("base64url")}`;
+  const now = Date.UTC(2026, 10, 28, 12, 1, 0);
+  const text = await run(["inspect", token], { now });
+  assert.equal(text.status, 0, text.err);
+  assert.doesNotMatch(text.out.replaceAll("\n", ""), RAW_CONTROL);
+  assert.equal(text.out.split("\n").length, 12, text.out);
+  const json = await run(["inspect", "-o", "json", token], { now });
+  assert.doesNotMatch(json.out.replaceAll("\n", ""), RAW_CONTROL);
+  const parsed = JSON.parse(json.out) as { accessKeyId: string; action: string };
+  assert.equal(parsed.accessKeyId, `AKIA${HOSTILE}`);
+  assert.equal(parsed.action, "GetCallerIdentity\u001b]0;title\u0007");
 });
