@@ -117,7 +117,13 @@ function route(req: IncomingMessage, uri: string, state: GatewayState): Answer {
   if (rest === "/clusters") return { status: 200, body: { clusters: inRegion.map(sandboxClusterBody) } };
   const m = /^\/clusters\/([^/]+)(\/kubeconfig|\/nodes|\/node-pool)?$/.exec(rest);
   if (m === null) return { status: 404, body: ncpErrorBody("300", "Not Found Exception", `No API at ${path.slice(0, 100)}.`), note: "no such API" };
-  const uuid = decodeURIComponent(m[1] as string);
+  let uuid: string;
+  try {
+    uuid = decodeURIComponent(m[1] as string);
+  } catch {
+    const details = "The path holds a malformed percent-escape.";
+    return { status: 400, body: ncpErrorBody("100", "Bad Request Exception", details), note: details };
+  }
   const cluster = UUID_RE.test(uuid) ? inRegion.find((c) => c.uuid.toLowerCase() === uuid.toLowerCase()) : undefined;
   if (cluster === undefined) {
     const details = `Cluster ${uuid.slice(0, 40)} was not found in region ${region}.`;
@@ -141,7 +147,8 @@ function route(req: IncomingMessage, uri: string, state: GatewayState): Answer {
 
 /**
  * The gateway's request handler, for `http.createServer`. Logs one line a request: method, path,
- * access key, status and, on failure, why; never a signature or a secret.
+ * access key, status and, on failure, why; never a signature or a secret. Answers every request:
+ * a malformed one gets 400, and an unexpected failure 500, never a dead server.
  *
  * @example
  * ```ts
@@ -151,8 +158,15 @@ function route(req: IncomingMessage, uri: string, state: GatewayState): Answer {
 export function createGatewayHandler(state: GatewayState): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const uri = req.url ?? "/";
-    const auth = authenticate(req, uri, state);
-    const answer = "failure" in auth ? auth.failure : route(req, uri, state);
+    let answer: Answer;
+    // Every request gets an answer: a throw here would otherwise take the whole sandbox down.
+    try {
+      const auth = authenticate(req, uri, state);
+      answer = "failure" in auth ? auth.failure : route(req, uri, state);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      answer = { status: 500, body: ncpErrorBody("900", "Internal Server Error", "The sandbox failed on this request."), note: `internal: ${why}` };
+    }
     const who = header(req, "x-ncp-iam-access-key")?.slice(0, 40) ?? "-";
     state.log(`api ${req.method ?? "?"} ${uri.split("?")[0]?.slice(0, 200)} key=${who} -> ${answer.status}${answer.note ? ` (${answer.note})` : ""}`);
     const text = JSON.stringify(answer.body);

@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { UsageError } from "../lib/errors.js";
+import { logLine } from "../lib/printable.js";
 import { DEFAULT_SANDBOX_CLUSTERS, makeSandboxCluster, type SandboxCluster, type SandboxClusterSpec } from "./clusters.js";
 import { createGatewayHandler } from "./gateway.js";
 import { checkSandboxKeys, generateSandboxKey, SandboxFileProblem, type SandboxKey, type SandboxKeyFull } from "./keys.js";
@@ -27,7 +28,7 @@ export interface SandboxOptions {
   clusters?: SandboxClusterSpec[];
   /** The sandbox's clock, for the gateway's window and token ages; `Date.now` by default. */
   now?: () => number;
-  /** Receives one line a request (no secrets); silent when absent. */
+  /** Receives one line a request (no secrets; escaped, at most about 1000 characters); silent when absent. */
   log?: (line: string) => void;
 }
 
@@ -110,7 +111,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const keyFor = (ak: string): SandboxKeyFull | undefined => ring.get(ak);
   const creator = keys[0] as SandboxKeyFull;
   const now = options.now ?? Date.now;
-  const log = options.log ?? ((): void => {});
+  // Log lines quote requests (paths, access keys, refusal reasons): each is escaped and cut to stay one bounded line.
+  const sink = options.log;
+  const log = sink === undefined ? (): void => {} : (line: string): void => sink(logLine(line));
   const clusters: SandboxCluster[] = (options.clusters ?? DEFAULT_SANDBOX_CLUSTERS).map((spec) => makeSandboxCluster(spec, now()));
   // Loaded here, not on import: the CA pulls in @peculiar/x509 and reflect-metadata.
   const { createLocalCa } = await import("./ca.js");

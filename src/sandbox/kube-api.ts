@@ -234,7 +234,12 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
     default: {
       const m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
       if (m === null) return notFound("");
-      const name = decodeURIComponent(m[1] as string);
+      let name: string;
+      try {
+        name = decodeURIComponent(m[1] as string);
+      } catch {
+        return { status: 400, body: kubeStatus(400, "BadRequest", "the request path holds a malformed percent-escape") };
+      }
       if (!c.namespaces.includes(name)) {
         return {
           status: 404,
@@ -261,10 +266,22 @@ export function createClusterHandler(state: ClusterEndpointState): (req: Incomin
     res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-cache, private" });
     res.end(text);
   };
+  const internal = (res: ServerResponse, tag: string, error: unknown): void => {
+    state.log(`${tag} -> 500 (${error instanceof Error ? error.message : String(error)})`);
+    if (!res.headersSent) send(res, { status: 500, body: kubeStatus(500, "InternalError", "an error on the server has prevented the request from succeeding") });
+  };
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const tag = `cluster ${state.cluster.name} ${req.method ?? "?"} ${path.slice(0, 200)}`;
-    const auth = authenticate(req, state);
+    // Every request gets an answer: a throw here would otherwise take the whole sandbox down.
+    let auth: ReturnType<typeof authenticate>;
+    try {
+      auth = authenticate(req, state);
+    } catch (error) {
+      internal(res, tag, error);
+      req.resume();
+      return;
+    }
     if ("reason" in auth) {
       state.log(`${tag} -> 401 (${auth.reason})`);
       send(res, { status: 401, body: kubeStatus(401, "Unauthorized", "Unauthorized") });
@@ -278,8 +295,8 @@ export function createClusterHandler(state: ClusterEndpointState): (req: Incomin
         req.resume();
       },
       (error: unknown) => {
-        state.log(`${tag} -> 500 (${error instanceof Error ? error.message : String(error)})`);
-        send(res, { status: 500, body: kubeStatus(500, "InternalError", "an error on the server has prevented the request from succeeding") });
+        internal(res, tag, error);
+        req.resume();
       },
     );
   };

@@ -49,7 +49,11 @@ function token(o: { key: { accessKey: string; secretKey: string }; uuid: string;
   const path = `/iam/${o.stage}/user?clusterUuid=${o.uuid}`;
   const signature =
     o.signature ?? createHmac("sha256", o.key.secretKey).update(`GET ${path}\n${timestamp}\n${o.key.accessKey}`).digest("base64");
-  const claim = JSON.stringify({ timestamp, accessKey: o.key.accessKey, signature, path });
+  // Go's encoding/json also escapes <, > and & (and U+2028/2029): the canonical claim bytes.
+  const claim = JSON.stringify({ timestamp, accessKey: o.key.accessKey, signature, path }).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
   return `k8s-ncp-v1.${Buffer.from(claim).toString("base64")}`;
 }
 
@@ -206,4 +210,40 @@ test("the log names the user of served requests and holds no token or secret", a
   const all = lines.join("\n");
   assert.ok(!all.includes(t.slice(11, 60)), "no token in the log");
   for (const k of [CREATOR, BY_ID_NO, BY_KEY, UNMAPPED]) assert.ok(!all.includes(k.secretKey), "no secret in the log");
+});
+
+test("a correctly signed token with an absurd timestamp is refused as malformed", async () => {
+  for (const ms of [9999999999999999, 8.64e15]) {
+    await refused(`Bearer ${krToken(CREATOR, { ms })}`, /ERR_TOKEN_MALFORMED: the token's timestamp .* is not milliseconds since the epoch/);
+  }
+});
+
+test("a correctly signed token whose claim is not canonical is refused", async () => {
+  const timestamp = String(Date.now());
+  const path = `/iam/v1/user?clusterUuid=${KR_UUID}`;
+  const signature = createHmac("sha256", CREATOR.secretKey).update(`GET ${path}\n${timestamp}\n${CREATOR.accessKey}`).digest("base64");
+  const spaced = JSON.stringify({ timestamp, accessKey: CREATOR.accessKey, signature, path }, null, 1);
+  await refused(`Bearer k8s-ncp-v1.${Buffer.from(spaced).toString("base64")}`, /ERR_TOKEN_MALFORMED: the token is not in its canonical form/);
+});
+
+test("a malformed percent-escape in a served path answers 400, and the endpoint stays up", async () => {
+  const auth = `Bearer ${krToken()}`;
+  const bad = await get("/api/v1/namespaces/%E0%A4%A", auth);
+  assert.equal(bad.status, 400);
+  assert.equal((bad.body as { reason: string }).reason, "BadRequest");
+  assert.equal((await get("/version", auth)).status, 200);
+});
+
+test("log lines stay one line each and bounded: an access key with line breaks, a %0A in the path", async () => {
+  const before = lines.length;
+  const forgedKey = { accessKey: `NCPX\n cluster kr-one GET /version user=admin -> 200\r\u001b[2J\u202e${"k".repeat(4000)}`, secretKey: "whatever" };
+  await refused(`Bearer ${krToken(forgedKey)}`, /ERR_TOKEN_UNKNOWN_KEY/);
+  const auth = `Bearer ${krToken()}`;
+  assert.equal((await get("/api/v1/namespaces/x%0Acluster%20kr-one%20GET%20%2Fversion%20user=admin%20-%3E%20200", auth)).status, 404);
+  const added = lines.slice(before);
+  assert.equal(added.length, 2, added.join("\n"));
+  for (const line of added) {
+    assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u, line);
+    assert.ok(line.length <= 1100, `a log line of ${line.length} characters`);
+  }
 });

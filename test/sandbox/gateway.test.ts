@@ -66,7 +66,7 @@ async function call(c: Call): Promise<{ status: number; body: unknown }> {
   };
   if (c.region !== null) headers["x-ncp-region_code"] = c.region ?? "KR";
   for (const h of c.omit ?? []) delete headers[h];
-  const res = await fetch(sandbox.apiUrl + c.uri, { method, headers });
+  const res = await fetch(sandbox.apiUrl + c.uri, { method, headers, signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -243,4 +243,31 @@ test("the log has one line a request and never a secret or a signature", async (
   assert.ok(!all.includes(SK) && !all.includes(SK2), "no secret key in the log");
   assert.ok(sentSignatures.length > 10);
   assert.ok(sentSignatures.every((sig) => !all.includes(sig)), "no signature in the log");
+});
+
+test("a signed path with a malformed percent-escape answers 400, and the gateway stays up", async () => {
+  for (const uri of ["/vnks/v2/clusters/%E0%A4%A", "/vnks/v2/clusters/%ZZ/nodes", "/vnks/v2/clusters/%"]) {
+    const { status, body } = await call({ uri });
+    assert.equal(status, 400, uri);
+    assert.equal((body as { error: { errorCode: string } }).error.errorCode, "100");
+    assert.match((body as { error: { details: string } }).error.details, /malformed percent-escape/);
+  }
+  assert.equal((await call({ uri: "/vnks/v2/clusters" })).status, 200);
+});
+
+test("log lines stay one line each and bounded, whatever a signed path or a header holds", async () => {
+  const before = lines.length;
+  // As fetch sends it (already percent-encoded), so that the signature covers the same bytes.
+  const forged = "kr-one%0Aapi%20GET%20%2Fvnks%2Fv2%2Fclusters%20key=NCPTESTACCESSKEY0001%20-%3E%20200%0D%1B%5B2J%E2%80%AE";
+  assert.equal((await call({ uri: `/vnks/v2/clusters/${forged}` })).status, 404);
+  assert.equal((await call({ uri: `/vnks/v2/clusters/${"%0A".repeat(5000)}` })).status, 404);
+  // HTTP carries no C0 control in a header; a C1 one (CSI, U+009B) comes through as a Latin-1 byte.
+  assert.equal((await call({ uri: "/vnks/v2/clusters", accessKey: `NCPUNKNOWN\u009b2J${"x".repeat(5000)}` })).status, 401);
+  const added = lines.slice(before);
+  assert.equal(added.length, 3);
+  for (const line of added) {
+    assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u, line);
+    assert.ok(line.length <= 1100, `a log line of ${line.length} characters`);
+  }
+  assert.match(added[0] ?? "", /Cluster kr-one\\napi GET/);
 });
