@@ -7,7 +7,10 @@
 import type { ClusterInfo, ClusterProvider } from "../cluster-info.js";
 import { DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
 import { parseGcpCredentialsFile } from "../gcp/token.js";
-import { createEksProvider, createGkeProvider, createNcpProvider } from "../provider.js";
+// Each cloud's own provider module, not ../provider.js, which also pulls in @kubernetes/client-node.
+import { createEksProvider } from "../aws/provider.js";
+import { createGkeProvider } from "../gcp/provider.js";
+import { createNcpProvider } from "../ncp/provider.js";
 import type { BrokerProvider } from "./store/store.js";
 
 /** An NCP API key as the broker holds it. */

@@ -12,7 +12,6 @@ import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js"
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import { keyCheckValue, parseMasterKey } from "./sealing.js";
-import { createBrokerApp } from "./server.js";
 import { migrateStore } from "./store/migrations.js";
 import { openStore, parseStoreLocation, type OpenStore } from "./store/open.js";
 import { BrokerStore } from "./store/store.js";
@@ -168,6 +167,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     });
     const scheme = tls === undefined ? "http" : "https";
     let url = "";
+    // Loaded only now: the refusals above answer without paying for Fastify and the clouds.
+    const { createBrokerApp } = await import("./server.js");
     const built = await createBrokerApp({
       store: new BrokerStore(store.db, store.dialect),
       masterKey,

@@ -28,6 +28,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   sandbox: async () => (await import("./sandbox.js")).sandboxCommand,
   inspect: async () => (await import("./inspect.js")).inspectCommand,
   broker: async () => (await import("./broker.js")).brokerCommand,
+  serve: async () => (await import("./serve.js")).serveCommand,
   "convert-kubeconfig": async () => (await import("./convert-kubeconfig.js")).convertKubeconfigCommand,
 };
 

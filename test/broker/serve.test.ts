@@ -1,0 +1,184 @@
+/**
+ * `kubeiam serve` as users run it (the built CLI, a child process): the ready line and files it
+ * makes, the refusals before serving (one line, non-zero exit, nothing changed), TLS, graceful stop,
+ * two starts racing on one empty embedded store, and SIGKILL under load: every token a client
+ * received has its audit row.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { createLocalCa } from "../../src/sandbox/ca.js";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { assertOneLine } from "../helpers/cli.js";
+import { call } from "./helpers.js";
+import { childEnv, runCliChild, startServe, type ServeChild } from "./serve-helpers.js";
+
+let dir: string;
+let sandbox: Sandbox;
+const children: ServeChild[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "kubeiam-serve-"));
+  sandbox = await startSandbox();
+});
+after(async () => {
+  for (const c of children) await c.stop();
+  await sandbox.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const home = (name: string): string => {
+  const h = join(dir, name);
+  return h;
+};
+
+test("first start on the default embedded store: one ready line with the admin token; 0700 folder, 0600 files; a restart omits the token; SIGTERM exits 0", async () => {
+  const h = home("default");
+  const s = await startServe(["--listen", "127.0.0.1:0"], childEnv(h));
+  children.push(s);
+  assert.deepEqual(Object.keys(s.ready), ["url", "db", "adminToken"]);
+  assert.match(s.ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(s.ready.db, `sqlite:${join(h, ".kubeiam", "broker.db")}`);
+  assert.match(s.ready.adminToken ?? "", /^kbi_[A-Za-z0-9_-]{43}$/);
+  assert.equal(statSync(join(h, ".kubeiam")).mode & 0o777, 0o700);
+  assert.equal(statSync(join(h, ".kubeiam", "broker.db")).mode & 0o777, 0o600);
+  assert.equal(statSync(join(h, ".kubeiam", "master.key")).mode & 0o777, 0o600);
+  assert.equal(Buffer.from(readFileSync(join(h, ".kubeiam", "master.key"), "utf8").trim(), "base64").length, 32);
+  const health = await call(s.ready.url, "GET", "/healthz");
+  assert.equal(health.status, 200);
+  assert.equal((await call(s.ready.url, "GET", "/v1/users", { token: s.ready.adminToken })).status, 200);
+  assert.equal(await s.stop(), 0);
+  assert.equal(s.stdout().split("\n").length, 2, "only the ready line on stdout");
+  for (const line of s.stderr().trim().split("\n")) JSON.parse(line);
+  assert.ok(!s.stderr().includes(s.ready.adminToken ?? "-"), "the token is not logged");
+  const again = await startServe(["--listen", "127.0.0.1:0"], childEnv(h));
+  children.push(again);
+  assert.deepEqual(Object.keys(again.ready), ["url", "db"]);
+  assert.equal((await call(again.ready.url, "GET", "/v1/users", { token: s.ready.adminToken })).status, 200, "the admin token still works");
+  assert.equal(await again.stop(), 0);
+});
+
+test("refusals before serving, each one line and a non-zero exit", async () => {
+  const h = home("refusals");
+  const db = `sqlite:${join(h, "b.db")}`;
+  const key = randomBytes(32).toString("base64");
+  const run = (args: string[], extra: Record<string, string> = {}) => runCliChild(["serve", ...args], childEnv(h, extra));
+
+  assertOneLine(await run(["--listen", "0.0.0.0:0", "--db", db]), 2, /listening on 0\.0\.0\.0 without TLS .*--tls-cert and --tls-key/);
+  assertOneLine(await run(["--db", "postgres://kubeiam:pw@127.0.0.1:1/broker", "--listen", "127.0.0.1:0"]), 3, /PostgreSQL store needs the master key/, ["pw@"]);
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0", "--tls-cert", join(h, "none.pem"), "--tls-key", join(h, "none.key")]), 3, /cannot read --tls-cert .*none\.pem \(ENOENT\)/);
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0", "--tls-cert", join(h, "none.pem")]), 2, /--tls-cert and --tls-key go together/);
+  assertOneLine(await run(["--db", db, "--listen", "localhost"]), 2, /--listen "localhost" is not HOST:PORT/);
+  assertOneLine(await run(["--db", "mysql://x", "--listen", "127.0.0.1:0"]), 2, /neither sqlite:PATH nor postgres/);
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0", "--rate-limit", "0"]), 2, /--rate-limit "0"/);
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: "c2hvcnQ=" }), 3, /KUBEIAM_MASTER_KEY is 5 bytes, not 32/);
+
+  // A store made under one key, then started with another.
+  const first = await startServe(["--db", db, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));
+  assert.equal(await first.stop(), 0);
+  const before = readFileSync(join(h, "b.db"));
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") }), 3, /sealed under another master key/);
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"]), 3, /master key file .* does not exist and the database already holds sealed keys/);
+
+  // A taken port.
+  const holder = await startServe(["--db", db, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));
+  children.push(holder);
+  const port = new URL(holder.ready.url).port;
+  assertOneLine(await run(["--db", db, "--listen", `127.0.0.1:${port}`], { KUBEIAM_MASTER_KEY: key }), 2, new RegExp(`127\\.0\\.0\\.1:${port} is taken`));
+  assert.equal(await holder.stop(), 0);
+
+  // A store from a newer kubeiam.
+  const sqlite = new Database(join(h, "b.db"));
+  sqlite.prepare("UPDATE kubeiam_meta SET value = '99' WHERE key = 'schema_version'").run();
+  sqlite.close();
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: key }), 7, /schema version 99, newer than this kubeiam's 1/);
+  assert.ok(before.length > 0);
+});
+
+test("TLS: --tls-cert and --tls-key serve HTTPS that a client trusting the CA reaches", async () => {
+  const h = home("tls");
+  const ca = await createLocalCa("kubeiam serve test CA");
+  const { certPem, keyPem } = await ca.issueServerCert({ dns: ["localhost"], ips: ["127.0.0.1"] });
+  writeFileSync(join(dir, "tls.pem"), certPem);
+  writeFileSync(join(dir, "tls.key"), keyPem, { mode: 0o600 });
+  const s = await startServe(
+    ["--db", `sqlite:${join(h, "b.db")}`, "--listen", "127.0.0.1:0", "--tls-cert", join(dir, "tls.pem"), "--tls-key", join(dir, "tls.key")],
+    childEnv(h),
+  );
+  children.push(s);
+  assert.match(s.ready.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(`${s.ready.url}/healthz`, { ca: ca.certPem, timeout: 10_000 }, (res) => {
+      let t = "";
+      res.on("data", (c: Buffer) => (t += c.toString()));
+      res.on("end", () => resolve(`${res.statusCode} ${t}`));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(body, '200 {"status":"ok"}');
+  assert.equal(await s.stop(), 0);
+});
+
+test("two starts at once on one empty embedded store: one schema, exactly one prints an admin token", async () => {
+  const h = home("race");
+  const env = childEnv(h, { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") });
+  const db = `sqlite:${join(h, "b.db")}`;
+  const [a, b] = await Promise.all([startServe(["--db", db, "--listen", "127.0.0.1:0"], env), startServe(["--db", db, "--listen", "127.0.0.1:0"], env)]);
+  children.push(a, b);
+  assert.equal([a, b].filter((s) => s.ready.adminToken !== undefined).length, 1);
+  const token = a.ready.adminToken ?? b.ready.adminToken;
+  const users = await call(b.ready.url, "GET", "/v1/users", { token });
+  assert.deepEqual(users.json.users.map((u: { name: string }) => u.name), ["admin"]);
+  assert.equal(await a.stop(), 0);
+  assert.equal(await b.stop(), 0);
+});
+
+test("SIGKILL under load: every token a client received has its audit row", async () => {
+  const h = home("kill");
+  const key = randomBytes(32).toString("base64");
+  const dbFile = join(h, "b.db");
+  const s = await startServe(["--db", `sqlite:${dbFile}`, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));
+  children.push(s);
+  const url = s.ready.url;
+  const admin = s.ready.adminToken;
+  const c = sandbox.clusters.find((x) => x.status === "RUNNING");
+  assert.ok(c);
+  assert.equal(
+    (await call(url, "POST", "/v1/credentials", { token: admin, body: { name: "sb", provider: "ncp", ncp: { accessKey: sandbox.accessKey, secretKey: sandbox.secretKey, apiUrl: sandbox.apiUrl } } })).status,
+    201,
+  );
+  assert.equal((await call(url, "POST", "/v1/clusters", { token: admin, body: { name: "kr", credential: "sb", region: c.region, ncp: { clusterUuid: c.uuid } } })).status, 201);
+  const user = await call(url, "POST", "/v1/users", { token: admin, body: { name: "loader" } });
+  await call(url, "PUT", "/v1/grants/loader/kr", { token: admin });
+  const received: string[] = [];
+  let stop = false;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      try {
+        const r = await fetch(`${url}/v1/clusters/kr/token`, { headers: { authorization: `Bearer ${user.json.token}` }, signal: AbortSignal.timeout(10_000) });
+        const text = await r.text();
+        if (r.status === 200) received.push((JSON.parse(text) as { status: { token: string } }).status.token);
+      } catch {
+        return; // the server is gone
+      }
+    }
+  };
+  const workers = Array.from({ length: 32 }, worker);
+  const deadline = Date.now() + 20_000;
+  while (received.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  s.child.kill("SIGKILL");
+  stop = true;
+  await Promise.all(workers);
+  assert.ok(received.length >= 300, `tokens received under load: ${received.length}`);
+  const sqlite = new Database(dbFile, { readonly: true });
+  const row = sqlite.prepare("SELECT count(*) AS n FROM audit WHERE actor = 'loader' AND action = 'token.issue' AND outcome = 'issued'").get() as { n: number };
+  sqlite.close();
+  assert.ok(row.n >= received.length, `audit rows ${row.n} < tokens received ${received.length}`);
+  assert.equal(new Set(received).size, received.length, "each token is a fresh one");
+});
