@@ -14,6 +14,11 @@ const SUBCOMMANDS: Record<string, Loader> = {
   token: async () => (await import("./broker/token.js")).brokerTokenCommand,
   clusters: async () => (await import("./broker/clusters.js")).brokerClustersCommand,
   "update-kubeconfig": async () => (await import("./broker/update-kubeconfig.js")).brokerUpdateKubeconfigCommand,
+  user: async () => (await import("./broker/user.js")).brokerUserCommand,
+  grant: async () => (await import("./broker/grant.js")).brokerGrantCommand,
+  credential: async () => (await import("./broker/credential.js")).brokerCredentialCommand,
+  cluster: async () => (await import("./broker/cluster.js")).brokerClusterCommand,
+  audit: async () => (await import("./broker/audit.js")).brokerAuditCommand,
 };
 
 async function help(): Promise<string> {

@@ -1,0 +1,63 @@
+/**
+ * The admin side of the broker's REST API as the CLI calls it: one JSON request with the caller's
+ * broker token, and the answer checked. A refusal comes back as {@link BrokerRefusal} carrying the
+ * broker's status, reason code and sentence; no token ever appears in a message.
+ */
+import { ApiError, NetworkError } from "../lib/errors.js";
+import { BrokerRefusal } from "./errors.js";
+
+/** Where and how to reach a broker as an admin. */
+export interface AdminConnection {
+  /** The broker's URL, already checked (`normalizeBrokerServer`). */
+  server: string;
+  token: string;
+  /** PEM of a private CA that signed the broker's certificate. */
+  ca?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends one request to the broker and returns its JSON answer (`undefined` for 204).
+ *
+ * @example
+ * ```ts
+ * const { token } = await brokerAdminRequest(conn, "POST", "/v1/users", { name: "alice" }) as { token: string };
+ * ```
+ */
+export async function brokerAdminRequest(conn: AdminConnection, method: string, path: string, body?: unknown): Promise<unknown> {
+  const { fetch, Agent } = await import("undici");
+  const dispatcher = conn.ca === undefined ? undefined : new Agent({ connect: { ca: conn.ca } });
+  const signals = [AbortSignal.timeout(conn.timeoutMs ?? 30_000), ...(conn.signal === undefined ? [] : [conn.signal])];
+  let res: Awaited<ReturnType<typeof fetch>>;
+  try {
+    res = await fetch(`${conn.server}${path}`, {
+      method,
+      redirect: "manual",
+      headers: { authorization: `Bearer ${conn.token}`, accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+      signal: AbortSignal.any(signals),
+    });
+  } catch (cause) {
+    const code = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+    throw new NetworkError(`broker ${conn.server} is unreachable (${code}): check that it runs and that --server is right`, { cause });
+  } finally {
+    void dispatcher?.close();
+  }
+  const text = await res.text();
+  if (res.status === 204) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError(`broker ${conn.server} answered ${res.status} with something that is not JSON: check that --server names a kubeiam broker`, { status: res.status });
+  }
+  if (res.status >= 200 && res.status < 300) return json;
+  const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
+  if (typeof error?.code === "string" && typeof error.message === "string") {
+    const retry = res.headers.get("retry-after");
+    throw new BrokerRefusal(res.status, error.code, `the broker refused (${res.status} ${error.code}): ${error.message}`, retry === null ? {} : { retryAfter: Number(retry) });
+  }
+  throw new ApiError(`broker ${conn.server} answered ${res.status} without the broker's error shape: check that --server names a kubeiam broker`, { status: res.status });
+}

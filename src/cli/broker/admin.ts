@@ -1,0 +1,52 @@
+/**
+ * What the admin commands (`broker user|grant|credential|cluster|audit`) share: the connection from
+ * `--server`, `--ca-file` and the caller's token (KUBEIAM_BROKER_TOKEN, else `broker login`'s file),
+ * and plain-text tables.
+ */
+import type { AdminConnection } from "../../broker/admin-client.js";
+import { readBrokerCaFile } from "../../broker/client/ca-file.js";
+import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
+import { requireFlag, type CliContext } from "../context.js";
+
+/** The flags every admin command takes. */
+export const ADMIN_FLAGS = {
+  server: { type: "string" },
+  "ca-file": { type: "string" },
+  output: { type: "string", short: "o" },
+} as const;
+
+/** The help lines for {@link ADMIN_FLAGS}. */
+export const ADMIN_FLAGS_HELP = `  --server URL             the broker (required)
+  --ca-file PEM            the broker's CA, when a private one signed its certificate
+  -o, --output table|json  how to print the answer (table by default)
+  -h, --help               this help
+
+The caller's broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login'.`;
+
+/**
+ * The admin connection for a command's flags.
+ *
+ * @example
+ * ```ts
+ * const conn = await adminConnection("broker user", values, ctx);
+ * ```
+ */
+export async function adminConnection(command: string, values: { server?: string | undefined; "ca-file"?: string | undefined }, ctx: CliContext): Promise<AdminConnection> {
+  const server = normalizeBrokerServer(requireFlag(command, values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));
+  const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
+  const token = resolveBrokerToken(server, ctx.env);
+  return { server, token, signal: ctx.signal, ...(ca === undefined ? {} : { ca }) };
+}
+
+/**
+ * Lays out rows as a plain-text table, the first row being the header.
+ *
+ * @example
+ * ```ts
+ * ctx.out(table([["NAME", "ROLE"], ["alice", "user"]]));
+ * ```
+ */
+export function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("   ")).join("\n") + "\n";
+}

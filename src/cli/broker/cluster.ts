@@ -1,0 +1,95 @@
+/**
+ * `kubeiam broker cluster add|list|delete`: the clusters the broker serves. `add` makes the broker
+ * look the cluster up through its cloud with a held credential.
+ */
+import { UsageError } from "../../lib/errors.js";
+import { brokerAdminRequest } from "../../broker/admin-client.js";
+import { parseFlags, type CliContext, type Command } from "../context.js";
+import { ADMIN_FLAGS, ADMIN_FLAGS_HELP, adminConnection, table } from "./admin.js";
+
+const FLAGS = {
+  ...ADMIN_FLAGS,
+  credential: { type: "string" },
+  region: { type: "string" },
+  connection: { type: "string" },
+  "cluster-uuid": { type: "string" },
+  "cluster-name": { type: "string" },
+  project: { type: "string" },
+  location: { type: "string" },
+  "gke-cluster": { type: "string" },
+} as const;
+
+/**
+ * The `broker cluster` command.
+ *
+ * @example
+ * ```ts
+ * await brokerClusterCommand.run(["add", "prod-kr", "--credential", "ncp-main", "--region", "KR", "--cluster-uuid", uuid, "--server", url], ctx);
+ * ```
+ */
+export const brokerClusterCommand: Command = {
+  summary: "Add, list or delete the clusters the broker serves (admins)",
+  help: `Registers a cluster with the broker, which looks it up through its cloud with the credential
+named and keeps its endpoint and CA; lists them; deletes one (and the grants naming it).
+
+Usage:
+  kubeiam broker cluster add NAME --credential C --region R [--connection CONN] --server URL \\
+      (--cluster-uuid UUID | --cluster-name EKS_NAME | --project P --location L --gke-cluster G)
+  kubeiam broker cluster list --server URL
+  kubeiam broker cluster delete NAME --server URL
+
+Flags:
+  --credential C           the held credential to look the cluster up and mint with
+  --region R               the cluster's region (KR, us-east-1, europe-west1, …)
+  --connection CONN        the cb-spider ConnectionName it answers to (default: the credential's name)
+  --cluster-uuid UUID      an NKS cluster
+  --cluster-name NAME      an EKS cluster
+  --project, --location, --gke-cluster   a GKE cluster
+${ADMIN_FLAGS_HELP}
+`,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { values, positionals } = parseFlags("broker cluster", args, FLAGS, true);
+    const [verb, name, extra] = positionals;
+    if (extra !== undefined) throw new UsageError(`broker cluster: unexpected argument ${JSON.stringify(extra)}`);
+    switch (verb) {
+      case "add": {
+        if (name === undefined) throw new UsageError("broker cluster add: name the cluster: kubeiam broker cluster add NAME --credential C --region R …");
+        if (values.credential === undefined) throw new UsageError("broker cluster add: --credential is required: the held credential to reach the cluster with");
+        if (values.region === undefined) throw new UsageError("broker cluster add: --region is required");
+        const kinds = [
+          values["cluster-uuid"] !== undefined ? { ncp: { clusterUuid: values["cluster-uuid"] } } : undefined,
+          values["cluster-name"] !== undefined ? { aws: { clusterName: values["cluster-name"] } } : undefined,
+          values.project !== undefined || values.location !== undefined || values["gke-cluster"] !== undefined
+            ? { gcp: { project: values.project ?? "", location: values.location ?? "", cluster: values["gke-cluster"] ?? "" } }
+            : undefined,
+        ].filter((k) => k !== undefined);
+        if (kinds.length !== 1) throw new UsageError("broker cluster add: give exactly one of --cluster-uuid (NKS), --cluster-name (EKS) or --project/--location/--gke-cluster (GKE)");
+        const conn = await adminConnection("broker cluster add", values, ctx);
+        const body = { name, credential: values.credential, region: values.region, ...(values.connection === undefined ? {} : { connection: values.connection }), ...kinds[0] };
+        const r = (await brokerAdminRequest(conn, "POST", "/v1/clusters", body)) as { name: string; provider: string; region: string; endpoint: string; status: string };
+        ctx.out(values.output === "json" ? `${JSON.stringify(r)}\n` : table([["NAME", "PROVIDER", "REGION", "STATUS", "ENDPOINT"], [r.name, r.provider, r.region, r.status, r.endpoint || "-"]]));
+        return 0;
+      }
+      case "delete": {
+        if (name === undefined) throw new UsageError("broker cluster delete: name the cluster");
+        const conn = await adminConnection("broker cluster delete", values, ctx);
+        await brokerAdminRequest(conn, "DELETE", `/v1/clusters/${encodeURIComponent(name)}`);
+        ctx.err(`${ctx.programName}: cluster ${name} deleted, with the grants that named it\n`);
+        return 0;
+      }
+      case "list": {
+        if (name !== undefined) throw new UsageError(`broker cluster list: unexpected argument ${JSON.stringify(name)}`);
+        const conn = await adminConnection("broker cluster list", values, ctx);
+        const r = (await brokerAdminRequest(conn, "GET", "/v1/clusters")) as { clusters: { name: string; provider: string; region: string; status?: string; endpoint: string; connection?: string }[] };
+        ctx.out(
+          values.output === "json"
+            ? `${JSON.stringify(r, null, 2)}\n`
+            : table([["NAME", "PROVIDER", "REGION", "STATUS", "CONNECTION", "ENDPOINT"], ...r.clusters.map((c) => [c.name, c.provider, c.region, c.status ?? "-", c.connection ?? "-", c.endpoint || "-"])]),
+        );
+        return 0;
+      }
+      default:
+        throw new UsageError(`broker cluster: ${verb === undefined ? "say what to do" : `unknown action ${JSON.stringify(verb)}`}: add, list or delete`);
+    }
+  },
+};
