@@ -179,7 +179,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       }
     }
 
-    title("stop the sandbox and remove the temporary kubeconfig");
+    const { runBrokerAct } = await import("./demo-broker.js");
+    await runBrokerAct({ sandbox, dir, cli: CLI, kubectl: probe.spawnError === undefined ? kubectl : undefined, title, print, run, expectOk, indent });
+
+    title("stop the broker and the sandbox, and remove the temporary files");
     print(`      the sandbox answered ${requests} requests; each was checked (gateway signature or k8s-ncp-v1 token)`);
   } finally {
     await sandbox?.close();

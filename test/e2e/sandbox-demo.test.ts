@@ -58,9 +58,20 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
     assert.match(r.stdout, /Username\s+sandbox-admin/);
     assert.match(r.stdout, /Groups\s+\[system:masters system:authenticated\]/);
   }
+  assertBrokerAct(r.stdout);
   assert.deepEqual(await readdir(tmp), []);
   assert.ok(!r.stdout.includes("k8s-ncp-v1."), "no token printed");
 });
+
+/** Act two: the broker holds the key, alice holds a broker token, the revoke refuses her, the audit shows it. */
+function assertBrokerAct(stdout: string): void {
+  assert.match(stdout, /act two: a broker holds the key/);
+  assert.match(stdout, /kubeiam broker cluster add kr-demo .*\n\s+NAME\s+PROVIDER\s+REGION\s+STATUS\s+ENDPOINT\n\s+kr-demo\s+ncp\s+KR\s+Active\s+https:\/\/127\.0\.0\.1:\d+\n/);
+  assert.match(stdout, /no grant \(403: user alice has no grant for cluster kr-demo/);
+  assert.match(stdout, /\salice\s+token\.issue\s+kr-demo\s+denied\s+127\.0\.0\.1\s+no_grant\n/);
+  assert.match(stdout, /\salice\s+token\.issue\s+kr-demo\s+issued\s+127\.0\.0\.1/);
+  assert.ok(!/kbi_[A-Za-z0-9_-]{43}/.test(stdout), "no broker token printed");
+}
 
 test("without kubectl on PATH the demo says so, runs the client-node steps and exits 0", async () => {
   const tmp = await mkdtemp(join(dir, "without-"));
@@ -72,5 +83,7 @@ test("without kubectl on PATH the demo says so, runs the client-node steps and e
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kubectl is not on PATH: skipping the kubectl steps/);
   assert.match(r.stdout, /whoami: sandbox-admin/);
+  assert.match(r.stdout, /alice: kubeiam broker token --cluster kr-demo/);
+  assertBrokerAct(r.stdout);
   assert.deepEqual(await readdir(tmp), []);
 });
