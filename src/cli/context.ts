@@ -19,6 +19,8 @@ export interface CliContext {
   readStdin(): Promise<string>;
   /** Whether standard input is a terminal (nothing piped in); commands that read stdin refuse to wait on one. */
   stdinIsTTY?: boolean;
+  /** Whether standard error is a terminal: progress lines (such as retries) show there, or with `--debug`. */
+  stderrIsTTY?: boolean;
   /** The current time in milliseconds since the epoch (`Date.now` in main.ts; tests pass their own clock). */
   now(): number;
   /** Resolves when the command should stop (SIGINT/SIGTERM); used by long-running commands. */
@@ -31,6 +33,12 @@ export interface Command {
   summary: string;
   /** The full `--help` text. */
   help: string;
+  /**
+   * How long the command may take to stop by itself after SIGINT/SIGTERM (its signal aborts) before
+   * the process is ended for it; half a second when omitted. Servers that drain their connections
+   * and flush their logs ask for more; a second signal always ends the process at once.
+   */
+  stopGraceMs?: number;
   /** Runs the command; returns the exit status (0 when omitted). */
   run(args: string[], ctx: CliContext): Promise<number | void>;
 }

@@ -4,9 +4,11 @@
  * stderr lines and exit statuses. Commands load lazily so that `token` (run on every kubectl call)
  * pays only for what it uses.
  */
+import { writeSync } from "node:fs";
 import { basename } from "node:path";
 import { ErrorCode, KubeiamError, type ErrorCodeValue } from "../lib/errors.js";
 import { printable } from "../lib/printable.js";
+import { runExitCleanups } from "../lib/exit-cleanup.js";
 import type { CliContext, Command } from "./context.js";
 
 type Loader = () => Promise<Command>;
@@ -117,6 +119,7 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
   const load = commandsFor(prog)[name];
   if (load === undefined) throw unknownCommand(prog, name);
   const command = await load();
+  stopGraceMs = command.stopGraceMs ?? SIGNAL_GRACE_MS;
   if (args.includes("--help") || args.includes("-h")) {
     ctx.out(command.help);
     return 0;
@@ -154,17 +157,52 @@ export function programNameFrom(argv1: string | undefined): string {
   return base === "ncp-iam-authenticator" ? base : "kubeiam";
 }
 
+/** How long a command may take to stop by itself after SIGINT/SIGTERM before the process ends it. */
+const SIGNAL_GRACE_MS = 500;
+/** The running command's grace (see `Command.stopGraceMs`); set when the command is chosen. */
+let stopGraceMs = SIGNAL_GRACE_MS;
+
+/**
+ * Ends the process as the signal would have, after the synchronous cleanups (lock and temporary
+ * files). Re-raising the signal with its default action ends the process even when a thread is stuck
+ * in a blocking call (an `open` on a FIFO that nobody writes to), where `process.exit` would wait forever.
+ */
+function endBySignal(signal: NodeJS.Signals, programName: string): void {
+  runExitCleanups();
+  try {
+    writeSync(2, `${programName}: stopped by ${signal}\n`);
+  } catch {
+    // stderr is gone: nothing to tell.
+  }
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  // Not reached on POSIX; elsewhere, the shell's convention for "killed by a signal".
+  process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+}
+
 function processContext(): CliContext {
+  const programName = programNameFrom(process.argv[1]);
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  // First signal: ask the command to stop (it cancels its requests, closes its servers, releases its
+  // lock) and end it anyway after a short grace. A second signal ends it at once.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return endBySignal(signal, programName);
+    controller.abort(new Error(`stopped by ${signal}`));
+    setTimeout(() => endBySignal(signal, programName), stopGraceMs);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   // A closed pipe (`kubeiam … | head`) is not an error worth a trace.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(0);
-  });
+  const onStreamError = (e: NodeJS.ErrnoException): void => {
+    if (e.code === "EPIPE") {
+      runExitCleanups();
+      process.exit(0);
+    }
+  };
+  process.stdout.on("error", onStreamError);
+  process.stderr.on("error", onStreamError);
   return {
-    programName: programNameFrom(process.argv[1]),
+    programName,
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),
     env: process.env,
@@ -174,14 +212,28 @@ function processContext(): CliContext {
       return Buffer.concat(chunks).toString("utf8");
     },
     stdinIsTTY: process.stdin.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
     now: () => Date.now(),
     signal: controller.signal,
   };
+}
+
+/**
+ * Resolves once everything written to the stream so far has been handed to the OS. Writes to pipes
+ * are asynchronous on POSIX: exiting before this cuts the output (at 64 KiB, a pipe's buffer).
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write("", () => resolve());
+  });
 }
 
 // Run only when executed, not when imported (tests import runCli).
 const invoked = process.argv[1] ?? "";
 if (/(?:^|[\\/])(?:main\.js|kubeiam|ncp-iam-authenticator)$/.test(invoked)) {
   const status = await runCli(process.argv.slice(2), processContext());
+  // Every command's output reaches its reader before the process ends, whatever stdout is.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(status);
 }

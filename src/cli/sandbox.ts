@@ -57,6 +57,8 @@ On start it prints one JSON line on stdout:
 Use it as NCLOUD_API_GW, NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY. Each request is logged
 on stderr, with the precise reason of every refusal; no secret or token is ever logged.
 `,
+  // Draining connections (and, for the broker, flushing audit rows) may take more than half a second.
+  stopGraceMs: 5_000,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("sandbox", args, FLAGS);
     const apiPort = parsePort(values["api-port"]);

@@ -56,6 +56,8 @@ When ready it prints one JSON line on stdout:
   {"url":"http://127.0.0.1:8750","db":"sqlite:/…/broker.db","adminToken":"kbi_…"}
 adminToken only when this start created the first admin. Then: 'kubeiam broker --help'.
 `,
+  // Draining connections (and, for the broker, flushing audit rows) may take more than half a second.
+  stopGraceMs: 10_000,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("serve", args, FLAGS);
     let rateLimit: number | undefined;
