@@ -170,7 +170,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     // Loaded only now: the refusals above answer without paying for Fastify and the clouds.
     const { createBrokerApp } = await import("./server.js");
     const built = await createBrokerApp({
-      store: new BrokerStore(store.db, store.dialect),
+      store: new BrokerStore(store.db, store.dialect, store.auditSink === undefined ? {} : { auditSink: store.auditSink }),
       masterKey,
       publicUrl: () => options.publicUrl ?? url,
       now,

@@ -2,12 +2,14 @@
  * Opens the broker's store from a `--db` URL: `sqlite:PATH` (the embedded store, WAL, folder 0700 and
  * file 0600) or `postgres://…` (a pool). Both come back as one Kysely instance over {@link BrokerDatabase}.
  */
+import { createHash } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
 import type { BrokerDatabase } from "./schema.js";
+import { startSqliteAuditWorker, type AuditSink } from "./sqlite-audit-worker.js";
 
 /** The SQL dialect of a store. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -23,6 +25,8 @@ export interface OpenStore {
   dialect: StoreDialect;
   /** The location without any password, for the ready line and logs. */
   display: string;
+  /** The embedded store's off-thread audit committer (see sqlite-audit-worker.ts); PostgreSQL needs none. */
+  auditSink?: AuditSink;
   close(): Promise<void>;
 }
 
@@ -92,8 +96,85 @@ async function openSqlite(path: string, display: string): Promise<OpenStore> {
   } catch (cause) {
     throw new StoreError(`cannot open ${path} as a SQLite database (${(cause as Error).message}): is it another kind of file?`, { cause });
   }
-  const db = new Kysely<BrokerDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: "sqlite", display, close: () => db.destroy() };
+  const db = new Kysely<BrokerDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+  const auditSink = startSqliteAuditWorker(path);
+  return {
+    db,
+    dialect: "sqlite",
+    display,
+    auditSink,
+    close: async () => {
+      await auditSink.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** The part of a pg client that Kysely's driver calls. */
+interface PgClientLike {
+  query(text: unknown, values?: unknown[]): Promise<unknown>;
+  release(destroy?: boolean): void;
+}
+
+/**
+ * The pool as Kysely's PostgreSQL dialect wants it, with every query sent as a named prepared
+ * statement (pg keeps them per connection): the server parses and plans each SQL text once per
+ * connection instead of on every token request. The name is a digest of the text. Only SELECTs.
+ */
+function preparingStatements<P extends { connect(): Promise<PgClientLike>; end(): Promise<void> }>(pool: P): P {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string => {
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `kubeiam_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+      if (names.size < STATEMENT_CACHE_SIZE) names.set(text, name);
+    }
+    return name;
+  };
+  return new Proxy(pool, {
+    get(target, key, receiver) {
+      if (key !== "connect") return Reflect.get(target, key, receiver) as unknown;
+      return async () => {
+        const client = await target.connect();
+        return new Proxy(client, {
+          get(c, k, r) {
+            if (k !== "query") return Reflect.get(c, k, r) as unknown;
+            return (text: unknown, values?: unknown[]) =>
+              // Only reads: audit inserts vary with their row count and would fill the connection with statements.
+              typeof text === "string" && Array.isArray(values) && /^\s*select\b/i.test(text) ? c.query({ name: nameOf(text), text, values }) : c.query(text, values);
+          },
+        });
+      };
+    },
+  });
+}
+
+/** Statements kept per connection: the broker's queries are few; multi-row audit inserts vary by row count. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * better-sqlite3 as Kysely's SQLite dialect wants it, with each SQL text prepared once: Kysely asks
+ * for a new statement on every query, and preparing is a good part of a token request's time.
+ * Safe because better-sqlite3 runs each statement to completion before the next (the broker never
+ * streams rows).
+ */
+function cachingStatements<D extends { prepare(sql: string): S; close(): unknown }, S>(sqlite: D): { prepare(sql: string): S; close(): void } {
+  const cache = new Map<string, S>();
+  return {
+    prepare(sql: string): S {
+      let statement = cache.get(sql);
+      if (statement === undefined) {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+    close() {
+      cache.clear();
+      sqlite.close();
+    },
+  };
 }
 
 async function openPostgres(url: string, display: string, max: number): Promise<OpenStore> {
@@ -120,6 +201,6 @@ async function openPostgres(url: string, display: string, max: number): Promise<
     const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
     throw new StoreError(`cannot reach PostgreSQL at ${display} (${code}): check the URL, the server and its password`, { cause });
   }
-  const db = new Kysely<BrokerDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<BrokerDatabase>({ dialect: new PostgresDialect({ pool: preparingStatements(pool) }) });
   return { db, dialect: "postgres", display, close: () => db.destroy() };
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase, ClustersTable } from "./schema.js";
+import { reusableQuery } from "./reusable-query.js";
 
 /** A user's role. */
 export type BrokerRole = "admin" | "user";
@@ -109,11 +110,41 @@ function isUniqueViolation(error: unknown): boolean {
 export class BrokerStore {
   readonly db: Kysely<BrokerDatabase>;
   readonly dialect: StoreDialect;
+  /** Commits audit rows elsewhere (the embedded store's worker thread) when given. */
+  readonly #auditSink: ((rows: AuditRecord[]) => Promise<void>) | undefined;
 
-  constructor(db: Kysely<BrokerDatabase>, dialect: StoreDialect) {
+  constructor(db: Kysely<BrokerDatabase>, dialect: StoreDialect, options: { auditSink?: (rows: AuditRecord[]) => Promise<void> } = {}) {
     this.db = db;
     this.dialect = dialect;
+    this.#auditSink = options.auditSink;
+    this.#userByTokenHash = reusableQuery((tokenHash) => db.selectFrom("users").select(["id", "name", "role"]).where("token_hash", "=", tokenHash));
+    this.#clusterAccess = reusableQuery((userId, name) =>
+      db
+        .selectFrom("clusters")
+        .innerJoin("credentials", "credentials.id", "clusters.credential_id")
+        .selectAll("clusters")
+        .select([
+          "credentials.name as cred_name",
+          "credentials.provider as cred_provider",
+          "credentials.sealed as cred_sealed",
+          (eb) =>
+            eb
+              .exists(
+                eb
+                  .selectFrom("grants")
+                  .select("grants.user_id")
+                  .where("grants.user_id", "=", userId)
+                  .where((g) => g.or([g("grants.cluster", "=", name), g("grants.cluster", "=", "*")])),
+              )
+              .as("granted"),
+        ])
+        .where("clusters.name", "=", name),
+    );
   }
+
+  // The two queries of every token request, compiled once (see reusable-query.ts).
+  readonly #userByTokenHash;
+  readonly #clusterAccess;
 
   /** Answers when the database does (for /healthz). */
   async ping(): Promise<void> {
@@ -122,7 +153,7 @@ export class BrokerStore {
 
   /** The user holding a token, by its digest; read on every request, never cached. */
   async userByTokenHash(tokenHash: string): Promise<StoredUser | undefined> {
-    const r = await this.db.selectFrom("users").select(["id", "name", "role"]).where("token_hash", "=", tokenHash).executeTakeFirst();
+    const r = (await this.db.executeQuery(this.#userByTokenHash(tokenHash))).rows[0];
     return r === undefined ? undefined : { id: r.id, name: r.name, role: r.role as BrokerRole };
   }
 
@@ -312,27 +343,7 @@ export class BrokerStore {
    * cluster. `undefined` when no cluster has that name.
    */
   async clusterAccess(user: StoredUser, name: string): Promise<ClusterAccess | undefined> {
-    const r = await this.db
-      .selectFrom("clusters")
-      .innerJoin("credentials", "credentials.id", "clusters.credential_id")
-      .selectAll("clusters")
-      .select([
-        "credentials.name as cred_name",
-        "credentials.provider as cred_provider",
-        "credentials.sealed as cred_sealed",
-        (eb) =>
-          eb
-            .exists(
-              eb
-                .selectFrom("grants")
-                .select("grants.user_id")
-                .where("grants.user_id", "=", user.id)
-                .where((g) => g.or([g("grants.cluster", "=", name), g("grants.cluster", "=", "*")])),
-            )
-            .as("granted"),
-      ])
-      .where("clusters.name", "=", name)
-      .executeTakeFirst();
+    const r = (await this.db.executeQuery(this.#clusterAccess(user.id, name))).rows[0];
     if (r === undefined) return undefined;
     const granted = user.role === "admin" || r.granted === true || Number(r.granted) === 1;
     return {
@@ -345,6 +356,7 @@ export class BrokerStore {
   /** Writes audit rows in one statement (one transaction), as the audit writer batches them. */
   async insertAudit(rows: AuditRecord[]): Promise<void> {
     if (rows.length === 0) return;
+    if (this.#auditSink !== undefined) return this.#auditSink(rows);
     await this.db
       .insertInto("audit")
       .values(
