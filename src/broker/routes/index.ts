@@ -8,7 +8,8 @@ import { clusterRoutes } from "./clusters.js";
 import { credentialRoutes } from "./credentials.js";
 import { grantRoutes } from "./grants.js";
 import { opsRoutes } from "./ops.js";
+import { spiderRoutes } from "./spider.js";
 import { userRoutes } from "./users.js";
 
 /** The route groups `createBrokerApp` registers. */
-export const ROUTE_GROUPS: readonly RouteGroup[] = [opsRoutes, userRoutes, grantRoutes, credentialRoutes, clusterRoutes, auditRoutes];
+export const ROUTE_GROUPS: readonly RouteGroup[] = [opsRoutes, userRoutes, grantRoutes, credentialRoutes, clusterRoutes, auditRoutes, spiderRoutes];

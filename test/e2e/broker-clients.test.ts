@@ -1,0 +1,356 @@
+/**
+ * The broker's clients end to end, as their users meet them: `kubeiam serve` (embedded store) holds
+ * the key of a `kubeiam sandbox`, and people who hold only a broker token reach the sandbox cluster
+ * with the real kubectl through `kubeiam broker token`; cb-spider users keep the kubeconfig cb-spider
+ * wrote (sh, curl and a `.spider-credential` file) and point it at the broker; `convert-kubeconfig`
+ * moves both kinds of old kubeconfig to the broker; a Node program uses `createBrokerProvider` with
+ * `kubeConfigFor`; and every token answer is in one audit trail.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { createBrokerProvider } from "../../src/broker/client/provider.js";
+import { kubeConfigFor } from "../../src/provider.js";
+import { assertOneLine, type CliRun } from "../helpers/cli.js";
+import { CLI, newMasterKey, rest, restOk, startCliChild, type ReadyChild, type SandboxLine, type ServeLine } from "../helpers/serve-process.js";
+
+const CONNECTION = "ncp-sandbox";
+let root: string;
+let bin: string;
+let sandbox: ReadyChild<SandboxLine>;
+let broker: ReadyChild<ServeLine>;
+let url: string;
+let admin: string;
+let uuid: string;
+let endpoint: string;
+const tokens: Record<string, string> = {};
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ status: -1, out, err: err + e.message });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, out, err });
+    });
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+let homes = 0;
+async function freshHome(): Promise<string> {
+  const home = join(root, `home${++homes}`);
+  await mkdir(home);
+  return home;
+}
+
+/** An environment built from scratch: our bin dir (kubeiam), node, the system's tools; no cloud keys. */
+function env(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: [bin, dirname(process.execPath), "/usr/local/bin:/usr/bin:/bin"].join(delimiter), HOME: home, ...extra };
+}
+
+const kubeiam = (args: string[], home: string, extra: Record<string, string> = {}, stdin?: string): Promise<CliRun> =>
+  run(process.execPath, [CLI, ...args], env(home, extra), stdin);
+const kubectl = (kubeconfig: string, home: string): Promise<CliRun> =>
+  run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", "get", "--raw", "/version"], env(home));
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "kubeiam-e2e-broker-clients-"));
+  bin = join(root, "bin");
+  await mkdir(bin);
+  // As `npm install -g` links it: a command named kubeiam on PATH.
+  await symlink(CLI, join(bin, "kubeiam"));
+  const serveHome = await freshHome();
+  sandbox = await startCliChild<SandboxLine>(["sandbox"], { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: serveHome });
+  broker = await startCliChild<ServeLine>(["serve", "--db", `sqlite:${join(root, "broker.db")}`, "--listen", "127.0.0.1:0"], {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: serveHome,
+    KUBEIAM_MASTER_KEY: newMasterKey(),
+  });
+  url = broker.line.url;
+  assert.ok(broker.line.adminToken, "a first start prints the admin token");
+  admin = broker.line.adminToken;
+  const running = sandbox.line.clusters.find((c) => c.status === "RUNNING" && c.endpoint !== null);
+  assert.ok(running?.endpoint);
+  uuid = running.uuid;
+  endpoint = running.endpoint;
+  const s = sandbox.line;
+  await restOk(url, admin, "POST", "/v1/credentials", { name: "sandbox-key", provider: "ncp", ncp: { accessKey: s.accessKey, secretKey: s.secretKey, apiUrl: s.apiUrl } }, 201);
+  await restOk(url, admin, "POST", "/v1/clusters", { name: "demo", credential: "sandbox-key", region: running.region, connection: CONNECTION, ncp: { clusterUuid: uuid } }, 201);
+  for (const name of ["alice", "bob", "carol"]) {
+    const r = await restOk(url, admin, "POST", "/v1/users", { name, role: "user" }, 201);
+    tokens[name] = (r.body as { token: string }).token;
+  }
+  await restOk(url, admin, "PUT", "/v1/grants/alice/demo", undefined, 204);
+  await restOk(url, admin, "PUT", "/v1/grants/carol/demo", undefined, 204);
+});
+
+after(async () => {
+  await broker?.stop();
+  await sandbox?.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+const secrets = (): string[] => [...Object.values(tokens), admin];
+
+test("broker login keeps the token (0600); broker clusters lists the grants; a bad token is refused and not kept", async () => {
+  const home = await freshHome();
+  const login = await kubeiam(["broker", "login", "--server", url], home, {}, `${tokens.alice}\n`);
+  assert.equal(login.status, 0, login.err);
+  assert.match(login.err, /logged in to http:\/\/127\.0\.0\.1:\d+ \(1 cluster granted\)/);
+  const file = join(home, ".kubeiam", "credentials.json");
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+  assert.equal((await stat(dirname(file))).mode & 0o777, 0o700);
+  const clusters = await kubeiam(["broker", "clusters", "--server", url], home);
+  assert.equal(clusters.status, 0, clusters.err);
+  assert.match(clusters.out, /^NAME\s+PROVIDER\s+REGION\s+ENDPOINT\ndemo\s+ncp\s+\S+\s+https:\/\/127\.0\.0\.1:\d+\n$/);
+  for (const s of secrets()) assert.ok(!login.err.includes(s) && !clusters.out.includes(s));
+
+  const before = await readFile(file, "utf8");
+  const bad = `kbi_${"A".repeat(43)}`;
+  assertOneLine(await kubeiam(["broker", "login", "--server", url], home, {}, bad), 5, /refused the broker token \(401: .*\): run 'kubeiam broker login --server http:\/\/127\.0\.0\.1:\d+' with a valid token/, [bad]);
+  assert.equal(await readFile(file, "utf8"), before);
+  // KUBEIAM_BROKER_TOKEN wins over the file.
+  assertOneLine(await kubeiam(["broker", "clusters", "--server", url], home, { KUBEIAM_BROKER_TOKEN: bad }), 5, /refused the broker token \(401/, [bad]);
+  const bobs = await kubeiam(["broker", "clusters", "--server", url], home, { KUBEIAM_BROKER_TOKEN: tokens.bob as string });
+  assert.equal(bobs.status, 0);
+  assert.equal(bobs.out, "");
+  assert.match(bobs.err, /grants you no clusters yet/);
+});
+
+test("kubectl through 'kubeiam broker token': update-kubeconfig, then get --raw /version with no cloud key anywhere", async () => {
+  const home = await freshHome();
+  const kubeconfig = join(home, "config");
+  await writeFile(kubeconfig, "# mine\napiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: \"\"\n");
+  const up = await kubeiam(["broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", kubeconfig], home, { KUBEIAM_BROKER_TOKEN: tokens.alice as string });
+  assert.equal(up.status, 0, up.err);
+  assert.match(up.out, /^Added new context demo to .*config \(broker cluster demo at http:\/\/127\.0\.0\.1:\d+\)\n$/);
+  const text = await readFile(kubeconfig, "utf8");
+  assert.match(text, /^# mine\n/);
+  assert.match(text, /command: kubeiam/);
+  assert.ok(!text.includes(tokens.alice as string), "the kubeconfig holds no broker token");
+  // The same names again: refused, file unchanged; --overwrite replaces.
+  assertOneLine(await kubeiam(["broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", kubeconfig], home, { KUBEIAM_BROKER_TOKEN: tokens.alice as string }), 6, /already has cluster "demo", user "kubeiam-broker-demo", context "demo": pass --overwrite/);
+  assert.equal(await readFile(kubeconfig, "utf8"), text);
+
+  // kubectl runs the plugin with the login file's token (no environment variable).
+  const noLogin = await kubectl(kubeconfig, home);
+  assert.notEqual(noLogin.status, 0);
+  assert.match(noLogin.err, /no broker token for http:\/\/127\.0\.0\.1:\d+: run 'kubeiam broker login/);
+  assert.equal((await kubeiam(["broker", "login", "--server", url], home, {}, tokens.alice)).status, 0);
+  const ok = await kubectl(kubeconfig, home);
+  assert.equal(ok.status, 0, ok.err);
+  assert.equal((JSON.parse(ok.out) as { major: string }).major, "1");
+});
+
+test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, expiry a minute before the token's end", async () => {
+  const home = await freshHome();
+  const e = { KUBEIAM_BROKER_TOKEN: tokens.alice as string };
+  const v1 = await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, e);
+  assert.equal(v1.status, 0, v1.err);
+  assert.equal(v1.err, "");
+  const c1 = JSON.parse(v1.out) as { kind: string; apiVersion: string; spec: unknown; status: { token: string; expirationTimestamp: string } };
+  assert.deepEqual(Object.keys(c1), ["kind", "apiVersion", "spec", "status"]);
+  assert.equal(c1.apiVersion, "client.authentication.k8s.io/v1");
+  assert.match(c1.status.token, /^k8s-ncp-v1\./);
+  const left = Date.parse(c1.status.expirationTimestamp) - Date.now();
+  assert.ok(left > 12 * 60_000 && left <= 14 * 60_000 + 1000, `expiry ${c1.status.expirationTimestamp}`);
+  const info = JSON.stringify({ kind: "ExecCredential", apiVersion: "client.authentication.k8s.io/v1beta1", spec: { interactive: false } });
+  const beta = await kubeiam(["broker", "token", "--server", url, "--cluster", "demo", "--api-version", "v1"], home, { ...e, KUBERNETES_EXEC_INFO: info });
+  assert.equal(beta.status, 0, beta.err);
+  assert.equal((JSON.parse(beta.out) as { apiVersion: string }).apiVersion, "client.authentication.k8s.io/v1beta1");
+});
+
+test("the broker's refusals through the plugin: no grant, unknown cluster, a deleted user; one line, no token", async () => {
+  const home = await freshHome();
+  const token = (who: string): Record<string, string> => ({ KUBEIAM_BROKER_TOKEN: tokens[who] as string });
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("bob")), 5, /refused cluster "demo": no grant \(403: user bob has no grant for cluster demo/, secrets());
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "nope"], home, token("alice")), 5, /has no cluster "nope" \(404: .*\): 'kubeiam broker clusters --server http:\/\/127\.0\.0\.1:\d+' lists yours/, secrets());
+  assert.equal((await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("carol"))).status, 0);
+  await restOk(url, admin, "DELETE", "/v1/users/carol", undefined, 204);
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("carol")), 5, /refused the broker token \(401/, secrets());
+});
+
+/** The kubeconfig cb-spider's NCP driver writes, with the server address and both placeholders filled in. */
+function spiderKubeconfig(spiderHost: string, cluster: string, connection: string, server: string, caData: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    server: ${server}
+    certificate-authority-data: ${caData}
+  name: ${cluster}
+contexts:
+- context:
+    cluster: ${cluster}
+    user: ncp-dynamic-token
+  name: ${cluster}
+current-context: ${cluster}
+users:
+- name: ncp-dynamic-token
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      interactiveMode: Never
+      command: sh
+      args:
+      - -c
+      - ". ~/.cb-spider/.spider-credential && curl -s -u \\"$SPIDER_USERNAME:$SPIDER_PASSWORD\\" \\"http://${spiderHost}/spider/cluster/${cluster}/token?ConnectionName=${connection}\\""
+`;
+}
+
+async function sandboxCaData(): Promise<string> {
+  const r = await restOk(url, tokens.alice as string, "GET", "/v1/clusters/demo/kubeconfig", undefined, 200);
+  const m = /certificate-authority-data: (\S+)/.exec(r.text);
+  assert.ok(m?.[1]);
+  return m[1];
+}
+
+test("cb-spider users: their kubeconfig, sh, curl and .spider-credential work unchanged against the broker", async () => {
+  const home = await freshHome();
+  await mkdir(join(home, ".cb-spider"), { mode: 0o700 });
+  await writeFile(join(home, ".cb-spider", ".spider-credential"), `SPIDER_USERNAME=alice\nSPIDER_PASSWORD=${tokens.alice}\n`, { mode: 0o600 });
+  const host = new URL(url).host;
+  const caData = await sandboxCaData();
+  const kubeconfig = join(home, "spider.yaml");
+  await writeFile(kubeconfig, spiderKubeconfig(host, "demo", CONNECTION, endpoint, caData));
+  const ok = await kubectl(kubeconfig, home);
+  assert.equal(ok.status, 0, ok.err);
+  assert.equal((JSON.parse(ok.out) as { major: string }).major, "1");
+
+  // The token route answers cb-spider's shape, with the expiry cb-spider leaves out.
+  const basic = ["-s", "-u", `alice:${tokens.alice}`];
+  const tokenAnswer = await run("curl", [...basic, `${url}/spider/cluster/demo/token?ConnectionName=${CONNECTION}`], env(home));
+  const cred = JSON.parse(tokenAnswer.out) as { apiVersion: string; kind: string; status: { token: string; expirationTimestamp: string } };
+  assert.deepEqual(Object.keys(cred), ["apiVersion", "kind", "status"]);
+  assert.deepEqual(Object.keys(cred.status), ["token", "expirationTimestamp"]);
+  assert.equal(cred.kind, "ExecCredential");
+  assert.match(cred.status.token, /^k8s-ncp-v1\./);
+
+  // The list and one cluster, with cb-spider's field names.
+  const list = JSON.parse((await run("curl", [...basic, `${url}/spider/cluster?ConnectionName=${CONNECTION}`], env(home))).out) as { cluster: Record<string, unknown>[] };
+  assert.equal(list.cluster.length, 1);
+  const one = JSON.parse((await run("curl", [...basic, `${url}/spider/cluster/demo?ConnectionName=${CONNECTION}`], env(home))).out) as Record<string, unknown>;
+  assert.deepEqual(list.cluster[0], one);
+  for (const field of ["IId", "Version", "Network", "NodeGroupList", "AccessInfo", "Status", "CreatedTime", "KeyValueList"]) assert.ok(field in one, field);
+  assert.deepEqual(one.IId, { NameId: "demo", SystemId: uuid });
+  assert.equal(one.Status, "Active");
+  const access = one.AccessInfo as { Endpoint: string; Kubeconfig: string };
+  assert.equal(access.Endpoint, endpoint);
+  assert.match(access.Kubeconfig, /command: kubeiam/);
+  assert.ok(Array.isArray(one.NodeGroupList));
+
+  // Refusals in cb-spider's error shape: another connection, no grant, a bad password, no ConnectionName.
+  const other = await run("curl", [...basic, "-w", "\n%{http_code}", `${url}/spider/cluster/demo/token?ConnectionName=aws-x`], env(home));
+  assert.match(other.out, /^\{"message":"cluster demo is not one of yours in connection aws-x: [^"]+"\}\n404$/);
+  const bob = await run("curl", ["-s", "-u", `bob:${tokens.bob}`, "-w", "\n%{http_code}", `${url}/spider/cluster/demo/token?ConnectionName=${CONNECTION}`], env(home));
+  assert.match(bob.out, /^\{"message":"user bob has no grant for cluster demo[^"]*"\}\n403$/);
+  const wrongUser = await run("curl", ["-s", "-u", `bob:${tokens.alice}`, "-w", "\n%{http_code}", `${url}/spider/cluster?ConnectionName=${CONNECTION}`], env(home));
+  assert.match(wrongUser.out, /^\{"message":"[^"]+"\}\n401$/);
+  const noConn = await run("curl", [...basic, "-w", "\n%{http_code}", `${url}/spider/cluster/demo/token`], env(home));
+  assert.match(noConn.out, /^\{"message":"ConnectionName is required[^"]*"\}\n400$/);
+  for (const r of [other, bob, wrongUser, noConn]) for (const s of secrets()) assert.ok(!r.out.includes(s), "no token in an error");
+  // kubectl with a wrong connection in the kubeconfig fails, the broker having said why.
+  await writeFile(kubeconfig, spiderKubeconfig(host, "demo", "aws-x", endpoint, caData));
+  assert.notEqual((await kubectl(kubeconfig, home)).status, 0);
+});
+
+test("convert-kubeconfig moves a cb-spider kubeconfig and an ncp-iam-authenticator one to the broker; kubectl then works", async () => {
+  const home = await freshHome();
+  const e = { KUBEIAM_BROKER_TOKEN: tokens.alice as string };
+  const caData = await sandboxCaData();
+  const spider = join(home, "spider.yaml");
+  await writeFile(spider, spiderKubeconfig("spider.example:1024", "demo", CONNECTION, endpoint, caData));
+  const c1 = await kubeiam(["convert-kubeconfig", "--server", url, "--kubeconfig", spider], home, e);
+  assert.equal(c1.status, 0, c1.err);
+  assert.equal((await kubeiam(["broker", "login", "--server", url], home, {}, tokens.alice)).status, 0);
+  const ok1 = await kubectl(spider, home);
+  assert.equal(ok1.status, 0, ok1.err);
+
+  // An official ncp-iam-authenticator kubeconfig: its cluster is found on the broker by endpoint.
+  const nks = join(home, "nks.yaml");
+  const name = `nks_kr_demo_${uuid}`;
+  await writeFile(
+    nks,
+    `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${caData}
+    server: ${endpoint}
+  name: ${name}
+contexts:
+- context:
+    cluster: ${name}
+    user: ${name}
+  name: ${name}
+current-context: ${name}
+kind: Config
+preferences: {}
+users:
+- name: ${name}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - token
+      - --clusterUuid
+      - ${uuid}
+      - --region
+      - KR
+      command: ncp-iam-authenticator
+      env: null
+      provideClusterInfo: false
+`,
+  );
+  const c2 = await kubeiam(["convert-kubeconfig", "--server", url, "--kubeconfig", nks], home);
+  assert.equal(c2.status, 0, c2.err);
+  assert.match(c2.err, /now runs 'kubeiam broker token --server http:\/\/127\.0\.0\.1:\d+ --cluster demo'/);
+  const ok2 = await kubectl(nks, home);
+  assert.equal(ok2.status, 0, ok2.err);
+});
+
+test("createBrokerProvider + kubeConfigFor: a self-refreshing client-node client through the broker, no process spawned", async () => {
+  const provider = createBrokerProvider({ server: url, token: tokens.alice as string });
+  assert.equal(provider.cloud, "broker");
+  const listed = await provider.listClusters();
+  assert.deepEqual(listed.map((c) => [c.name, c.cloud]), [["demo", "ncp"]]);
+  const info = await provider.getCluster("demo");
+  assert.equal(info.access.endpoint, endpoint);
+  assert.match(info.access.certificateAuthorityData ?? "", /-----BEGIN CERTIFICATE-----/);
+  const kc = await kubeConfigFor(provider, listed[0] as (typeof listed)[number]);
+  const core = kc.makeApiClient(CoreV1Api);
+  const namespaces = await core.listNamespace();
+  assert.ok(Array.isArray(namespaces.items));
+  await core.listNamespace();
+  assert.equal(kc.tokenCache.mints, 1, "one token serves both calls");
+  // Refusals are typed, with the broker's reason.
+  const bob = createBrokerProvider({ server: url, token: tokens.bob as string });
+  await assert.rejects(bob.mintToken(info), (e: Error & { code?: string; status?: number }) => e.code === "ERR_API" && e.status === 403 && /no grant/.test(e.message));
+  await assert.rejects(provider.getCluster("nope"), (e: Error & { status?: number }) => e.status === 404);
+});
+
+test("one audit trail: issued and denied answers of /v1 and /spider, with actor and cluster, no token", async () => {
+  const r = await restOk(url, admin, "GET", "/v1/audit?limit=1000", undefined, 200);
+  const entries = (r.body as { entries: { actor: string; action: string; cluster?: string; outcome: string }[] }).entries;
+  const has = (actor: string, action: string, outcome: string): boolean => entries.some((x) => x.actor === actor && x.action === action && x.outcome === outcome && x.cluster === "demo");
+  assert.ok(has("alice", "token.issue", "issued"));
+  assert.ok(has("alice", "token.issue.spider", "issued"));
+  assert.ok(has("bob", "token.issue", "denied"));
+  assert.ok(has("bob", "token.issue.spider", "denied"));
+  assert.ok(has("alice", "token.issue.spider", "denied"), "the wrong connection is a denied row too");
+  for (const s of secrets()) assert.ok(!r.text.includes(s));
+  const unauth = await rest(url, undefined, "GET", "/v1/audit");
+  assert.equal(unauth.status, 401);
+});
