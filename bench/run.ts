@@ -18,6 +18,8 @@ import { ncpStringToSign } from "../src/ncp/sign.js";
 import { decodeNcpToken, mintNcpToken, ncpTokenPath } from "../src/ncp/token.js";
 import { compareRates, timeCommands, type CommandSpec, type CommandTiming } from "./measure.js";
 import { formatSandboxLoad, runSandboxLoad } from "./sandbox-load.js";
+import { formatBrokerLoad, runBrokerLoad, startBenchBroker } from "./broker-load.js";
+import { startTestPostgres } from "../test/helpers/postgres.js";
 
 /** How long and how often each case measures. */
 interface Settings {
@@ -28,12 +30,14 @@ interface Settings {
   warmupRuns: number;
   /** The sandbox load's duration; `undefined` keeps runSandboxLoad's default (10 s). */
   sandboxMs: number | undefined;
+  /** The broker load's total duration (both sides, all rounds). */
+  brokerMs: number;
   /** The child processes' environment: fake keys only, nothing of the user's cloud config. */
   env: NodeJS.ProcessEnv;
 }
 
-const FULL = { mint: { rounds: 21, roundMs: 150, warmupMs: 500 }, startupRuns: 21, awsRuns: 7, warmupRuns: 2, sandboxMs: undefined };
-const QUICK = { mint: { rounds: 3, roundMs: 100, warmupMs: 100 }, startupRuns: 5, awsRuns: 3, warmupRuns: 1, sandboxMs: 2_000 };
+const FULL = { mint: { rounds: 21, roundMs: 150, warmupMs: 500 }, startupRuns: 21, awsRuns: 7, warmupRuns: 2, sandboxMs: undefined, brokerMs: 12_000 };
+const QUICK = { mint: { rounds: 3, roundMs: 100, warmupMs: 100 }, startupRuns: 5, awsRuns: 3, warmupRuns: 1, sandboxMs: 2_000, brokerMs: 2_400 };
 
 /** A figure held against a target of DESIGN.md or of the issue. */
 interface Check {
@@ -70,6 +74,11 @@ const FAKE_AWS = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_
 
 const MINT_TARGET = 0.7;
 const STARTUP_TARGET = 1.5;
+/** Issue 12: broker token requests per second at least half the same server's /healthz rate. */
+const BROKER_LOAD_TARGET = 0.5;
+/** Issue 12: `kubeiam broker token` start-up within 1.3x of `kubeiam token`. */
+const BROKER_STARTUP_TARGET = 1.3;
+const BROKER_CLIENTS = 64;
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
@@ -250,11 +259,67 @@ async function sandboxCase(s: Settings): Promise<Outcome> {
   };
 }
 
+/** 5 and 6. The broker's token route under 64 keep-alive clients against its own /healthz, on each store. */
+async function brokerLoadCase(s: Settings, store: "embedded" | "postgres"): Promise<Outcome> {
+  let pg: Awaited<ReturnType<typeof startTestPostgres>> | undefined;
+  try {
+    if (store === "postgres") pg = await startTestPostgres();
+    const db = pg === undefined ? undefined : await pg.newDatabase("kubeiam_bench");
+    const r = await runBrokerLoad({ clients: BROKER_CLIENTS, durationMs: s.brokerMs, ...(db === undefined ? {} : { db }) });
+    const failures = r.token.failures + r.healthz.failures;
+    const pass = r.ratio >= BROKER_LOAD_TARGET;
+    return {
+      lines: [
+        ...formatBrokerLoad(r).split("\n"),
+        `ratio token/healthz         ${fmtRatio(r.ratio).padStart(10)}   target >= ${BROKER_LOAD_TARGET.toFixed(2)}   ${verdict(pass)}   (token p99 ${fmtMs(r.token.p99Ms)})`,
+      ],
+      figures: { ...r },
+      checks: [
+        { name: `broker token/healthz rate, ${store} store`, value: r.ratio, target: `>= ${BROKER_LOAD_TARGET}`, pass },
+        { name: `broker load, ${store} store: failed requests`, value: failures, target: "0", pass: failures === 0 },
+      ],
+    };
+  } finally {
+    await pg?.stop();
+  }
+}
+
+/** 7. The whole `kubeiam broker token` process (a real broker on loopback) against `kubeiam token`. */
+async function brokerStartupCase(s: Settings): Promise<Outcome> {
+  const b = await startBenchBroker();
+  try {
+    const brokerToken: CommandSpec = {
+      name: "kubeiam broker token",
+      file: process.execPath,
+      args: [CLI, "broker", "token", "--server", b.url, "--cluster", b.cluster],
+      env: { ...s.env, KUBEIAM_BROKER_TOKEN: b.token },
+      check: expectExecCredential("k8s-ncp-v1."),
+    };
+    const [token, broker] = timeCommands([kubeiamToken(s.env), brokerToken], { runs: s.startupRuns, warmup: s.warmupRuns }) as [CommandTiming, CommandTiming];
+    const ratio = broker.medianMs / token.medianMs;
+    const pass = ratio <= BROKER_STARTUP_TARGET;
+    return {
+      lines: [
+        timingLine(token),
+        timingLine(broker),
+        `ratio broker token/token    ${fmtRatio(ratio).padStart(10)}   target <= ${BROKER_STARTUP_TARGET.toFixed(2)}   ${verdict(pass)}   (+${fmtMs(broker.medianMs - token.medianMs)}, the broker's answer included)`,
+      ],
+      figures: { kubeiamToken: token, kubeiamBrokerToken: broker, ratio },
+      checks: [{ name: "kubeiam broker token / kubeiam token wall time", value: ratio, target: `<= ${BROKER_STARTUP_TARGET}`, pass }],
+    };
+  } finally {
+    await b.stop();
+  }
+}
+
 const CASES: BenchCase[] = [
   { id: "mint", title: "In-process minting: mintNcpToken vs bare createHmac('sha256') over the same string to sign", run: mintCase },
   { id: "startup", title: "Whole process: kubeiam token vs node -e 0", run: startupCase },
   { id: "aws", title: "Whole process: kubeiam token and kubeiam eks token vs aws eks get-token (same fake keys)", run: awsCase },
   { id: "sandbox", title: "Sandbox under load: cluster endpoint (token verified per request) vs bare HTTPS", run: sandboxCase },
+  { id: "broker", title: `Broker under load, embedded store: GET /v1/clusters/{name}/token (NKS) vs /healthz, ${BROKER_CLIENTS} keep-alive clients`, run: (s) => brokerLoadCase(s, "embedded") },
+  { id: "broker-pg", title: `Broker under load, PostgreSQL: GET /v1/clusters/{name}/token (NKS) vs /healthz, ${BROKER_CLIENTS} keep-alive clients`, run: (s) => brokerLoadCase(s, "postgres") },
+  { id: "broker-startup", title: "Whole process: kubeiam broker token (real broker on loopback) vs kubeiam token", run: brokerStartupCase },
 ];
 
 // ---------------------------------------------------------------------------------------------

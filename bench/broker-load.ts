@@ -1,0 +1,255 @@
+/**
+ * The broker under load: `kubeiam serve` (its own process, as operators run it) holding the key of a
+ * `kubeiam sandbox`, and N keep-alive clients asking `GET /v1/clusters/{name}/token` for an NKS
+ * cluster, each answer a real mint with its audit row committed before it is sent; against the same
+ * server's `GET /healthz` (one store round trip, no mint, no audit) as the baseline, in alternated
+ * rounds of the same run. Every answer is checked (200 and an ExecCredential with a k8s-ncp-v1
+ * token); anything else counts as failed. Loopback only.
+ *
+ * Run alone: `node .test-build/bench/broker-load.js [clients] [seconds] [postgres-url]`.
+ */
+import { Agent, request } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { newMasterKey, restOk, startCliChild, type ReadyChild, type SandboxLine, type ServeLine } from "../test/helpers/serve-process.js";
+
+/** Options of {@link runBrokerLoad}. */
+export interface BrokerLoadOptions {
+  /** Concurrent keep-alive clients; 64 by default. */
+  clients?: number;
+  /** Total measuring time, split over the alternated rounds of both sides; 12 000 ms by default. */
+  durationMs?: number;
+  /** Rounds per side; 6 by default. */
+  rounds?: number;
+  /** A PostgreSQL URL; the embedded store (SQLite in a temp folder) when absent. */
+  db?: string;
+}
+
+/** One side's figures. */
+export interface BrokerSide {
+  requests: number;
+  failures: number;
+  failureSamples: string[];
+  /** Median of the rounds' rates. */
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** What {@link runBrokerLoad} measured. */
+export interface BrokerLoadResult {
+  store: string;
+  clients: number;
+  rounds: number;
+  token: BrokerSide;
+  healthz: BrokerSide;
+  /** token req/s over healthz req/s. */
+  ratio: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+function get(url: URL, token: string, agent: Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, headers: { authorization: `Bearer ${token}`, accept: "application/json" } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.setTimeout(15_000, () => req.destroy(new Error("no answer within 15 s")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+interface Round {
+  requests: number;
+  failures: number;
+  samples: string[];
+  latencies: number[];
+  elapsedMs: number;
+}
+
+/** One round: `clients` loops for `ms`, every answer checked by `ok`. */
+async function round(url: URL, token: string, agent: Agent, clients: number, ms: number, ok: (status: number, body: string) => boolean): Promise<Round> {
+  const r: Round = { requests: 0, failures: 0, samples: [], latencies: [], elapsedMs: 0 };
+  const start = performance.now();
+  const end = start + ms;
+  const cap = Math.ceil(ms * 20);
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let n = 0; n < cap && performance.now() < end; n++) {
+        const t0 = performance.now();
+        try {
+          const res = await get(url, token, agent);
+          if (!ok(res.status, res.body)) {
+            r.failures++;
+            if (r.samples.length < 5) r.samples.push(`HTTP ${res.status} ${res.body.slice(0, 120)}`);
+          }
+        } catch (e) {
+          r.failures++;
+          if (r.samples.length < 5) r.samples.push(e instanceof Error ? e.message : String(e));
+        }
+        r.latencies.push(performance.now() - t0);
+        r.requests++;
+      }
+    }),
+  );
+  r.elapsedMs = performance.now() - start;
+  return r;
+}
+
+function side(rounds: Round[]): BrokerSide {
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const rates = rounds.map((r) => (r.requests / r.elapsedMs) * 1000).sort((a, b) => a - b);
+  const mid = rates.length >> 1;
+  const medianRate = rates.length % 2 === 1 ? (rates[mid] ?? 0) : ((rates[mid - 1] ?? 0) + (rates[mid] ?? 0)) / 2;
+  return {
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+    failures: rounds.reduce((n, r) => n + r.failures, 0),
+    failureSamples: rounds.flatMap((r) => r.samples).slice(0, 5),
+    requestsPerSecond: medianRate,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.at(-1) ?? 0,
+  };
+}
+
+const isToken = (status: number, body: string): boolean => {
+  if (status !== 200) return false;
+  const parsed = JSON.parse(body) as { kind?: unknown; status?: { token?: unknown } };
+  return parsed.kind === "ExecCredential" && typeof parsed.status?.token === "string" && parsed.status.token.startsWith("k8s-ncp-v1.");
+};
+const isHealthy = (status: number, body: string): boolean => status === 200 && body.includes('"ok"');
+
+/** A broker holding a sandbox's key, with one NKS cluster and one user granted it. */
+export interface BenchBroker {
+  url: string;
+  /** The user's broker token. */
+  token: string;
+  /** The broker's cluster name. */
+  cluster: string;
+  /** The store as the ready line names it. */
+  db: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `kubeiam sandbox` and `kubeiam serve` (children), registers the sandbox's running cluster as
+ * `bench-nks` and a user `bench` granted it. `db` is a PostgreSQL URL, or the embedded store when absent.
+ *
+ * @example
+ * ```ts
+ * const b = await startBenchBroker();
+ * // … GET b.url/v1/clusters/bench-nks/token with b.token …
+ * await b.stop();
+ * ```
+ */
+export async function startBenchBroker(db?: string): Promise<BenchBroker> {
+  const dir = mkdtempSync(join(tmpdir(), "kubeiam-bench-broker-"));
+  const baseEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir };
+  let sandbox: ReadyChild<SandboxLine> | undefined;
+  let broker: ReadyChild<ServeLine> | undefined;
+  const stop = async (): Promise<void> => {
+    await broker?.stop();
+    await sandbox?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    sandbox = await startCliChild<SandboxLine>(["sandbox"], baseEnv);
+    // Request logs stay on (one JSON line each on stderr, read and dropped here), as in production.
+    broker = await startCliChild<ServeLine>(["serve", "--db", db ?? `sqlite:${join(dir, "broker.db")}`, "--listen", "127.0.0.1:0"], { ...baseEnv, KUBEIAM_MASTER_KEY: newMasterKey() });
+    const { url, adminToken } = broker.line;
+    if (adminToken === undefined) throw new Error("the broker printed no admin token: its database was not empty");
+    const s = sandbox.line;
+    const cluster = s.clusters.find((c) => c.status === "RUNNING" && c.endpoint !== null);
+    if (cluster === undefined) throw new Error("the sandbox has no running cluster");
+    await restOk(url, adminToken, "POST", "/v1/credentials", { name: "bench", provider: "ncp", ncp: { accessKey: s.accessKey, secretKey: s.secretKey, apiUrl: s.apiUrl } }, 201);
+    await restOk(url, adminToken, "POST", "/v1/clusters", { name: "bench-nks", credential: "bench", region: cluster.region, ncp: { clusterUuid: cluster.uuid } }, 201);
+    const user = await restOk(url, adminToken, "POST", "/v1/users", { name: "bench", role: "user" }, 201);
+    await restOk(url, adminToken, "PUT", "/v1/grants/bench/bench-nks", undefined, 204);
+    return { url, token: (user.body as { token: string }).token, cluster: "bench-nks", db: broker.line.db, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Starts a sandbox and a broker, registers the sandbox's cluster and one granted user, drives the
+ * load in alternated rounds, and stops both children in every case.
+ *
+ * @example
+ * ```ts
+ * const r = await runBrokerLoad({ clients: 64, durationMs: 12_000 });
+ * console.log(formatBrokerLoad(r));
+ * ```
+ */
+export async function runBrokerLoad(options: BrokerLoadOptions = {}): Promise<BrokerLoadResult> {
+  const clients = options.clients ?? 64;
+  const rounds = options.rounds ?? 6;
+  const durationMs = options.durationMs ?? 12_000;
+  const perRound = Math.max(200, Math.floor(durationMs / (2 * rounds)));
+  const b = await startBenchBroker(options.db);
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: clients });
+    const tokenUrl = new URL(`/v1/clusters/${b.cluster}/token`, b.url);
+    const healthUrl = new URL("/healthz", b.url);
+    // Warm-up: connections open, JIT warm, store caches filled.
+    await round(tokenUrl, b.token, agent, clients, 300, isToken);
+    await round(healthUrl, b.token, agent, clients, 300, isHealthy);
+    const tokenRounds: Round[] = [];
+    const healthRounds: Round[] = [];
+    for (let i = 0; i < rounds; i++) {
+      if (i % 2 === 0) {
+        tokenRounds.push(await round(tokenUrl, b.token, agent, clients, perRound, isToken));
+        healthRounds.push(await round(healthUrl, b.token, agent, clients, perRound, isHealthy));
+      } else {
+        healthRounds.push(await round(healthUrl, b.token, agent, clients, perRound, isHealthy));
+        tokenRounds.push(await round(tokenUrl, b.token, agent, clients, perRound, isToken));
+      }
+    }
+    agent.destroy();
+    const t = side(tokenRounds);
+    const h = side(healthRounds);
+    return { store: b.db.startsWith("sqlite:") ? "embedded (SQLite)" : "PostgreSQL", clients, rounds, token: t, healthz: h, ratio: t.requestsPerSecond / h.requestsPerSecond };
+  } finally {
+    await b.stop();
+  }
+}
+
+function sideLine(label: string, s: BrokerSide): string {
+  return `${label.padEnd(36)} ${s.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms  max ${s.maxMs.toFixed(1)} ms  ${s.requests} requests, ${s.failures} failed${s.failures > 0 ? ` (${s.failureSamples.join("; ")})` : ""}`;
+}
+
+/**
+ * The figures as report lines.
+ *
+ * @example
+ * ```ts
+ * console.log(formatBrokerLoad(await runBrokerLoad()));
+ * ```
+ */
+export function formatBrokerLoad(r: BrokerLoadResult): string {
+  return [
+    `store: ${r.store}; ${r.clients} keep-alive clients; medians of ${r.rounds} alternated rounds a side`,
+    sideLine("GET /v1/clusters/{name}/token (NKS)", r.token),
+    sideLine("GET /healthz (same server)", r.healthz),
+  ].join("\n");
+}
+
+const SELF = fileURLToPath(import.meta.url);
+if (process.argv[1] !== undefined && SELF === process.argv[1]) {
+  const clients = Number(process.argv[2] ?? 64);
+  const seconds = Number(process.argv[3] ?? 12);
+  const r = await runBrokerLoad({ clients, durationMs: seconds * 1000, ...(process.argv[4] === undefined ? {} : { db: process.argv[4] }) });
+  process.stdout.write(`${formatBrokerLoad(r)}\nratio token/healthz: ${r.ratio.toFixed(2)}\n`);
+  process.exit(r.token.failures + r.healthz.failures === 0 ? 0 : 1);
+}
