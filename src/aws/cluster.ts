@@ -71,15 +71,18 @@ export interface EksApiOptions {
   endpoint?: string | undefined;
   /** An EKS client to use instead of making one (tests, shared clients). */
   client?: EKSClient;
+  /** The environment whose HTTPS_PROXY, NO_PROXY and AWS_CA_BUNDLE the client follows; `process.env` by default. */
+  env?: Record<string, string | undefined>;
 }
 
 async function eksClient(options: EksApiOptions): Promise<EKSClient> {
   if (options.client !== undefined) return options.client;
-  const { EKSClient: Client } = await import("@aws-sdk/client-eks");
+  const [{ EKSClient: Client }, { awsRequestHandler }] = await Promise.all([import("@aws-sdk/client-eks"), import("./http-handler.js")]);
   return new Client({
     region: checkAwsRegion(options.region),
     credentials: options.credentials,
     maxAttempts: 3,
+    requestHandler: awsRequestHandler(options.env ?? process.env),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   });
 }

@@ -4,19 +4,25 @@
  * checks that turn the SDK's vague failures into one clear line. The SDK loads on first use.
  */
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseIni } from "ini";
-import { ConfigFileError, CredentialsError, InvalidInputError, UsageError } from "../lib/errors.js";
+import { ConfigFileError, CredentialsError, InvalidInputError, KubeiamError, UsageError } from "../lib/errors.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import { nonEmpty } from "../lib/validate.js";
+import { awsCacheFileName, readAwsCachedCredentials, writeAwsCachedCredentials, type AwsCacheIdentity } from "./cache.js";
 import { checkAwsRegion, type AwsCredentials } from "./token.js";
+import { withFileLock } from "../lib/cache-file.js";
 
 /** The session name used with `--role-arn` when none is given, as `aws eks get-token` uses it. */
 export const DEFAULT_EKS_ROLE_SESSION_NAME = "EKSGetTokenAuth";
 
 const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
+const EXTERNAL_ID_RE = /^[\w+=,.@:/-]{2,1224}$/;
+/** Profile settings whose credentials are temporary and cost a call (or a prompt) to resolve. */
+const TEMPORARY_SOURCES = ["role_arn", "sso_session", "sso_start_url", "credential_process", "web_identity_token_file"];
 const PROFILE_RE = /^[^\s\p{Cc}[\]]{1,128}$/u;
 
 /** The shared config and credentials files, and the profiles they hold. */
@@ -136,6 +142,16 @@ export interface ResolveAwsCredentialsOptions {
   roleArn?: string | undefined;
   /** The role session name; {@link DEFAULT_EKS_ROLE_SESSION_NAME} by default. */
   sessionName?: string | undefined;
+  /** The external id the role's trust policy asks for. */
+  externalId?: string | undefined;
+  /**
+   * The credential cache: temporary credentials (an assumed role, an SSO, `credential_process` or
+   * role profile) are read from and written to this folder, one file per identity; long-lived keys
+   * never are. `forceRefresh` skips the read. Off when absent.
+   */
+  cache?: { dir: string; forceRefresh?: boolean } | undefined;
+  /** Asks for the code of a profile's `mfa_serial` (the CLI prompts on the terminal). */
+  mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
   /** STS endpoint for the role (tests, private endpoints); `AWS_ENDPOINT_URL_STS` works as well. */
   stsEndpoint?: string | undefined;
   /** The time that expired credentials are judged against; the current time by default. */
@@ -151,6 +167,10 @@ export interface ResolvedAwsCredentials {
   profile?: string;
   /** The role assumed, when one was. */
   roleArn?: string;
+  /** True when the credentials came from the cache. */
+  cached?: boolean;
+  /** A problem writing the cache (one line), when there was one. */
+  cacheProblem?: string;
 }
 
 /**
@@ -176,6 +196,52 @@ export async function resolveAwsCredentials(options: ResolveAwsCredentialsOption
   if (!SESSION_NAME_RE.test(sessionName)) {
     throw new InvalidInputError("sessionName", `role session name ${JSON.stringify(sessionName.slice(0, 80))} is not valid: use 2 to 64 letters, digits and +=,.@_-`);
   }
+  const externalId = nonEmpty(options.externalId);
+  if (externalId !== undefined && !EXTERNAL_ID_RE.test(externalId)) {
+    throw new InvalidInputError("externalId", "the external id is not valid: use 2 to 1224 letters, digits and +=,.@:/_-");
+  }
+  const cache = options.cache;
+  const settings = profile === undefined ? undefined : files.profiles.get(profile);
+  const temporary = roleArn !== undefined || (settings !== undefined && TEMPORARY_SOURCES.some((k) => nonEmpty(settings[k]) !== undefined));
+  if (cache === undefined || !temporary) return resolveFresh(options, env, files, profile, roleArn, sessionName, externalId);
+  const identity: AwsCacheIdentity = {
+    profile,
+    roleArn,
+    externalId,
+    sessionName: roleArn === undefined ? undefined : sessionName,
+    sourceAccessKeyId: profile === undefined ? nonEmpty(env.AWS_ACCESS_KEY_ID) : undefined,
+    configFile: files.configFile,
+    credentialsFile: files.credentialsFile,
+  };
+  const fromCache = async (): Promise<ResolvedAwsCredentials | undefined> => {
+    if (cache.forceRefresh === true) return undefined;
+    const hit = await readAwsCachedCredentials(cache.dir, identity, options.now);
+    if (hit === undefined) return undefined;
+    return { credentials: hit, cached: true, ...(profile === undefined ? {} : { profile }), ...(roleArn === undefined ? {} : { roleArn }) };
+  };
+  const early = await fromCache();
+  if (early !== undefined) return early;
+  // One refresh at a time per identity: the others wait, then find the cache filled (and no second MFA prompt).
+  const lock = join(cache.dir, awsCacheFileName(identity).replace(/\.json$/, ".lock"));
+  await mkdir(cache.dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+  return withFileLock(lock, async () => {
+    const late = await fromCache();
+    if (late !== undefined) return late;
+    const fresh = await resolveFresh(options, env, files, profile, roleArn, sessionName, externalId);
+    const problem = await writeAwsCachedCredentials(cache.dir, identity, fresh.credentials);
+    return problem === undefined ? fresh : { ...fresh, cacheProblem: problem };
+  });
+}
+
+async function resolveFresh(
+  options: ResolveAwsCredentialsOptions,
+  env: Record<string, string | undefined>,
+  files: AwsSharedFiles,
+  profile: string | undefined,
+  roleArn: string | undefined,
+  sessionName: string,
+  externalId: string | undefined,
+): Promise<ResolvedAwsCredentials> {
   const warn = options.warn ?? ((): void => undefined);
   const logger = {
     debug: (): void => undefined,
@@ -184,17 +250,23 @@ export async function resolveAwsCredentials(options: ResolveAwsCredentialsOption
     error: (): void => undefined,
   };
   const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
+  // Every client the chain makes (STS for role profiles, SSO) goes through the proxy and CA of the environment.
+  const { awsRequestHandler } = await import("./http-handler.js");
+  const requestHandler = awsRequestHandler(env);
   const chain = fromNodeProviderChain({
     ...(profile === undefined ? {} : { profile }),
     filepath: files.credentialsFile,
     configFilepath: files.configFile,
     logger,
+    clientConfig: { requestHandler },
+    ...(options.mfaCodeProvider === undefined ? {} : { mfaCodeProvider: options.mfaCodeProvider }),
   });
   const where = profile === undefined ? "" : ` for profile "${profile}"`;
   let base: AwsCredentials;
   try {
     base = await chain();
   } catch (cause) {
+    if (cause instanceof KubeiamError) throw cause; // ours, from the MFA prompt: already one clear line
     throw new CredentialsError(
       `no usable AWS credentials${where} (${sdkReason(cause)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run 'aws configure' or 'aws sso login', or pass --profile`,
       { cause },
@@ -204,12 +276,13 @@ export async function resolveAwsCredentials(options: ResolveAwsCredentialsOption
   if (roleArn === undefined) return { credentials: plain(base), ...(profile === undefined ? {} : { profile }) };
 
   const provider = fromTemporaryCredentials({
-    params: { RoleArn: roleArn, RoleSessionName: sessionName },
+    params: { RoleArn: roleArn, RoleSessionName: sessionName, ...(externalId === undefined ? {} : { ExternalId: externalId }) },
     masterCredentials: async () => base,
     clientConfig: {
       region: options.region,
       ...(options.stsEndpoint === undefined ? {} : { endpoint: options.stsEndpoint }),
       logger,
+      requestHandler,
     },
     logger,
   });

@@ -4,7 +4,9 @@
  */
 import { resolveAwsCredentials, resolveAwsProfile, resolveAwsRegion } from "../aws/credentials.js";
 import { checkEksClusterName, mintEksToken } from "../aws/token.js";
-import { KubeconfigError, UsageError } from "../lib/errors.js";
+import { defaultAwsCacheDir } from "../aws/cache.js";
+import { CredentialsError, KubeconfigError, UsageError } from "../lib/errors.js";
+import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
 import { parseExecApiVersion, parseExecInfo, rfc3339Seconds, DEFAULT_EXEC_API_VERSION } from "../kube/exec-credential.js";
 import type { KubeconfigEntries } from "../kube/kubeconfig.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
@@ -16,8 +18,12 @@ const TOKEN_FLAGS = {
   profile: { type: "string" },
   "role-arn": { type: "string" },
   "session-name": { type: "string" },
+  "external-id": { type: "string" },
   "api-version": { type: "string" },
   "token-only": { type: "boolean" },
+  "no-cache": { type: "boolean" },
+  "force-refresh": { type: "boolean" },
+  "cache-dir": { type: "string" },
 } as const;
 
 const UPDATE_FLAGS = {
@@ -47,8 +53,12 @@ eks token: prints an ExecCredential with a k8s-aws-v1 token, like 'aws eks get-t
   --profile P             the AWS profile (default: $AWS_PROFILE, then the default credential chain)
   --role-arn ARN          assume this role first, and sign with its credentials
   --session-name NAME     the role session name (default: EKSGetTokenAuth)
+  --external-id ID        the external id the role's trust policy asks for
   --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1)
   --token-only            print the bare token instead of the ExecCredential
+  --no-cache              neither read nor write the credential cache
+  --force-refresh         resolve the credentials anew (and cache them) even when the cache holds some
+  --cache-dir DIR         the cache folder (default: ~/.kube/cache/kubeiam/aws)
 
 eks update-kubeconfig: adds the cluster to a kubeconfig, like 'aws eks update-kubeconfig'
   --name NAME             the cluster's name (required)
@@ -67,6 +77,12 @@ Credentials come from the AWS default chain: environment (AWS_ACCESS_KEY_ID, AWS
 AWS_SESSION_TOKEN), shared config and credentials files and their profiles, SSO, credential_process,
 web identity, instance roles. The token's expirationTimestamp is 14 minutes on, or when the
 credentials expire if that is sooner.
+
+Temporary credentials (--role-arn, and profiles with role_arn, SSO or credential_process) are cached
+in ~/.kube/cache/kubeiam/aws, one 0600 file per identity (profile, role, external id, session name),
+and used until 5 minutes before they expire; long-lived keys are never cached. A profile with
+mfa_serial asks for the code on the terminal (/dev/tty), once per cached session.
+HTTPS_PROXY and NO_PROXY apply to every AWS call; AWS_CA_BUNDLE and NODE_EXTRA_CA_CERTS add CAs.
 `;
 
 /**
@@ -109,15 +125,25 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
     (values["api-version"] === undefined ? DEFAULT_EXEC_API_VERSION : parseExecApiVersion(values["api-version"]));
   const profile = resolveAwsProfile({ profile: values.profile, env: ctx.env });
   const region = resolveAwsRegion({ region: values.region, env: ctx.env, profile });
-  const { credentials } = await resolveAwsCredentials({
+  if (values["no-cache"] === true && values["force-refresh"] === true) {
+    throw new UsageError(`${cmd}: --no-cache and --force-refresh exclude each other: --no-cache already resolves anew`);
+  }
+  const cacheDir = values["cache-dir"];
+  if (cacheDir !== undefined && cacheDir.trim() === "") throw new UsageError(`${cmd}: --cache-dir is empty: pass a folder`);
+  const resolved = await resolveAwsCredentials({
     env: ctx.env,
     profile,
     region,
     roleArn: values["role-arn"],
     sessionName: values["session-name"],
+    externalId: values["external-id"],
     now: ctx.now(),
     warn: (m) => ctx.err(`${ctx.programName}: warning: ${m}\n`),
+    cache: values["no-cache"] === true ? undefined : { dir: cacheDir ?? defaultAwsCacheDir(ctx.env), forceRefresh: values["force-refresh"] === true },
+    mfaCodeProvider: mfaPrompt(ctx, profile),
   });
+  if (resolved.cacheProblem !== undefined) ctx.err(`${ctx.programName}: warning: ${resolved.cacheProblem}\n`);
+  const { credentials } = resolved;
   const { token, expiresAt } = await mintEksToken({ credentials, clusterName, region, now: ctx.now() });
   if (values["token-only"]) {
     ctx.out(`${token}\n`);
@@ -132,6 +158,28 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
   };
   ctx.out(`${JSON.stringify(credential, null, 4)}\n\n`);
   return 0;
+}
+
+/**
+ * Asks for the code of a profile's `mfa_serial` on the terminal, never on stdout (kubectl reads it);
+ * without a terminal, one line saying how to get a cached session instead.
+ */
+function mfaPrompt(ctx: CliContext, profile: string | undefined): (serial: string) => Promise<string> {
+  return async (serial) => {
+    const path = terminalPath(ctx.env);
+    let code: string;
+    try {
+      code = await promptOnTerminal(path, `${ctx.programName}: MFA code for ${serial}: `, ctx.signal);
+    } catch (cause) {
+      if (!(cause instanceof NoTerminalError)) throw cause;
+      throw new CredentialsError(
+        `AWS profile "${profile ?? "default"}" needs an MFA code for ${serial}, and there is no terminal to ask on (${cause.reason}): run the same 'kubeiam eks token' once in a terminal; the session is then cached until it expires`,
+        { cause },
+      );
+    }
+    if (!/^\d{6}$/.test(code)) throw new CredentialsError(`the MFA code for ${serial} must be 6 digits: run the command again and type the code your device shows`);
+    return code;
+  };
 }
 
 async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<number> {
@@ -151,9 +199,11 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     region,
     now: ctx.now(),
     warn: (m) => ctx.err(`${ctx.programName}: warning: ${m}\n`),
+    cache: { dir: defaultAwsCacheDir(ctx.env) },
+    mfaCodeProvider: mfaPrompt(ctx, profile),
   });
   const { describeEksCluster, eksKubeconfigEntries } = await import("../aws/cluster.js");
-  const cluster = await describeEksCluster({ name, region, credentials, endpoint });
+  const cluster = await describeEksCluster({ name, region, credentials, endpoint, env: ctx.env });
   const { entries } = await eksKubeconfigEntries({
     cluster,
     region,

@@ -14,6 +14,7 @@ import { applyKubeconfigEntries } from "./eks.js";
 const TOKEN_FLAGS = {
   credentials: { type: "string" },
   "no-cache": { type: "boolean" },
+  "force-refresh": { type: "boolean" },
   "cache-dir": { type: "string" },
   "api-version": { type: "string" },
   "token-only": { type: "boolean" },
@@ -44,6 +45,7 @@ gke token: prints an ExecCredential with an OAuth2 access token, like gke-gcloud
   --credentials FILE      a service-account key or ADC file (default: $GOOGLE_APPLICATION_CREDENTIALS,
                           then gcloud's application_default_credentials.json, then the metadata server)
   --no-cache              mint a new token; do not read or write the cache
+  --force-refresh         mint a new token even when the cache holds one, and cache it
   --cache-dir DIR         the cache folder (default: $XDG_CACHE_HOME/kubeiam/gke or ~/.cache/kubeiam/gke)
   --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1)
   --token-only            print the bare token instead of the ExecCredential
@@ -97,13 +99,13 @@ function checkPathFlag(cmd: string, flag: string, value: string | undefined): st
 async function accessToken(
   ctx: CliContext,
   credentials: GkeCredentials,
-  options: { noCache: boolean; cacheDir: string | undefined },
+  options: { noCache: boolean; cacheDir: string | undefined; forceRefresh?: boolean },
 ): Promise<GkeToken> {
   const now = ctx.now();
   const scopes = GKE_DEFAULT_SCOPES;
   const fingerprint = gkeIdentityFingerprint(credentials, scopes);
   const dir = options.cacheDir ?? defaultGkeCacheDir(ctx.env);
-  if (!options.noCache) {
+  if (!options.noCache && options.forceRefresh !== true) {
     const hit = await readGkeCachedToken(dir, fingerprint, now);
     if (hit !== undefined) return hit;
   }
@@ -121,9 +123,13 @@ async function gkeToken(args: string[], ctx: CliContext): Promise<number> {
   const apiVersion =
     parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ??
     (values["api-version"] === undefined ? DEFAULT_EXEC_API_VERSION : parseExecApiVersion(values["api-version"]));
+  if (values["no-cache"] === true && values["force-refresh"] === true) {
+    throw new UsageError(`${cmd}: --no-cache and --force-refresh exclude each other: --no-cache already mints anew`);
+  }
   const credentials = resolveGkeCredentials({ file: checkPathFlag(cmd, "credentials", values.credentials), env: ctx.env });
   const token = await accessToken(ctx, credentials, {
     noCache: values["no-cache"] === true,
+    forceRefresh: values["force-refresh"] === true,
     cacheDir: checkPathFlag(cmd, "cache-dir", values["cache-dir"]),
   });
   if (values["token-only"]) {

@@ -24,6 +24,7 @@ const FLAGS = {
   clusterUuid: { type: "string" },
   "cluster-uuid": { type: "string" },
   region: { type: "string" },
+  "cluster-name": { type: "string" },
   output: { type: "string", short: "o" },
 } as const;
 
@@ -65,8 +66,11 @@ export interface EksInspection extends TokenTiming {
   signedHeaders: string[];
   clusterIdSigned: boolean;
   hasSessionToken: boolean;
-  /** Only STS can check an EKS token's signature. */
-  signature: "unchecked";
+  /** `verified` after `--verify` (STS accepted the presigned call), else `unchecked`. */
+  signature: "verified" | "unchecked";
+  /** With `--verify`: who signed it, as STS answered. */
+  arn?: string;
+  account?: string;
 }
 
 export const inspectCommand: Command = {
@@ -88,6 +92,11 @@ Flags:
   --region CODE                        with --verify: the token must name this region's IAM stage
   --profile NAME                       with --verify: section of the configure file
   --credentialConfig PATH              with --verify: configure file (default: ~/.ncloud/configure)
+  --cluster-name NAME                  with --verify on an EKS token (required there): the cluster the
+                                       token must be for; kubeiam makes the presigned STS
+                                       GetCallerIdentity call, as aws-iam-authenticator's server does,
+                                       and prints the signer's ARN and account ($AWS_ENDPOINT_URL_STS
+                                       sends it elsewhere; HTTPS_PROXY/NO_PROXY apply)
   -o, --output text|json               text (default), or one JSON object for scripts
   -h, --help                           this help
 `,
@@ -102,8 +111,8 @@ Flags:
     }
     const clusterUuid = eitherFlag("inspect", values, "clusterUuid", "cluster-uuid");
     const region = values.region;
-    if (!values.verify && (clusterUuid !== undefined || region !== undefined)) {
-      throw new UsageError("inspect: --clusterUuid and --region are checked only with --verify: add --verify");
+    if (!values.verify && (clusterUuid !== undefined || region !== undefined || values["cluster-name"] !== undefined)) {
+      throw new UsageError("inspect: --clusterUuid, --region and --cluster-name are checked only with --verify: add --verify");
     }
     if (clusterUuid !== undefined) checkClusterUuid(clusterUuid);
     if (region !== undefined) normalizeNcpRegion(region);
@@ -118,10 +127,22 @@ Flags:
         inspection.signature = "verified";
       }
     } else if (token.startsWith(EKS_PREFIX)) {
-      if (values.verify) {
-        throw new UsageError("inspect: --verify checks NKS tokens only: an EKS token's signature can be checked by AWS STS alone");
-      }
       inspection = await inspectEks(token, now);
+      if (values.verify) {
+        const clusterName = values["cluster-name"];
+        if (clusterName === undefined || clusterName.trim() === "") {
+          throw new UsageError("inspect: --verify on an EKS token needs --cluster-name NAME: STS checks the token against the cluster it was signed for");
+        }
+        const [{ verifyEksTokenWithSts }, { awsFetch }] = await Promise.all([import("../aws/verify.js"), import("../aws/http-handler.js")]);
+        const who = await verifyEksTokenWithSts({
+          token,
+          clusterName,
+          now,
+          stsEndpoint: ctx.env.AWS_ENDPOINT_URL_STS?.trim() || undefined,
+          http: { signal: ctx.signal, fetch: awsFetch(ctx.env) },
+        });
+        inspection = { ...inspection, signature: "verified", arn: who.arn, account: who.account };
+      }
     } else {
       throw new TokenError(
         ErrorCode.TOKEN_MALFORMED,
@@ -288,6 +309,12 @@ function formatInspection(i: NcpInspection | EksInspection, now: number): string
     ["valid", validity(i, now)],
     ["cluster bound", i.clusterIdSigned ? "yes (x-k8s-aws-id is signed)" : "no: x-k8s-aws-id is not signed, any EKS cluster of this account would accept it"],
     ["session token", i.hasSessionToken ? "present (not shown)" : "none (long-term key)"],
-    ["signature", "not checked (only AWS STS can)"],
+    ...(i.signature === "verified"
+      ? ([
+          ["signature", "verified by AWS STS (GetCallerIdentity)"],
+          ["ARN", i.arn ?? ""],
+          ["account", i.account ?? ""],
+        ] as [string, string][])
+      : ([["signature", "not checked (add --verify --cluster-name NAME: AWS STS checks it)"]] as [string, string][])),
   ]);
 }

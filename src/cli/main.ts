@@ -32,6 +32,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   broker: async () => (await import("./broker.js")).brokerCommand,
   serve: async () => (await import("./serve.js")).serveCommand,
   "convert-kubeconfig": async () => (await import("./convert-kubeconfig.js")).convertKubeconfigCommand,
+  cache: async () => (await import("./cache.js")).cacheCommand,
 };
 
 /** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs, 7 for the broker's store, 8 for a broker's refusal. */

@@ -136,14 +136,25 @@ async function listen(server: ReturnType<typeof createHttpServer> | ReturnType<t
 /** An EKS cluster as the stand-in serves it (DescribeCluster's JSON). */
 export type StandInEksCluster = Record<string, unknown> & { name: string };
 
-/** A local EKS API (REST-JSON): ListClusters, DescribeCluster, ListNodegroups, DescribeNodegroup. */
+/** A certificate and key for a stand-in served over TLS. */
+export interface StandInTls {
+  cert: string;
+  key: string;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+const serverFor = (tls: StandInTls | undefined, handler: Handler): ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer> =>
+  tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+
+/** A local EKS API (REST-JSON): ListClusters, DescribeCluster, ListNodegroups, DescribeNodegroup; over TLS when `tls` is given. */
 export async function startEksApi(options: {
   keys: Record<string, string>;
   clusters: StandInEksCluster[];
   nodegroups?: Record<string, Record<string, unknown>[]>;
+  tls?: StandInTls;
 }): Promise<LocalServer> {
   const requests: LocalServer["requests"] = [];
-  const server = createHttpServer(async (req, res) => {
+  const server = serverFor(options.tls, async (req, res) => {
     const body = await readBody(req);
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const rejected = checkHeaderSignature(req, body, options.keys, "eks");
@@ -165,19 +176,57 @@ export async function startEksApi(options: {
     if (parts[2] === "node-groups" && group !== undefined) return json(res, 200, { nodegroup: group });
     return json(res, 404, { message: "not found" }, { "x-amzn-errortype": "ResourceNotFoundException" });
   });
-  const url = await listen(server, "http");
-  return { url, requests, close: () => new Promise((r) => server.close(() => r())) };
+  const url = await listen(server, options.tls === undefined ? "http" : "https");
+  return { url, requests, close: () => closeServer(server) };
 }
 
-/** A local STS answering AssumeRole (query protocol, XML) after checking the signature by hand. */
+function closeServer(server: ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((r) => server.close(() => r()));
+}
+
+/**
+ * A local STS: AssumeRole (query protocol, XML) after checking the header signature by hand, and
+ * the presigned GetCallerIdentity of an EKS token (as aws-iam-authenticator's server calls it),
+ * checked by {@link verifyEksTokenByHand} against `signedHost` (the STS host that DNS would point
+ * here) and the `x-k8s-aws-id` header, answering JSON with the identity of `callers[accessKeyId]`.
+ */
 export async function startSts(options: {
   keys: Record<string, string>;
   issue: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: string };
+  tls?: StandInTls;
+  signedHost?: string;
+  callers?: Record<string, { arn: string; account: string; userId: string }>;
 }): Promise<LocalServer & { assumed: Record<string, string>[] }> {
   const requests: LocalServer["requests"] = [];
   const assumed: Record<string, string>[] = [];
-  const server = createHttpServer(async (req, res) => {
+  const server = serverFor(options.tls, async (req, res) => {
     const body = await readBody(req);
+    const query = new URL(req.url ?? "/", "http://x").searchParams;
+    if (req.method === "GET" && query.get("Action") === "GetCallerIdentity") {
+      const host = options.signedHost ?? String(req.headers.host ?? "");
+      const clusterName = String(req.headers["x-k8s-aws-id"] ?? "");
+      const token = "k8s-aws-v1." + Buffer.from(`https://${host}${req.url ?? "/"}`, "utf8").toString("base64url");
+      let reason: string | undefined;
+      let caller: { arn: string; account: string; userId: string } | undefined;
+      try {
+        const v = verifyEksTokenByHand(token, { secretFor: (ak) => options.keys[ak], clusterName, now: Date.now() });
+        caller = options.callers?.[v.accessKeyId];
+        if (caller === undefined) reason = `no identity for ${v.accessKeyId}`;
+      } catch (e) {
+        reason = e instanceof Error ? e.message : String(e);
+      }
+      requests.push({ method: "GET", path: "GetCallerIdentity", ...(reason === undefined ? {} : { rejected: reason }) });
+      if (caller === undefined) {
+        return json(res, 403, { Error: { Code: "SignatureDoesNotMatch", Message: "The request signature we calculated does not match the signature you provided.", Type: "Sender" } });
+      }
+      return json(res, 200, {
+        GetCallerIdentityResponse: {
+          GetCallerIdentityResult: { Arn: caller.arn, Account: caller.account, UserId: caller.userId },
+          ResponseMetadata: { RequestId: "00000000-0000-4000-8000-000000000000" },
+        },
+      });
+    }
     const rejected = checkHeaderSignature(req, body, options.keys, "sts");
     requests.push({ method: req.method ?? "", path: req.url ?? "", ...(rejected === undefined ? {} : { rejected }) });
     if (rejected !== undefined) {
@@ -197,8 +246,8 @@ export async function startSts(options: {
         `</AssumeRoleResult></AssumeRoleResponse>`,
     );
   });
-  const url = await listen(server, "http");
-  return { url, requests, assumed, close: () => new Promise((r) => server.close(() => r())) };
+  const url = await listen(server, options.tls === undefined ? "http" : "https");
+  return { url, requests, assumed, close: () => closeServer(server) };
 }
 
 /** A loopback TLS cluster endpoint that serves /version to bearer tokens that `accept` returns true for. */

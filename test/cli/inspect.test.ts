@@ -235,7 +235,8 @@ test("inspect decodes an EKS token without printing its signature or session tok
   assert.match(String(parsed.url), /X-Amz-Security-Token=REDACTED/);
   for (const secret of [signature, sessionToken]) assert.ok(!json.out.includes(secret));
 
-  assertOneLine(await run(["inspect", "--verify", minted.token]), 2, /--verify checks NKS tokens only/);
+  assertOneLine(await run(["inspect", "--verify", minted.token]), 2, /--verify on an EKS token needs --cluster-name NAME/);
+  assertOneLine(await run(["inspect", "--cluster-name", "prod", minted.token]), 2, /checked only with --verify/);
 });
 
 test("inspect as a process: 'token | inspect' through a pipe, and no file appears under HOME", async () => {

@@ -187,3 +187,21 @@ test("bad input: one clear line on stderr, a non-zero exit, nothing on stdout, n
     assert.equal(existsSync(kubeconfig), false, `${c.name}: nothing written`);
   }
 });
+
+test("gke token --force-refresh mints anew and caches the new token; 'kubeiam cache list/clear --cloud gcp' sees it without showing it", async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+  const first = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only"]);
+  const issued = oauth.issued.length;
+  const forced = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only", "--force-refresh"]);
+  assert.equal(forced.status, 0, forced.err);
+  assert.notEqual(forced.out, first.out);
+  assert.equal(oauth.issued.length, issued + 1);
+  const cached = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only"]);
+  assert.equal(cached.out, forced.out, "the forced token replaced the cached one");
+  const list = await kubeiam(["cache", "list", "--cloud", "gcp"]);
+  assert.equal(list.status, 0, list.err);
+  assert.match(list.out, /^gcp +access token, identity fingerprint [0-9a-f]{12} +\d{4}-[\d-]+T[\d:]+Z +valid/m);
+  assert.ok(!list.out.includes(forced.out.trim()), "the token is never listed");
+  assert.equal((await kubeiam(["cache", "clear", "--cloud", "gcp"])).out, "Removed 1 cached credential(s) (gcp: 1)\n");
+  assert.deepEqual(readdirSync(cacheDir), []);
+});

@@ -1,0 +1,119 @@
+/**
+ * The cache of resolved temporary AWS credentials (an assumed role, an SSO or `credential_process`
+ * profile), so that kubectl's every call does not cost an STS round trip or an MFA prompt: one 0600
+ * file per identity (profile, role, external id, session name) under `~/.kube/cache/kubeiam/aws`,
+ * used until 5 minutes before the credentials expire. Long-lived keys are never written.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { kubeiamCacheRoot, readPrivateJson, writePrivateJson } from "../lib/cache-file.js";
+import { toEpochMs, type TimeInput } from "../lib/time.js";
+import type { AwsCredentials } from "./token.js";
+
+/** Cached credentials are used until this long before they expire: 5 minutes. */
+export const AWS_CACHE_MARGIN_MS = 5 * 60 * 1000;
+
+/** What the cached credentials stand for; every field is part of the file's name. */
+export interface AwsCacheIdentity {
+  /** The profile (`--profile`, `AWS_PROFILE`); absent for the default chain. */
+  profile?: string | undefined;
+  /** The role assumed with `--role-arn`. */
+  roleArn?: string | undefined;
+  /** The external id given with the role. */
+  externalId?: string | undefined;
+  /** The role session name. */
+  sessionName?: string | undefined;
+  /** Without a profile: the access key id of `AWS_ACCESS_KEY_ID`, so two users of one machine never share. */
+  sourceAccessKeyId?: string | undefined;
+  /** The shared config and credentials files the profile was read from. */
+  configFile?: string | undefined;
+  credentialsFile?: string | undefined;
+}
+
+/**
+ * The folder of the AWS credential cache: `~/.kube/cache/kubeiam/aws`.
+ *
+ * @example
+ * ```ts
+ * defaultAwsCacheDir({ HOME: "/home/me" }); // "/home/me/.kube/cache/kubeiam/aws"
+ * ```
+ */
+export function defaultAwsCacheDir(env: Record<string, string | undefined>): string {
+  return join(kubeiamCacheRoot(env), "aws");
+}
+
+/**
+ * The cache key of an identity: SHA-256 hex of its fields in a fixed order (no secret is among them).
+ *
+ * @example
+ * ```ts
+ * awsCacheKey({ profile: "prod", roleArn: "arn:aws:iam::123456789012:role/eks" }); // 64 hex characters
+ * ```
+ */
+export function awsCacheKey(identity: AwsCacheIdentity): string {
+  const fields = [
+    identity.profile,
+    identity.roleArn,
+    identity.externalId,
+    identity.sessionName,
+    identity.sourceAccessKeyId,
+    identity.configFile,
+    identity.credentialsFile,
+  ].map((v) => v ?? null);
+  return createHash("sha256").update(JSON.stringify(["kubeiam-aws-v1", ...fields]), "utf8").digest("hex");
+}
+
+/** The file name of an identity's cache entry (and `.lock` beside it). */
+export function awsCacheFileName(identity: AwsCacheIdentity): string {
+  return `aws-${awsCacheKey(identity)}.json`;
+}
+
+/**
+ * The cached credentials of an identity, when they stay valid for more than 5 minutes.
+ * A missing, malformed, foreign or loosely-permitted file is a miss, never an error.
+ *
+ * @example
+ * ```ts
+ * const hit = await readAwsCachedCredentials(dir, { profile: "sso-dev" }, Date.now());
+ * ```
+ */
+export async function readAwsCachedCredentials(dir: string, identity: AwsCacheIdentity, now?: TimeInput): Promise<AwsCredentials | undefined> {
+  const rec = await readPrivateJson(join(dir, awsCacheFileName(identity)));
+  if (rec === undefined || rec.version !== 1 || rec.cloud !== "aws" || rec.key !== awsCacheKey(identity)) return undefined;
+  const { accessKeyId, secretAccessKey, sessionToken, expiration } = rec;
+  if (typeof accessKeyId !== "string" || typeof secretAccessKey !== "string" || typeof sessionToken !== "string" || typeof expiration !== "string") {
+    return undefined;
+  }
+  const expires = new Date(expiration);
+  if (Number.isNaN(expires.getTime()) || toEpochMs(now) >= expires.getTime() - AWS_CACHE_MARGIN_MS) return undefined;
+  return { accessKeyId, secretAccessKey, sessionToken, expiration: expires };
+}
+
+/**
+ * Caches temporary credentials under their identity. Credentials without a session token and an
+ * expiry (long-lived keys) are refused: they already live in the user's own files. Returns a
+ * one-line problem instead of throwing.
+ *
+ * @example
+ * ```ts
+ * const problem = await writeAwsCachedCredentials(dir, identity, assumed);
+ * ```
+ */
+export async function writeAwsCachedCredentials(dir: string, identity: AwsCacheIdentity, credentials: AwsCredentials): Promise<string | undefined> {
+  if (credentials.sessionToken === undefined || !(credentials.expiration instanceof Date)) return undefined;
+  const describe: Record<string, string> = {};
+  for (const k of ["profile", "roleArn", "externalId", "sessionName"] as const) {
+    const v = identity[k];
+    if (v !== undefined) describe[k] = v;
+  }
+  return writePrivateJson(dir, awsCacheFileName(identity), {
+    version: 1,
+    cloud: "aws",
+    key: awsCacheKey(identity),
+    identity: describe,
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+    sessionToken: credentials.sessionToken,
+    expiration: credentials.expiration.toISOString(),
+  });
+}
