@@ -2,12 +2,14 @@
  * A sandbox cluster's Kubernetes API endpoint: authenticates `k8s-ncp-v1` bearer tokens with
  * verifyNcpToken (SPEC section 1: key ring signature, 15 minutes old at most, 1 minute ahead at
  * most, this cluster's UUID and its region's stage), maps the key to a user through `ncp-auth`,
- * and answers the part of the API that kubectl needs: version, discovery, namespaces, whoami.
+ * and answers the part of the API that kubectl needs: version, discovery, namespaces, nodes (one
+ * per worker node of its node pool, as the NKS API lists them), pods (a few system pods in
+ * kube-system, none elsewhere), whoami. Read-only: every other verb is 405.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { KubeiamError } from "../lib/errors.js";
 import { verifyNcpToken } from "../ncp/token.js";
-import type { SandboxCluster } from "./clusters.js";
+import { sandboxNodes, type SandboxCluster } from "./clusters.js";
 import type { SandboxKeyFull } from "./keys.js";
 import { resolveSandboxIdentity, type SandboxIdentity, type SandboxMapping } from "./mapping.js";
 
@@ -94,6 +96,195 @@ const NAMESPACE_RESOURCE = {
   verbs: ["get", "list"],
   shortNames: ["ns"],
 };
+
+const NODE_RESOURCE = { name: "nodes", singularName: "node", namespaced: false, kind: "Node", verbs: ["get", "list"], shortNames: ["no"] };
+const POD_RESOURCE = { name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["get", "list"], shortNames: ["po"], categories: ["all"] };
+
+const stamp = (iso: string): string => iso.replace(/\.\d+Z$/, "Z");
+const uidOf = (c: SandboxCluster, kind: string, name: string): string => {
+  const hex = Buffer.from(`${kind}/${name}`).toString("hex").padEnd(12, "0");
+  return `${c.uuid.slice(0, 24)}${hex.slice(-12)}`;
+};
+
+/** A worker node of the cluster's node pool as a Kubernetes Node. */
+interface SandboxNode {
+  name: string;
+  ip: string;
+  ready: boolean;
+  pool: string;
+  kernel: string;
+  runtime: string;
+}
+
+function clusterNodes(c: SandboxCluster): SandboxNode[] {
+  return sandboxNodes(c).map((n) => ({
+    name: String(n.name),
+    ip: String(n.privateIp),
+    ready: n.k8sStatus === "Ready",
+    pool: String(n.nodePoolName),
+    kernel: String(n.kernelVersion),
+    runtime: String(n.containerVersion),
+  }));
+}
+
+function nodeObject(c: SandboxCluster, n: SandboxNode): Record<string, unknown> {
+  const created = stamp(c.createdAt);
+  return {
+    kind: "Node",
+    apiVersion: "v1",
+    metadata: {
+      name: n.name,
+      uid: uidOf(c, "node", n.name),
+      resourceVersion: "42",
+      creationTimestamp: created,
+      labels: {
+        "kubernetes.io/hostname": n.name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "ncloud.com/nks-nodepool": n.pool,
+        "topology.kubernetes.io/region": c.region,
+        "topology.kubernetes.io/zone": c.zoneCode,
+      },
+    },
+    spec: { providerID: `navercloudplatform://${n.name}` },
+    status: {
+      addresses: [
+        { type: "InternalIP", address: n.ip },
+        { type: "Hostname", address: n.name },
+      ],
+      conditions: [
+        {
+          type: "Ready",
+          status: n.ready ? "True" : "False",
+          reason: n.ready ? "KubeletReady" : "KubeletNotReady",
+          message: n.ready ? "kubelet is posting ready status" : "container runtime is starting",
+          lastHeartbeatTime: created,
+          lastTransitionTime: created,
+        },
+      ],
+      nodeInfo: {
+        kubeletVersion: gitVersion(c.k8sVersion),
+        kubeProxyVersion: gitVersion(c.k8sVersion),
+        containerRuntimeVersion: n.runtime,
+        kernelVersion: n.kernel,
+        osImage: "Ubuntu 22.04.5 LTS",
+        operatingSystem: "linux",
+        architecture: "amd64",
+        machineID: uidOf(c, "machine", n.name).replace(/-/g, ""),
+        systemUUID: uidOf(c, "system", n.name),
+        bootID: uidOf(c, "boot", n.name),
+      },
+    },
+  };
+}
+
+/** A pod the sandbox shows: name, namespace, node and phase. */
+interface SandboxPod {
+  name: string;
+  namespace: string;
+  node: SandboxNode;
+  app: string;
+  image: string;
+  ip: string;
+}
+
+/** The system pods of an NKS cluster (Cilium per node, CoreDNS twice, the Cilium operator), in kube-system. */
+function clusterPods(c: SandboxCluster): SandboxPod[] {
+  const nodes = clusterNodes(c);
+  if (nodes.length === 0) return [];
+  const suffix = (i: number): string => `${c.uuid.replace(/-/g, "").slice(i * 5, i * 5 + 5)}`;
+  const pods: SandboxPod[] = nodes.map((node, i) => ({ name: `cilium-${suffix(i)}`, namespace: "kube-system", node, app: "cilium", image: "quay.io/cilium/cilium:v1.16.6", ip: node.ip }));
+  const first = nodes[0] as SandboxNode;
+  const last = nodes[nodes.length - 1] as SandboxNode;
+  pods.push(
+    { name: `cilium-operator-6d8f7c9b5-${suffix(3)}`, namespace: "kube-system", node: first, app: "cilium-operator", image: "quay.io/cilium/operator-generic:v1.16.6", ip: first.ip },
+    { name: `coredns-7c65d6cfc9-${suffix(4)}`, namespace: "kube-system", node: first, app: "coredns", image: "registry.k8s.io/coredns/coredns:v1.11.3", ip: "198.18.0.11" },
+    { name: `coredns-7c65d6cfc9-${suffix(5)}`, namespace: "kube-system", node: last, app: "coredns", image: "registry.k8s.io/coredns/coredns:v1.11.3", ip: "198.18.1.12" },
+  );
+  return pods;
+}
+
+function podObject(c: SandboxCluster, p: SandboxPod): Record<string, unknown> {
+  const created = stamp(c.createdAt);
+  const ready = p.node.ready;
+  return {
+    kind: "Pod",
+    apiVersion: "v1",
+    metadata: { name: p.name, namespace: p.namespace, uid: uidOf(c, "pod", p.name), resourceVersion: "42", creationTimestamp: created, labels: { "k8s-app": p.app } },
+    spec: { nodeName: p.node.name, containers: [{ name: p.app, image: p.image }], restartPolicy: "Always", priorityClassName: "system-node-critical" },
+    status: {
+      phase: ready ? "Running" : "Pending",
+      hostIP: p.node.ip,
+      podIP: p.ip,
+      startTime: created,
+      conditions: [{ type: "Ready", status: ready ? "True" : "False", lastTransitionTime: created }],
+      containerStatuses: [{ name: p.app, image: p.image, imageID: "", ready, restartCount: 0, started: ready, state: ready ? { running: { startedAt: created } } : { waiting: { reason: "ContainerCreating" } } }],
+    },
+  };
+}
+
+type Column = [name: string, type: string, format: string, priority: number, description: string];
+
+/** A `meta.k8s.io/v1` Table, as `kubectl get` asks for it. */
+function table(columns: Column[], rows: { cells: unknown[]; metadata: unknown }[]): Record<string, unknown> {
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: { resourceVersion: "42" },
+    columnDefinitions: columns.map(([name, type, format, priority, description]) => ({ name, type, format, description, priority })),
+    rows: rows.map((r) => ({ cells: r.cells, object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: r.metadata } })),
+  };
+}
+
+const NODE_COLUMNS: Column[] = [
+  ["Name", "string", "name", 0, "Name must be unique within a namespace."],
+  ["Status", "string", "", 0, "The status of the node"],
+  ["Roles", "string", "", 0, "The roles of the node"],
+  ["Age", "string", "", 0, "CreationTimestamp of the object."],
+  ["Version", "string", "", 0, "Kubelet Version reported by the node."],
+  ["Internal-IP", "string", "", 1, "List of internal IPs."],
+  ["External-IP", "string", "", 1, "List of external IPs."],
+  ["OS-Image", "string", "", 1, "OS image reported by the node."],
+  ["Kernel-Version", "string", "", 1, "Kernel version reported by the node."],
+  ["Container-Runtime", "string", "", 1, "Container runtime reported by the node."],
+];
+
+const POD_COLUMNS: Column[] = [
+  ["Name", "string", "name", 0, "Name must be unique within a namespace."],
+  ["Ready", "string", "", 0, "The aggregate readiness state of this pod for accepting traffic."],
+  ["Status", "string", "", 0, "The aggregate status of the containers in this pod."],
+  ["Restarts", "string", "", 0, "The number of times the containers in this pod have been restarted."],
+  ["Age", "string", "", 0, "CreationTimestamp of the object."],
+  ["IP", "string", "", 1, "The IP address assigned to the pod."],
+  ["Node", "string", "", 1, "The name of the node the pod is assigned to."],
+];
+
+function nodeTable(c: SandboxCluster, nodes: SandboxNode[], nowMs: number): Record<string, unknown> {
+  return table(
+    NODE_COLUMNS,
+    nodes.map((n) => {
+      const o = nodeObject(c, n);
+      return {
+        cells: [n.name, n.ready ? "Ready" : "NotReady", "<none>", age(c.createdAt, nowMs), gitVersion(c.k8sVersion), n.ip, "<none>", "Ubuntu 22.04.5 LTS", n.kernel, n.runtime],
+        metadata: o.metadata,
+      };
+    }),
+  );
+}
+
+function podTable(c: SandboxCluster, pods: SandboxPod[], nowMs: number): Record<string, unknown> {
+  return table(
+    POD_COLUMNS,
+    pods.map((p) => {
+      const o = podObject(c, p);
+      return { cells: [p.name, p.node.ready ? "1/1" : "0/1", p.node.ready ? "Running" : "ContainerCreating", 0, age(c.createdAt, nowMs), p.ip, p.node.name], metadata: o.metadata };
+    }),
+  );
+}
+
+function list(kind: string, items: Record<string, unknown>[]): Record<string, unknown> {
+  return { kind, apiVersion: "v1", metadata: { resourceVersion: "42" }, items };
+}
 
 function namespaceObject(c: SandboxCluster, name: string): Record<string, unknown> {
   return {
@@ -187,7 +378,15 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
         body: { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: c.endpoint.replace(/^https:\/\//, "") }] },
       };
     case "/api/v1":
-      return { status: 200, body: { kind: "APIResourceList", groupVersion: "v1", resources: [NAMESPACE_RESOURCE] } };
+      return { status: 200, body: { kind: "APIResourceList", groupVersion: "v1", resources: [NAMESPACE_RESOURCE, NODE_RESOURCE, POD_RESOURCE] } };
+    case "/api/v1/nodes": {
+      const nodes = clusterNodes(c);
+      return { status: 200, body: wantsTable(req) ? nodeTable(c, nodes, state.now()) : list("NodeList", nodes.map((n) => nodeObject(c, n))) };
+    }
+    case "/api/v1/pods": {
+      const pods = clusterPods(c);
+      return { status: 200, body: wantsTable(req) ? podTable(c, pods, state.now()) : list("PodList", pods.map((p) => podObject(c, p))) };
+    }
     case "/apis":
       return {
         status: 200,
@@ -232,6 +431,26 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
             body: { kind: "NamespaceList", apiVersion: "v1", metadata: { resourceVersion: "42" }, items: c.namespaces.map((n) => namespaceObject(c, n)) },
           };
     default: {
+      const node = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path);
+      if (node !== null) {
+        const name = decodeURIComponent(node[1] as string);
+        const found = clusterNodes(c).find((n) => n.name === name);
+        if (found === undefined) return { status: 404, body: kubeStatus(404, "NotFound", `nodes "${name.slice(0, 63)}" not found`, { name: name.slice(0, 63), kind: "nodes" }) };
+        return { status: 200, body: wantsTable(req) ? nodeTable(c, [found], state.now()) : nodeObject(c, found) };
+      }
+      const pods = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/.exec(path);
+      if (pods !== null) {
+        const ns = decodeURIComponent(pods[1] as string);
+        if (!c.namespaces.includes(ns)) return { status: 404, body: kubeStatus(404, "NotFound", `namespaces "${ns.slice(0, 63)}" not found`, { name: ns.slice(0, 63), kind: "namespaces" }) };
+        const inNs = clusterPods(c).filter((p) => p.namespace === ns);
+        if (pods[2] === undefined) {
+          return { status: 200, body: wantsTable(req) ? podTable(c, inNs, state.now()) : list("PodList", inNs.map((p) => podObject(c, p))) };
+        }
+        const name = decodeURIComponent(pods[2]);
+        const found = inNs.find((p) => p.name === name);
+        if (found === undefined) return { status: 404, body: kubeStatus(404, "NotFound", `pods "${name.slice(0, 63)}" not found`, { name: name.slice(0, 63), kind: "pods" }) };
+        return { status: 200, body: wantsTable(req) ? podTable(c, [found], state.now()) : podObject(c, found) };
+      }
       const m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
       if (m === null) return notFound("");
       let name: string;

@@ -122,6 +122,26 @@ for (const region of ["KR", "SGN"]) {
     assert.deepEqual(info.groups, ["system:masters", "system:authenticated"]);
     const version = await kubectl(file, ["version", "-o", "json"]);
     assert.equal((JSON.parse(version.stdout) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion, "v1.32.8");
+    // Nodes come from the cluster's node pool (as the NKS API lists its worker nodes); pods from kube-system.
+    const nodes = await kubectl(file, ["get", "nodes"]);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.match(nodes.stdout, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/m);
+    const nodeLines = nodes.stdout.trim().split("\n").slice(1);
+    assert.equal(nodeLines.length, 2, nodes.stdout);
+    for (const line of nodeLines) assert.match(line, new RegExp(`^${c.name}-pool-w-\\S+\\s+Ready\\s+<none>\\s+\\d+d\\s+v1\\.32\\.8$`));
+    const wide = await kubectl(file, ["get", "nodes", "-o", "wide"]);
+    assert.match(wide.stdout, /10\.0\.1\.11/);
+    const pods = await kubectl(file, ["get", "pods", "-n", "kube-system"]);
+    assert.equal(pods.code, 0, pods.stderr);
+    assert.match(pods.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/m);
+    assert.match(pods.stdout, /^coredns-\S+\s+1\/1\s+Running\s+0\s+\d+d$/m);
+    const all = await kubectl(file, ["get", "pods", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.spec.nodeName}{\"\\n\"}{end}"]);
+    assert.equal(all.code, 0, all.stderr);
+    const placed = all.stdout.trim().split("\n");
+    assert.ok(placed.length >= 4 && placed.every((l) => l.startsWith(`kube-system/${c.name}-pool-w-`)), all.stdout);
+    const none = await kubectl(file, ["get", "pods"]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /No resources found in default namespace/);
   });
 
   test(`${region}: @kubernetes/client-node through the exec plugin of that kubeconfig, and through ncpKubeConfig`, async () => {
@@ -136,8 +156,15 @@ for (const region of ["KR", "SGN"]) {
       const kc = new KubeConfig();
       kc.loadFromFile(file);
       assert.equal(kc.getCurrentContext(), contextOf(c));
-      const list = await kc.makeApiClient(CoreV1Api).listNamespace();
+      const core = kc.makeApiClient(CoreV1Api);
+      const list = await core.listNamespace();
       assert.ok(list.items.some((n) => n.metadata?.name === `${c.name}-apps`));
+      // The README's example, against the sandbox.
+      const pods = await core.listNamespacedPod({ namespace: "kube-system" });
+      assert.ok(pods.items.length >= 4);
+      assert.ok(pods.items.every((p) => p.status?.phase === "Running" && p.spec?.nodeName?.startsWith(`${c.name}-pool-w-`)));
+      const nodes = await core.listNode();
+      assert.deepEqual(nodes.items.map((n) => n.status?.conditions?.find((x) => x.type === "Ready")?.status), ["True", "True"]);
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
