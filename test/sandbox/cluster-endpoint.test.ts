@@ -125,7 +125,22 @@ test("a valid token of the creator is served: version, discovery, namespaces", a
   const missing = await get("/api/v1/namespaces/nope", auth);
   assert.equal(missing.status, 404);
   assert.equal((missing.body as { reason: string }).reason, "NotFound");
-  assert.equal((await get("/api/v1/pods", auth)).status, 404);
+  assert.equal((await get("/api/v1/services", auth)).status, 404);
+  assert.equal((await get("/api/v1/namespaces/nope/pods", auth)).status, 404);
+  assert.equal((await get("/api/v1/nodes/nope", auth)).status, 404);
+  // Nodes: the worker nodes of the node pool, as the NKS API lists them; pods: system pods in kube-system only.
+  const nodes = (await get("/api/v1/nodes", auth)).body as { kind: string; items: { metadata: { name: string; labels: Record<string, string> } }[] };
+  assert.equal(nodes.kind, "NodeList");
+  assert.equal(nodes.items.length, 2);
+  assert.ok(nodes.items.every((n) => n.metadata.labels["ncloud.com/nks-nodepool"]?.endsWith("-pool")));
+  const pods = (await get("/api/v1/pods", auth)).body as { kind: string; items: { metadata: { namespace: string } }[] };
+  assert.equal(pods.kind, "PodList");
+  assert.ok(pods.items.length >= 4 && pods.items.every((p) => p.metadata.namespace === "kube-system"));
+  assert.deepEqual(((await get("/api/v1/namespaces/default/pods", auth)).body as { items: unknown[] }).items, []);
+  const podTable = (await get("/api/v1/namespaces/kube-system/pods", auth, { accept: "application/json;as=Table;v=v1;g=meta.k8s.io" })).body as { kind: string; rows: { cells: unknown[] }[] };
+  assert.equal(podTable.kind, "Table");
+  assert.ok(podTable.rows.some((r) => String(r.cells[0]).startsWith("coredns-") && r.cells[2] === "Running"));
+  assert.equal((await get("/api/v1/nodes", auth, { method: "DELETE" })).status, 405);
   assert.equal((await get("/api/v1/namespaces", auth, { method: "DELETE" })).status, 405);
 });
 
