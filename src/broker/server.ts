@@ -189,8 +189,19 @@ function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
   if (e instanceof SyntaxError || e.statusCode === 400) {
     return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not valid JSON: send one JSON object");
   }
+  if (isStoreUnreachable(e)) {
+    return new BrokerRefusal(503, BrokerReason.UNAVAILABLE, "the broker's store does not answer: retry in a moment, and tell the operator if it lasts");
+  }
   if (e.statusCode === 413) return new BrokerRefusal(413, BrokerReason.BODY_TOO_LARGE, `the request body is over ${BODY_LIMIT / 1024} KiB: send less`);
   return new BrokerRefusal(500, BrokerReason.INTERNAL, "the broker failed to answer: see its log for the request id, and retry");
+}
+
+/** Connection-level failures of PostgreSQL (or a busy SQLite file): the store, not the request, is at fault. */
+const STORE_DOWN_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006", "53300", "SQLITE_BUSY", "SQLITE_IOERR", "SQLITE_FULL"]);
+
+function isStoreUnreachable(error: { code?: unknown; message?: unknown }): boolean {
+  if (typeof error.code === "string" && STORE_DOWN_CODES.has(error.code)) return true;
+  return typeof error.message === "string" && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message);
 }
 
 /** One sentence from Ajv's first error: where, what, and the fix. */

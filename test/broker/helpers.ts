@@ -19,6 +19,8 @@ export interface TestStores {
   dir: string;
   /** A new, empty database URL. */
   newDb(name: string): Promise<string>;
+  /** Stops the database server for good (PostgreSQL only), to see the broker without its store. */
+  stopServer(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,10 @@ export async function testStores(kind: StoreKind): Promise<TestStores> {
     kind,
     dir,
     newDb: async (name) => (pg === undefined ? `sqlite:${join(dir, `${name}.db`)}` : pg.newDatabase(name.replace(/[^a-z0-9_]/gi, "_").toLowerCase())),
+    stopServer: async () => {
+      if (pg === undefined) throw new Error("the embedded store has no server to stop");
+      await pg.stop();
+    },
     close: async () => {
       await pg?.stop();
       rmSync(dir, { recursive: true, force: true });

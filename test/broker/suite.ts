@@ -34,6 +34,8 @@ export function defineBrokerSuite(kind: StoreKind): void {
   const masterKey = randomBytes(32);
   /** Every secret and token seen in this file: none may appear in a log line. */
   const secrets: string[] = [];
+  /** When set, the broker's clock stands still (the rate-limit test needs one second to last). */
+  let frozen: number | undefined;
   let running: SandboxClusterSummary;
   let other: SandboxClusterSummary;
 
@@ -54,6 +56,7 @@ export function defineBrokerSuite(kind: StoreKind): void {
       logStream: log.stream,
       rateLimit: 20,
       instance: `test-${kind}`,
+      now: () => frozen ?? Date.now(),
     });
     assert.ok(broker.adminToken, "the first start creates an admin");
     admin = broker.adminToken;
@@ -417,12 +420,18 @@ export function defineBrokerSuite(kind: StoreKind): void {
     test("--rate-limit: past N token requests a second, 429 with Retry-After", async () => {
       const gus = await addUser("gus");
       await call(base, "PUT", "/v1/grants/gus/kr-main", { token: admin });
-      const answers = await Promise.all(Array.from({ length: 80 }, () => call(base, "GET", "/v1/clusters/kr-main/token", { token: gus })));
+      frozen = Date.now();
+      let answers: Awaited<ReturnType<typeof call>>[];
+      try {
+        answers = await Promise.all(Array.from({ length: 80 }, () => call(base, "GET", "/v1/clusters/kr-main/token", { token: gus })));
+      } finally {
+        frozen = undefined;
+      }
       const limited = answers.filter((a) => a.status === 429);
       const ok = answers.filter((a) => a.status === 200);
       for (const a of ok) secrets.push(a.json.status.token);
-      assert.equal(ok.length + limited.length, 80);
-      assert.ok(limited.length > 0, "some were limited");
+      assert.equal(ok.length, 20, "within one second, exactly N pass");
+      assert.equal(limited.length, 60);
       assertError(limited[0] as any, 429, "rate_limited", /more than 20 token requests a second/);
       assert.equal(limited[0]?.headers.get("retry-after"), "1");
       const rows = await auditOf("user=gus&limit=10000");
@@ -457,6 +466,15 @@ export function defineBrokerSuite(kind: StoreKind): void {
 
     test("unknown routes are 404 in the same error shape", async () => {
       assertError(await call(base, "GET", "/v2/anything", { token: admin }), 404, "not_found", /no route GET \/v2\/anything/);
+    });
+
+    test("PostgreSQL gone: /healthz is 503, a token request is 503 in the same error shape, no token", { skip: kind !== "postgres" ? "a server to stop: PostgreSQL only" : false }, async () => {
+      await stores.stopServer();
+      const health = await call(base, "GET", "/healthz");
+      assert.equal(health.status, 503);
+      assert.equal(health.json.status, "unavailable");
+      const alice = secrets.find((s, i) => i > 1 && TOKEN_RE.test(s)) as string;
+      assertError(await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice }), 503, "unavailable", /store does not answer/);
     });
 
     test("log lines: JSON with a request id, method, route, status and user, and never a secret or token", async () => {
