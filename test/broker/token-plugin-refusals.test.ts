@@ -129,20 +129,20 @@ function plugin(args: string[], env: Record<string, string> = {}): Promise<CliRu
 
 const at = (server: string, cluster: string): string[] => ["--server", server, "--cluster", cluster];
 
-test("answers that are not an ExecCredential: each one line, exit 5, nothing on stdout, no token", async () => {
-  const cases: [string, RegExp][] = [
+test("answers that are not an ExecCredential: each one line, exit 5 (8 when in the broker's error shape), nothing on stdout, no token", async () => {
+  const cases: [string, RegExp, number?][] = [
     ["html", /answered 200 with an HTML page, not an ExecCredential: check that --server names a kubeiam broker/],
     ["empty", /answered 200 with an empty body, not an ExecCredential/],
     ["error500", /failed \(500 with a text\/plain body\): try again, or tell the broker's admin/],
-    ["error500-echo", /failed \(500: failed for Bearer \[redacted\]\)/],
+    ["error500-echo", /failed \(500: failed for Bearer \[redacted\]\)/, 8],
     ["truncated", /answered 200 with JSON that does not parse \(cut short\?\), not an ExecCredential/],
     ["cut", /closed the connection before the answer was complete/],
     ["no-expiry", /an ExecCredential that has no RFC 3339 status\.expirationTimestamp/],
     ["not-exec", /an ExecCredential that has kind other than ExecCredential/],
   ];
-  for (const [cluster, pattern] of cases) {
+  for (const [cluster, pattern, status] of cases) {
     const r = await plugin(at(plain, cluster));
-    assertOneLine(r, 5, pattern, [TOKEN, TOKEN.slice(4, 20)]);
+    assertOneLine(r, status ?? 5, pattern, [TOKEN, TOKEN.slice(4, 20)]);
     assert.match(r.err, new RegExp(`^kubeiam: broker ${plain.replace(/[.]/g, "\\.")}`), cluster);
   }
 });

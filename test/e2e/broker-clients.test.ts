@@ -120,10 +120,10 @@ test("broker login keeps the token (0600); broker clusters lists the grants; a b
 
   const before = await readFile(file, "utf8");
   const bad = `kbi_${"A".repeat(43)}`;
-  assertOneLine(await kubeiam(["broker", "login", "--server", url], home, {}, bad), 5, /refused the broker token \(401: .*\): run 'kubeiam broker login --server http:\/\/127\.0\.0\.1:\d+' with a valid token/, [bad]);
+  assertOneLine(await kubeiam(["broker", "login", "--server", url], home, {}, bad), 8, /refused the broker token \(401: .*\): run 'kubeiam broker login --server http:\/\/127\.0\.0\.1:\d+' with a valid token/, [bad]);
   assert.equal(await readFile(file, "utf8"), before);
   // KUBEIAM_BROKER_TOKEN wins over the file.
-  assertOneLine(await kubeiam(["broker", "clusters", "--server", url], home, { KUBEIAM_BROKER_TOKEN: bad }), 5, /refused the broker token \(401/, [bad]);
+  assertOneLine(await kubeiam(["broker", "clusters", "--server", url], home, { KUBEIAM_BROKER_TOKEN: bad }), 8, /refused the broker token \(401/, [bad]);
   const bobs = await kubeiam(["broker", "clusters", "--server", url], home, { KUBEIAM_BROKER_TOKEN: tokens.bob as string });
   assert.equal(bobs.status, 0);
   assert.equal(bobs.out, "");
@@ -176,11 +176,11 @@ test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, exp
 test("the broker's refusals through the plugin: no grant, unknown cluster, a deleted user; one line, no token", async () => {
   const home = await freshHome();
   const token = (who: string): Record<string, string> => ({ KUBEIAM_BROKER_TOKEN: tokens[who] as string });
-  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("bob")), 5, /refused cluster "demo": no grant \(403: user bob has no grant for cluster demo/, secrets());
-  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "nope"], home, token("alice")), 5, /has no cluster "nope" \(404: .*\): 'kubeiam broker clusters --server http:\/\/127\.0\.0\.1:\d+' lists yours/, secrets());
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("bob")), 8, /refused cluster "demo": no grant \(403: user bob has no grant for cluster demo/, secrets());
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "nope"], home, token("alice")), 8, /has no cluster "nope" \(404: .*\): 'kubeiam broker clusters --server http:\/\/127\.0\.0\.1:\d+' lists yours/, secrets());
   assert.equal((await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("carol"))).status, 0);
   await restOk(url, admin, "DELETE", "/v1/users/carol", undefined, 204);
-  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("carol")), 5, /refused the broker token \(401/, secrets());
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("carol")), 8, /refused the broker token \(401/, secrets());
 });
 
 /** The kubeconfig cb-spider's NCP driver writes, with the server address and both placeholders filled in. */
@@ -337,7 +337,7 @@ test("createBrokerProvider + kubeConfigFor: a self-refreshing client-node client
   assert.equal(kc.tokenCache.mints, 1, "one token serves both calls");
   // Refusals are typed, with the broker's reason.
   const bob = createBrokerProvider({ server: url, token: tokens.bob as string });
-  await assert.rejects(bob.mintToken(info), (e: Error & { code?: string; status?: number }) => e.code === "ERR_API" && e.status === 403 && /no grant/.test(e.message));
+  await assert.rejects(bob.mintToken(info), (e: Error & { code?: string; status?: number; reason?: string }) => e.code === "ERR_BROKER" && e.status === 403 && e.reason === "no_grant" && /no grant/.test(e.message));
   await assert.rejects(provider.getCluster("nope"), (e: Error & { status?: number }) => e.status === 404);
 });
 

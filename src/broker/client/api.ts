@@ -7,7 +7,8 @@
  */
 import type { Agent as HttpAgent } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
-import { ApiError } from "../../lib/errors.js";
+import { ApiError, type KubeiamError } from "../../lib/errors.js";
+import { BrokerRefusal } from "../errors.js";
 import { EXEC_API_VERSIONS, type ExecApiVersion } from "../../kube/exec-credential.js";
 import { brokerGet, type BrokerHttpResponse } from "./http.js";
 import { normalizeBrokerServer } from "./credentials.js";
@@ -83,11 +84,16 @@ function describeBody(res: BrokerHttpResponse): string {
 }
 
 /**
- * Turns an answer that is not the success the caller wanted into one typed error. `what` names the
- * object asked for (`cluster "prod"`), for the 403 and 404 messages.
+ * Turns an answer that is not the success the caller wanted into one typed error: a
+ * {@link BrokerRefusal} (CLI exit 8, as the admin commands) when the broker said no in its own error
+ * shape, an {@link ApiError} (exit 5) for anything else. `what` names the object asked for
+ * (`cluster "prod"`), for the 403 and 404 messages.
  */
-function refusal(server: string, res: BrokerHttpResponse, conn: BrokerConnection, what: string | undefined): ApiError {
+function refusal(server: string, res: BrokerHttpResponse, conn: BrokerConnection, what: string | undefined): KubeiamError {
+  const retryAfter = res.retryAfter === undefined || !/^\d+$/.test(res.retryAfter) ? undefined : Number(res.retryAfter);
   const details = (e?: { code: string; message: string }) => ({ status: res.status, ...(e === undefined ? {} : { apiCode: e.code, apiMessage: tame(e.message, conn.token) }) });
+  const refused = (message: string, e: { code: string; message: string } | undefined): KubeiamError =>
+    e === undefined ? new ApiError(message, details(e)) : new BrokerRefusal(res.status, e.code, message, retryAfter === undefined ? {} : { retryAfter });
   if (res.status >= 300 && res.status < 400) {
     let where = "nowhere";
     try {
@@ -105,27 +111,19 @@ function refusal(server: string, res: BrokerHttpResponse, conn: BrokerConnection
   const said = e === undefined ? "" : `: ${tame(e.message, conn.token)}`;
   switch (res.status) {
     case 401:
-      return new ApiError(
-        `broker ${server} refused the broker token (401${said}): run 'kubeiam broker login --server ${server}' with a valid token, or fix KUBEIAM_BROKER_TOKEN`,
-        details(e),
-      );
+      return refused(`broker ${server} refused the broker token (401${said}): run 'kubeiam broker login --server ${server}' with a valid token, or fix KUBEIAM_BROKER_TOKEN`, e);
     case 403:
-      return new ApiError(`broker ${server} refused ${what ?? "the request"}: no grant (403${said}): ask the broker's admin to grant it to you`, details(e));
+      return refused(`broker ${server} refused ${what ?? "the request"}: no grant (403${said}): ask the broker's admin to grant it to you`, e);
     case 404:
-      if (e === undefined) {
-        return new ApiError(`broker ${server} answered 404 with ${describeBody(res)}: check that --server names a kubeiam broker`, details(e));
-      }
-      return new ApiError(`broker ${server} has no ${what ?? "such object"} (404${said}): 'kubeiam broker clusters --server ${server}' lists yours`, details(e));
+      if (e === undefined) return refused(`broker ${server} answered 404 with ${describeBody(res)}: check that --server names a kubeiam broker`, e);
+      return refused(`broker ${server} has no ${what ?? "such object"} (404${said}): 'kubeiam broker clusters --server ${server}' lists yours`, e);
     case 429:
-      return new ApiError(
-        `broker ${server} is limiting requests (429${said}): try again${res.retryAfter === undefined ? " shortly" : ` in ${tame(res.retryAfter)} s`}`,
-        details(e),
-      );
+      return refused(`broker ${server} is limiting requests (429${said}): try again${res.retryAfter === undefined ? " shortly" : ` in ${tame(res.retryAfter)} s`}`, e);
     default:
       if (res.status >= 500) {
-        return new ApiError(`broker ${server} failed (${res.status}${said === "" ? ` with ${describeBody(res)}` : said}): try again, or tell the broker's admin`, details(e));
+        return refused(`broker ${server} failed (${res.status}${said === "" ? ` with ${describeBody(res)}` : said}): try again, or tell the broker's admin`, e);
       }
-      return new ApiError(`broker ${server} answered ${res.status}${said === "" ? ` with ${describeBody(res)}` : said}`, details(e));
+      return refused(`broker ${server} answered ${res.status}${said === "" ? ` with ${describeBody(res)}` : said}`, e);
   }
 }
 
@@ -187,9 +185,10 @@ export function parseBrokerExecCredential(value: unknown, server: string): Broke
 
 /**
  * `GET /v1/clusters/{name}/token`: a fresh token for one cluster, as an ExecCredential of the
- * apiVersion asked for (v1 by default). Throws {@link ApiError} for a refusal (401, 403 no grant,
- * 404 unknown cluster, 429, 5xx, a redirect) or an answer that is not an ExecCredential, and
- * {@link NetworkError} when the broker cannot be reached.
+ * apiVersion asked for (v1 by default). Throws {@link BrokerRefusal} when the broker says no in its
+ * own error shape (`status` 401 bad token, 403 no grant, 404 unknown cluster, 429, …; `reason` its
+ * code), {@link ApiError} for an answer that is not the broker's (HTML, empty, truncated, a redirect,
+ * a bare 5xx), and {@link NetworkError} when the broker cannot be reached or trusted.
  *
  * @example
  * ```ts

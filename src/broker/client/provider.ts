@@ -51,8 +51,9 @@ function toClusterInfo(server: string, c: BrokerCluster): ClusterInfo {
 /**
  * The clusters a broker grants the caller, as a {@link ClusterProvider}. `getCluster` takes the
  * broker's cluster name and returns the endpoint, CA and kubeconfig; `mintToken` asks the broker for
- * a token (each answer is audited on the broker). Errors: {@link ApiError} for refusals (401 bad
- * token, 403 no grant, 404 unknown cluster, …), {@link NetworkError} when the broker is unreachable.
+ * a token (each answer is audited on the broker). Errors: `BrokerRefusal` (code `ERR_BROKER`) when
+ * the broker says no (`status` 401 bad token, 403 no grant, 404 unknown cluster, …), `ApiError` for
+ * an answer that is not the broker's, `NetworkError` when the broker is unreachable.
  *
  * @example
  * ```ts
