@@ -38,7 +38,15 @@ export function parseAuthorization(header: string | undefined): PresentedCredent
   return { kind: "malformed", why: `the Authorization scheme is not Bearer or Basic` };
 }
 
-/** The digest to look up, or why there is none (a refusal's message). */
+/**
+ * The digest to look up, or why there is none (a refusal's message).
+ *
+ * @example
+ * ```ts
+ * const d = tokenDigestOf(parseAuthorization(req.headers.authorization));
+ * if ("hash" in d) user = await store.userByTokenHash(d.hash);
+ * ```
+ */
 export function tokenDigestOf(presented: PresentedCredentials): { hash: string } | { why: string } {
   switch (presented.kind) {
     case "none":

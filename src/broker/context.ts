@@ -37,7 +37,14 @@ export interface BrokerContext {
   record(req: FastifyRequest, row: Omit<AuditRecord, "time" | "instance" | "remote">): Promise<void>;
 }
 
-/** A group of routes: registered under its prefix with the broker's context. */
+/**
+ * A group of routes, registered with the broker's context (one file of `routes/` each).
+ *
+ * @example
+ * ```ts
+ * export const pingRoutes: RouteGroup = (app, ctx) => { app.get("/v1/ping", async () => ({ instance: ctx.instance })); };
+ * ```
+ */
 export type RouteGroup = (app: import("fastify").FastifyInstance, ctx: BrokerContext) => void | Promise<void>;
 
 declare module "fastify" {
@@ -47,7 +54,14 @@ declare module "fastify" {
   }
 }
 
-/** Sends a 204 with no body. */
+/**
+ * Sends a 204 with no body.
+ *
+ * @example
+ * ```ts
+ * return noContent(reply);
+ * ```
+ */
 export function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }

@@ -8,7 +8,14 @@ export const NAME_SCHEMA = { type: "string", minLength: 1, maxLength: 63, patter
 /** A secret or identifier given by the caller: non-empty, bounded. */
 export const SECRET_SCHEMA = { type: "string", minLength: 1, maxLength: 4096 } as const;
 
-/** A path parameter object with one name. */
+/**
+ * The schema of path parameters that are all names.
+ *
+ * @example
+ * ```ts
+ * app.delete("/v1/users/:name", { schema: { params: nameParams("name") } }, handler);
+ * ```
+ */
 export function nameParams(...names: string[]): Record<string, unknown> {
   return { type: "object", required: names, properties: Object.fromEntries(names.map((n) => [n, NAME_SCHEMA])) };
 }
