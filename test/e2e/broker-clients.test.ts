@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -171,6 +172,33 @@ test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, exp
   const beta = await kubeiam(["broker", "token", "--server", url, "--cluster", "demo", "--api-version", "v1"], home, { ...e, KUBERNETES_EXEC_INFO: info });
   assert.equal(beta.status, 0, beta.err);
   assert.equal((JSON.parse(beta.out) as { apiVersion: string }).apiVersion, "client.authentication.k8s.io/v1beta1");
+});
+
+test("the plugin stays on the light path: only node: built-ins and our own modules, no package at all", async () => {
+  // A resolve hook loaded with --import records every specifier the process resolves.
+  const dir = join(root, "trace");
+  await mkdir(dir);
+  await writeFile(join(dir, "hooks.mjs"), `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { appendFileSync(process.env.TRACE, s + "\\n"); return next(s, c); }\n`);
+  const register = join(dir, "register.mjs");
+  await writeFile(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});\n`);
+  const traced = async (name: string, args: string[], extra: Record<string, string>): Promise<{ r: CliRun; specifiers: string[] }> => {
+    const file = join(dir, `${name}.trace`);
+    await writeFile(file, "");
+    const r = await run(process.execPath, ["--import", pathToFileURL(register).href, CLI, ...args], env(await freshHome(), { TRACE: file, ...extra }));
+    return { r, specifiers: (await readFile(file, "utf8")).split("\n").filter((x) => x !== "" && !x.startsWith("file:")) };
+  };
+  const { r, specifiers } = await traced("plugin", ["broker", "token", "--server", url, "--cluster", "demo"], { KUBEIAM_BROKER_TOKEN: tokens.alice as string });
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /"token":"k8s-ncp-v1\./);
+  assert.ok(specifiers.some((x) => x.endsWith("/token.js")), "the hook saw the command's own modules");
+  const packages = specifiers.filter((x) => !x.startsWith(".") && !x.startsWith("node:"));
+  assert.deepEqual(packages, [], "no npm package on the plugin's path");
+  assert.ok(!specifiers.includes("node:https"), "a loopback http:// broker does not even load TLS");
+  // Positive control: the same hook sees packages where there are some (update-kubeconfig parses YAML).
+  const home = await freshHome();
+  const control = await traced("control", ["broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", join(home, "k"), "--dry-run"], { KUBEIAM_BROKER_TOKEN: tokens.alice as string });
+  assert.equal(control.r.status, 0, control.r.err);
+  assert.ok(control.specifiers.includes("yaml"), control.specifiers.join(", "));
 });
 
 test("the broker's refusals through the plugin: no grant, unknown cluster, a deleted user; one line, no token", async () => {
