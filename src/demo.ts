@@ -5,11 +5,12 @@
  * `@kubernetes/client-node` with kubeiam's self-refreshing client; prints each step, cleans up.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthenticationV1Api, CoreV1Api, VersionApi } from "@kubernetes/client-node";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { ncpKubeConfig } from "./ncp/client.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "./sandbox/index.js";
 
@@ -80,6 +81,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const kubeconfig = join(dir, "config");
   let requests = 0;
   let lastRefusal = "";
+  let summary = "";
   let sandbox: Sandbox | undefined;
   try {
     print("kubeiam demo: a local NCP API and NKS clusters that check signatures and tokens for real");
@@ -95,8 +97,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     for (const c of sandbox.clusters) {
       print(`      cluster           ${c.name.padEnd(14)} ${c.region.padEnd(4)} ${c.status.padEnd(9)} ${c.endpoint ?? "(no endpoint yet)"}`);
     }
+    // `npm install -g kubeiam` puts both names on PATH; so does the demo, in its temporary folder, so
+    // the kubeconfig holds what a user's holds: `command: ncp-iam-authenticator`.
+    const bin = join(dir, "global-bin");
+    await mkdir(bin);
+    await symlink(CLI, join(bin, "kubeiam"));
+    await symlink(CLI, join(bin, "ncp-iam-authenticator"));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      PATH: [bin, process.env.PATH].filter(Boolean).join(delimiter),
       NCLOUD_ACCESS_KEY_ID: sandbox.accessKey,
       NCLOUD_SECRET_ACCESS_KEY: sandbox.secretKey,
       NCLOUD_API_GW: sandbox.apiUrl,
@@ -112,21 +121,26 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       title(`kubeiam update-kubeconfig --clusterUuid ${c.uuid} --region ${c.region}`);
       const out = expectOk(
         "update-kubeconfig",
-        await run(process.execPath, [CLI, "update-kubeconfig", "--clusterUuid", c.uuid, "--region", c.region, "--kubeconfig", kubeconfig, "--exec-command", CLI], env),
+        await run("kubeiam", ["update-kubeconfig", "--clusterUuid", c.uuid, "--region", c.region, "--kubeconfig", kubeconfig], env),
       );
       print(indent(out));
       const ctx = `nks_${c.region.toLowerCase()}_${c.name}_${c.uuid}`;
       contexts.set(c.uuid, ctx);
-      print(`      context ${ctx} → exec plugin: node ${CLI} token --clusterUuid ${c.uuid} --region ${c.region}`);
+    }
+    const written = parseYaml(await readFile(kubeconfig, "utf8")) as { users?: { name?: string }[] };
+    const firstUser = written.users?.find((u) => u.name === contexts.get(running[0]?.uuid ?? ""));
+    if (firstUser !== undefined) {
+      print("      the user entry as written (kubectl runs ncp-iam-authenticator from PATH; no key or token in the file):");
+      print(indent(stringifyYaml({ users: [firstUser] })));
     }
 
     const sample = running[0];
     if (sample !== undefined) {
       const ids = ["--clusterUuid", sample.uuid, "--region", sample.region];
-      title(`kubeiam token --clusterUuid ${sample.uuid} --region ${sample.region} | kubeiam inspect --verify`);
+      title(`ncp-iam-authenticator token --clusterUuid ${sample.uuid} --region ${sample.region} | kubeiam inspect --verify`);
       print("      what the exec plugin hands kubectl, decoded and checked with the same key (the token itself stays unprinted)");
-      const credential = expectOk("token", await run(process.execPath, [CLI, "token", ...ids], env));
-      print(indent(expectOk("inspect", await run(process.execPath, [CLI, "inspect", "--verify", ...ids], env, credential))));
+      const credential = expectOk("token", await run("ncp-iam-authenticator", ["token", ...ids], env));
+      print(indent(expectOk("inspect", await run("kubeiam", ["inspect", "--verify", ...ids], env, credential))));
     }
 
     const probe = await run(kubectl, ["version", "--client"], env);
@@ -160,8 +174,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     }
 
     const [first, second] = running;
+    let refusedByKubectl = "";
     if (first !== undefined && second !== undefined && second.endpoint !== null) {
       title(`and a refusal: a token for ${first.name} sent to ${second.name}'s endpoint`);
+      if (probe.spawnError === undefined) {
+        // The user of one cluster with the server of the other, as a mistaken kubeconfig would have it.
+        const mixed = ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "kube-cache-mixed")];
+        expectOk(
+          "kubectl config set-context",
+          await run(kubectl, [...mixed, "config", "set-context", "mixed", `--cluster=${contexts.get(second.uuid) ?? ""}`, `--user=${contexts.get(first.uuid) ?? ""}`], env),
+        );
+        const refused = await run(kubectl, [...mixed, "--context", "mixed", "get", "namespaces"], env);
+        if (refused.code === 0) throw new DemoFailure(`${second.name} accepted a token for ${first.name}`);
+        refusedByKubectl = refused.stderr.trim().split("\n").filter((l) => l.startsWith("error:")).at(-1) ?? "";
+        print(`      kubectl says: ${refusedByKubectl}`);
+      }
       const wrong = await ncpKubeConfig({
         clusterUuid: first.uuid,
         region: first.region,
@@ -184,11 +211,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
 
     title("stop the broker and the sandbox, and remove the temporary files");
     print(`      the sandbox answered ${requests} requests; each was checked (gateway signature or k8s-ncp-v1 token)`);
+    summary =
+      `proved: kubeconfigs written through the signed NKS API let ${probe.spawnError === undefined ? "kubectl and " : ""}@kubernetes/client-node in with ` +
+      `k8s-ncp-v1 tokens that the clusters checked (${requests} requests), a token for another cluster was refused, ` +
+      "and a broker handed out tokens per grant and stopped at the revoke, with no cloud key on the user's side.";
   } finally {
     await sandbox?.close();
     await rm(dir, { recursive: true, force: true });
   }
-  print("\ndone.");
+  print(`\n${summary}`);
 }
 
 // Run only when executed (`node dist/demo.js`), not when imported.

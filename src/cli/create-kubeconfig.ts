@@ -74,7 +74,8 @@ export function readNksKubeconfigFlags(command: string, values: Record<string, u
     command,
     eitherFlag(command, values, "clusterUuid", "cluster-uuid"),
     "clusterUuid",
-    "pass the cluster's UUID, for example --clusterUuid 3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b ('kubeiam clusters --region KR' lists them)",
+    // Under its official name the program has no 'clusters' command: point at the console instead.
+    `pass the cluster's UUID, for example --clusterUuid 3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b (${ctx.programName === "kubeiam" ? "'kubeiam clusters --region KR' lists them" : "the NKS console lists them"})`,
   );
   const region = requireFlag(command, typeof values.region === "string" ? values.region : undefined, "region", "pass the cluster's region code, for example --region KR");
   checkClusterUuid(clusterUuid);

@@ -12,13 +12,15 @@ export function packageVersion(): string {
 
 export const versionCommand: Command = {
   summary: "Print the version",
-  help: `Prints the version of kubeiam (also when called as ncp-iam-authenticator).
+  help: `Prints the version of kubeiam: "kubeiam 0.1.0"; called as ncp-iam-authenticator, the bare
+version ("0.1.0"), as the official tool prints its own.
 
 Usage:
   version
 `,
   async run(_args: string[], ctx: CliContext): Promise<number> {
-    ctx.out(`${ctx.programName === "kubeiam" ? "kubeiam" : "ncp-iam-authenticator (kubeiam)"} ${packageVersion()}\n`);
+    // Scripts that parse the official tool's output get what they expect: the version and nothing else.
+    ctx.out(ctx.programName === "kubeiam" ? `kubeiam ${packageVersion()}\n` : `${packageVersion()}\n`);
     return 0;
   },
 };

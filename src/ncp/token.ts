@@ -51,7 +51,7 @@ export function checkClusterUuid(clusterUuid: string): string {
   if (!UUID_RE.test(clusterUuid)) {
     throw new InvalidInputError(
       "clusterUuid",
-      `cluster UUID ${quoted(clusterUuid, 64)} is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID, as shown by 'kubeiam clusters'`,
+      `cluster UUID ${quoted(clusterUuid, 64)} is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID, as the NKS console shows it`,
     );
   }
   return clusterUuid;

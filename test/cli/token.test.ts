@@ -502,7 +502,7 @@ describe("as ncp-iam-authenticator (argv[1] is a symlink by that name)", () => {
     assertRefusal(helpEks, 2, "ncp-iam-authenticator", /unknown command "eks"/, /--help/);
   });
 
-  test("token works with the official camelCase flags, and version names both", async () => {
+  test("token works with the official camelCase flags; version prints the bare version, as the official tool does", async () => {
     const home = await freshHome();
     await writeConfigure(home, configure({ DEFAULT: FILE_KEY, other: OTHER_KEY }));
     const team = join(home, "team.ini");
@@ -514,7 +514,14 @@ describe("as ncp-iam-authenticator (argv[1] is a symlink by that name)", () => {
     tokenOf(await run(["token", "--region", "kr", "--clusterUuid", UUID2], { HOME: home, ...envKeys(ENV_KEY) }, "ncp"), ENV_KEY, UUID2, "KR");
     const v = await run(["version"], { HOME: home }, "ncp");
     assert.equal(v.status, 0, v.err);
-    assert.equal(v.out, `ncp-iam-authenticator (kubeiam) ${PACKAGE_VERSION}\n`);
+    assert.equal(v.out, `${PACKAGE_VERSION}\n`);
+    assert.match(PACKAGE_VERSION, /^\d+\.\d+\.\d+/);
+    assert.equal((await run(["--version"], { HOME: home }, "ncp")).out, `${PACKAGE_VERSION}\n`);
+    assert.equal((await run(["version"], { HOME: home })).out, `kubeiam ${PACKAGE_VERSION}\n`);
+    // A missing UUID under the official name points at the console, not at a command it does not have.
+    const missing = await run(["create-kubeconfig", "--region", REGION], { HOME: home, ...envKeys(ENV_KEY) }, "ncp");
+    assert.match(missing.err, /the NKS console lists them/);
+    assert.doesNotMatch(missing.err, /kubeiam/);
   });
 
   test("error lines start with ncp-iam-authenticator:", async () => {

@@ -43,20 +43,25 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
   const r = await runDemo(cleanEnv(tmp, undefined));
   assert.equal(r.code, 0, r.stderr);
   for (const region of ["KR", "SGN"]) assert.match(r.stdout, new RegExp(`kubeiam update-kubeconfig --clusterUuid [0-9a-f-]{36} --region ${region}\\n\\s+kubeconfig updated successfully\\.`));
-  assert.match(r.stdout, /kubeiam token --clusterUuid [0-9a-f-]{36} --region KR \| kubeiam inspect --verify\n/);
+  assert.match(r.stdout, /ncp-iam-authenticator token --clusterUuid [0-9a-f-]{36} --region KR \| kubeiam inspect --verify\n/);
+  // The user entry exactly as an installed kubeiam writes it: the official command name, from PATH.
+  assert.match(r.stdout, /\n\s+users:\n\s+- name: nks_kr_demo-kr_[0-9a-f-]{36}\n\s+user:\n\s+exec:\n\s+apiVersion: client\.authentication\.k8s\.io\/v1beta1\n\s+args:\n\s+- token\n(?:\s+- \S+\n){4}\s+command: ncp-iam-authenticator\n/);
   assert.match(r.stdout, /stage: +v1\n.*access key: +SBX/s);
   assert.match(r.stdout, /valid: +yes \(expires in 1[45]m\d+s\)\n\s+signature: +verified with your credentials/);
   assert.match(r.stdout, /@kubernetes\/client-node with ncpKubeConfig \(demo-kr, KR/);
   assert.match(r.stdout, /namespaces: default, kube-node-lease, kube-public, kube-system, demo-sgn-apps/);
   assert.match(r.stdout, /whoami: sandbox-admin \(uid \d+\), groups \["system:masters","system:authenticated"\]/);
   assert.match(r.stdout, /ERR_TOKEN_CLUSTER: the token is for cluster/);
-  assert.match(r.stdout, /\ndone\.\n$/);
+  // One closing line that says what was proved.
+  assert.match(r.stdout, /\n\nproved: kubeconfigs written through the signed NKS API let .*stopped at the revoke, with no cloud key on the user's side\.\n$/);
   if (r.stdout.includes("kubectl is not on PATH")) {
     t.diagnostic("kubectl is not on PATH here: its steps were skipped");
   } else {
     assert.match(r.stdout, /kubectl get namespaces {3}\(demo-kr, KR/);
     assert.match(r.stdout, /Username\s+sandbox-admin/);
     assert.match(r.stdout, /Groups\s+\[system:masters system:authenticated\]/);
+    // What kubectl 1.32 really prints for a 401 (not "(Unauthorized)").
+    assert.match(r.stdout, /kubectl says: error: You must be logged in to the server \(the server has asked for the client to provide credentials\)/);
   }
   assertBrokerAct(r.stdout);
   assert.deepEqual(await readdir(tmp), []);
