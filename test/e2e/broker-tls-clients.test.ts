@@ -1,0 +1,146 @@
+/**
+ * The broker clients against a broker serving TLS with a certificate from a private CA (made here):
+ * `kubeiam broker token` with `--ca-file`, with `NODE_EXTRA_CA_CERTS`, and refused without either;
+ * `broker update-kubeconfig --ca-file` writes a kubeconfig whose plugin passes the CA on, and the real
+ * kubectl reaches the sandbox cluster through it; `createBrokerProvider({ ca })` lists the clusters.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { createBrokerProvider } from "../../src/broker/client/provider.js";
+import { createLocalCa } from "../../src/sandbox/ca.js";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { assertOneLine, type CliRun } from "../helpers/cli.js";
+import { CLI, newMasterKey, startCliChild, type ReadyChild, type ServeLine } from "../helpers/serve-process.js";
+
+let root: string;
+let bin: string;
+let caFile: string;
+let caPem: string;
+let sandbox: Sandbox;
+let broker: ReadyChild<ServeLine>;
+let url: string;
+let alice: string;
+
+/** One JSON request to the TLS broker, trusting the test CA. */
+function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), { method, ca: caPem, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) } }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text === "" ? undefined : (JSON.parse(text) as unknown) }));
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, out, err });
+    });
+  });
+}
+
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: [bin, dirname(process.execPath), "/usr/local/bin:/usr/bin:/bin"].join(delimiter),
+  HOME: join(root, "home"),
+  KUBEIAM_BROKER_TOKEN: alice,
+  ...extra,
+});
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "kubeiam-e2e-broker-tls-"));
+  bin = join(root, "bin");
+  await mkdir(bin);
+  await mkdir(join(root, "home"));
+  await symlink(CLI, join(bin, "kubeiam"));
+  const ca = await createLocalCa("kubeiam broker test CA");
+  caPem = ca.certPem;
+  const { certPem, keyPem } = await ca.issueServerCert({ dns: ["localhost"], ips: ["127.0.0.1"] });
+  caFile = join(root, "broker-ca.pem");
+  await writeFile(caFile, caPem);
+  await writeFile(join(root, "cert.pem"), certPem);
+  await writeFile(join(root, "key.pem"), keyPem, { mode: 0o600 });
+  sandbox = await startSandbox();
+  broker = await startCliChild<ServeLine>(
+    ["serve", "--db", `sqlite:${join(root, "broker.db")}`, "--listen", "127.0.0.1:0", "--tls-cert", join(root, "cert.pem"), "--tls-key", join(root, "key.pem")],
+    { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, KUBEIAM_MASTER_KEY: newMasterKey() },
+  );
+  url = broker.line.url;
+  assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const admin = broker.line.adminToken as string;
+  const c = sandbox.clusters.find((x) => x.status === "RUNNING" && x.endpoint !== null);
+  assert.ok(c);
+  const ok = async (r: Promise<{ status: number; json: unknown }>, status: number): Promise<unknown> => {
+    const a = await r;
+    assert.equal(a.status, status, JSON.stringify(a.json));
+    return a.json;
+  };
+  await ok(call("POST", "/v1/credentials", admin, { name: "sbx", provider: "ncp", ncp: { accessKey: sandbox.accessKey, secretKey: sandbox.secretKey, apiUrl: sandbox.apiUrl } }), 201);
+  await ok(call("POST", "/v1/clusters", admin, { name: "demo", credential: "sbx", region: c.region, ncp: { clusterUuid: c.uuid } }), 201);
+  alice = ((await ok(call("POST", "/v1/users", admin, { name: "alice", role: "user" }), 201)) as { token: string }).token;
+  await ok(call("PUT", "/v1/grants/alice/demo", admin), 204);
+});
+
+after(async () => {
+  await broker?.stop();
+  await sandbox?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+test("broker token over TLS: --ca-file, NODE_EXTRA_CA_CERTS, and refused without the CA", async () => {
+  const args = [CLI, "broker", "token", "--server", url, "--cluster", "demo"];
+  const withFlag = await run(process.execPath, [...args, "--ca-file", caFile], env());
+  assert.equal(withFlag.status, 0, withFlag.err);
+  assert.match(withFlag.out, /"token":"k8s-ncp-v1\./);
+  const withEnv = await run(process.execPath, args, env({ NODE_EXTRA_CA_CERTS: caFile }));
+  assert.equal(withEnv.status, 0, withEnv.err);
+  assert.match(withEnv.out, /"token":"k8s-ncp-v1\./);
+  assertOneLine(await run(process.execPath, args, env()), 5, /refused by TLS: its TLS certificate (is self-signed and not trusted|chains to a CA that is not trusted|is signed by a CA that is not trusted) \(\w+\): pass its CA with --ca-file PEM/, [alice]);
+});
+
+test("update-kubeconfig --ca-file: the plugin gets the CA too, and kubectl reaches the cluster", async () => {
+  const kubeconfig = join(root, "home", "config");
+  const up = await run(process.execPath, [CLI, "broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", kubeconfig, "--ca-file", caFile], env());
+  assert.equal(up.status, 0, up.err);
+  const text = await readFile(kubeconfig, "utf8");
+  assert.ok(text.includes(`- --ca-file\n      - ${caFile}\n`), text);
+  // kubectl's environment has no token variable: the login file holds it.
+  const e = env();
+  delete e.KUBEIAM_BROKER_TOKEN;
+  const login = await new Promise<CliRun>((resolve) => {
+    const child = spawn(process.execPath, [CLI, "broker", "login", "--server", url, "--ca-file", caFile], { env: e, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("close", (code) => resolve({ status: code ?? -1, out, err }));
+    child.stdin.end(alice);
+  });
+  assert.equal(login.status, 0, login.err);
+  const k = await run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", "get", "--raw", "/version"], e);
+  assert.equal(k.status, 0, k.err);
+  assert.equal((JSON.parse(k.out) as { major: string }).major, "1");
+});
+
+test("createBrokerProvider({ ca }) over TLS", async () => {
+  const provider = createBrokerProvider({ server: url, token: alice, ca: caPem });
+  assert.deepEqual((await provider.listClusters()).map((c) => c.name), ["demo"]);
+  const t = await provider.mintToken((await provider.listClusters())[0] as Awaited<ReturnType<typeof provider.listClusters>>[number]);
+  assert.match(t.token, /^k8s-ncp-v1\./);
+  await assert.rejects(createBrokerProvider({ server: url, token: alice }).listClusters(), (e: Error & { code?: string }) => e.code === "ERR_NETWORK" && /not trusted/.test(e.message));
+});
