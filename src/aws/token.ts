@@ -4,7 +4,7 @@
  * The signer (`@smithy/signature-v4`) loads on first use, so nothing else pays for it.
  */
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
-import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { isEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
 import { KEY_RE } from "../lib/validate.js";
 
 /** The prefix of every EKS token. */
@@ -198,6 +198,7 @@ export async function mintEksToken(input: MintEksTokenInput): Promise<EksToken> 
   }
   const url = `https://${host}/?${parts.join("&")}`;
   const refreshAt = signedAt.getTime() + EKS_TOKEN_REFRESH_MS;
+  if (!isEpochMs(refreshAt)) throw new InvalidInputError("now", "now is too far ahead: the token's expiry would be beyond any date");
   const credentialsEnd = credentials.expiration?.getTime();
   return {
     token: EKS_TOKEN_PREFIX + Buffer.from(url, "utf8").toString("base64url"),

@@ -178,3 +178,10 @@ test("mintEksToken refuses inputs that would change what is signed, without echo
     );
   }
 });
+
+test("mintEksToken: a time whose expiry no Date can hold is INVALID_INPUT, never an Invalid Date", async () => {
+  const good = { credentials: { accessKeyId: AK, secretAccessKey: randomSecret() }, clusterName: "c", region: "us-east-1" };
+  for (const now of [8.64e15, 8.64e15 - 60_000, 1e300, Number.NaN]) {
+    await assert.rejects(mintEksToken({ ...good, now }), (e: unknown) => e instanceof InvalidInputError && e.field === "now", String(now));
+  }
+});
