@@ -8,7 +8,7 @@ import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto"
 import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../lib/errors.js";
 import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { isSecureOrLoopback } from "../lib/net.js";
-import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { dateFromEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
 
 /** The scopes kubeiam asks for, as gke-gcloud-auth-plugin does: cloud-platform, and the e-mail that GKE's RBAC names users by. */
 export const GKE_DEFAULT_SCOPES = [
@@ -201,7 +201,11 @@ export async function exchangeJwtAssertion(input: {
   if (typeof rec.token_type === "string" && rec.token_type.toLowerCase() !== "bearer") {
     throw new ApiError(`the token endpoint answered a ${JSON.stringify(rec.token_type.slice(0, 20))} token, not a Bearer token`, { status: res.status });
   }
-  return { token, expiresAt: new Date(sentAt + expiresIn * 1000) };
+  const expiresAt = dateFromEpochMs(sentAt + expiresIn * 1000);
+  if (expiresAt === undefined) {
+    throw new ApiError(`the token endpoint ${new URL(input.tokenUri).origin} answered expires_in ${String(expiresIn).slice(0, 24)}, which is beyond any date`, { status: res.status });
+  }
+  return { token, expiresAt };
 }
 
 /** What {@link mintGkeToken} needs. */
@@ -245,8 +249,9 @@ export async function mintGkeToken(input: MintGkeTokenInput = {}): Promise<GkeTo
     const token = answer.token;
     if (typeof token !== "string" || token === "") throw new Error("no access token in the answer");
     const expiry = (client as { credentials?: { expiry_date?: number | null } }).credentials?.expiry_date;
-    // Without an expiry from the library, assume the shortest lifetime Google gives: a quarter hour.
-    const expiresAt = new Date(typeof expiry === "number" ? expiry : toEpochMs(input.now) + 15 * 60 * 1000);
+    // Without a usable expiry from the library, assume the shortest lifetime Google gives: a quarter hour.
+    // An expiry no Date can hold counts as none.
+    const expiresAt = (typeof expiry === "number" ? dateFromEpochMs(expiry) : undefined) ?? new Date(toEpochMs(input.now) + 15 * 60 * 1000);
     return { token, expiresAt };
   } catch (cause) {
     const reason = cause instanceof Error ? (cause.message.split("\n")[0] ?? "").slice(0, 200) : String(cause).slice(0, 200);

@@ -22,6 +22,8 @@ const PROJECT = "kubeiam-e2e";
 let root: string;
 let env: Record<string, string>;
 let oauth: OAuthStandIn;
+// Read by the OAuth stand-in on every request: a test may change what it answers.
+const oauthOptions: { accounts: ReturnType<typeof makeServiceAccount>[]; expiresIn?: number } = { accounts: [] };
 let cluster: LocalServer & { caData: string; seen: { accepted: boolean; reason?: string }[] };
 let containerApi: { url: string; requests: string[]; close(): Promise<void> };
 let keyFile: string;
@@ -31,7 +33,8 @@ const stranger = makeServiceAccount("stranger@kubeiam-e2e.iam.gserviceaccount.co
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "kubeiam-e2e-gke-"));
-  oauth = await startOAuth({ accounts: [sa] });
+  oauthOptions.accounts.push(sa);
+  oauth = await startOAuth(oauthOptions);
   cluster = await startBearerCluster((token) => (oauth.issued.includes(token) ? undefined : "not a token we issued"));
   containerApi = await startContainerApi({
     project: PROJECT,
@@ -204,4 +207,18 @@ test("gke token --force-refresh mints anew and caches the new token; 'kubeiam ca
   assert.ok(!list.out.includes(forced.out.trim()), "the token is never listed");
   assert.equal((await kubeiam(["cache", "clear", "--cloud", "gcp"])).out, "Removed 1 cached credential(s) (gcp: 1)\n");
   assert.deepEqual(readdirSync(cacheDir), []);
+});
+
+test("'gke token' when the token endpoint answers expires_in 1e300: exit 5 and one line, never an internal error", async () => {
+  oauthOptions.expiresIn = 1e300;
+  try {
+    const r = await kubeiam(["gke", "token", "--credentials", keyFile, "--no-cache"]);
+    assert.equal(r.status, 5, r.err);
+    assert.equal(r.out, "");
+    assert.equal(r.err.split("\n").length, 2, r.err);
+    assert.match(r.err, /expires_in .* is beyond any date/);
+    assert.doesNotMatch(r.err, /internal error/);
+  } finally {
+    delete oauthOptions.expiresIn;
+  }
 });

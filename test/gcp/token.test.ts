@@ -9,12 +9,14 @@ import {
   GKE_DEFAULT_SCOPES,
   type ServiceAccountKey,
 } from "../../src/gcp/token.js";
-import { ConfigFileError, CredentialsError } from "../../src/lib/errors.js";
+import { ApiError, ConfigFileError, CredentialsError } from "../../src/lib/errors.js";
 import { keyFileJson, makeServiceAccount, startOAuth } from "./stand-ins.js";
 
 const sa = makeServiceAccount();
 const other = makeServiceAccount("other@kubeiam-test.iam.gserviceaccount.com");
-const oauth = await startOAuth({ accounts: [sa] });
+// Read on every request: a test may change what the endpoint answers.
+const oauthOptions: { accounts: typeof sa[]; expiresIn?: number } = { accounts: [sa] };
+const oauth = await startOAuth(oauthOptions);
 after(() => oauth.close());
 
 function keyOf(account = sa, tokenUri = oauth.tokenUri): ServiceAccountKey {
@@ -85,4 +87,27 @@ test("gkeIdentityFingerprint: changes with the account, the key and the scopes; 
   const rotated = { ...keyOf(), privateKey: makeServiceAccount().privateKeyPem };
   assert.notEqual(gkeIdentityFingerprint({ kind: "serviceAccount", key: rotated }, GKE_DEFAULT_SCOPES), a);
   assert.notEqual(gkeIdentityFingerprint({ kind: "serviceAccount", key: keyOf() }, ["https://www.googleapis.com/auth/cloud-platform"]), a);
+});
+
+test("mintGkeToken: an expires_in beyond any date (1e300) is an ApiError, not an Invalid Date", async () => {
+  for (const expiresIn of [1e300, 8.64e12, Number.MAX_VALUE]) {
+    oauthOptions.expiresIn = expiresIn;
+    try {
+      await assert.rejects(
+        mintGkeToken({ credentials: { kind: "serviceAccount", key: keyOf() } }),
+        (e: unknown) => e instanceof ApiError && /expires_in .* is beyond any date/.test(e.message) && !e.message.includes("\n"),
+        String(expiresIn),
+      );
+    } finally {
+      delete oauthOptions.expiresIn;
+    }
+  }
+  // A long but representable lifetime still works.
+  oauthOptions.expiresIn = 10 * 365 * 24 * 3600;
+  try {
+    const { expiresAt } = await mintGkeToken({ credentials: { kind: "serviceAccount", key: keyOf() } });
+    assert.ok(expiresAt.getTime() > Date.now() + 9 * 365 * 24 * 3600_000);
+  } finally {
+    delete oauthOptions.expiresIn;
+  }
 });
