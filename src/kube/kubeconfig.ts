@@ -298,8 +298,28 @@ function parseYaml(text: string): Document.Parsed {
   return doc;
 }
 
+// As many aliases as the yaml package allows by default: plenty for a hand-shared block, far too
+// few for an alias bomb (nested aliases that expand to millions of nodes).
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * The document as plain data. The yaml package throws a plain ReferenceError when aliases expand
+ * past the limit: every such throw from the user's document becomes a KubeconfigError here.
+ */
+function toData(doc: Document): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
+    const reason = cause instanceof Error ? (cause.message.split("\n")[0] ?? "") : String(cause);
+    if (/alias/i.test(reason)) {
+      throw new KubeconfigError(`its YAML aliases expand too far (more than ${MAX_ALIAS_COUNT} uses of anchored nodes, as in an alias bomb): write the entries out`, { cause });
+    }
+    throw new KubeconfigError(`its YAML cannot be read as data: ${reason.slice(0, 200)}`, { cause });
+  }
+}
+
 function parseText(text: string): unknown {
-  return parseYaml(text).toJS();
+  return toData(parseYaml(text));
 }
 
 function checkTop(value: unknown): Rec {
@@ -436,7 +456,7 @@ const INNER: Record<Section, string> = { clusters: "cluster", users: "user", con
  */
 export function parseKubeconfigDocument(text: string): KubeconfigDocument {
   const doc = parseYaml(text);
-  const top = checkTop(doc.toJS());
+  const top = checkTop(toData(doc));
   for (const section of SECTIONS) {
     entries(top, section).forEach((v, i) => {
       const field = `${section}[${i}]`;
@@ -578,6 +598,6 @@ export function mergeKubeconfigEntries(
  * ```
  */
 export function serializeKubeconfigDocument(doc: KubeconfigDocument, format: KubeconfigFormat = doc.format): string {
-  if (format === "json") return `${JSON.stringify(doc.yaml.toJS() ?? {}, null, 2)}\n`;
+  if (format === "json") return `${JSON.stringify(toData(doc.yaml) ?? {}, null, 2)}\n`;
   return doc.yaml.toString({ lineWidth: 0, indentSeq: doc.indentSeq });
 }

@@ -237,3 +237,20 @@ test("as ncp-iam-authenticator: the official commands are there, kubeiam's own a
   assert.equal(r.status, 0, r.err);
   assertOneLine(await run(["clusters", "--region", "KR"], {}, "ncp-iam-authenticator"), 2, /unknown command "clusters"/);
 });
+
+test("a YAML alias bomb as the kubeconfig is refused as malformed (exit 6, one line), never an internal error", async () => {
+  const path = join(root, "alias-bomb");
+  const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (let i = 1; i < 8; i++) {
+    const prev = String.fromCharCode(96 + i);
+    levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+  }
+  const bytes = `${levels.join("\n")}\nclusters: [*h]\n`;
+  await writeFile(path, bytes);
+  const before = standIn.requests.length;
+  const r = await run(["update-kubeconfig", ...ids, "--kubeconfig", path]);
+  assertOneLine(r, 6, /alias-bomb is malformed: .*aliases/);
+  assert.doesNotMatch(r.err, /internal error/);
+  assert.equal(await readFile(path, "utf8"), bytes);
+  assert.equal(standIn.requests.length, before);
+});

@@ -276,3 +276,18 @@ test("a JSON kubeconfig stays JSON unless YAML is asked for", () => {
   assert.equal(parseKubeconfig(serializeKubeconfigDocument(doc, "yaml")).clusters.length, 2);
   assert.equal(parseKubeconfigDocument(EXISTING).format, "yaml");
 });
+
+test("a YAML alias bomb is a KubeconfigError naming the aliases, for every parser and the JSON writer", () => {
+  const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (let i = 1; i < 9; i++) {
+    levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+  }
+  const bomb = `${levels.join("\n")}\nclusters: []\n`;
+  for (const parse of [parseKubeconfig, parseKubeconfigDocument]) {
+    assert.throws(() => parse(bomb), (e: unknown) => e instanceof KubeconfigError && /aliases/.test(e.message) && !e.message.includes("\n"));
+  }
+  // A few aliases, as hand-written kubeconfigs sometimes share a block, are fine.
+  const shared = "x: &ca {server: https://a.example, certificate-authority-data: Q0E=}\nclusters:\n- name: a\n  cluster: *ca\n- name: b\n  cluster: *ca\n";
+  assert.deepEqual(parseKubeconfig(shared).clusters.map((c) => c.cluster.server), ["https://a.example", "https://a.example"]);
+  assert.equal(serializeKubeconfigDocument(parseKubeconfigDocument(shared), "json").includes("https://a.example"), true);
+});
