@@ -289,7 +289,9 @@ function entries(top: Rec, key: string): unknown[] {
 }
 
 function parseYaml(text: string): Document.Parsed {
-  const doc = parseDocument(text, { prettyErrors: true });
+  // logLevel "error": the yaml package would print its warnings (a collection as a key) on stderr,
+  // past the CLI's one line; what matters in a kubeconfig is checked field by field below.
+  const doc = parseDocument(text, { prettyErrors: true, logLevel: "error" });
   const error = doc.errors[0];
   if (error !== undefined) {
     const at = error.linePos?.[0];

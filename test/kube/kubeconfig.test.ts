@@ -291,3 +291,23 @@ test("a YAML alias bomb is a KubeconfigError naming the aliases, for every parse
   assert.deepEqual(parseKubeconfig(shared).clusters.map((c) => c.cluster.server), ["https://a.example", "https://a.example"]);
   assert.equal(serializeKubeconfigDocument(parseKubeconfigDocument(shared), "json").includes("https://a.example"), true);
 });
+
+test("a document the yaml package would warn about (a collection as a key) adds no warning line to stderr", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  process.on("warning", onWarning);
+  try {
+    for (const text of ["? [a, b]\n: c\nclusters: []\n", "clusters:\n- ? {x: 1}\n  : y\n  name: n\n  cluster: {server: https://a.example}\n"]) {
+      try {
+        parseKubeconfig(text);
+        serializeKubeconfigDocument(parseKubeconfigDocument(text), "json");
+      } catch (e) {
+        assert.ok(e instanceof KubeconfigError, String(e));
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
