@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigFileError, CredentialsError } from "../lib/errors.js";
+import { quoted } from "../lib/printable.js";
 import { nonEmpty } from "../lib/validate.js";
 
 /** The NCP API Gateway that NCP's own tools use when none is configured. */
@@ -86,7 +87,7 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
   if (section === undefined) {
     const known = [...file.sections.keys()];
     throw new CredentialsError(
-      `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.join(", ")})` : ""}: pass --profile with one of those, or add a [${profile}] section`,
+      `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.map((k) => (/^[\w.-]+$/.test(k) ? k : quoted(k, 40))).join(", ")})` : ""}: pass --profile with one of those, or add a [${profile}] section`,
     );
   }
   const accessKey = nonEmpty(section.get("ncloud_access_key_id"));

@@ -352,3 +352,13 @@ test("a file that others can read draws a warning naming it and chmod 600; mode 
     });
   }
 });
+
+test("section names with control characters are escaped in messages, which stay one line (found by the fuzz pass)", () => {
+  withHome((home) => {
+    writeConfigure(home, `[D\rFAULT]\nncloud_access_key_id = ${FILE_AK}\nncloud_secret_access_key = ${FILE_SK}\n[x\u001b[2J]\n`);
+    assert.throws(
+      () => resolveNcpCredentials({ env: { HOME: home } }),
+      (e: unknown) => e instanceof CredentialsError && /\(it has: "D\\rFAULT", "x\\u001b\[2J"\)/.test(e.message) && !/[\r\n\u001b]/.test(e.message),
+    );
+  });
+});
