@@ -23,8 +23,11 @@ export interface BrokerContext {
   tokenRate: TokenRateLimiter | undefined;
   /** This instance's name in audit rows. */
   instance: string;
-  /** The URL users reach this broker at (kubeconfigs name it). */
-  publicUrl(): string;
+  /**
+   * The URL users reach this broker at (kubeconfigs name it): `--public-url`, else the listen URL;
+   * on a wildcard listen address (0.0.0.0, ::), the Host the request came to.
+   */
+  publicUrl(req?: FastifyRequest): string;
   now(): number;
   /**
    * Who is calling (Bearer or Basic), or a refusal: 401 (audited, counted by the failed-auth

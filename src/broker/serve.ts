@@ -119,6 +119,12 @@ function masterKeyFromFile(path: string, mayCreate: boolean): Buffer {
   return key;
 }
 
+/** `scheme://host[:port]` from a Host header, when it is a plain host name or address. */
+function hostUrl(scheme: string, host: string | undefined): string | undefined {
+  if (host === undefined || !/^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/.test(host)) return undefined;
+  return `${scheme}://${host}`;
+}
+
 /**
  * Starts a broker and resolves once it listens; rejects, having served nothing and left the store
  * as it was, on every refusal listed in BROKER.md.
@@ -166,13 +172,15 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       now: new Date(now()),
     });
     const scheme = tls === undefined ? "http" : "https";
+    // Listening on every address, the listen URL (0.0.0.0) is no address a user can reach.
+    const wildcard = host === "0.0.0.0" || host === "::";
     let url = "";
     // Loaded only now: the refusals above answer without paying for Fastify and the clouds.
     const { createBrokerApp } = await import("./server.js");
     const built = await createBrokerApp({
       store: new BrokerStore(store.db, store.dialect, store.auditSink === undefined ? {} : { auditSink: store.auditSink }),
       masterKey,
-      publicUrl: () => options.publicUrl ?? url,
+      publicUrl: (req) => options.publicUrl ?? (wildcard && req !== undefined ? hostUrl(scheme, req.headers.host) : undefined) ?? url,
       now,
       ...(options.instance === undefined ? {} : { instance: options.instance }),
       ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),

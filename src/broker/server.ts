@@ -23,8 +23,8 @@ export interface BrokerAppOptions {
   masterKey: Buffer;
   /** This instance's name in audit rows; a random one by default. */
   instance?: string;
-  /** The URL users reach the broker at; may be a function when the port is known only after listen. */
-  publicUrl: () => string;
+  /** The URL users reach the broker at, perhaps per request; a function since the port is known only after listen. */
+  publicUrl: (req?: FastifyRequest) => string;
   /** Token requests per user per second; unlimited when absent. */
   rateLimit?: number;
   /** The clock; `Date.now` by default. */

@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,14 +69,23 @@ test("refusals before serving, each one line and a non-zero exit", async () => {
   const key = randomBytes(32).toString("base64");
   const run = (args: string[], extra: Record<string, string> = {}) => runCliChild(["serve", ...args], childEnv(h, extra));
 
-  assertOneLine(await run(["--listen", "0.0.0.0:0", "--db", db]), 2, /listening on 0\.0\.0\.0 without TLS .*--tls-cert and --tls-key/);
-  assertOneLine(await run(["--db", "postgres://kubeiam:pw@127.0.0.1:1/broker", "--listen", "127.0.0.1:0"]), 3, /PostgreSQL store needs the master key/, ["pw@"]);
-  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0", "--tls-cert", join(h, "none.pem"), "--tls-key", join(h, "none.key")]), 3, /cannot read --tls-cert .*none\.pem \(ENOENT\)/);
-  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0", "--tls-cert", join(h, "none.pem")]), 2, /--tls-cert and --tls-key go together/);
-  assertOneLine(await run(["--db", db, "--listen", "localhost"]), 2, /--listen "localhost" is not HOST:PORT/);
-  assertOneLine(await run(["--db", "mysql://x", "--listen", "127.0.0.1:0"]), 2, /neither sqlite:PATH nor postgres/);
-  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0", "--rate-limit", "0"]), 2, /--rate-limit "0"/);
-  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: "c2hvcnQ=" }), 3, /KUBEIAM_MASTER_KEY is 5 bytes, not 32/);
+  // Independent refusals, run side by side: each child starts, refuses and exits.
+  const independent: [string[], Record<string, string>, number, RegExp, string[]][] = [
+    [["--listen", "0.0.0.0:0", "--db", db], {}, 2, /listening on 0\.0\.0\.0 without TLS .*--tls-cert and --tls-key/, []],
+    [["--db", "postgres://kubeiam:pw@127.0.0.1:1/broker", "--listen", "127.0.0.1:0"], {}, 3, /PostgreSQL store needs the master key/, ["pw@"]],
+    [["--db", db, "--listen", "127.0.0.1:0", "--tls-cert", join(h, "none.pem"), "--tls-key", join(h, "none.key")], {}, 3, /cannot read --tls-cert .*none\.pem \(ENOENT\)/, []],
+    [["--db", db, "--listen", "127.0.0.1:0", "--tls-cert", join(h, "none.pem")], {}, 2, /--tls-cert and --tls-key go together/, []],
+    [["--db", db, "--listen", "localhost"], {}, 2, /--listen "localhost" is not HOST:PORT/, []],
+    [["--db", "mysql://x", "--listen", "127.0.0.1:0"], {}, 2, /neither sqlite:PATH nor postgres/, []],
+    [["--db", db, "--listen", "127.0.0.1:0", "--rate-limit", "0"], {}, 2, /--rate-limit "0"/, []],
+    [["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: "c2hvcnQ=" }, 3, /KUBEIAM_MASTER_KEY is 5 bytes, not 32/, []],
+  ];
+  const answers = await Promise.all(independent.map(([args, extra]) => run(args, extra)));
+  answers.forEach((r, i) => {
+    const [, , status, pattern, secrets] = independent[i] as (typeof independent)[number];
+    assertOneLine(r, status, pattern, secrets);
+  });
+  assert.ok(!existsSync(join(h, "b.db")), "no refusal left a database behind");
 
   // A store made under one key, then started with another.
   const first = await startServe(["--db", db, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));

@@ -166,7 +166,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
     async (req, reply) => {
       const caller = await ctx.authenticate(req);
       const mode = req.query.mode ?? "exec";
-      const server = ctx.publicUrl();
+      const server = ctx.publicUrl(req);
       let yaml: string;
       if (mode === "embed") {
         const issued = await issueClusterToken(ctx, req, caller, req.params.name, "kubeconfig");

@@ -172,7 +172,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         const user = await ctx.authenticate(req);
         const connection = connectionOf(req);
         const clusters = (await ctx.store.clustersFor(user)).filter((c) => c.connection === connection);
-        return { cluster: clusters.map((c) => spiderClusterInfo(c, ctx.publicUrl())) };
+        return { cluster: clusters.map((c) => spiderClusterInfo(c, ctx.publicUrl(req))) };
       });
 
       spider.get("/cluster/:Name", async (req) => {
@@ -181,7 +181,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         const name = (req.params as { Name: string }).Name;
         const cluster = (await ctx.store.clustersFor(user)).find((c) => c.name === name && c.connection === connection);
         if (cluster === undefined) throw notInConnection(name, connection);
-        return spiderClusterInfo(cluster, ctx.publicUrl());
+        return spiderClusterInfo(cluster, ctx.publicUrl(req));
       });
 
       spider.get("/cluster/:Name/token", async (req, reply) => {
