@@ -31,6 +31,14 @@ function describe(u: ConvertibleUser): string {
     : `ncp-iam-authenticator, cluster ${u.clusterUuid} in ${u.region}`;
 }
 
+/**
+ * `kubeiam convert-kubeconfig`: moves cb-spider and ncp-iam-authenticator users to the broker's plugin.
+ *
+ * @example
+ * ```ts
+ * await convertKubeconfigCommand.run(["--server", "https://broker.example:8750", "--dry-run"], ctx);
+ * ```
+ */
 export const convertKubeconfigCommand: Command = {
   summary: "Rewrite cb-spider and ncp-iam-authenticator users to use a kubeiam broker",
   help: `Rewrites the users of a kubeconfig that fetch cluster tokens the old ways to exec users running

@@ -27,6 +27,14 @@ export function formatBrokerClusterTable(clusters: BrokerCluster[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("   ")).join("\n") + "\n";
 }
 
+/**
+ * `kubeiam broker clusters`: the caller's clusters.
+ *
+ * @example
+ * ```ts
+ * await brokerClustersCommand.run(["--server", "https://broker.example:8750", "-o", "json"], ctx);
+ * ```
+ */
 export const brokerClustersCommand: Command = {
   summary: "List the clusters the broker grants you",
   help: `Lists the clusters the broker lets you reach: name, provider, region, endpoint.

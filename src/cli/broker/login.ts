@@ -14,6 +14,14 @@ const FLAGS = {
   "no-verify": { type: "boolean" },
 } as const;
 
+/**
+ * `kubeiam broker login`: keeps the token read from stdin for one server.
+ *
+ * @example
+ * ```ts
+ * await brokerLoginCommand.run(["--server", "https://broker.example:8750"], ctx); // token on ctx's stdin
+ * ```
+ */
 export const brokerLoginCommand: Command = {
   summary: "Keep your broker token for a server (read from stdin)",
   help: `Reads a broker token (kbi_…) from stdin, checks it with the broker, and keeps it for that

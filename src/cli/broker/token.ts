@@ -16,6 +16,14 @@ const FLAGS = {
   "ca-file": { type: "string" },
 } as const;
 
+/**
+ * `kubeiam broker token`: the exec plugin.
+ *
+ * @example
+ * ```ts
+ * await brokerTokenCommand.run(["--server", "https://broker.example:8750", "--cluster", "prod-kr"], ctx);
+ * ```
+ */
 export const brokerTokenCommand: Command = {
   summary: "Print a cluster token from the broker as an ExecCredential (kubectl's exec plugin)",
   help: `Asks a kubeiam broker for a fresh token for one cluster and prints it as the ExecCredential

@@ -59,6 +59,14 @@ export function brokerKubeconfigEntries(
   return { cluster, user, context: contextEntry(options.alias ?? context?.name ?? cluster.name, { cluster: cluster.name, user: userName }) };
 }
 
+/**
+ * `kubeiam broker update-kubeconfig`: merges one broker cluster into a kubeconfig.
+ *
+ * @example
+ * ```ts
+ * await brokerUpdateKubeconfigCommand.run(["--server", "https://broker.example:8750", "--cluster", "prod-kr"], ctx);
+ * ```
+ */
 export const brokerUpdateKubeconfigCommand: Command = {
   summary: "Add a broker cluster to your kubeconfig (exec plugin: kubeiam broker token)",
   help: `Adds one cluster the broker grants you to a kubeconfig: its cluster entry (endpoint and CA as
