@@ -117,13 +117,7 @@ function route(req: IncomingMessage, uri: string, state: GatewayState): Answer {
   if (rest === "/clusters") return { status: 200, body: { clusters: inRegion.map(sandboxClusterBody) } };
   const m = /^\/clusters\/([^/]+)(\/kubeconfig|\/nodes|\/node-pool)?$/.exec(rest);
   if (m === null) return { status: 404, body: ncpErrorBody("300", "Not Found Exception", `No API at ${path.slice(0, 100)}.`), note: "no such API" };
-  let uuid: string;
-  try {
-    uuid = decodeURIComponent(m[1] as string);
-  } catch {
-    const details = "The path holds a malformed percent-escape.";
-    return { status: 400, body: ncpErrorBody("100", "Bad Request Exception", details), note: details };
-  }
+  const uuid = decodeURIComponent(m[1] as string);
   const cluster = UUID_RE.test(uuid) ? inRegion.find((c) => c.uuid.toLowerCase() === uuid.toLowerCase()) : undefined;
   if (cluster === undefined) {
     const details = `Cluster ${uuid.slice(0, 40)} was not found in region ${region}.`;
@@ -164,8 +158,15 @@ export function createGatewayHandler(state: GatewayState): (req: IncomingMessage
       const auth = authenticate(req, uri, state);
       answer = "failure" in auth ? auth.failure : route(req, uri, state);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      answer = { status: 500, body: ncpErrorBody("900", "Internal Server Error", "The sandbox failed on this request."), note: `internal: ${why}` };
+      // A malformed percent-escape (decodeURIComponent's URIError, wherever the router decodes) is
+      // the client's 400; anything else is ours, 500.
+      if (error instanceof URIError) {
+        const details = "The path holds a malformed percent-escape.";
+        answer = { status: 400, body: ncpErrorBody("100", "Bad Request Exception", details), note: details };
+      } else {
+        const why = error instanceof Error ? error.message : String(error);
+        answer = { status: 500, body: ncpErrorBody("900", "Internal Server Error", "The sandbox failed on this request."), note: `internal: ${why}` };
+      }
     }
     const who = header(req, "x-ncp-iam-access-key")?.slice(0, 40) ?? "-";
     state.log(`api ${req.method ?? "?"} ${uri.split("?")[0]?.slice(0, 200)} key=${who} -> ${answer.status}${answer.note ? ` (${answer.note})` : ""}`);

@@ -453,12 +453,7 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
       }
       const m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
       if (m === null) return notFound("");
-      let name: string;
-      try {
-        name = decodeURIComponent(m[1] as string);
-      } catch {
-        return { status: 400, body: kubeStatus(400, "BadRequest", "the request path holds a malformed percent-escape") };
-      }
+      const name = decodeURIComponent(m[1] as string);
       if (!c.namespaces.includes(name)) {
         return {
           status: 404,
@@ -485,9 +480,15 @@ export function createClusterHandler(state: ClusterEndpointState): (req: Incomin
     res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-cache, private" });
     res.end(text);
   };
+  // What the router threw: a malformed percent-escape (decodeURIComponent's URIError, wherever a
+  // path segment is decoded) is the client's 400; anything else is ours, 500.
   const internal = (res: ServerResponse, tag: string, error: unknown): void => {
-    state.log(`${tag} -> 500 (${error instanceof Error ? error.message : String(error)})`);
-    if (!res.headersSent) send(res, { status: 500, body: kubeStatus(500, "InternalError", "an error on the server has prevented the request from succeeding") });
+    const answer: Answer =
+      error instanceof URIError
+        ? { status: 400, body: kubeStatus(400, "BadRequest", "the request path holds a malformed percent-escape") }
+        : { status: 500, body: kubeStatus(500, "InternalError", "an error on the server has prevented the request from succeeding") };
+    state.log(`${tag} -> ${answer.status} (${error instanceof Error ? error.message : String(error)})`);
+    if (!res.headersSent) send(res, answer);
   };
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";

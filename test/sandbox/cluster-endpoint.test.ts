@@ -243,9 +243,11 @@ test("a correctly signed token whose claim is not canonical is refused", async (
 
 test("a malformed percent-escape in a served path answers 400, and the endpoint stays up", async () => {
   const auth = `Bearer ${krToken()}`;
-  const bad = await get("/api/v1/namespaces/%E0%A4%A", auth);
-  assert.equal(bad.status, 400);
-  assert.equal((bad.body as { reason: string }).reason, "BadRequest");
+  for (const path of ["/api/v1/namespaces/%E0%A4%A", "/api/v1/nodes/%ZZ", "/api/v1/namespaces/%/pods", "/api/v1/namespaces/default/pods/%E0"]) {
+    const bad = await get(path, auth);
+    assert.equal(bad.status, 400, path);
+    assert.equal((bad.body as { reason: string }).reason, "BadRequest", path);
+  }
   assert.equal((await get("/version", auth)).status, 200);
 });
 
