@@ -6,6 +6,7 @@
  */
 import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
 import { KubeconfigError } from "../lib/errors.js";
+import { yamlProblem } from "../lib/yaml-problem.js";
 import { isRecord as isRec } from "../lib/validate.js";
 import { DEFAULT_EXEC_API_VERSION, EXEC_API_VERSIONS, type ExecApiVersion } from "./exec-credential.js";
 
@@ -295,7 +296,7 @@ function parseYaml(text: string): Document.Parsed {
   const error = doc.errors[0];
   if (error !== undefined) {
     const at = error.linePos?.[0];
-    fail(`not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${error.message.split(" at line")[0]?.split("\n")[0] ?? ""}`);
+    fail(`not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${yamlProblem(error.message)}`);
   }
   return doc;
 }
@@ -312,7 +313,7 @@ function toData(doc: Document): unknown {
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (cause) {
-    const reason = cause instanceof Error ? (cause.message.split("\n")[0] ?? "") : String(cause);
+    const reason = yamlProblem(cause instanceof Error ? cause.message : String(cause));
     if (/alias/i.test(reason)) {
       throw new KubeconfigError(`its YAML aliases expand too far (more than ${MAX_ALIAS_COUNT} uses of anchored nodes, as in an alias bomb): write the entries out`, { cause });
     }

@@ -6,6 +6,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { ConfigFileError } from "../lib/errors.js";
+import { yamlProblem } from "../lib/yaml-problem.js";
 import { KEY_RE, isRecord } from "../lib/validate.js";
 
 /** One API key of the sandbox, and the sub account that owns it. */
@@ -130,7 +131,7 @@ export function parseSandboxKeys(text: string, path: string): SandboxKeyFull[] {
   try {
     doc = parseYaml(text);
   } catch (cause) {
-    throw new ConfigFileError(path, `keys file ${path} is not YAML or JSON: ${firstLine(cause)}`, { cause });
+    throw new ConfigFileError(path, `keys file ${path} is not YAML or JSON: ${yamlProblem(firstLine(cause))}`, { cause });
   }
   try {
     const list = Array.isArray(doc) ? doc : isRecord(doc) && Array.isArray(doc.keys) ? doc.keys : undefined;

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { ConfigFileError } from "../lib/errors.js";
+import { yamlProblem } from "../lib/yaml-problem.js";
 import { isRecord } from "../lib/validate.js";
 import { SandboxFileProblem, firstLine, readConfig, type SandboxKeyFull } from "./keys.js";
 
@@ -87,7 +88,7 @@ export function checkSandboxMapping(value: unknown): SandboxMapping {
     try {
       list = parseYaml(list);
     } catch (cause) {
-      throw new SandboxFileProblem(`${prefix}mapSubAccounts is text but not YAML: ${firstLine(cause)}`);
+      throw new SandboxFileProblem(`${prefix}mapSubAccounts is text but not YAML: ${yamlProblem(firstLine(cause))}`);
     }
   }
   if (list === undefined || list === null) throw new SandboxFileProblem(`${prefix}mapSubAccounts is missing`);
@@ -109,7 +110,7 @@ export function parseSandboxMapping(text: string, path: string): SandboxMapping 
   try {
     doc = parseYaml(text);
   } catch (cause) {
-    throw new ConfigFileError(path, `mapping file ${path} is not YAML or JSON: ${firstLine(cause)}`, { cause });
+    throw new ConfigFileError(path, `mapping file ${path} is not YAML or JSON: ${yamlProblem(firstLine(cause))}`, { cause });
   }
   try {
     return checkSandboxMapping(doc);

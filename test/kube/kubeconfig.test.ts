@@ -311,3 +311,14 @@ test("a document the yaml package would warn about (a collection as a key) adds 
   }
   assert.deepEqual(warnings, []);
 });
+
+test("a YAML error names the problem and the place, never the file's text (a token could be in it)", () => {
+  const secret = "k8s-ncp-v1.eyJSECRETTOKENVALUEnotprinted";
+  for (const text of [`users:\n- name: u\n  user:\n    token: >-${secret}\n`, `users: []\n${"\u0001"}${secret}\n`]) {
+    assert.throws(
+      () => parseKubeconfig(text),
+      (e: unknown) => e instanceof KubeconfigError && /^not valid YAML at line \d+, column \d+: [A-Z]/.test(e.message) && !e.message.includes("SECRET"),
+      text,
+    );
+  }
+});

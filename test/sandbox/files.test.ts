@@ -69,6 +69,16 @@ test("a refused keys file never echoes a secret", () => {
   });
 });
 
+test("a keys file that is not YAML is refused without quoting its text (the yaml package appends it)", () => {
+  for (const text of ["keys:\n- accessKey: A\n  secretKey: >-TOPSECRETvalue\n", "keys: []\n\u0001TOPSECRETvalue\n"]) {
+    assert.throws(() => parseSandboxKeys(text, "k.yaml"), (e: unknown) => {
+      assert.ok(e instanceof ConfigFileError && /is not YAML or JSON: [A-Z]/.test(e.message), String(e));
+      assert.ok(!e.message.includes("TOPSECRET"), e.message);
+      return true;
+    });
+  }
+});
+
 test("a mapping in the ncp-auth forms: plain list, text list (ConfigMap data), whole ConfigMap, JSON", () => {
   const plain = parseSandboxMapping("mapSubAccounts:\n  - subAccountIdNo: 100002\n    username: alice\n    groups: [developers]\n", "m.yaml");
   assert.deepEqual(plain, { mapSubAccounts: [{ subAccountIdNo: "100002", username: "alice", groups: ["developers"] }] });
