@@ -1,5 +1,5 @@
 /**
- * The EKS token `k8s-aws-v1.…` (SPEC section 5): mint it (a SigV4 presigned STS GetCallerIdentity
+ * The EKS token `k8s-aws-v1.…` (docs/formats.md §6): mint it (a SigV4 presigned STS GetCallerIdentity
  * URL, byte for byte as `aws eks get-token` prints it) and decode it for `kubeiam inspect`.
  * The signer (`@smithy/signature-v4`) loads on first use, so nothing else pays for it.
  */
@@ -145,7 +145,7 @@ function rfc3986(value: string): string {
 }
 
 /**
- * Mints an EKS token (SPEC section 5): for the same credentials, region, cluster and second it is the
+ * Mints an EKS token (docs/formats.md §6): for the same credentials, region, cluster and second it is the
  * token that `aws eks get-token` prints, byte for byte.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * Finds GCP credentials (SPEC section 6): the key file named, `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+ * Finds GCP credentials (docs/formats.md §7): the key file named, `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
  * ADC file, else Application Default Credentials. The file edge of the GKE path: token.ts stays pure.
  */
 import { readFileSync } from "node:fs";

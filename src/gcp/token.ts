@@ -1,5 +1,5 @@
 /**
- * The GKE token (SPEC section 6): an OAuth2 access token for the cloud-platform scope. From a
+ * The GKE token (docs/formats.md §7): an OAuth2 access token for the cloud-platform scope. From a
  * service-account key, one RS256 JWT assertion is exchanged at the key's own `token_uri` (RFC 7523),
  * which google-auth-library 10 does not honour; every other credential type (gcloud's authorized user,
  * external account, the metadata server) goes through google-auth-library, loaded on first use.
@@ -132,7 +132,7 @@ export function gkeIdentityFingerprint(credentials: GkeCredentials, scopes: read
 }
 
 /**
- * Signs the RS256 JWT assertion of RFC 7523 for a service account (SPEC section 6): header
+ * Signs the RS256 JWT assertion of RFC 7523 for a service account (docs/formats.md §7): header
  * `{"alg":"RS256","typ":"JWT","kid":…}`, claims `iss`, `scope`, `aud` = `token_uri`, `exp`, `iat`.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * The client-go ExecCredential that an exec plugin prints (SPEC section 4), and the
+ * The client-go ExecCredential that an exec plugin prints (docs/formats.md §5), and the
  * `KUBERNETES_EXEC_INFO` that client-go hands the plugin.
  */
 import { UsageError } from "../lib/errors.js";
@@ -30,8 +30,10 @@ export function rfc3339Seconds(time: Date): string {
 }
 
 /**
- * Builds an ExecCredential. Serialised with `JSON.stringify`, it is byte for byte what the official
- * `ncp-iam-authenticator` prints: `{"kind":…,"apiVersion":…,"spec":{"interactive":false},"status":{"expirationTimestamp":…,"token":…}}`.
+ * Builds an ExecCredential; serialised with `JSON.stringify` it is
+ * `{"kind":…,"apiVersion":…,"spec":{"interactive":false},"status":{"expirationTimestamp":…,"token":…}}`.
+ * Without `expirationTimestamp` those are the official `ncp-iam-authenticator`'s bytes; with it (what
+ * `kubeiam token` prints) kubectl renews the token before it expires (docs/formats.md §5).
  *
  * @example
  * ```ts

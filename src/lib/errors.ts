@@ -71,7 +71,7 @@ export class UsageError extends KubeiamError {
   }
 }
 
-/** An input that would change what is signed was refused (SPEC section 1, last paragraph). */
+/** An input that would change what is signed was refused (docs/formats.md §1, refused inputs). */
 export class InvalidInputError extends KubeiamError {
   /** The name of the refused input, as the caller would write it (`clusterUuid`, `region`, …). */
   readonly field: string;

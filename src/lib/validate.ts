@@ -48,7 +48,7 @@ export function given(value: string | undefined): string | undefined {
 export const UUID_RE = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
 
 /**
- * A key as it may enter a signature (NCP SPEC section 1, AWS keys, sandbox keys): non-empty, no
+ * A key as it may enter a signature (NCP docs/formats.md §1, AWS keys, sandbox keys): non-empty, no
  * white space, no control characters.
  */
 export const KEY_RE = /^[^\s\p{Cc}]+$/u;

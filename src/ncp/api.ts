@@ -1,5 +1,5 @@
 /**
- * The signed NKS REST client (SPEC section 2). Building a request, sending it and checking the
+ * The signed NKS REST client (docs/formats.md §3). Building a request, sending it and checking the
  * answer are separate steps: {@link buildNcpRequest} is pure, {@link sendHttpRequest} is the edge,
  * {@link checkNcpResponse} turns statuses into typed errors, and the `parse…` functions check bodies.
  */
@@ -13,7 +13,7 @@ import { toEpochMs, type TimeInput } from "../lib/time.js";
 import { isRecord } from "../lib/validate.js";
 import { checkClusterUuid } from "./token.js";
 
-/** What the NKS API says about a cluster: the fields kubeiam uses (SPEC section 2). */
+/** What the NKS API says about a cluster: the fields kubeiam uses (docs/formats.md §3). */
 export interface NcpCluster {
   uuid: string;
   name: string;
@@ -71,7 +71,7 @@ export interface BuildNcpRequestInput {
 }
 
 /**
- * The NKS API base URL for a gateway URL and region (SPEC section 2): a leading `https://ncloud.` or
+ * The NKS API base URL for a gateway URL and region (docs/formats.md §3): a leading `https://ncloud.` or
  * `https://fin-ncloud.` becomes `https://nks.`, then the region's prefix is added. Plain `http:` is
  * accepted for loopback addresses only (the sandbox), so a signed request never crosses a network in clear.
  *
@@ -98,7 +98,7 @@ export function ncpApiBaseUrl(apiUrl: string, region: string): string {
 }
 
 /**
- * Builds a signed NKS API request (SPEC section 2): the three gateway headers, the signature under
+ * Builds a signed NKS API request (docs/formats.md §3): the three gateway headers, the signature under
  * both its `-v2` and `-v1` names, and `x-ncp-region_code`. Pure: the time is passed in.
  *
  * @example

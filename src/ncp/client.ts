@@ -15,7 +15,7 @@ import { checkClusterUuid, mintNcpToken } from "./token.js";
 export interface NcpKubeConfigOptions extends Omit<HttpOptions, "service"> {
   clusterUuid: string;
   region: string;
-  /** API key; found per SPEC section 3 (environment, then ~/.ncloud/configure) when absent. */
+  /** API key; found per docs/formats.md §4 (environment, then ~/.ncloud/configure) when absent. */
   credentials?: NcpCredentials;
   /**
    * The cluster's endpoint and CA, when known; otherwise they are fetched once from the NKS API

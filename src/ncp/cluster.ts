@@ -1,6 +1,6 @@
 /**
  * One NKS cluster as the shared ClusterInfo, with a ready kubeconfig: the NKS API's answers mapped
- * and checked, default names as the official ncp-iam-authenticator picks them (SPEC section 4), and
+ * and checked, default names as the official ncp-iam-authenticator picks them (docs/formats.md §5), and
  * the user in exec mode (a plugin that mints tokens) or embed mode (a fresh token, good for 15 minutes).
  */
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo, NodeInfo } from "../cluster-info.js";
@@ -63,7 +63,7 @@ export interface NcpKubeconfigNames {
 }
 
 /**
- * The names the official tool gives (SPEC section 4): `nks_{region}_{clusterName}_{uuid}` for cluster
+ * The names the official tool gives (docs/formats.md §5): `nks_{region}_{clusterName}_{uuid}` for cluster
  * and user; the context takes that name too, or `user@cluster` when either was named.
  *
  * @example
@@ -155,7 +155,7 @@ function pemOf(base64: string): string {
 }
 
 /**
- * The cluster, user and context entries that give access to one NKS cluster, per SPEC section 4.
+ * The cluster, user and context entries that give access to one NKS cluster, per docs/formats.md §5.
  * Exec mode: `ncp-iam-authenticator token --clusterUuid U --region R [--credentialConfig F] [--profile P]`.
  * Embed mode: `user.token` holds a token minted now; `tokenExpiresAt` says when it stops working.
  *
@@ -199,7 +199,7 @@ export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: Kube
 /** Options shared by {@link getNcpCluster} and {@link listNcpClusters}. */
 export interface NcpClusterQuery extends Omit<HttpOptions, "service"> {
   region: string;
-  /** API key and gateway; found per SPEC section 3 when absent. */
+  /** API key and gateway; found per docs/formats.md §4 when absent. */
   credentials?: NcpCredentials;
   /** The clock used to sign requests and tokens; `Date.now` by default. */
   now?: () => number;

@@ -1,5 +1,5 @@
 /**
- * Finds NCP API credentials (SPEC section 3): the environment first, then `~/.ncloud/configure`.
+ * Finds NCP API credentials (docs/formats.md §4): the environment first, then `~/.ncloud/configure`.
  * Reads only; never prompts and never writes the file (kubectl runs us non-interactively).
  */
 import { readFileSync, statSync } from "node:fs";
@@ -48,7 +48,7 @@ export function defaultNcpConfigFile(env: Record<string, string | undefined> = p
 }
 
 /**
- * Resolves NCP credentials: the first complete source wins (SPEC section 3).
+ * Resolves NCP credentials: the first complete source wins (docs/formats.md §4).
  *
  * 1. `NCLOUD_ACCESS_KEY_ID` (or `NCLOUD_ACCESS_KEY`) with `NCLOUD_SECRET_ACCESS_KEY` (or `NCLOUD_SECRET_KEY`);
  *    the API URL from `NCLOUD_API_GW`, else the default gateway.

@@ -10,7 +10,7 @@ import type { NcpCredentials } from "./credentials.js";
 /** Options of {@link createNcpProvider}. */
 export interface NcpProviderOptions extends Omit<HttpOptions, "service"> {
   region: string;
-  /** API key and gateway; found per SPEC section 3 (environment, then ~/.ncloud/configure) when absent. */
+  /** API key and gateway; found per docs/formats.md §4 (environment, then ~/.ncloud/configure) when absent. */
   credentials?: NcpCredentials;
   /** How `getCluster` builds kubeconfigs (names, exec command, …); `mode` comes from its own option. */
   kubeconfig?: Omit<NcpKubeconfigOptions, "mode">;

@@ -1,6 +1,6 @@
 /**
- * NCP region codes: validation, the IAM stage of the NKS token (SPEC section 1) and the NKS API
- * path prefix (SPEC section 2). Exact rules only: a region is never matched by a loose substring
+ * NCP region codes: validation, the IAM stage of the NKS token (docs/formats.md §2) and the NKS API
+ * path prefix (docs/formats.md §2). Exact rules only: a region is never matched by a loose substring
  * of another (`KRS` is its own region, not `KR`).
  */
 import { InvalidInputError } from "../lib/errors.js";
@@ -27,7 +27,7 @@ export function normalizeNcpRegion(region: string): string {
 }
 
 /**
- * The one rule that ties a region to its IAM stage (SPEC section 1) and API prefix (SPEC section 2):
+ * The one rule that ties a region to its IAM stage (docs/formats.md §2) and API prefix (docs/formats.md §2):
  * financial regions (`F…`) are served under `/nks`, the others under `/vnks`; KR, the empty default,
  * financial and `…CS…` regions use the unsuffixed names (`v1`, `v2`), every other region prefixes its
  * own code (`sgn-v1`, `sgn-v2`).
@@ -40,7 +40,7 @@ function regionRule(region: string): { api: "nks" | "vnks"; suffix: string } {
 }
 
 /**
- * The IAM stage that the NKS token's path names, per SPEC section 1.
+ * The IAM stage that the NKS token's path names, per docs/formats.md §2.
  *
  * @example
  * ```ts
@@ -53,7 +53,7 @@ export function ncpStage(region: string): string {
 }
 
 /**
- * The NKS REST API path prefix for a region, per SPEC section 2.
+ * The NKS REST API path prefix for a region, per docs/formats.md §2.
  *
  * @example
  * ```ts

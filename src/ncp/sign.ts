@@ -1,5 +1,5 @@
 /**
- * The NCP API Gateway signature (SPEC section 2), shared by the NKS token and the NKS REST client.
+ * The NCP API Gateway signature (docs/formats.md §3), shared by the NKS token and the NKS REST client.
  */
 import { createHmac } from "node:crypto";
 

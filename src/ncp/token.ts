@@ -1,5 +1,5 @@
 /**
- * The NKS IAM token `k8s-ncp-v1.…` (SPEC section 1): mint, decode and verify.
+ * The NKS IAM token `k8s-ncp-v1.…` (docs/formats.md §1): mint, decode and verify.
  * Pure: the clock and the key lookup are passed in.
  */
 import { timingSafeEqual } from "node:crypto";
@@ -99,7 +99,7 @@ interface PathParts {
   clusterUuid: string;
   region: string;
   path: string;
-  /** `GET {path}\n`: the string to sign (SPEC section 1, step 4) up to the timestamp. */
+  /** `GET {path}\n`: the string to sign (docs/formats.md §1, step 3) up to the timestamp. */
   signHead: string;
   /** The claim from the end of the signature on. */
   claimTail: string;
@@ -120,7 +120,7 @@ const PLAIN_KEY_RE = /^[!-~]+$/;
 const GO_PLAIN_RE = /^[!#-%'-;=?-[\]-~]+$/;
 
 /**
- * Mints an NKS IAM token, byte for byte as the official `ncp-iam-authenticator` does (SPEC section 1).
+ * Mints an NKS IAM token, byte for byte as the official `ncp-iam-authenticator` does (docs/formats.md §1).
  *
  * @example
  * ```ts
@@ -160,7 +160,7 @@ function goJson(value: unknown): string {
   return GO_ESCAPE_TEST.test(json) ? json.replace(GO_ESCAPE_ALL, (c) => GO_ESCAPES[c] ?? c) : json;
 }
 
-/** The token body that minting writes for these claim values (SPEC section 1, steps 6-7). */
+/** The token body that minting writes for these claim values (docs/formats.md §1, steps 5-6). */
 function encodeClaim(c: { timestamp: string; accessKey: string; signature: string; path: string }): string {
   // A fresh object: the key order is part of the bytes.
   const claim = { timestamp: c.timestamp, accessKey: c.accessKey, signature: c.signature, path: c.path };

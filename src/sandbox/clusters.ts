@@ -1,5 +1,5 @@
 /**
- * The sandbox's clusters as the NKS API describes them (SPEC section 2): Cluster, WorkerNode and
+ * The sandbox's clusters as the NKS API describes them (docs/formats.md §3): Cluster, WorkerNode and
  * NodePool bodies, and the API's own kubeconfig (cluster and context, no usable user). Pure.
  */
 import { randomInt, randomUUID } from "node:crypto";
@@ -109,7 +109,7 @@ function nodePoolBody(c: SandboxCluster): Record<string, unknown> {
 }
 
 /**
- * The NKS API's Cluster object for a sandbox cluster, with the fields of SPEC section 2 and the
+ * The NKS API's Cluster object for a sandbox cluster, with the fields of docs/formats.md §3 and the
  * other fields that NKS sends.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * The sandbox's NCP API gateway: checks each request as NCP's gateway does (SPEC section 2:
+ * The sandbox's NCP API gateway: checks each request as NCP's gateway does (docs/formats.md §3:
  * signature-v2 over `METHOD uri\ntimestamp\naccessKey`, the 5-minute window, a known access key,
  * `x-ncp-region_code`), then serves the NKS calls of the region that the path prefix names.
  */
