@@ -4,7 +4,7 @@
  * a token's signature or session token, since either would hand the token out again.
  */
 import { TokenError, UsageError, ErrorCode } from "../lib/errors.js";
-import { printable, printableJson } from "../lib/printable.js";
+import { clipped, printable, printableJson } from "../lib/printable.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import {
@@ -225,7 +225,7 @@ function verifyWithOwnCredentials(
     const where = credentials.source === "env" ? "the environment" : `profile ${credentials.profile ?? "DEFAULT"} of ${credentials.path ?? "the configure file"}`;
     throw new TokenError(
       ErrorCode.TOKEN_UNKNOWN_KEY,
-      `inspect: the token is signed by access key ${printable(signer)}, but the credentials from ${where} are for ${credentials.accessKey}: pass --profile or --credentialConfig for that key`,
+      `inspect: the token is signed by access key ${clipped(signer, 64)}, but the credentials from ${where} are for ${credentials.accessKey}: pass --profile or --credentialConfig for that key`,
     );
   }
   verifyNcpToken(token, {

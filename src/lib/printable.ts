@@ -31,6 +31,19 @@ export function printable(text: string): string {
 }
 
 /**
+ * {@link printable} text cut to `max` characters first (an ellipsis says it was cut): for naming an
+ * outside value, such as an access key from a token, inside a message without quotes.
+ *
+ * @example
+ * ```ts
+ * `signed by access key ${clipped(accessKey, 64)}`; // signed by access key AK\nX
+ * ```
+ */
+export function clipped(text: string, max = 80): string {
+  return printable(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/**
  * {@link printable} text in double quotes, cut to `max` characters first: for quoting an outside
  * value inside a message.
  *
@@ -40,7 +53,7 @@ export function printable(text: string): string {
  * ```
  */
 export function quoted(text: string, max = 80): string {
-  return `"${printable(text.length > max ? `${text.slice(0, max)}…` : text)}"`;
+  return `"${clipped(text, max)}"`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
 import { MAX_DATE_MS, toEpochMs, type TimeInput } from "../lib/time.js";
 import { KEY_RE, UUID_RE } from "../lib/validate.js";
-import { printable, quoted } from "../lib/printable.js";
+import { clipped, quoted } from "../lib/printable.js";
 import { ncpStage, normalizeNcpRegion } from "./region.js";
 import { hmacSha256Base64, signNcpRequest } from "./sign.js";
 
@@ -315,7 +315,7 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
   }
   const secretKey = options.secretKeyFor(claim.accessKey);
   if (secretKey === undefined) {
-    throw new TokenError(ErrorCode.TOKEN_UNKNOWN_KEY, `the token is signed by access key ${printable(claim.accessKey)}, which is not known here`);
+    throw new TokenError(ErrorCode.TOKEN_UNKNOWN_KEY, `the token is signed by access key ${clipped(claim.accessKey, 64)}, which is not known here`);
   }
   const expected = Buffer.from(
     signNcpRequest({ method: "GET", uri: claim.path, timestamp: claim.timestamp, accessKey: claim.accessKey, secretKey }),
@@ -340,7 +340,7 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
     );
   }
   if (options.clusterUuid !== undefined && options.clusterUuid.toLowerCase() !== claim.clusterUuid.toLowerCase()) {
-    throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token is for cluster ${claim.clusterUuid}, not ${printable(options.clusterUuid)}`);
+    throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token is for cluster ${claim.clusterUuid}, not ${clipped(options.clusterUuid, 64)}`);
   }
   if (options.region !== undefined) {
     const want = ncpStage(normalizeNcpRegion(options.region));

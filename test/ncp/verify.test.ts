@@ -411,3 +411,10 @@ test("verifyNcpToken: an access key that Go's JSON escapes (<, >, &) verifies on
   assert.equal(mintNcpToken({ accessKey: ak, secretKey: sk, clusterUuid: UUID, region: "SGN", now: TS }).token, rawToken(goForm));
   throwsToken(() => verifyNcpToken(rawToken(plainForm), ring), ErrorCode.TOKEN_MALFORMED, /not in its canonical form/);
 });
+
+test("verifyNcpToken: a refusal names a token's access key escaped and cut short, whatever the claim holds", () => {
+  const ak = `NCP\n\u001b[2J${"K".repeat(100_000)}`;
+  const token = rawToken(JSON.stringify({ timestamp: String(TS), accessKey: ak, signature: SIG, path: PATH }));
+  throwsToken(() => verifyNcpToken(token, opts()), ErrorCode.TOKEN_UNKNOWN_KEY, /^the token is signed by access key NCP\\n\\u001b\[2JK+…, which is not known here$/);
+  assert.throws(() => verifyNcpToken(token, opts()), (e: unknown) => e instanceof TokenError && e.message.length < 200);
+});
