@@ -36,11 +36,12 @@ function canonicalToken(c: { timestamp: string; accessKey: string; signature: st
   return PREFIX + Buffer.from(json, "utf8").toString("base64");
 }
 
-/** A thrown value must be a TokenError, its message one line without control characters. */
+/** A thrown value must be a TokenError, its message one short line without control characters. */
 function typedTokenError(e: unknown, codes: readonly string[]): boolean {
   if (!(e instanceof TokenError)) throw new Error(`an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   if (!codes.includes(e.code)) throw new Error(`unexpected code ${e.code}: ${e.message}`);
   if (/[\u0000-\u001f\u007f-\u009f]/.test(e.message)) throw new Error(`a control character in the message: ${JSON.stringify(e.message)}`);
+  if (e.message.length > 600) throw new Error(`a message of ${e.message.length} characters`);
   return true;
 }
 
