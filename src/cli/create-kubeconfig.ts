@@ -4,11 +4,11 @@
  * `update-kubeconfig` shares with it.
  */
 import { isAbsolute, resolve } from "node:path";
-import { UsageError } from "../lib/errors.js";
+import { KubeconfigError, UsageError } from "../lib/errors.js";
 import type { ExecApiVersion } from "../kube/exec-credential.js";
 import { parseExecApiVersion } from "../kube/exec-credential.js";
-import { kubeconfigOf, serializeKubeconfig, type KubeconfigEntries, type KubeconfigFormat } from "../kube/kubeconfig.js";
-import { writeKubeconfigFile } from "../kube/kubeconfig-file.js";
+import { kubeconfigEntriesBeyond, kubeconfigOf, parseKubeconfig, serializeKubeconfig, type KubeconfigEntries, type KubeconfigFormat } from "../kube/kubeconfig.js";
+import { checkKubeconfigTarget, editKubeconfigFile } from "../kube/kubeconfig-file.js";
 import { createNcpApiClient } from "../ncp/api.js";
 import { assertNcpClusterReady, ncpKubeconfigEntries, type NcpKubeconfigOptions } from "../ncp/cluster.js";
 import { defaultNcpConfigFile, resolveNcpCredentials } from "../ncp/credentials.js";
@@ -34,6 +34,9 @@ export const NKS_KUBECONFIG_FLAGS = {
 
 /** Boolean flags that, like Go's pflag, also take `--flag=false`. */
 export const NKS_BOOL_FLAGS = ["embed-token"] as const;
+
+/** create-kubeconfig's own boolean flags. */
+const CREATE_BOOL_FLAGS = [...NKS_BOOL_FLAGS, "overwrite", "force"] as const;
 
 /**
  * Rewrites a bare boolean flag (`--overwrite`) to `--overwrite=true`, so that the flag can be parsed
@@ -182,7 +185,32 @@ export function embeddedTokenNote(programName: string, expiresAt: Date, now: num
 const FLAGS = {
   ...NKS_KUBECONFIG_FLAGS,
   output: { type: "string", short: "o" },
+  overwrite: { type: "string" },
+  force: { type: "string" },
 } as const;
+
+/**
+ * Refuses to replace a file that holds more than this cluster's entries (other clusters' contexts,
+ * or text that is not a kubeconfig): one line naming what would be lost. Empty, or only this
+ * cluster's entries, may be replaced.
+ */
+function refuseLosingEntries(output: string, text: string, entries: KubeconfigEntries): void {
+  if (text.trim() === "") return;
+  let existing;
+  try {
+    existing = parseKubeconfig(text);
+  } catch {
+    throw new KubeconfigError(
+      `create-kubeconfig: ${output} already exists and is not a kubeconfig that kubeiam can read: pass --overwrite to replace it, or -o another file (it was left unchanged)`,
+    );
+  }
+  const lost = kubeconfigEntriesBeyond(existing, entries);
+  if (lost.length === 0) return;
+  const shown = lost.length > 4 ? `${lost.slice(0, 4).join(", ")} and ${lost.length - 4} more` : lost.join(", ");
+  throw new KubeconfigError(
+    `create-kubeconfig: ${output} holds ${shown}, which replacing it would lose: add this cluster to it with 'update-kubeconfig --kubeconfig ${output}', pass --overwrite to replace it, or -o another file (it was left unchanged)`,
+  );
+}
 
 export const createKubeconfigCommand: Command = {
   summary: "Get Kubeconfig to access kubernetes",
@@ -194,7 +222,10 @@ Usage:
 Flags:
   --clusterUuid, --cluster-uuid UUID   the cluster's UUID (required)
   --region CODE                        the cluster's region code: KR, SGN, JPN, FKR, … (required)
-  -o, --output FILE                    where to write (default: kubeconfig-{uuid}.{format} here)
+  -o, --output FILE                    where to write (default: kubeconfig-{uuid}.{format} here);
+                                       - prints the kubeconfig on stdout
+  --overwrite                          replace a file that holds other clusters' entries (default: refuse)
+  --force                              write a file whose mode is read-only (default: refuse)
   --format yaml|json                   the file's format (default: yaml)
   --clusterName, --cluster-name NAME   the kubeconfig's cluster name (default: nks_{region}_{name}_{uuid})
   --userName, --user-name NAME         the kubeconfig's user name (default: the same)
@@ -209,18 +240,38 @@ Flags:
   -h, --help                           this help
 
 A cluster that is still being created is refused: it has no kubeconfig yet.
-The file is written atomically, with mode 0600 when new.
+The file is written atomically under <file>.lock, with mode 0600 when new. A file holding only this
+cluster's entries is replaced; one holding others is refused unless --overwrite. Only a regular file
+is replaced: a symbolic link is followed, and a device or FIFO is written in place.
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
-    const { values } = parseFlags("create-kubeconfig", normalizeBoolArgs(args, NKS_BOOL_FLAGS), FLAGS);
+    const { values } = parseFlags("create-kubeconfig", normalizeBoolArgs(args, CREATE_BOOL_FLAGS), FLAGS);
     const request = readNksKubeconfigFlags("create-kubeconfig", values, ctx);
     if (values.output !== undefined && values.output.trim() === "") {
       throw new UsageError("create-kubeconfig: --output is empty: pass a file path, or leave it out for kubeconfig-{uuid}.yaml");
     }
     const output = values.output ?? `kubeconfig-${request.clusterUuid}.${request.format}`;
+    const overwrite = parseBoolValue("create-kubeconfig", "overwrite", values.overwrite, false);
+    const force = parseBoolValue("create-kubeconfig", "force", values.force, false);
+    const toStdout = output === "-";
+    if (!toStdout) await checkKubeconfigTarget(output, "replace", { force });
     const built = await fetchNksEntries(request, ctx);
-    await writeKubeconfigFile(output, serializeKubeconfig(kubeconfigOf(built.entries), request.format));
+    const text = serializeKubeconfig(kubeconfigOf(built.entries), request.format);
     if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
+    if (toStdout) {
+      // stdout holds the kubeconfig alone, so it can be piped or redirected.
+      ctx.out(text);
+      return 0;
+    }
+    await editKubeconfigFile(
+      output,
+      "replace",
+      (file) => {
+        if (!overwrite) refuseLosingEntries(output, file.text, built.entries);
+        return text;
+      },
+      { force, signal: ctx.signal },
+    );
     ctx.err(`${ctx.programName}: wrote ${resolve(output)} (context ${built.entries.context.name})\n`);
     // The official tool's line, word for word.
     ctx.out("kubeconfig created successfully.\n");

@@ -8,7 +8,7 @@ import { defaultAwsCacheDir } from "../aws/cache.js";
 import { CredentialsError, KubeconfigError, UsageError } from "../lib/errors.js";
 import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
 import { parseExecApiVersion, parseExecInfo, rfc3339Seconds, DEFAULT_EXEC_API_VERSION } from "../kube/exec-credential.js";
-import type { KubeconfigEntries } from "../kube/kubeconfig.js";
+import type { KubeconfigDocument, KubeconfigEntries } from "../kube/kubeconfig.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
 
 const TOKEN_FLAGS = {
@@ -37,6 +37,7 @@ const UPDATE_FLAGS = {
   kubeconfig: { type: "string" },
   "dry-run": { type: "boolean" },
   overwrite: { type: "boolean" },
+  force: { type: "boolean" },
   "no-set-current": { type: "boolean" },
 } as const;
 
@@ -71,6 +72,7 @@ eks update-kubeconfig: adds the cluster to a kubeconfig, like 'aws eks update-ku
   --kubeconfig PATH       the file to update (default: first of $KUBECONFIG, then ~/.kube/config)
   --overwrite             replace entries of the same names (otherwise a taken name is an error)
   --dry-run               print the merged kubeconfig instead of writing it
+  --force                 write a kubeconfig whose mode is read-only (otherwise refused)
   --no-set-current        leave current-context as it is
 
 Credentials come from the AWS default chain: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -219,6 +221,7 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     kubeconfig: values.kubeconfig,
     dryRun: values["dry-run"] === true,
     overwrite: values.overwrite === true,
+    force: values.force === true,
     setCurrentContext: values["no-set-current"] !== true,
     what: `EKS cluster ${cluster.arn}`,
     renameFlags: "--alias and --user-alias",
@@ -231,6 +234,8 @@ export interface ApplyKubeconfigOptions {
   kubeconfig?: string | undefined;
   dryRun: boolean;
   overwrite: boolean;
+  /** Write a kubeconfig whose mode is read-only (`--force`). */
+  force?: boolean;
   setCurrentContext: boolean;
   /** What the entries are for, in the progress line (`EKS cluster arn:…`). */
   what: string;
@@ -255,25 +260,30 @@ export async function applyKubeconfigEntries(
   options: ApplyKubeconfigOptions,
 ): Promise<number> {
   const { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } = await import("../kube/kubeconfig.js");
-  const { loadKubeconfigDocument, resolveKubeconfigPath, writeKubeconfigFile } = await import("../kube/kubeconfig-file.js");
+  const { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } = await import("../kube/kubeconfig-file.js");
   if (options.kubeconfig !== undefined && options.kubeconfig.trim() === "") {
     throw new UsageError(`${cmd}: --kubeconfig is empty: pass the path of the kubeconfig file to update`);
   }
   const path = resolveKubeconfigPath({ explicit: options.kubeconfig, env: ctx.env });
-  const { doc } = await loadKubeconfigDocument(path);
-  const taken = kubeconfigConflicts(doc, entries);
-  if (taken.length > 0 && !options.overwrite) {
-    throw new KubeconfigError(
-      `${cmd}: ${path} already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names with ${options.renameFlags} (the file was left unchanged)`,
-    );
-  }
-  const result = mergeKubeconfigEntries(doc, entries, { overwrite: options.overwrite, setCurrentContext: options.setCurrentContext });
-  const text = serializeKubeconfigDocument(doc);
+  const force = options.force === true;
+  if (!options.dryRun) await checkKubeconfigTarget(path, "update", { force });
+  const merge = (doc: KubeconfigDocument): { text: string; replaced: string[] } => {
+    const taken = kubeconfigConflicts(doc, entries);
+    if (taken.length > 0 && !options.overwrite) {
+      throw new KubeconfigError(
+        `${cmd}: ${path} already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names with ${options.renameFlags} (the file was left unchanged)`,
+      );
+    }
+    const { replaced } = mergeKubeconfigEntries(doc, entries, { overwrite: options.overwrite, setCurrentContext: options.setCurrentContext });
+    return { text: serializeKubeconfigDocument(doc), replaced };
+  };
   if (options.dryRun) {
-    ctx.out(text);
+    ctx.out(merge((await loadKubeconfigDocument(path)).doc).text);
     return 0;
   }
-  await writeKubeconfigFile(path, text);
+  // Read, merged and written under the file's lock, so runs at once keep each other's entries.
+  let result = { replaced: [] as string[] };
+  await editKubeconfigFile(path, "update", (file) => (result = merge(parseKubeconfigForEdit(file))).text, { force, signal: ctx.signal });
   const verb = result.replaced.some((r) => r.startsWith("context ")) ? "Updated context" : "Added new context";
   ctx.out(`${verb} ${entries.context.name} to ${path} (${options.what})\n`);
   return 0;

@@ -30,6 +30,7 @@ const UPDATE_FLAGS = {
   kubeconfig: { type: "string" },
   "dry-run": { type: "boolean" },
   overwrite: { type: "boolean" },
+  force: { type: "boolean" },
   "no-set-current": { type: "boolean" },
   "no-cache": { type: "boolean" },
   "cache-dir": { type: "string" },
@@ -60,6 +61,7 @@ gke update-kubeconfig: adds the cluster to a kubeconfig, with 'kubeiam gke token
   --kubeconfig PATH       the file to update (default: first of $KUBECONFIG, then ~/.kube/config)
   --overwrite             replace entries of the same names (otherwise a taken name is an error)
   --dry-run               print the merged kubeconfig instead of writing it
+  --force                 write a kubeconfig whose mode is read-only (otherwise refused)
   --no-set-current        leave current-context as it is
 
 A service-account key is exchanged for a token at its own token_uri (RFC 7523 JWT bearer). Tokens
@@ -178,6 +180,7 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     kubeconfig: values.kubeconfig,
     dryRun: values["dry-run"] === true,
     overwrite: values.overwrite === true,
+    force: values.force === true,
     setCurrentContext: values["no-set-current"] !== true,
     what: `GKE cluster ${project}/${location}/${cluster}`,
     renameFlags: "--alias",

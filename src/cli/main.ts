@@ -35,7 +35,7 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   cache: async () => (await import("./cache.js")).cacheCommand,
 };
 
-/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs, 7 for the broker's store, 8 for a broker's refusal. */
+/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs, 6 for kubeconfig and other files, 7 for the broker's store, 8 for a broker's refusal. */
 const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.USAGE]: 2,
   [ErrorCode.INVALID_INPUT]: 2,
@@ -51,6 +51,7 @@ const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.NETWORK]: 5,
   [ErrorCode.CLUSTER_STATE]: 5,
   [ErrorCode.KUBECONFIG]: 6,
+  [ErrorCode.FILE]: 6,
   [ErrorCode.STORE]: 7,
   [ErrorCode.BROKER]: 8,
 };

@@ -3,8 +3,8 @@
  * `KUBECONFIG` entry or `~/.kube/config`), keeping everything else as it was.
  */
 import { UsageError } from "../lib/errors.js";
-import { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } from "../kube/kubeconfig.js";
-import { loadKubeconfigDocument, resolveKubeconfigPath, writeKubeconfigFile } from "../kube/kubeconfig-file.js";
+import { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument, type KubeconfigDocument } from "../kube/kubeconfig.js";
+import { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } from "../kube/kubeconfig-file.js";
 import {
   NKS_BOOL_FLAGS,
   NKS_KUBECONFIG_FLAGS,
@@ -22,9 +22,10 @@ const FLAGS = {
   currentContext: { type: "string" },
   "current-context": { type: "string" },
   "dry-run": { type: "string" },
+  force: { type: "string" },
 } as const;
 
-const BOOL_FLAGS = [...NKS_BOOL_FLAGS, "overwrite", "currentContext", "current-context", "dry-run"] as const;
+const BOOL_FLAGS = [...NKS_BOOL_FLAGS, "overwrite", "currentContext", "current-context", "dry-run", "force"] as const;
 
 export const updateKubeconfigCommand: Command = {
   summary: "update Kubeconfig to access kubernetes",
@@ -41,6 +42,7 @@ Flags:
   --overwrite                          replace entries whose names are taken (default: refuse)
   --currentContext=false               leave current-context as it is (default: switch to the new context)
   --dry-run                            print the updated kubeconfig instead of writing it
+  --force                              write a kubeconfig whose mode is read-only (default: refuse)
   --format yaml|json                   the file's format (default: the existing file's, else yaml)
   --clusterName, --cluster-name NAME   the kubeconfig's cluster name (default: nks_{region}_{name}_{uuid})
   --userName, --user-name NAME         the kubeconfig's user name (default: the same)
@@ -52,8 +54,11 @@ Flags:
   -h, --help                           this help
 
 Other clusters, users and contexts stay as they were, in their order, with their comments. A
-malformed kubeconfig is refused and left untouched. The file is written atomically; a new file gets
-mode 0600, an existing one keeps its mode.
+malformed kubeconfig is refused and left untouched. The file is written atomically under
+<file>.lock (as kubectl locks it), so runs at once keep each other's entries; a new file gets mode
+0600, an existing one keeps its mode. Only a regular file is replaced: a symbolic link is followed
+(a dangling one creates its target), a character device such as /dev/null is written in place, and
+a FIFO is refused.
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const command = "update-kubeconfig";
@@ -72,20 +77,35 @@ mode 0600, an existing one keeps its mode.
     }
     const path = resolveKubeconfigPath({ explicit: values.kubeconfig, env: ctx.env });
 
-    // Refuse a malformed file before any API call; it is read again only to write, never changed here.
+    const force = parseBoolValue(command, "force", values.force, false);
+    // Refuse a file that cannot be written, or a malformed one, before any API call.
+    if (!dryRun) await checkKubeconfigTarget(path, "update", { force });
     const { doc } = await loadKubeconfigDocument(path);
     const built = await fetchNksEntries(request, ctx);
-    const replaced = overwrite ? kubeconfigConflicts(doc, built.entries) : [];
-    mergeKubeconfigEntries(doc, built.entries, { overwrite, setCurrentContext });
-    // --format when given; otherwise the file keeps its own format (a JSON kubeconfig stays JSON).
-    const text = serializeKubeconfigDocument(doc, values.format === undefined ? doc.format : request.format);
     if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
+    // --format when given; otherwise the file keeps its own format (a JSON kubeconfig stays JSON).
+    const merged = (current: KubeconfigDocument): { text: string; replaced: string[] } => {
+      const replaced = overwrite ? kubeconfigConflicts(current, built.entries) : [];
+      mergeKubeconfigEntries(current, built.entries, { overwrite, setCurrentContext });
+      return { text: serializeKubeconfigDocument(current, values.format === undefined ? current.format : request.format), replaced };
+    };
     if (dryRun) {
-      ctx.out(text);
+      ctx.out(merged(doc).text);
       ctx.err(`${ctx.programName}: dry run: ${path} was not changed\n`);
       return 0;
     }
-    await writeKubeconfigFile(path, text);
+    // Merged again under the file's lock, into the file as it is now: another run may have added entries.
+    let replaced: string[] = [];
+    await editKubeconfigFile(
+      path,
+      "update",
+      (file) => {
+        const result = merged(parseKubeconfigForEdit(file));
+        replaced = result.replaced;
+        return result.text;
+      },
+      { force, signal: ctx.signal },
+    );
     if (replaced.length > 0) ctx.err(`${ctx.programName}: replaced ${replaced.join(", ")}\n`);
     ctx.err(
       `${ctx.programName}: updated ${path} (context ${built.entries.context.name}${setCurrentContext ? ", now current" : ""})\n`,

@@ -1,12 +1,14 @@
 /**
  * The kubeconfig file edge: which file (`--kubeconfig`, the first `KUBECONFIG` entry, `~/.kube/config`),
- * reading it, and writing it atomically (temporary file, then rename) with a safe mode.
+ * reading it, and every command's read-modify-write of it: under kubectl's `<file>.lock`, replacing
+ * only a regular file (atomically, with a safe mode) and never a device, FIFO or link.
  */
-import { lstat, mkdir, readFile, realpath, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
-import { KubeconfigError } from "../lib/errors.js";
-import { writeFileAtomic } from "../lib/fs.js";
+import { delimiter, join, resolve } from "node:path";
+import { FileError, KubeconfigError } from "../lib/errors.js";
+import { acquireFileLock, type FileLockOptions } from "../lib/file-lock.js";
+import { createFolderFor, resolveWriteTarget, writeToTarget, type WriteTarget } from "../lib/safe-write.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
 
 /**
@@ -69,51 +71,140 @@ export async function readKubeconfigFile(path: string): Promise<KubeconfigFile> 
  */
 export async function loadKubeconfigDocument(path: string): Promise<{ doc: KubeconfigDocument; file: KubeconfigFile }> {
   const file = await readKubeconfigFile(path);
+  return { doc: parseKubeconfigForEdit(file), file };
+}
+
+/** Options of {@link writeKubeconfigFile} and {@link editKubeconfigFile}. */
+export interface KubeconfigWriteOptions {
+  /** Replace a read-only kubeconfig anyway (the CLI's `--force`). */
+  force?: boolean;
+  /** Stops waiting for the lock or a slow reader (Ctrl-C). */
+  signal?: AbortSignal;
+  /** How long to wait for another run's lock, and when a lock counts as stale (tests shorten them). */
+  lock?: Pick<FileLockOptions, "waitMs" | "staleMs">;
+}
+
+/** What an edit does with the file's current content. */
+export type KubeconfigEditKind =
+  /** Read it, change it, write it back: a FIFO is refused (it cannot be read and written back). */
+  | "update"
+  /** Write a whole new kubeconfig: a device or FIFO is written without being read (it holds nothing to lose). */
+  | "replace";
+
+/** Turns the file layer's refusals into kubeconfig errors that name the flag or the fix. */
+function kubeconfigFileError(error: unknown): unknown {
+  if (!(error instanceof FileError)) return error;
+  return new KubeconfigError(`kubeconfig ${error.message}${error.reason === "kind" || error.reason === "directory" ? " (nothing was written)" : ""}`, { cause: error });
+}
+
+/**
+ * Checks, before any slow work (API calls), that the kubeconfig at `path` can be edited the way
+ * `kind` says: not a directory, socket or block device; not a FIFO for an update; not read-only
+ * unless `force`. Returns where the write will go. Reads nothing.
+ *
+ * @example
+ * ```ts
+ * await checkKubeconfigTarget(path, "update", { force: false }); // fails fast on a read-only file
+ * ```
+ */
+export async function checkKubeconfigTarget(path: string, kind: KubeconfigEditKind, options: Pick<KubeconfigWriteOptions, "force"> = {}): Promise<WriteTarget> {
   try {
-    return { doc: parseKubeconfigDocument(file.text), file };
+    const target = await resolveWriteTarget(path);
+    if (target.how === "in-place" && target.kind === "FIFO" && kind === "update") {
+      throw new KubeconfigError(
+        `kubeconfig ${path} is a FIFO, which cannot be read and then written back: pass a regular file, or add --dry-run to print the result (nothing was written)`,
+      );
+    }
+    if (target.how === "replace" && target.readOnly && options.force !== true) {
+      throw new KubeconfigError(
+        `kubeconfig ${path} is read-only (mode ${target.mode.toString(8).padStart(4, "0")}): make it writable (chmod u+w ${target.target}), or pass --force to replace it anyway (it was left unchanged)`,
+      );
+    }
+    return target;
+  } catch (error) {
+    throw kubeconfigFileError(error);
+  }
+}
+
+/**
+ * Edits a kubeconfig under its lock, as kubectl does (`<file>.lock`, so that two runs, or a run and
+ * kubectl, never lose each other's entries): takes the lock, reads the file as it is now, calls
+ * `edit`, and writes what it returns (nothing when it returns `undefined`), then releases the lock,
+ * on every path. Only a regular file is replaced (atomically, keeping its mode; 0600 when new); a
+ * character device is written in place and never locked or replaced; a dangling link writes through
+ * to its target. Throws {@link KubeconfigError}; the file is unchanged when it throws.
+ *
+ * @example
+ * ```ts
+ * await editKubeconfigFile(path, "update", (file) => {
+ *   const doc = parseKubeconfigDocument(file.text);
+ *   mergeKubeconfigEntries(doc, entries, { overwrite: false, setCurrentContext: true });
+ *   return serializeKubeconfigDocument(doc);
+ * });
+ * ```
+ */
+export async function editKubeconfigFile(
+  path: string,
+  kind: KubeconfigEditKind,
+  edit: (current: KubeconfigFile) => string | undefined | Promise<string | undefined>,
+  options: KubeconfigWriteOptions = {},
+): Promise<WriteTarget> {
+  const first = await checkKubeconfigTarget(path, kind, options);
+  if (first.how === "in-place") {
+    // A device or FIFO: no lock beside it (never a /dev/null.lock), nothing to rename.
+    const current = kind === "update" ? await readKubeconfigFile(path) : { path, text: "", exists: false };
+    const text = await edit(current);
+    if (text !== undefined) await writeToTarget(first, text, options).catch((e: unknown) => Promise.reject(kubeconfigFileError(e)));
+    return first;
+  }
+  let lock;
+  try {
+    // The lock goes beside the file, so a new file's folder is made first (0700, as kubectl does).
+    if (first.how === "create") await createFolderFor(path, first.target);
+    lock = await acquireFileLock(first.target, { ...options.lock, ...(options.signal ? { signal: options.signal } : {}) });
+  } catch (error) {
+    throw kubeconfigFileError(error);
+  }
+  try {
+    // Looked at again under the lock: another run may have created or replaced it meanwhile.
+    const target = await checkKubeconfigTarget(path, kind, options);
+    const text = await edit(await readKubeconfigFile(path));
+    if (text !== undefined) await writeToTarget(target, text, options).catch((e: unknown) => Promise.reject(kubeconfigFileError(e)));
+    return target;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Parses a kubeconfig read for an edit, refusing a malformed one with an error naming the file and
+ * the field (the file is left unchanged).
+ *
+ * @example
+ * ```ts
+ * await editKubeconfigFile(path, "update", (file) => serializeKubeconfigDocument(parseKubeconfigForEdit(file)));
+ * ```
+ */
+export function parseKubeconfigForEdit(file: KubeconfigFile): KubeconfigDocument {
+  try {
+    return parseKubeconfigDocument(file.text);
   } catch (cause) {
     if (cause instanceof KubeconfigError) {
-      throw new KubeconfigError(`kubeconfig ${path} is malformed: ${cause.message}; fix it or pass another file with --kubeconfig (it was left unchanged)`, { cause });
+      throw new KubeconfigError(`kubeconfig ${file.path} is malformed: ${cause.message}; fix it or pass another file with --kubeconfig (it was left unchanged)`, { cause });
     }
     throw cause;
   }
 }
 
 /**
- * Writes a kubeconfig atomically: the text goes to a temporary file beside the target, which is then
- * renamed over it, so a reader never sees half a file. A new file gets mode 0600, an existing one
- * keeps its mode; the parent folder is created (0700) when missing. A symbolic link is followed, so
- * the file it points at is replaced, not the link.
+ * Writes a whole kubeconfig by the rules of {@link editKubeconfigFile} (locked, atomic for a regular
+ * file, in place for a device, a read-only file refused unless `force`), whatever the file held.
  *
  * @example
  * ```ts
  * await writeKubeconfigFile(path, serializeKubeconfigDocument(doc));
  * ```
  */
-export async function writeKubeconfigFile(path: string, text: string): Promise<void> {
-  let target = resolve(path);
-  let mode = 0o600;
-  try {
-    const link = await lstat(target);
-    if (link.isSymbolicLink()) target = await realpath(target);
-    const info = await stat(target);
-    if (info.isDirectory()) throw new KubeconfigError(`kubeconfig ${path} is a directory: pass a file path`);
-    mode = info.mode & 0o7777;
-  } catch (cause) {
-    if (cause instanceof KubeconfigError) throw cause;
-    if ((cause as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new KubeconfigError(`cannot inspect kubeconfig ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"})`, { cause });
-    }
-  }
-  const dir = dirname(target);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (cause) {
-    throw new KubeconfigError(`cannot create folder ${dir} for the kubeconfig (${(cause as NodeJS.ErrnoException).code ?? "error"})`, { cause });
-  }
-  try {
-    await writeFileAtomic(target, text, { mode });
-  } catch (cause) {
-    throw new KubeconfigError(`cannot write kubeconfig ${target} (${(cause as NodeJS.ErrnoException).code ?? "error"}): check the folder's permissions`, { cause });
-  }
+export async function writeKubeconfigFile(path: string, text: string, options: KubeconfigWriteOptions = {}): Promise<void> {
+  await editKubeconfigFile(path, "replace", () => text, options);
 }

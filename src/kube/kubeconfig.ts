@@ -193,6 +193,25 @@ export function kubeconfigOf(entries: KubeconfigEntries): Kubeconfig {
   };
 }
 
+/**
+ * The entries of `existing` that a kubeconfig holding only `entries` would not have: other clusters',
+ * users and contexts, as `context "x"` and so on. Replacing a file that holds them loses them.
+ *
+ * @example
+ * ```ts
+ * kubeconfigEntriesBeyond(parseKubeconfig(text), entries); // ['context "prod"', 'cluster "prod"']
+ * ```
+ */
+export function kubeconfigEntriesBeyond(existing: Kubeconfig, entries: KubeconfigEntries): string[] {
+  const beyond = (kind: string, list: { name: string }[], ours: string): string[] =>
+    list.filter((e) => e.name !== ours).map((e) => `${kind} ${JSON.stringify(e.name)}`);
+  return [
+    ...beyond("context", existing.contexts, entries.context.name),
+    ...beyond("cluster", existing.clusters, entries.cluster.name),
+    ...beyond("user", existing.users, entries.user.name),
+  ];
+}
+
 function checkServer(server: string, field: string): void {
   let url: URL;
   try {

@@ -35,6 +35,8 @@ export const ErrorCode = {
   KUBECONFIG: "ERR_KUBECONFIG",
   /** A cluster is in a state that does not allow the operation (for example still being created). */
   CLUSTER_STATE: "ERR_CLUSTER_STATE",
+  /** A file cannot be locked or written safely: held by another run, read-only, or not a regular file. */
+  FILE: "ERR_FILE",
   /** The broker's store cannot be opened, migrated or reached, or holds a schema from a newer kubeiam. */
   STORE: "ERR_STORE",
   /** The broker refused a request (bad token, no grant, unknown name, …); the broker's own code is in `reason`. */
@@ -148,6 +150,33 @@ export class NetworkError extends KubeiamError {
 export class KubeconfigError extends KubeiamError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.KUBECONFIG, message, options);
+  }
+}
+
+/** Why a file could not be locked or written (see {@link FileError}). */
+export type FileErrorReason =
+  /** Another run holds the file's lock, and did not let go in time. */
+  | "locked"
+  /** The file's permission bits forbid writing, and the caller did not force it. */
+  | "read-only"
+  /** The path is a directory. */
+  | "directory"
+  /** The path is a kind of node that is never written (block device, socket), or a FIFO nobody reads. */
+  | "kind"
+  /** The file system refused (permissions, space, …); the `cause` holds its error. */
+  | "io";
+
+/** A file cannot be locked or written safely. The message names the path, never its content. */
+export class FileError extends KubeiamError {
+  /** The path the caller gave. */
+  readonly path: string;
+  /** Why, for callers that phrase their own message (the flag that overrides it, …). */
+  readonly reason: FileErrorReason;
+
+  constructor(path: string, reason: FileErrorReason, message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.FILE, message, options);
+    this.path = path;
+    this.reason = reason;
   }
 }
 
