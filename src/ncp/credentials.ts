@@ -130,11 +130,12 @@ function readConfigure(path: string, required: boolean): ConfigureFile | undefin
 }
 
 /**
- * Parses a configure file as gopkg.in/ini.v1 (the official tool's reader) does for it: `[prod.eu]` is
- * one section, keys before any section belong to DEFAULT, `#` and `;` start comments, a value may be
- * quoted. Written here rather than loaded (the `ini` package costs `token` ~10 ms of start-up), and
- * stricter: a stray line is more likely a paste gone wrong, so it is refused, naming the line but
- * never its content (it may be a key).
+ * Parses a configure file as gopkg.in/ini.v1 (the official tool's reader, default options) does for
+ * it: `[prod.eu]` is one section and may be followed by a comment, keys before any section belong to
+ * DEFAULT, `=` or `:` ends a key, `#` and `;` start comments, values are read by {@link iniValue}.
+ * Written here rather than loaded (the `ini` package costs `token` ~10 ms of start-up), and stricter:
+ * a stray line is more likely a paste gone wrong, so it is refused, naming the line but never its
+ * content (it may be a key). Values spanning lines (continuations, open quotes) are refused too.
  */
 function parseConfigure(path: string, text: string): Map<string, Map<string, string>> {
   const sections = new Map<string, Map<string, string>>();
@@ -143,30 +144,53 @@ function parseConfigure(path: string, text: string): Map<string, Map<string, str
     if (section === undefined) sections.set(name, (section = new Map()));
     return section;
   };
+  const malformed = (i: number, why = 'expected "[profile]" or "key = value"'): ConfigFileError =>
+    new ConfigFileError(path, `credential file ${path} is malformed at line ${i + 1}: ${why}`);
   let current = "DEFAULT";
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? "").trim();
     if (line === "" || line.startsWith(";") || line.startsWith("#")) continue;
-    const header = /^\[([^\]]*)\]$/.exec(line);
-    const name = header?.[1]?.trim();
-    const eq = line.indexOf("=");
-    if (name) {
+    if (line.startsWith("[")) {
+      // go-ini takes the name up to the last "]" and drops what follows as a comment.
+      const close = line.lastIndexOf("]");
+      const name = close === -1 ? "" : line.slice(1, close).trim();
+      const rest = close === -1 ? "" : line.slice(close + 1).trim();
+      if (name === "" || (rest !== "" && !rest.startsWith("#") && !rest.startsWith(";"))) throw malformed(i);
       current = name;
       sectionNamed(name);
-    } else if (header === null && eq > 0) {
-      sectionNamed(current).set(line.slice(0, eq).trim(), iniValue(line.slice(eq + 1).trim()));
-    } else {
-      throw new ConfigFileError(path, `credential file ${path} is malformed at line ${i + 1}: expected "[profile]" or "key = value"`);
+      continue;
     }
+    const eq = line.search(/[=:]/);
+    if (eq <= 0) throw malformed(i);
+    const value = iniValue(line.slice(eq + 1));
+    if (value === undefined) throw malformed(i, "a value that goes on over several lines is not supported: put it on one line");
+    sectionNamed(current).set(line.slice(0, eq).trim(), value);
   }
   return sections;
 }
 
-/** A value without its quotes, or without an inline comment when unquoted. */
-function iniValue(raw: string): string {
-  const quote = raw[0];
-  if ((quote === '"' || quote === "'" || quote === "`") && raw.length >= 2 && raw.endsWith(quote)) return raw.slice(1, -1);
-  const comment = raw.search(/[#;]/);
-  return comment === -1 ? raw : raw.slice(0, comment).trim();
+/**
+ * A value as gopkg.in/ini.v1's `readValue` reads it with default options: one opening with a
+ * backtick or `"""` runs to the last such quote on the line, comment characters and all; any other
+ * value is trimmed, cut at its first `#` or `;` (an inline comment) and trimmed again, and then loses
+ * one pair of surrounding `'` or `"` quotes when that quote does not also appear inside.
+ * `undefined` for a value that go-ini would continue on the next line (an open quote, a trailing `\\`).
+ */
+function iniValue(raw: string): string | undefined {
+  let line = raw.trimStart();
+  if (line === "") return "";
+  const quote = line.length > 3 && line.startsWith('"""') ? '"""' : line.startsWith("`") ? "`" : undefined;
+  if (quote !== undefined) {
+    const end = line.lastIndexOf(quote);
+    return end < quote.length ? undefined : line.slice(quote.length, end);
+  }
+  line = line.trim();
+  if (line.endsWith("\\")) return undefined;
+  const comment = line.search(/[#;]/);
+  if (comment !== -1) line = line.slice(0, comment).trim();
+  for (const q of ["'", '"']) {
+    if (line.length >= 2 && line.startsWith(q) && line.endsWith(q) && line.indexOf(q, 1) === line.length - 1) return line.slice(1, -1);
+  }
+  return line;
 }

@@ -322,6 +322,56 @@ test("quoted values lose their quotes; an unquoted value ends at an inline comme
   });
 });
 
+/**
+ * How gopkg.in/ini.v1 (default LoadOptions, as the official tool loads ~/.ncloud/configure) reads a
+ * value, from its parser.go readValue: a value opening with a backtick or three double quotes runs
+ * to the last one on the line, comments and all; any other value is trimmed, cut at its first # or ;
+ * and trimmed again, and then loses one pair of surrounding ' or " quotes when that quote is not
+ * also inside. Expected values written by hand from those rules.
+ */
+const GO_INI_VALUES: [raw: string, read: string][] = [
+  ['"S1" # comment', "S1"],
+  ["'S1' ; comment", "S1"],
+  ['"S1"', "S1"],
+  ["'S1'", "S1"],
+  ["S1 # comment", "S1"],
+  ["S1#comment", "S1"],
+  ["S1;comment", "S1"],
+  ['"S1"#x', "S1"],
+  ['"a#b"', '"a'], // cut at the # first: the quote pair is broken and kept
+  ['"a"b"', '"a"b"'], // the quote is also inside: kept
+  ["`a#b;c`", "a#b;c"],
+  ["`S1` # after", "S1"],
+  ['"""a # b"""', "a # b"],
+  ['"S1', '"S1'],
+  ["  S1  ", "S1"],
+  ["''", ""],
+];
+
+test("configure values are read as gopkg.in/ini.v1 reads them: inline comments first, then one pair of quotes", () => {
+  for (const [raw, read] of GO_INI_VALUES) {
+    withHome((home) => {
+      writeConfigure(home, `[DEFAULT]\nncloud_access_key_id = ${FILE_AK}\nncloud_secret_access_key = ${FILE_SK}\nncloud_api_url = ${raw}\n`);
+      const creds = resolveNcpCredentials({ env: { HOME: home } });
+      assert.equal(creds.apiUrl, read === "" ? DEFAULT_NCP_API_URL : read, raw);
+    });
+  }
+  // The issue's case, on the secret itself.
+  withHome((home) => {
+    writeConfigure(home, `[DEFAULT]\nncloud_access_key_id = ${FILE_AK} # mine\nncloud_secret_access_key = "${FILE_SK}" # comment\n`);
+    const creds = resolveNcpCredentials({ env: { HOME: home } });
+    assert.deepEqual([creds.accessKey, creds.secretKey], [FILE_AK, FILE_SK]);
+  });
+});
+
+test("a section header may carry a comment, and ':' separates a key from its value, as in gopkg.in/ini.v1", () => {
+  withHome((home) => {
+    writeConfigure(home, `[prod] # production\nncloud_access_key_id: ${PROD_AK}\nncloud_secret_access_key : ${PROD_SK}\n`);
+    const creds = resolveNcpCredentials({ env: { HOME: home }, profile: "prod" });
+    assert.deepEqual([creds.accessKey, creds.secretKey], [PROD_AK, PROD_SK]);
+  });
+});
+
 test("a section header without a name, or a key without a value sign, is malformed", () => {
   for (const text of [`[]\nncloud_access_key_id = ${FILE_AK}\n`, `[DEFAULT]\n= ${FILE_AK}\n`, `[DEFAULT]\nncloud_access_key_id ${FILE_AK}\n`]) {
     withHome((home) => {
