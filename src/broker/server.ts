@@ -115,7 +115,8 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     const limited = failedAuth.fail(address, now()) === "limited";
     // The limited answer writes one row; the refusals after it write none, so they cannot flood the table.
     await record(req, {
-      actor: presented.kind === "basic" ? `?${presented.user.slice(0, 64)}` : "?",
+      // The claimed name, unless it looks like a pasted token: no token is ever written to a row.
+      actor: presented.kind === "basic" && !presented.user.includes("kbi_") ? `?${presented.user.slice(0, 64)}` : "?",
       action: "auth",
       outcome: limited ? "limited" : "denied",
       reason: presented.kind === "none" ? "no_token" : "bad_token",

@@ -8,7 +8,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -192,4 +194,36 @@ test("SIGKILL under load: every token a client received has its audit row", asyn
   // Not every token differs: an NKS token is a function of key, cluster and the millisecond (SPEC
   // section 1), so requests served in the same millisecond get the same bytes. Each is still a token.
   assert.ok(received.every((t) => t.startsWith("k8s-ncp-v1.")), "every answer carried an NKS token");
+});
+
+test("SIGTERM: stops accepting, finishes the request in flight (its answer arrives), exits 0", async () => {
+  const h = home("sigterm");
+  let arrived: () => void = () => undefined;
+  const seen = new Promise<void>((r) => (arrived = r));
+  // An NCP API that takes its time: the cluster lookup is in flight when SIGTERM comes.
+  const slow = createHttpServer((_req, res) => {
+    arrived();
+    setTimeout(() => {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { errorCode: "404", message: "Not Found", details: "Cluster was not found." } }));
+    }, 1500);
+  });
+  await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+  try {
+    const apiUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const s = await startServe(["--db", `sqlite:${join(h, "b.db")}`, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") }));
+    children.push(s);
+    const admin = s.ready.adminToken;
+    await call(s.ready.url, "POST", "/v1/credentials", { token: admin, body: { name: "slow", provider: "ncp", ncp: { accessKey: "AKSLOW", secretKey: "s", apiUrl } } });
+    const inFlight = call(s.ready.url, "POST", "/v1/clusters", { token: admin, body: { name: "c", credential: "slow", region: "KR", ncp: { clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b" } } });
+    await seen;
+    const exited = new Promise<number | null>((r) => s.child.once("exit", (code) => r(code)));
+    s.child.kill("SIGTERM");
+    const answer = await inFlight;
+    assert.equal(answer.status, 404, answer.text);
+    assert.equal(answer.json.error.code, "not_found");
+    assert.equal(await exited, 0, "a clean exit after the answer");
+  } finally {
+    await new Promise<void>((r) => slow.close(() => r()));
+  }
 });
