@@ -14,6 +14,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import pgClient from "pg";
+import { startTestPostgres } from "../helpers/postgres.js";
 import { createLocalCa } from "../../src/sandbox/ca.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertOneLine } from "../helpers/cli.js";
@@ -150,51 +152,65 @@ test("two starts at once on one empty embedded store: one schema, exactly one pr
   assert.equal(await b.stop(), 0);
 });
 
-test("SIGKILL under load: every token a client received has its audit row", async () => {
-  const h = home("kill");
-  const key = randomBytes(32).toString("base64");
-  const dbFile = join(h, "b.db");
-  const s = await startServe(["--db", `sqlite:${dbFile}`, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));
-  children.push(s);
-  const url = s.ready.url;
-  const admin = s.ready.adminToken;
-  const c = sandbox.clusters.find((x) => x.status === "RUNNING");
-  assert.ok(c);
-  assert.equal(
-    (await call(url, "POST", "/v1/credentials", { token: admin, body: { name: "sb", provider: "ncp", ncp: { accessKey: sandbox.accessKey, secretKey: sandbox.secretKey, apiUrl: sandbox.apiUrl } } })).status,
-    201,
-  );
-  assert.equal((await call(url, "POST", "/v1/clusters", { token: admin, body: { name: "kr", credential: "sb", region: c.region, ncp: { clusterUuid: c.uuid } } })).status, 201);
-  const user = await call(url, "POST", "/v1/users", { token: admin, body: { name: "loader" } });
-  await call(url, "PUT", "/v1/grants/loader/kr", { token: admin });
-  const received: string[] = [];
-  let stop = false;
-  const worker = async (): Promise<void> => {
-    while (!stop) {
-      try {
-        const r = await fetch(`${url}/v1/clusters/kr/token`, { headers: { authorization: `Bearer ${user.json.token}` }, signal: AbortSignal.timeout(10_000) });
-        const text = await r.text();
-        if (r.status === 200) received.push((JSON.parse(text) as { status: { token: string } }).status.token);
-      } catch {
-        return; // the server is gone
+for (const kind of ["sqlite", "postgres"] as const) {
+  test(`SIGKILL under load (${kind}): every token a client received has its audit row`, async () => {
+    const h = home(`kill-${kind}`);
+    const key = randomBytes(32).toString("base64");
+    const dbFile = join(h, "b.db");
+    const pg = kind === "postgres" ? await startTestPostgres() : undefined;
+    try {
+      const db = pg === undefined ? `sqlite:${dbFile}` : await pg.newDatabase("kill");
+      const s = await startServe(["--db", db, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));
+      children.push(s);
+      const url = s.ready.url;
+      const admin = s.ready.adminToken;
+      const c = sandbox.clusters.find((x) => x.status === "RUNNING");
+      assert.ok(c);
+      assert.equal(
+        (await call(url, "POST", "/v1/credentials", { token: admin, body: { name: "sb", provider: "ncp", ncp: { accessKey: sandbox.accessKey, secretKey: sandbox.secretKey, apiUrl: sandbox.apiUrl } } })).status,
+        201,
+      );
+      assert.equal((await call(url, "POST", "/v1/clusters", { token: admin, body: { name: "kr", credential: "sb", region: c.region, ncp: { clusterUuid: c.uuid } } })).status, 201);
+      const user = await call(url, "POST", "/v1/users", { token: admin, body: { name: "loader" } });
+      await call(url, "PUT", "/v1/grants/loader/kr", { token: admin });
+      const received: string[] = [];
+      let stop = false;
+      const worker = async (): Promise<void> => {
+        while (!stop) {
+          try {
+            const r = await fetch(`${url}/v1/clusters/kr/token`, { headers: { authorization: `Bearer ${user.json.token}` }, signal: AbortSignal.timeout(10_000) });
+            const text = await r.text();
+            if (r.status === 200) received.push((JSON.parse(text) as { status: { token: string } }).status.token);
+          } catch {
+            return; // the server is gone
+          }
+        }
+      };
+      const workers = Array.from({ length: 32 }, worker);
+      const deadline = Date.now() + 20_000;
+      while (received.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      s.child.kill("SIGKILL");
+      stop = true;
+      await Promise.all(workers);
+      assert.ok(received.length >= 300, `tokens received under load: ${received.length}`);
+      const count = "SELECT count(*) AS n FROM audit WHERE actor = 'loader' AND action = 'token.issue' AND outcome = 'issued'";
+      let rows: number;
+      if (pg === undefined) {
+        const sqlite = new Database(dbFile, { readonly: true });
+        rows = (sqlite.prepare(count).get() as { n: number }).n;
+        sqlite.close();
+      } else {
+        const client = new pgClient.Client({ connectionString: db });
+        await client.connect();
+        rows = Number((await client.query<{ n: string }>(count)).rows[0]?.n);
+        await client.end();
       }
+      assert.ok(rows >= received.length, `audit rows ${rows} < tokens received ${received.length}`);
+    } finally {
+      await pg?.stop();
     }
-  };
-  const workers = Array.from({ length: 32 }, worker);
-  const deadline = Date.now() + 20_000;
-  while (received.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  s.child.kill("SIGKILL");
-  stop = true;
-  await Promise.all(workers);
-  assert.ok(received.length >= 300, `tokens received under load: ${received.length}`);
-  const sqlite = new Database(dbFile, { readonly: true });
-  const row = sqlite.prepare("SELECT count(*) AS n FROM audit WHERE actor = 'loader' AND action = 'token.issue' AND outcome = 'issued'").get() as { n: number };
-  sqlite.close();
-  assert.ok(row.n >= received.length, `audit rows ${row.n} < tokens received ${received.length}`);
-  // Not every token differs: an NKS token is a function of key, cluster and the millisecond (SPEC
-  // section 1), so requests served in the same millisecond get the same bytes. Each is still a token.
-  assert.ok(received.every((t) => t.startsWith("k8s-ncp-v1.")), "every answer carried an NKS token");
-});
+  });
+}
 
 test("SIGTERM: stops accepting, finishes the request in flight (its answer arrives), exits 0", async () => {
   const h = home("sigterm");
