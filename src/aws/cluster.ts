@@ -18,6 +18,7 @@ import {
   type KubeconfigEntries,
 } from "../kube/kubeconfig.js";
 import { checkAwsRegion, checkEksClusterName, mintEksToken, type AwsCredentials } from "./token.js";
+import { redactUrls } from "../lib/redact-url.js";
 
 /** The command that kubeconfigs written by `kubeiam eks update-kubeconfig` run. */
 export const EKS_EXEC_COMMAND = "kubeiam";
@@ -91,7 +92,7 @@ async function eksClient(options: EksApiOptions): Promise<EKSClient> {
 function sdkError(what: string, region: string, error: unknown): Error {
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = typeof e.name === "string" ? e.name : "Error";
-  const message = (typeof e.message === "string" ? e.message.split("\n")[0] ?? "" : String(error)).slice(0, 200);
+  const message = redactUrls(typeof e.message === "string" ? e.message.split("\n")[0] ?? "" : String(error)).slice(0, 200);
   const status = e.$metadata?.httpStatusCode;
   if (status === undefined) {
     return new NetworkError(`cannot reach the EKS API in ${region} for ${what} (${name}: ${message}): check the network, --region and --endpoint-url`, { cause: error });

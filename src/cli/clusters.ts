@@ -6,7 +6,7 @@ import { UsageError } from "../lib/errors.js";
 import { listNcpClusters } from "../ncp/cluster.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, retryProgress, type CliContext, type Command } from "./context.js";
 
 const FLAGS = {
   ...NCP_GLOBAL_FLAGS,
@@ -71,8 +71,7 @@ Flags:
       credentials,
       now: ctx.now,
       signal: ctx.signal,
-      onRetry: ({ attempt, delayMs, status, error }) =>
-        ctx.err(`${ctx.programName}: NCP API try ${attempt} failed (${status ?? error}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`),
+      onRetry: retryProgress(ctx, "NCP API", values.debug === true),
     });
     if (output === "json") {
       ctx.out(`${JSON.stringify(clusters, null, 2)}\n`);

@@ -4,6 +4,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../lib/errors.js";
+import type { HttpOptions } from "../lib/http.js";
+import { closestMatch } from "../lib/suggest.js";
 
 /** The world as a command sees it. Commands never touch `process` directly. */
 export interface CliContext {
@@ -72,15 +74,23 @@ export function parseFlags<O extends Options>(
   try {
     const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     if (!allowPositionals && parsed.positionals.length > 0) {
-      throw new UsageError(`${command}: unexpected argument ${JSON.stringify(parsed.positionals[0])}: see '${command} --help'`);
+      throw new UsageError(`${command}: unexpected argument ${JSON.stringify(parsed.positionals[0])}`, { help: command });
     }
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (cause) {
     if (cause instanceof UsageError) throw cause;
     const message = cause instanceof Error ? cause.message.split("\n")[0] ?? "" : String(cause);
-    // parseArgs says e.g. "Unknown option '--foo'. To specify a positional argument starting with a '-', …"
+    const unknown = /^Unknown option '(-{1,2}[^'=]*)'/.exec(message)?.[1];
+    if (unknown !== undefined) {
+      // The flag table is data: the same names that --help lists and completion offers.
+      const names = Object.keys(options).filter((n) => n !== "help");
+      const guess = closestMatch(unknown.replace(/^-+/, ""), names);
+      const hint = guess === undefined ? "" : `: did you mean --${guess}?`;
+      throw new UsageError(`${command}: unknown flag ${JSON.stringify(unknown)}${hint}`, { cause, help: command });
+    }
+    // parseArgs says e.g. "Option '--region <value>' argument missing"
     const first = message.split(". ")[0]?.replace(/\.$/, "") ?? message;
-    throw new UsageError(`${command}: ${first}: see '${command} --help'`, { cause });
+    throw new UsageError(`${command}: ${first}`, { cause, help: command });
   }
 }
 
@@ -122,4 +132,20 @@ export function parseBoolValue(command: string, flag: string, value: string | un
   if (["", "true", "1", "t", "yes"].includes(v)) return true;
   if (["false", "0", "f", "no"].includes(v)) return false;
   throw new UsageError(`${command}: --${flag} takes true or false, not ${JSON.stringify(value)}`);
+}
+
+/**
+ * The retry progress of a cloud API client, for `onRetry`: one stderr line per retry, but only with
+ * `--debug` or when stderr is a terminal (someone is watching). Otherwise retries are silent and a
+ * failure reads as the one line of its final error.
+ *
+ * @example
+ * ```ts
+ * const api = createNcpApiClient({ credentials, region, onRetry: retryProgress(ctx, "NCP API", values.debug === true) });
+ * ```
+ */
+export function retryProgress(ctx: CliContext, service: string, debug: boolean): HttpOptions["onRetry"] {
+  if (!debug && ctx.stderrIsTTY !== true) return undefined;
+  return ({ attempt, delayMs, status, error }) =>
+    ctx.err(`${ctx.programName}: ${service} try ${attempt} failed (${status ?? error}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`);
 }

@@ -14,7 +14,7 @@ import { assertNcpClusterReady, ncpKubeconfigEntries, type NcpKubeconfigOptions 
 import { defaultNcpConfigFile, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseBoolValue, parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, eitherFlag, parseBoolValue, parseFlags, requireFlag, retryProgress, type CliContext, type Command } from "./context.js";
 
 /** The flags that create-kubeconfig and update-kubeconfig share. */
 export const NKS_KUBECONFIG_FLAGS = {
@@ -61,6 +61,8 @@ export interface NksKubeconfigRequest {
   profile: string | undefined;
   configFile: string | undefined;
   options: NcpKubeconfigOptions;
+  /** `--debug`: retry progress on stderr even when it is not a terminal. */
+  debug: boolean;
 }
 
 /**
@@ -117,7 +119,7 @@ export function readNksKubeconfigFlags(command: string, values: Record<string, u
     if (absolute !== defaultNcpConfigFile(ctx.env)) options.credentialConfig = absolute;
   }
   if (profile !== undefined) options.profile = profile;
-  return { clusterUuid, region: normalizedRegion, format, embed, profile, configFile, options };
+  return { clusterUuid, region: normalizedRegion, format, embed, profile, configFile, options, debug: values.debug === true };
 }
 
 function parseFormat(command: string, value: string | undefined): KubeconfigFormat {
@@ -159,8 +161,7 @@ export async function fetchNksEntries(
     region: request.region,
     now: ctx.now,
     signal: ctx.signal,
-    onRetry: ({ attempt, delayMs, status, error }) =>
-      ctx.err(`${ctx.programName}: NCP API try ${attempt} failed (${status ?? error}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`),
+    onRetry: retryProgress(ctx, "NCP API", request.debug),
   });
   const cluster = await api.getCluster(request.clusterUuid);
   assertNcpClusterReady(cluster, request.region);

@@ -10,6 +10,7 @@ import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
 import { parseExecApiVersion, parseExecInfo, rfc3339Seconds, DEFAULT_EXEC_API_VERSION } from "../kube/exec-credential.js";
 import type { KubeconfigDocument, KubeconfigEntries } from "../kube/kubeconfig.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { displayUrl } from "../lib/redact-url.js";
 
 const TOKEN_FLAGS = {
   "cluster-name": { type: "string" },
@@ -191,7 +192,7 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
   checkEksClusterName(name);
   const endpoint = values["endpoint-url"];
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
-    throw new UsageError(`${cmd}: --endpoint-url ${JSON.stringify(endpoint.slice(0, 80))} is not an http(s) URL`);
+    throw new UsageError(`${cmd}: --endpoint-url ${displayUrl(endpoint)} is not an http(s) URL`);
   }
   const profile = resolveAwsProfile({ profile: values.profile, env: ctx.env });
   const region = resolveAwsRegion({ region: values.region, env: ctx.env, profile });

@@ -6,7 +6,8 @@
  */
 import { writeSync } from "node:fs";
 import { basename } from "node:path";
-import { ErrorCode, KubeiamError, type ErrorCodeValue } from "../lib/errors.js";
+import { ErrorCode, KubeiamError, UsageError, type ErrorCodeValue } from "../lib/errors.js";
+import { closestMatch } from "../lib/suggest.js";
 import { printable } from "../lib/printable.js";
 import { runExitCleanups } from "../lib/exit-cleanup.js";
 import type { CliContext, Command } from "./context.js";
@@ -134,7 +135,9 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
 }
 
 function unknownCommand(prog: string, name: string): KubeiamError {
-  return new KubeiamError(ErrorCode.USAGE, `unknown command ${JSON.stringify(name)}: run '${prog} --help' for the list`);
+  const guess = closestMatch(name, Object.keys(commandsFor(prog)));
+  const hint = guess === undefined ? `run '${prog} --help' for the list` : `did you mean '${prog} ${guess}'? (run '${prog} --help' for the list)`;
+  return new UsageError(`unknown command ${JSON.stringify(name)}: ${hint}`);
 }
 
 /**
@@ -143,7 +146,10 @@ function unknownCommand(prog: string, name: string): KubeiamError {
  * and cannot drive the terminal.
  */
 function report(error: unknown, ctx: CliContext): number {
-  if (error instanceof KubeiamError) {
+  if (error instanceof UsageError && error.help !== undefined) {
+    // The command to run, spelled with the name this program was called by.
+    ctx.err(`${ctx.programName}: ${printable(error.message)}: run '${ctx.programName} ${error.help} --help'\n`);
+  } else if (error instanceof KubeiamError) {
     ctx.err(`${ctx.programName}: ${printable(error.message)}\n`);
   } else {
     const message = printable(error instanceof Error ? error.message : String(error));

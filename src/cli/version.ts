@@ -2,7 +2,7 @@
  * `version`: prints the program's version.
  */
 import { readFileSync } from "node:fs";
-import type { CliContext, Command } from "./context.js";
+import { parseFlags, type CliContext, type Command } from "./context.js";
 
 /** The version in this package's package.json. */
 export function packageVersion(): string {
@@ -18,7 +18,9 @@ version ("0.1.0"), as the official tool prints its own.
 Usage:
   version
 `,
-  async run(_args: string[], ctx: CliContext): Promise<number> {
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    // No flags of its own: an unknown one is a mistake, as for every other command.
+    parseFlags("version", args, { help: { type: "boolean", short: "h" } });
     // Scripts that parse the official tool's output get what they expect: the version and nothing else.
     ctx.out(ctx.programName === "kubeiam" ? `kubeiam ${packageVersion()}\n` : `${packageVersion()}\n`);
     return 0;

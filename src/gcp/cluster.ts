@@ -10,6 +10,7 @@ import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { isSecureOrLoopback } from "../lib/net.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import { clusterEntry, contextEntry, execUserEntry, kubeconfigOf, serializeKubeconfig, tokenUserEntry, type KubeconfigEntries } from "../kube/kubeconfig.js";
+import { displayUrl } from "../lib/redact-url.js";
 
 /** The container API's public endpoint. */
 export const GKE_API_URL = "https://container.googleapis.com";
@@ -96,10 +97,10 @@ function baseUrl(apiUrl: string | undefined): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidInputError("endpointUrl", `container API URL ${JSON.stringify(url.slice(0, 80))} is not a URL`);
+    throw new InvalidInputError("endpointUrl", `container API URL ${displayUrl(url)} is not a URL`);
   }
   if (!isSecureOrLoopback(parsed)) {
-    throw new InvalidInputError("endpointUrl", `container API URL ${JSON.stringify(url.slice(0, 80))} must be https (plain http only on loopback)`);
+    throw new InvalidInputError("endpointUrl", `container API URL ${displayUrl(parsed)} must be https (plain http only on loopback)`);
   }
   return url;
 }

@@ -9,6 +9,7 @@ import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "
 import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { isSecureOrLoopback } from "../lib/net.js";
 import { dateFromEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
+import { displayUrl } from "../lib/redact-url.js";
 
 /** The scopes kubeiam asks for, as gke-gcloud-auth-plugin does: cloud-platform, and the e-mail that GKE's RBAC names users by. */
 export const GKE_DEFAULT_SCOPES = [
@@ -186,17 +187,17 @@ export async function exchangeJwtAssertion(input: {
   if (res.status !== 200) {
     const code = typeof rec.error === "string" ? rec.error : undefined;
     const desc = typeof rec.error_description === "string" ? rec.error_description.slice(0, 200) : undefined;
-    const message = `the token endpoint ${new URL(input.tokenUri).origin} refused the service-account assertion (${res.status}${code ? ` ${code}` : ""}${desc ? `: ${desc}` : ""}): check that the key is still valid and the account enabled`;
+    const message = `the token endpoint ${displayUrl(input.tokenUri)} refused the service-account assertion (${res.status}${code ? ` ${code}` : ""}${desc ? `: ${desc}` : ""}): check that the key is still valid and the account enabled`;
     if (res.status === 400 || res.status === 401 || res.status === 403) throw new CredentialsError(message);
     throw new ApiError(message, { status: res.status, apiCode: code, apiMessage: desc });
   }
   const token = rec.access_token;
   const expiresIn = rec.expires_in;
   if (typeof token !== "string" || token === "" || /\s/.test(token)) {
-    throw new ApiError(`the token endpoint ${new URL(input.tokenUri).origin} answered without a usable access_token`, { status: res.status });
+    throw new ApiError(`the token endpoint ${displayUrl(input.tokenUri)} answered without a usable access_token`, { status: res.status });
   }
   if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw new ApiError(`the token endpoint ${new URL(input.tokenUri).origin} answered without a positive expires_in`, { status: res.status });
+    throw new ApiError(`the token endpoint ${displayUrl(input.tokenUri)} answered without a positive expires_in`, { status: res.status });
   }
   if (typeof rec.token_type === "string" && rec.token_type.toLowerCase() !== "bearer") {
     throw new ApiError(`the token endpoint answered a ${JSON.stringify(rec.token_type.slice(0, 20))} token, not a Bearer token`, { status: res.status });

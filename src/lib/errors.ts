@@ -68,8 +68,15 @@ export class KubeiamError extends Error {
 
 /** A flag, argument or option is missing or has a bad value (CLI exit status 2). */
 export class UsageError extends KubeiamError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The command whose `--help` answers the mistake (`token`, `eks update-kubeconfig`); the CLI adds
+   * "run '<program> <command> --help'" with the name it was called by.
+   */
+  readonly help: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; help?: string }) {
     super(ErrorCode.USAGE, message, options);
+    this.help = options?.help;
   }
 }
 

@@ -4,6 +4,7 @@
  * `NO_PROXY` honoured through undici's `EnvHttpProxyAgent`. `fetch` is injectable so tests pass their own.
  */
 import { NetworkError } from "./errors.js";
+import { displayUrl, redactUrls } from "./redact-url.js";
 
 /** The part of a fetch `Response` that kubeiam reads. Both the global `fetch` and undici's satisfy it. */
 export interface FetchResponseLike {
@@ -121,15 +122,43 @@ function retryAfterMs(value: string | null): number | undefined {
   return undefined;
 }
 
-/** The cause of a failed fetch as one short phrase (`ECONNREFUSED`, `ENOTFOUND`), never a body. */
-function describeNetworkError(error: unknown): string {
+/**
+ * The cause of a failed fetch as Node words it, in one short line and never a body: undici's
+ * "fetch failed" is only a wrapper, so its causes are followed (an `AggregateError`'s first error too,
+ * for the addresses tried one after another) down to the socket's own error:
+ * `connect ECONNREFUSED 127.0.0.1:8443`, `getaddrinfo ENOTFOUND host`, or a TLS failure by name
+ * (`TLS: certificate has expired (CERT_HAS_EXPIRED)`). URLs in it are shown without secrets.
+ *
+ * @example
+ * ```ts
+ * describeNetworkError(new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }) }));
+ * // "connect ECONNREFUSED 127.0.0.1:9"
+ * ```
+ */
+export function describeNetworkError(error: unknown): string {
+  const chain: Error[] = [];
   let e: unknown = error;
-  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && code !== "") return code;
-    e = e.cause;
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
+    chain.push(e);
+    e = e instanceof AggregateError && e.errors[0] instanceof Error ? e.errors[0] : e.cause;
   }
-  return error instanceof Error ? error.message : String(error);
+  const codeOf = (x: Error): string => {
+    const code = (x as NodeJS.ErrnoException).code;
+    return typeof code === "string" ? code : "";
+  };
+  const coded = [...chain].reverse().find((x) => codeOf(x) !== "");
+  let phrase: string;
+  if (coded !== undefined) {
+    const code = codeOf(coded);
+    const message = coded.message.split("\n")[0] ?? "";
+    if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) phrase = `TLS: ${message} (${code})`;
+    else phrase = message.includes(code) ? message : `${code}: ${message}`;
+  } else {
+    const deepest = chain[chain.length - 1];
+    phrase = deepest === undefined ? String(error) : (deepest.message.split("\n")[0] ?? "");
+  }
+  phrase = redactUrls(phrase);
+  return phrase.length > 200 ? `${phrase.slice(0, 200)}…` : phrase;
 }
 
 /**
@@ -181,8 +210,8 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpOptions
       lastError = timedOut ? `no answer within ${formatSeconds(timeoutMs)}` : describeNetworkError(error);
       if (attempt >= attempts) {
         const what = timedOut
-          ? `${service} at ${new URL(request.url).origin} did not answer within ${formatSeconds(timeoutMs)}`
-          : `cannot reach ${service} at ${new URL(request.url).origin} (${lastError})`;
+          ? `${service} at ${displayUrl(request.url)} did not answer within ${formatSeconds(timeoutMs)}`
+          : `cannot reach ${service} at ${displayUrl(request.url)} (${lastError})`;
         throw new NetworkError(
           `${what}${attempts > 1 ? ` after ${attempts} tries` : ""}: check the network, the API URL, and HTTPS_PROXY/NO_PROXY`,
           { cause: error },

@@ -12,6 +12,7 @@ import { isSecureOrLoopback } from "../lib/net.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import { isRecord } from "../lib/validate.js";
 import { checkClusterUuid } from "./token.js";
+import { displayUrl } from "../lib/redact-url.js";
 
 /** What the NKS API says about a cluster: the fields kubeiam uses (docs/formats.md §3). */
 export interface NcpCluster {
@@ -85,13 +86,13 @@ export function ncpApiBaseUrl(apiUrl: string, region: string): string {
   try {
     url = new URL(apiUrl.trim());
   } catch (cause) {
-    throw new InvalidInputError("apiUrl", `API URL ${JSON.stringify(apiUrl)} is not a URL: set NCLOUD_API_GW or ncloud_api_url to https://ncloud.apigw.ntruss.com`, { cause });
+    throw new InvalidInputError("apiUrl", `API URL ${displayUrl(apiUrl)} is not a URL: set NCLOUD_API_GW or ncloud_api_url to https://ncloud.apigw.ntruss.com`, { cause });
   }
   if (!isSecureOrLoopback(url)) {
-    throw new InvalidInputError("apiUrl", `API URL ${url.origin} must use https (plain http only for 127.0.0.1 or localhost): fix NCLOUD_API_GW or ncloud_api_url`);
+    throw new InvalidInputError("apiUrl", `API URL ${displayUrl(url)} must use https (plain http only for 127.0.0.1 or localhost): fix NCLOUD_API_GW or ncloud_api_url`);
   }
   if (url.search !== "" || url.hash !== "") {
-    throw new InvalidInputError("apiUrl", `API URL ${JSON.stringify(apiUrl)} must not hold a query or fragment: give the gateway's base URL`);
+    throw new InvalidInputError("apiUrl", `API URL ${displayUrl(url)} must not hold a query or fragment: give the gateway's base URL`);
   }
   const base = `${url.protocol}//${url.host}${url.pathname}`.replace(/\/+$/, "").replace(/^https:\/\/(?:fin-)?ncloud\./, "https://nks.");
   return base + ncpApiPrefix(region);
@@ -137,6 +138,32 @@ export interface NcpCallContext {
   clusterUuid?: string;
   /** True for the kubeconfig call, whose 409 means "still being created". */
   kubeconfig?: boolean;
+  /** When the request was signed (ms since the epoch), to tell a wrong clock from a wrong key. */
+  sentAt?: number;
+}
+
+const FIVE_MINUTES_MS = 5 * 60 * 1000;
+
+/**
+ * Which of the access key, the secret key or the clock a 401 most likely points at: the gateway's
+ * clock (its `Date` header) against the signing time first, then the words of NCP's message.
+ */
+function likelyAuthCause(apiMessage: string | undefined, res: HttpResponse, sentAt: number | undefined): string {
+  const keys = "NCLOUD_ACCESS_KEY_ID/NCLOUD_SECRET_ACCESS_KEY or ~/.ncloud/configure";
+  const serverTime = Date.parse(res.headers.get("date") ?? "");
+  const skewMs = sentAt === undefined || Number.isNaN(serverTime) ? 0 : sentAt - serverTime;
+  const said = apiMessage ?? "";
+  if (Math.abs(skewMs) > FIVE_MINUTES_MS || /timestamp|time ?stamp|clock|expired/i.test(said)) {
+    const off = Math.abs(skewMs) > FIVE_MINUTES_MS ? ` (about ${Math.round(Math.abs(skewMs) / 60_000)} minutes ${skewMs > 0 ? "ahead of" : "behind"} NCP's)` : "";
+    return `this machine's clock is likely wrong${off}: NCP refuses requests signed more than 5 minutes off its own time; set the clock right (NTP)`;
+  }
+  if (/signature/i.test(said)) {
+    return `the secret key is likely wrong: NCP knows the access key, but the signature made with the secret does not match; check the secret paired with this access key (${keys})`;
+  }
+  if (/access ?key|invalid authentication|not found|unregistered|disabled|inactive/i.test(said)) {
+    return `the access key is likely wrong or disabled: check it (${keys}) and that it is enabled in the NCP console`;
+  }
+  return `check the access key and its secret (${keys}), that the key is enabled, and that this machine's clock is right`;
 }
 
 /**
@@ -195,7 +222,10 @@ export function checkNcpResponse(res: HttpResponse, ctx: NcpCallContext): unknow
   const tries = res.attempts > 1 ? ` after ${res.attempts} tries` : "";
   let message: string;
   if (res.status === 401) {
-    message = `NCP API rejected access key ${ctx.accessKey}${said}: check the key pair (NCLOUD_ACCESS_KEY_ID/NCLOUD_SECRET_ACCESS_KEY or ~/.ncloud/configure), that the key is enabled, and that this machine's clock is right`;
+    // NCP's gateway answers 401 with its own error code ("200" means Authentication Failed, not HTTP 200).
+    const code = details.apiCode === undefined ? "" : `, NCP error code ${details.apiCode}`;
+    const text = details.apiMessage === undefined ? "" : ` (${details.apiMessage})`;
+    message = `NCP API rejected access key ${ctx.accessKey}: HTTP 401${code}${text}: ${likelyAuthCause(details.apiMessage, res, ctx.sentAt)}`;
   } else if (res.status === 403) {
     message = `NCP API refused "${ctx.what}" for access key ${ctx.accessKey}${said}: give the key's sub account permission for NKS`;
   } else if (res.status === 404 && ctx.clusterUuid !== undefined) {
@@ -430,9 +460,10 @@ export function createNcpApiClient(options: NcpApiClientOptions): NcpApiClient {
   const http: HttpOptions = { ...options, service: "NCP API" };
 
   async function call(path: string, ctx: Omit<NcpCallContext, "region" | "accessKey">): Promise<unknown> {
-    const req = buildNcpRequest({ credentials, region, call: { method: "GET", path }, now: now() });
+    const sentAt = now();
+    const req = buildNcpRequest({ credentials, region, call: { method: "GET", path }, now: sentAt });
     const res = await sendHttpRequest(req, http);
-    return checkNcpResponse(res, { ...ctx, region, accessKey: credentials.accessKey });
+    return checkNcpResponse(res, { ...ctx, region, accessKey: credentials.accessKey, sentAt });
   }
   const clusterPath = (uuid: string): string => `/clusters/${encodeURIComponent(checkClusterUuid(uuid))}`;
 

@@ -85,7 +85,12 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
   }
   const section = file.sections.get(profile);
   if (section === undefined) {
-    const known = [...file.sections.keys()];
+    const known = [...file.sections.keys()].filter((name) => (file.sections.get(name)?.size ?? 0) > 0 || name !== "DEFAULT");
+    if (known.length === 0) {
+      throw new CredentialsError(
+        `${path} has no profiles: add a [${profile}] section with ncloud_access_key_id and ncloud_secret_access_key (as 'ncloud configure' writes it), or set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY`,
+      );
+    }
     throw new CredentialsError(
       `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.map((k) => (/^[\w.-]+$/.test(k) ? k : quoted(k, 40))).join(", ")})` : ""}: pass --profile with one of those, or add a [${profile}] section`,
     );

@@ -195,7 +195,7 @@ test("inspect: usage mistakes exit 2 with one line", async () => {
   assertOneLine(await run(["inspect", "--region", "KR", SPEC.token]), 2, /only with --verify/);
   assertOneLine(await run(["inspect", "--verify", "--region", "K R", SPEC.token], { env: specKeys }), 2, /region/);
   assertOneLine(await run(["inspect", "--verify", "--clusterUuid", "abc&x=1", SPEC.token], { env: specKeys }), 2, /UUID/);
-  assertOneLine(await run(["inspect", "--bogus", SPEC.token]), 2, /Unknown option '--bogus'/);
+  assertOneLine(await run(["inspect", "--bogus", SPEC.token]), 2, /unknown flag "--bogus"/);
 });
 
 test("inspect decodes an EKS token without printing its signature or session token", async () => {

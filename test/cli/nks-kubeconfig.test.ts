@@ -107,7 +107,7 @@ test("usage errors: one line, exit 2, nothing written", async () => {
     [["create-kubeconfig", ...ids, "--embed-token", "--exec-command", "x"], /--embed-token writes a token, not an exec plugin/],
     [["create-kubeconfig", ...ids, "--exec-api-version", "v2"], /--exec-api-version "v2" is not supported: use v1 or v1beta1/],
     [["update-kubeconfig", ...ids, "--overwrite=maybe"], /--overwrite takes true or false/],
-    [["update-kubeconfig", ...ids, "--bogus"], /Unknown option '--bogus'/],
+    [["update-kubeconfig", ...ids, "--bogus"], /unknown flag "--bogus"/],
     [["clusters"], /--region is required/],
     [["clusters", "--region", "KR", "-o", "yaml"], /-o "yaml" is not supported: use table or json/],
   ];

@@ -327,7 +327,7 @@ describe("bad input: one line, the exit status, nothing written", () => {
     { name: "a UUID with a tail", args: ["token", "--clusterUuid", `${UUID}&x=1`, "--region", REGION], status: 2, problem: /is not a UUID/, fix: /8-4-4-4-12/ },
     { name: "a space in the region", args: ["token", "--clusterUuid", UUID, "--region", "K R"], status: 2, problem: /region "K R" is not a region code/, fix: /letters and digits only/ },
     { name: "a semicolon in the region", args: ["token", "--clusterUuid", UUID, "--region", "KR;x"], status: 2, problem: /region "KR;x" is not a region code/, fix: /letters and digits only/ },
-    { name: "an unknown flag", args: ["token", ...ids, "--bogus"], status: 2, problem: /Unknown option '--bogus'/, fix: /--help/ },
+    { name: "an unknown flag", args: ["token", ...ids, "--bogus"], status: 2, problem: /unknown flag "--bogus"/, fix: /--help/ },
     { name: "a stray argument", args: ["token", ...ids, "extra"], status: 2, problem: /unexpected argument "extra"/, fix: /--help/ },
     { name: "an empty --credentialConfig", args: ["token", ...ids, "--credentialConfig", ""], env: {}, status: 2, problem: /--credentialConfig is empty/, fix: /pass the path/ },
     {
@@ -529,7 +529,7 @@ describe("as ncp-iam-authenticator (argv[1] is a symlink by that name)", () => {
     const cases: [string[], Record<string, string>, number, RegExp][] = [
       [["token", "--region", REGION], envKeys(ENV_KEY), 2, /--clusterUuid is required/],
       [["token", "--clusterUuid", "abc&x=1", "--region", REGION], envKeys(ENV_KEY), 2, /is not a UUID/],
-      [["token", ...ids, "--bogus"], envKeys(ENV_KEY), 2, /Unknown option '--bogus'/],
+      [["token", ...ids, "--bogus"], envKeys(ENV_KEY), 2, /unknown flag "--bogus"/],
       [["token", ...ids], {}, 3, /no NCP credentials found/],
     ];
     for (const [args, env, status, problem] of cases) {

@@ -150,7 +150,7 @@ test("bad flags and files: one line on stderr, no stack trace, non-zero exit", a
     [["--api-port", "70000"], 2, /--api-port "70000" is not a port number/],
     [["--api-port", "-1"], 2, /--api-port/],
     [["--mapping", ""], 2, /--mapping is empty: pass a file path/],
-    [["--bogus"], 2, /sandbox: Unknown option '--bogus'/],
+    [["--bogus"], 2, /sandbox: unknown flag "--bogus"/],
     [["--mapping", badMapping], 3, /mapping file .*bad-mapping\.yaml: mapSubAccounts\[0\]\.username is missing/],
     [["--keys", badKeys], 3, /keys file .*bad-keys\.yaml: keys\[0\]\.secretKey is missing/],
     [["--keys", join(dir, "absent.yaml")], 3, /keys file .*absent\.yaml does not exist: check the path/],

@@ -83,7 +83,7 @@ test("a refused connection is retried, then a NetworkError naming the cause", as
   let retries = 0;
   await assert.rejects(
     sendHttpRequest({ method: "GET", url: `http://127.0.0.1:${port}/`, headers: {} }, { ...noSleep, onRetry: () => retries++ }),
-    (e: unknown) => e instanceof NetworkError && /cannot reach 127\.0\.0\.1:\d+ at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\) after 3 tries/.test(e.message),
+    (e: unknown) => e instanceof NetworkError && /cannot reach 127\.0\.0\.1:\d+ at http:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED 127\.0\.0\.1:\d+\) after 3 tries/.test(e.message),
   );
   assert.equal(retries, 2);
 });

@@ -103,7 +103,7 @@ test("401: names the access key, never the secret", async () => {
     assert.equal(e.apiCode, "200");
     assert.equal(
       e.message,
-      "NCP API rejected access key NCPTESTACCESSKEY0001 (200 Authentication Failed: Signature mismatch.): check the key pair (NCLOUD_ACCESS_KEY_ID/NCLOUD_SECRET_ACCESS_KEY or ~/.ncloud/configure), that the key is enabled, and that this machine's clock is right",
+      "NCP API rejected access key NCPTESTACCESSKEY0001: HTTP 401, NCP error code 200 (Authentication Failed: Signature mismatch.): the secret key is likely wrong: NCP knows the access key, but the signature made with the secret does not match; check the secret paired with this access key (NCLOUD_ACCESS_KEY_ID/NCLOUD_SECRET_ACCESS_KEY or ~/.ncloud/configure)",
     );
     assert.ok(!e.message.includes("WRONGSECRET"));
     return true;
@@ -112,7 +112,17 @@ test("401: names the access key, never the secret", async () => {
 
 test("a clock more than 5 minutes off is refused by the gateway (401)", async () => {
   const api = client({ now: () => Date.now() - 6 * 60 * 1000 });
-  await assert.rejects(api.listClusters(), (e: unknown) => e instanceof ApiError && e.status === 401 && /5-minute window/.test(e.message));
+  await assert.rejects(api.listClusters(), (e: unknown) => e instanceof ApiError && e.status === 401 && /5-minute window\.\): this machine's clock is likely wrong/.test(e.message));
+});
+
+test("401 for an access key NCP does not know: says the access key is the likely culprit, and that 200 is NCP's code", async () => {
+  const api = client({ credentials: { accessKey: "NCPUNKNOWNACCESSKEY9", secretKey: SK, apiUrl: standIn.url } });
+  await assert.rejects(api.listClusters(), (e: unknown) => {
+    assert.ok(e instanceof ApiError);
+    assert.match(e.message, /^NCP API rejected access key NCPUNKNOWNACCESSKEY9: HTTP 401, NCP error code 200 \(Authentication Failed: Invalid authentication information\.\): the access key is likely wrong or disabled/);
+    assert.doesNotMatch(e.message, /\(200 /, "200 is not shown as if it were the HTTP status");
+    return true;
+  });
 });
 
 test("404: names the cluster and the region", async () => {
@@ -182,7 +192,7 @@ test("a hung server: NetworkError after the timeout on each try", async () => {
   const api = createNcpApiClient({ credentials: { accessKey: AK, secretKey: SK, apiUrl: s.url }, region: "KR", timeoutMs: 100, ...noSleep });
   await assert.rejects(api.listClusters(), (e: unknown) => {
     assert.ok(e instanceof NetworkError);
-    assert.equal(e.message, `NCP API at ${s.url} did not answer within 0.1 s after 3 tries: check the network, the API URL, and HTTPS_PROXY/NO_PROXY`);
+    assert.equal(e.message, `NCP API at ${s.url}/vnks/v2/clusters did not answer within 0.1 s after 3 tries: check the network, the API URL, and HTTPS_PROXY/NO_PROXY`);
     return true;
   });
 });

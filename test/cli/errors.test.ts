@@ -1,0 +1,144 @@
+/**
+ * How the CLI reports what goes wrong outside it: an NCP API that cannot be reached is one line
+ * naming the cause (retry progress only with --debug), and a URL in any message shows scheme, host,
+ * port and path only, never a password or a query; a typo gets the closest flag or command and the
+ * real command to run; an empty configure file says how to add a profile.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { runCli } from "../../src/cli/main.js";
+import type { CliContext } from "../../src/cli/context.js";
+import { describeNetworkError } from "../../src/lib/http.js";
+import { displayUrl, redactUrls } from "../../src/lib/redact-url.js";
+import { assertOneLine } from "../helpers/cli.js";
+
+const AK = "NCPTESTACCESSKEY0001";
+const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
+
+/** A loopback port that nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function run(args: string[], env: Record<string, string>, stderrIsTTY = false): Promise<{ status: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const ctx: CliContext = {
+    programName: "kubeiam",
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: { HOME: "/nonexistent-home-for-test", NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, ...env },
+    readStdin: async () => "",
+    stderrIsTTY,
+    now: () => Date.now(),
+    signal: new AbortController().signal,
+  };
+  return { status: await runCli(args, ctx), out, err };
+}
+
+test("an unreachable NCP API: one line naming the cause (connect ECONNREFUSED), no retry notices unless --debug or a terminal", async () => {
+  const port = await closedPort();
+  const env = { NCLOUD_API_GW: `https://127.0.0.1:${port}` };
+  const quiet = await run(["clusters", "--region", "KR"], env);
+  assertOneLine(quiet, 5, new RegExp(`cannot reach NCP API at https://127\\.0\\.0\\.1:${port}/vnks/v2/clusters \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\) after 3 tries`), [SK]);
+  assert.doesNotMatch(quiet.err, /fetch failed/);
+
+  const debug = await run(["clusters", "--region", "KR", "--debug"], env);
+  assert.equal(debug.status, 5);
+  assert.equal(debug.err.match(/NCP API try \d failed \(connect ECONNREFUSED/g)?.length, 2, debug.err);
+  const tty = await run(["clusters", "--region", "KR"], env, true);
+  assert.equal(tty.err.match(/NCP API try \d failed/g)?.length, 2, tty.err);
+});
+
+test("a password or query in NCLOUD_API_GW never reaches a message", async () => {
+  const port = await closedPort();
+  for (const url of [
+    `https://user:PASSWORD@127.0.0.1:${port}/`,
+    `https://user:PASSWORD@127.0.0.1:${port}/?sig=QUERYSECRET`,
+    "ht!tp://user:PASSWORD@@host/?sig=QUERYSECRET",
+  ]) {
+    const r = await run(["clusters", "--region", "KR"], { NCLOUD_API_GW: url });
+    assert.notEqual(r.status, 0);
+    assert.equal(r.err.split("\n").length, 2, r.err);
+    for (const secret of ["PASSWORD", "QUERYSECRET", "user:", SK]) assert.ok(!r.err.includes(secret), `${secret} shown: ${r.err}`);
+  }
+  const r = await run(["clusters", "--region", "KR"], { NCLOUD_API_GW: `https://user:PASSWORD@127.0.0.1:${port}/` });
+  assert.match(r.err, new RegExp(`at https://127\\.0\\.0\\.1:${port}/vnks/v2/clusters \\(connect ECONNREFUSED`));
+});
+
+test("displayUrl shows scheme, host, port and path only; redactUrls does so inside any text", () => {
+  const cases: [string, string][] = [
+    ["https://user:PASSWORD@nks.example:8443/vnks/v2?sig=abc#frag", "https://nks.example:8443/vnks/v2"],
+    ["https://nks.example/", "https://nks.example"],
+    ["http://127.0.0.1:9/a/b", "http://127.0.0.1:9/a/b"],
+    ["ht!tp://user:PASSWORD@@host/x?q=1", "ht!tp://host/x"],
+    ["https://h/\u001b[2J", "https://h/%1B[2J"],
+  ];
+  for (const [input, shown] of cases) assert.equal(displayUrl(input), shown, input);
+  assert.equal(
+    redactUrls("Request cannot be constructed from a URL that includes credentials: https://u:PASSWORD@host/x?t=1."),
+    "Request cannot be constructed from a URL that includes credentials: https://host/x.",
+  );
+});
+
+test("describeNetworkError follows undici's causes to the socket's error, and names TLS failures", () => {
+  const coded = (message: string, code: string): Error => Object.assign(new Error(message), { code });
+  const wrap = (cause: unknown): Error => new TypeError("fetch failed", { cause });
+  assert.equal(describeNetworkError(wrap(coded("getaddrinfo ENOTFOUND nks.example", "ENOTFOUND"))), "getaddrinfo ENOTFOUND nks.example");
+  assert.equal(describeNetworkError(wrap(new AggregateError([coded("connect ECONNREFUSED ::1:443", "ECONNREFUSED")], "all failed"))), "connect ECONNREFUSED ::1:443");
+  assert.equal(describeNetworkError(wrap(coded("certificate has expired", "CERT_HAS_EXPIRED"))), "TLS: certificate has expired (CERT_HAS_EXPIRED)");
+  assert.equal(describeNetworkError(wrap(coded("self-signed certificate", "DEPTH_ZERO_SELF_SIGNED_CERT"))), "TLS: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)");
+  assert.equal(describeNetworkError(wrap(new Error("bad port"))), "bad port");
+});
+
+test("typos: the closest flag or command is suggested, with the real command to run under the name used", async () => {
+  const uuid = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
+  assertOneLine(await run(["token", "--clusteruuid", uuid, "--region", "KR"], {}), 2, /^kubeiam: token: unknown flag "--clusteruuid": did you mean --clusterUuid\?: run 'kubeiam token --help'\n$/);
+  const ncp = await runAs("ncp-iam-authenticator", ["token", "--regoin", "KR"]);
+  assertOneLine(ncp, 2, /^ncp-iam-authenticator: token: unknown flag "--regoin": did you mean --region\?: run 'ncp-iam-authenticator token --help'\n$/);
+  assertOneLine(await run(["tokn"], {}), 2, /^kubeiam: unknown command "tokn": did you mean 'kubeiam token'\? \(run 'kubeiam --help' for the list\)\n$/);
+  assertOneLine(await run(["update-kubeconfig", "--kubeconfg", "x"], {}), 2, /did you mean --kubeconfig\?: run 'kubeiam update-kubeconfig --help'/);
+  assertOneLine(await run(["zzzzzz"], {}), 2, /^kubeiam: unknown command "zzzzzz": run 'kubeiam --help' for the list\n$/);
+});
+
+test("version rejects an unknown flag like every other command", async () => {
+  assertOneLine(await run(["version", "--bogus"], {}), 2, /^kubeiam: version: unknown flag "--bogus": run 'kubeiam version --help'\n$/);
+});
+
+test("an empty configure file: says there are no profiles and how to add one", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "kubeiam-empty-configure-"));
+  try {
+    const file = join(dir, "configure");
+    await writeFile(file, "# nothing yet\n", { mode: 0o600 });
+    const r = await runAs("kubeiam", ["token", "--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--region", "KR", "--credentialConfig", file], { HOME: dir });
+    assertOneLine(r, 3, /configure has no profiles: add a \[DEFAULT\] section with ncloud_access_key_id and ncloud_secret_access_key/);
+    assert.doesNotMatch(r.err, /one of those/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Like {@link run}, under another program name and with no keys in the environment. */
+async function runAs(programName: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const ctx: CliContext = {
+    programName,
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: { HOME: "/nonexistent-home-for-test", ...env },
+    readStdin: async () => "",
+    now: () => Date.now(),
+    signal: new AbortController().signal,
+  };
+  return { status: await runCli(args, ctx), out, err };
+}
