@@ -6,10 +6,10 @@
 import { resolve } from "node:path";
 import { KubeconfigError, UsageError } from "../lib/errors.js";
 import { listBrokerClusters, type BrokerCluster } from "../broker/client/api.js";
-import { convertKubeconfigUsers, findConvertibleUsers, type ConvertibleUser } from "../broker/client/convert.js";
+import { convertKubeconfigUsers, findConvertibleUsers, type ConvertedUser, type ConvertibleUser } from "../broker/client/convert.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../broker/client/credentials.js";
 import { serializeKubeconfigDocument } from "../kube/kubeconfig.js";
-import { loadKubeconfigDocument, resolveKubeconfigPath, writeKubeconfigFile } from "../kube/kubeconfig-file.js";
+import { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } from "../kube/kubeconfig-file.js";
 import { readBrokerCaFile } from "../broker/client/ca-file.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
 
@@ -21,6 +21,7 @@ const FLAGS = {
   "exec-command": { type: "string" },
   "ca-file": { type: "string" },
   "dry-run": { type: "boolean" },
+  force: { type: "boolean" },
 } as const;
 
 const trimSlash = (s: string): string => s.replace(/\/+$/, "");
@@ -59,11 +60,13 @@ Flags:
   --exec-command CMD    the plugin to run (default: kubeiam)
   --ca-file PEM         the broker's CA, passed on to the plugin (absolute path)
   --dry-run             print the converted kubeconfig instead of writing it
+  --force               write a kubeconfig whose mode is read-only (default: refuse)
   -h, --help            this help
 
 Users keep their names, so contexts keep working; clusters, contexts, other users, order and
-comments stay as they were. The file is written atomically and keeps its mode. A kubeconfig that
-cannot be parsed is refused and left byte for byte.
+comments stay as they were. The file is read, changed and written under <file>.lock (as kubectl
+locks it), atomically, and keeps its mode. A kubeconfig that cannot be parsed is refused and left
+byte for byte.
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const command = "convert-kubeconfig";
@@ -80,12 +83,15 @@ cannot be parsed is refused and left byte for byte.
     const execCommand = values["exec-command"];
     if (execCommand !== undefined && execCommand.trim() === "") throw new UsageError(`${command}: --exec-command is empty: name the plugin to run, or leave it out for kubeiam`);
     const path = resolveKubeconfigPath({ explicit: values.kubeconfig, env: ctx.env });
+    const dryRun = values["dry-run"] === true;
+    const force = values.force === true;
+    if (!dryRun) await checkKubeconfigTarget(path, "update", { force });
     const { doc, file } = await loadKubeconfigDocument(path);
     if (!file.exists) throw new KubeconfigError(`kubeconfig ${path} does not exist: pass the file to convert with --kubeconfig`);
 
-    let users = findConvertibleUsers(doc);
+    const pick = (found: ConvertibleUser[]): ConvertibleUser[] => (values.user === undefined ? found : found.filter((u) => u.user === values.user));
+    const users = pick(findConvertibleUsers(doc));
     if (values.user !== undefined) {
-      users = users.filter((u) => u.user === values.user);
       if (users.length === 0) {
         throw new UsageError(`${command}: ${path} has no cb-spider or ncp-iam-authenticator user named ${JSON.stringify(values.user)}: leave out --user to convert every such user`);
       }
@@ -118,22 +124,36 @@ cannot be parsed is refused and left byte for byte.
       }
       return (matches[0] as BrokerCluster).name;
     };
-    const converted = convertKubeconfigUsers(doc, users, {
+    const options = {
       server,
       clusterFor,
       ...(execCommand === undefined ? {} : { command: execCommand }),
       ...(caFile === undefined ? {} : { caFile }),
-    });
-    const text = serializeKubeconfigDocument(doc);
-    for (const c of converted) {
-      ctx.err(`${ctx.programName}: user ${JSON.stringify(c.user)} (${describe(c.from)}) now runs 'kubeiam broker token --server ${server} --cluster ${c.cluster}'\n`);
-    }
-    if (values["dry-run"]) {
-      ctx.out(text);
+    };
+    const report = (converted: ConvertedUser[]): void => {
+      for (const c of converted) {
+        ctx.err(`${ctx.programName}: user ${JSON.stringify(c.user)} (${describe(c.from)}) now runs 'kubeiam broker token --server ${server} --cluster ${c.cluster}'\n`);
+      }
+    };
+    if (dryRun) {
+      report(convertKubeconfigUsers(doc, users, options));
+      ctx.out(serializeKubeconfigDocument(doc));
       ctx.err(`${ctx.programName}: dry run: ${path} was not changed\n`);
       return 0;
     }
-    await writeKubeconfigFile(path, text);
+    // Converted again in the file as it is under the lock: another run may have written it meanwhile.
+    let converted: ConvertedUser[] = [];
+    await editKubeconfigFile(
+      path,
+      "update",
+      (current) => {
+        const latest = parseKubeconfigForEdit(current);
+        converted = convertKubeconfigUsers(latest, pick(findConvertibleUsers(latest)), options);
+        return converted.length === 0 ? undefined : serializeKubeconfigDocument(latest);
+      },
+      { force, signal: ctx.signal },
+    );
+    report(converted);
     ctx.err(`${ctx.programName}: updated ${path} (${converted.length} user${converted.length === 1 ? "" : "s"} converted)\n`);
     return 0;
   },

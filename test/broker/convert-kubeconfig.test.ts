@@ -6,6 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -235,4 +236,23 @@ test("refusals leave the file byte for byte: unparsable, not a kubeconfig, --clu
   const text = await readFile(path, "utf8");
   assert.match(text, /- name: ua\n  user:\n    exec:\n      apiVersion: client\.authentication\.k8s\.io\/v1\n      interactiveMode: Never\n      command: sh\n/);
   assert.match(text, /- --cluster\n\s+- b-on-broker\n/);
+});
+
+test("runs at once on one file keep each other's conversions (read, change, write under <file>.lock); read-only needs --force", async () => {
+  const names = ["u1", "u2", "u3", "u4", "u5", "u6"];
+  const text = spiderKubeconfig("c0", "conn", "u0") + names.map((u) => spiderKubeconfig(`c-${u}`, "conn", u).split("users:\n")[1]).join("");
+  const path = await fileWith(text);
+  const runs = await Promise.all(names.map((u) => run(["convert-kubeconfig", "--server", BROKER, "--kubeconfig", path, "--user", u, "--cluster", `b-${u}`])));
+  for (const r of runs) assert.equal(r.status, 0, r.err);
+  const after = await readFile(path, "utf8");
+  for (const u of names) assert.match(after, new RegExp(`- --cluster\\n\\s+- b-${u}\\n`), `${u} kept`);
+  assert.match(after, /- name: u0\n  user:\n    exec:\n      apiVersion: client\.authentication\.k8s\.io\/v1\n      interactiveMode: Never\n      command: sh\n/, "the user not named stays");
+  assert.ok(!existsSync(`${path}.lock`), "the lock is released");
+
+  const readOnly = await fileWith(spiderKubeconfig("ro", "conn"), 0o400);
+  assertOneLine(await run(["convert-kubeconfig", "--server", BROKER, "--kubeconfig", readOnly]), 6, /is read-only \(mode 0400\).*--force/);
+  assert.match(await readFile(readOnly, "utf8"), /command: sh/, "left as it was");
+  const forced = await run(["convert-kubeconfig", "--server", BROKER, "--kubeconfig", readOnly, "--force"]);
+  assert.equal(forced.status, 0, forced.err);
+  assert.match(await readFile(readOnly, "utf8"), /command: kubeiam/);
 });

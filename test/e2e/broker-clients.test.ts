@@ -156,6 +156,26 @@ test("kubectl through 'kubeiam broker token': update-kubeconfig, then get --raw 
   assert.equal((JSON.parse(ok.out) as { major: string }).major, "1");
 });
 
+test("update-kubeconfig runs at once into one file keep every entry (read, change, write under <file>.lock)", async () => {
+  const home = await freshHome();
+  const kubeconfig = join(home, "shared");
+  const aliases = ["a1", "a2", "a3", "a4", "a5", "a6"];
+  const runs = await Promise.all(
+    aliases.map((a) =>
+      kubeiam(["broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", kubeconfig, "--alias", a, "--user-alias", `u-${a}`, "--overwrite"], home, {
+        KUBEIAM_BROKER_TOKEN: tokens.alice as string,
+      }),
+    ),
+  );
+  for (const r of runs) assert.equal(r.status, 0, r.err);
+  const text = await readFile(kubeconfig, "utf8");
+  for (const a of aliases) {
+    assert.match(text, new RegExp(`name: ${a}\n`), `context ${a} kept`);
+    assert.match(text, new RegExp(`name: u-${a}\n`), `user u-${a} kept`);
+  }
+  assert.equal(text.match(/^- cluster:/gm)?.length, 1, "one cluster entry, replaced in place");
+});
+
 test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, expiry a minute before the token's end", async () => {
   const home = await freshHome();
   const e = { KUBEIAM_BROKER_TOKEN: tokens.alice as string };

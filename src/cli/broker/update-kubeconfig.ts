@@ -15,9 +15,11 @@ import {
   mergeKubeconfigEntries,
   parseKubeconfig,
   serializeKubeconfigDocument,
+  type KubeconfigDocument,
   type KubeconfigEntries,
+  type MergeKubeconfigResult,
 } from "../../kube/kubeconfig.js";
-import { loadKubeconfigDocument, resolveKubeconfigPath, writeKubeconfigFile } from "../../kube/kubeconfig-file.js";
+import { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } from "../../kube/kubeconfig-file.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 
 const FLAGS = {
@@ -28,6 +30,7 @@ const FLAGS = {
   "user-alias": { type: "string" },
   "ca-file": { type: "string" },
   overwrite: { type: "boolean" },
+  force: { type: "boolean" },
   "dry-run": { type: "boolean" },
   "no-set-current": { type: "boolean" },
 } as const;
@@ -83,13 +86,15 @@ Flags:
   --user-alias U       the user's name (default: the broker's, kubeiam-broker-NAME)
   --ca-file PEM        the broker's CA, when a private one signed its certificate (also given to the plugin)
   --overwrite          replace entries whose names are taken (default: refuse)
+  --force              write a kubeconfig whose mode is read-only (default: refuse)
   --dry-run            print the updated kubeconfig instead of writing it
   --no-set-current     leave current-context as it is
   -h, --help           this help
 
 Other clusters, users and contexts stay as they were, in their order, with their comments. A
-malformed kubeconfig is refused and left untouched. The file is written atomically; a new file gets
-mode 0600, an existing one keeps its mode.
+malformed kubeconfig is refused and left untouched. The file is read, changed and written under
+<file>.lock (as kubectl locks it), so runs at once keep each other's entries; it is written
+atomically, a new file gets mode 0600, an existing one keeps its mode.
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const cmd = "broker update-kubeconfig";
@@ -102,7 +107,10 @@ mode 0600, an existing one keeps its mode.
     const caFile = values["ca-file"] === undefined ? undefined : resolve(values["ca-file"]);
     const ca = caFile === undefined ? undefined : await readBrokerCaFile(caFile);
     const path = resolveKubeconfigPath({ explicit: values.kubeconfig, env: ctx.env });
-    // Refuse a malformed file before asking the broker anything.
+    const dryRun = values["dry-run"] === true;
+    const force = values.force === true;
+    // Refuse a file that cannot be written, or a malformed one, before asking the broker anything.
+    if (!dryRun) await checkKubeconfigTarget(path, "update", { force });
     const { doc } = await loadKubeconfigDocument(path);
     const token = resolveBrokerToken(server, ctx.env);
     const text = await fetchBrokerKubeconfig({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal }, cluster, "exec");
@@ -114,21 +122,34 @@ mode 0600, an existing one keeps its mode.
       ...(caFile === undefined ? {} : { caFile }),
     });
     const overwrite = values.overwrite === true;
-    const taken = kubeconfigConflicts(doc, entries);
-    if (taken.length > 0 && !overwrite) {
-      throw new KubeconfigError(
-        `${cmd}: ${path} already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names with --alias and --user-alias (the file was left unchanged)`,
-      );
-    }
     const setCurrentContext = values["no-set-current"] !== true;
-    const result = mergeKubeconfigEntries(doc, entries, { overwrite, setCurrentContext });
-    const out = serializeKubeconfigDocument(doc);
-    if (values["dry-run"]) {
-      ctx.out(out);
+    const merge = (current: KubeconfigDocument): { text: string; result: MergeKubeconfigResult } => {
+      const taken = kubeconfigConflicts(current, entries);
+      if (taken.length > 0 && !overwrite) {
+        throw new KubeconfigError(
+          `${cmd}: ${path} already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names with --alias and --user-alias (the file was left unchanged)`,
+        );
+      }
+      const result = mergeKubeconfigEntries(current, entries, { overwrite, setCurrentContext });
+      return { text: serializeKubeconfigDocument(current), result };
+    };
+    if (dryRun) {
+      ctx.out(merge(doc).text);
       ctx.err(`${ctx.programName}: dry run: ${path} was not changed\n`);
       return 0;
     }
-    await writeKubeconfigFile(path, out);
+    // Merged again into the file as it is under the lock: another run may have written it meanwhile.
+    let result: MergeKubeconfigResult = { added: [], replaced: [] };
+    await editKubeconfigFile(
+      path,
+      "update",
+      (file) => {
+        const merged = merge(parseKubeconfigForEdit(file));
+        result = merged.result;
+        return merged.text;
+      },
+      { force, signal: ctx.signal },
+    );
     if (result.replaced.length > 0) ctx.err(`${ctx.programName}: replaced ${result.replaced.join(", ")}\n`);
     ctx.out(`${result.replaced.some((r) => r.startsWith("context ")) ? "Updated context" : "Added new context"} ${entries.context.name} to ${path} (broker cluster ${cluster} at ${server})\n`);
     return 0;
