@@ -3,7 +3,7 @@
  * and refreshes them before they expire, sharing one mint between concurrent requests. Cloud-neutral:
  * each cloud plugs in its own minter (src/ncp/client.ts, src/provider.ts).
  */
-import { KubeConfig, type User } from "@kubernetes/client-node";
+import type { KubeConfig, User } from "@kubernetes/client-node";
 import type { ClusterInfo, ClusterProvider, MintedToken } from "../cluster-info.js";
 import { KubeconfigError } from "../lib/errors.js";
 
@@ -96,14 +96,16 @@ type Authenticator = Parameters<KubeConfig["addAuthenticator"]>[0];
  *
  * @example
  * ```ts
- * const kc = selfRefreshingKubeConfig({
+ * const kc = await selfRefreshingKubeConfig({
  *   cluster: { server: "https://1.2.3.4:6443", caData },
  *   mintToken: () => myCloud.mint(),
  * });
  * const core = kc.makeApiClient(CoreV1Api);
  * ```
  */
-export function selfRefreshingKubeConfig(options: SelfRefreshingKubeConfigOptions): KubeConfig & { readonly tokenCache: TokenCache } {
+export async function selfRefreshingKubeConfig(options: SelfRefreshingKubeConfigOptions): Promise<KubeConfig & { readonly tokenCache: TokenCache }> {
+  // Loaded on first use, not at import: `import("kubeiam")` and the token path stay free of client-node.
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const cache = createTokenCache(options.mintToken, {
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.refreshMarginMs === undefined ? {} : { marginMs: options.refreshMarginMs }),

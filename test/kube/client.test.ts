@@ -59,7 +59,7 @@ test("createTokenCache: one mint for concurrent callers, cached until the margin
 
 test("selfRefreshingKubeConfig: a long-running program keeps working past a token's life", async () => {
   let mints = 0;
-  const kc = selfRefreshingKubeConfig({
+  const kc = await selfRefreshingKubeConfig({
     cluster: { server: cluster.server, caData: cluster.caData },
     mintToken: () => {
       mints++;
@@ -89,7 +89,7 @@ test("selfRefreshingKubeConfig: a long-running program keeps working past a toke
 
 test("the cluster refuses an expired token: the refresh is what keeps the program working", async () => {
   const stale = mintNcpToken({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: now() - 16 * 60 * 1000 });
-  const kc = selfRefreshingKubeConfig({
+  const kc = await selfRefreshingKubeConfig({
     cluster: { server: cluster.server, caData: cluster.caData },
     mintToken: () => stale,
     now: () => stale.expiresAt.getTime() - 10 * 60 * 1000, // the cache believes it fresh
@@ -122,7 +122,7 @@ test("ncpKubeConfig with a known endpoint makes no API call", async () => {
 });
 
 test("a token for another cluster is refused by the endpoint", async () => {
-  const kc = selfRefreshingKubeConfig({
+  const kc = await selfRefreshingKubeConfig({
     cluster: { server: cluster.server, caData: cluster.caData },
     mintToken: () => mintNcpToken({ accessKey: AK, secretKey: SK, clusterUuid: "00000000-0000-4000-8000-000000000000", region: "KR", now: now() }),
     now,

@@ -1,0 +1,77 @@
+/**
+ * `kubeiam/aws`: AWS EKS alone (tokens, credentials, cluster descriptions, kubeconfig entries, its
+ * ClusterProvider and CloudAdapter), the shared cluster types and the typed errors. Named re-exports
+ * only. Importing it loads no AWS SDK or smithy module: the functions that sign or call AWS load them
+ * on first use.
+ *
+ * @example
+ * ```ts
+ * import { createEksProvider, type ClusterInfo } from "kubeiam/aws";
+ * const eks = createEksProvider({ region: "us-east-1" });
+ * const clusters: ClusterInfo[] = await eks.listClusters();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  ErrorCode,
+  KubeiamError,
+  UsageError,
+  InvalidInputError,
+  CredentialsError,
+  ConfigFileError,
+  TokenError,
+  ApiError,
+  NetworkError,
+  KubeconfigError,
+  ClusterStateError,
+} from "../lib/errors.js";
+export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
+export type {
+  AccessInfo,
+  CloudName,
+  ClusterInfo,
+  ClusterProvider,
+  ClusterStatus,
+  KubeconfigMode,
+  MintedToken,
+  NodeGroupInfo,
+  NodeInfo,
+} from "../cluster-info.js";
+export {
+  mintEksToken,
+  decodeEksToken,
+  stsHostFor,
+  checkAwsRegion,
+  checkEksClusterName,
+  EKS_TOKEN_PREFIX,
+  EKS_TOKEN_TTL_MS,
+  EKS_TOKEN_REFRESH_MS,
+} from "../aws/token.js";
+export type { AwsCredentials, MintEksTokenInput, EksToken, EksTokenClaim } from "../aws/token.js";
+export {
+  resolveAwsCredentials,
+  resolveAwsProfile,
+  resolveAwsRegion,
+  readAwsSharedFiles,
+  DEFAULT_EKS_ROLE_SESSION_NAME,
+} from "../aws/credentials.js";
+export type { ResolveAwsCredentialsOptions, ResolvedAwsCredentials, AwsSharedFiles } from "../aws/credentials.js";
+export {
+  describeEksCluster,
+  listEksClusterNames,
+  listEksNodeGroups,
+  listEksClusters,
+  getEksCluster,
+  eksKubeconfigEntries,
+  eksClusterInfo,
+  assertEksClusterReady,
+  normalizeEksClusterStatus,
+  parseEksCluster,
+  EKS_EXEC_COMMAND,
+} from "../aws/cluster.js";
+export type { EksCluster, EksApiOptions, EksKubeconfigOptions, GetEksClusterOptions } from "../aws/cluster.js";
+export { createEksProvider } from "../aws/provider.js";
+export type { EksProviderOptions } from "../aws/provider.js";
+export { eksAdapter } from "../aws/adapter.js";
+export type { EksCloudTypes, EksClusterDescription } from "../aws/adapter.js";

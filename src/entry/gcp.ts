@@ -1,0 +1,71 @@
+/**
+ * `kubeiam/gcp`: GCP GKE alone (access tokens, service-account credentials, the token cache, cluster
+ * descriptions, kubeconfig entries, its ClusterProvider and CloudAdapter), the shared cluster types and
+ * the typed errors. Named re-exports only. Importing it loads no google-auth-library: the functions
+ * that need it load it on first use.
+ *
+ * @example
+ * ```ts
+ * import { createGkeProvider, type ClusterInfo } from "kubeiam/gcp";
+ * const gke = createGkeProvider({ project: "my-project", location: "us-central1" });
+ * const clusters: ClusterInfo[] = await gke.listClusters();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  ErrorCode,
+  KubeiamError,
+  UsageError,
+  InvalidInputError,
+  CredentialsError,
+  ConfigFileError,
+  TokenError,
+  ApiError,
+  NetworkError,
+  KubeconfigError,
+  ClusterStateError,
+} from "../lib/errors.js";
+export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
+export type {
+  AccessInfo,
+  CloudName,
+  ClusterInfo,
+  ClusterProvider,
+  ClusterStatus,
+  KubeconfigMode,
+  MintedToken,
+  NodeGroupInfo,
+  NodeInfo,
+} from "../cluster-info.js";
+export {
+  mintGkeToken,
+  signJwtAssertion,
+  exchangeJwtAssertion,
+  parseGcpCredentialsFile,
+  gkeIdentityFingerprint,
+  GKE_DEFAULT_SCOPES,
+} from "../gcp/token.js";
+export type { ServiceAccountKey, GkeCredentials, GkeToken, MintGkeTokenInput } from "../gcp/token.js";
+export { readGcpCredentialsFile, resolveGkeCredentials } from "../gcp/credentials.js";
+export { defaultGkeCacheDir, gkeCacheFile, readGkeCachedToken, writeGkeCachedToken, GKE_CACHE_MARGIN_MS } from "../gcp/cache.js";
+export {
+  getGkeCluster,
+  getGkeClusterRaw,
+  listGkeClustersRaw,
+  listGkeClusters,
+  gkeKubeconfigEntries,
+  gkeClusterInfo,
+  gkeServerUrl,
+  assertGkeClusterReady,
+  checkGkeClusterRef,
+  normalizeGkeClusterStatus,
+  parseGkeCluster,
+  GKE_API_URL,
+  GKE_EXEC_COMMAND,
+} from "../gcp/cluster.js";
+export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "../gcp/cluster.js";
+export { createGkeProvider } from "../gcp/provider.js";
+export type { GkeProviderOptions } from "../gcp/provider.js";
+export { gkeAdapter } from "../gcp/adapter.js";
+export type { GkeCloudTypes, GkeAdapterApiOptions } from "../gcp/adapter.js";

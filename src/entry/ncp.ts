@@ -1,0 +1,86 @@
+/**
+ * `kubeiam/ncp`: NAVER Cloud NKS alone (tokens, signing, regions, credentials, the signed API client,
+ * cluster descriptions, kubeconfig entries, its ClusterProvider and CloudAdapter), the shared cluster
+ * types and the typed errors. Named re-exports only, never `export *`. Importing it loads no
+ * `@kubernetes/client-node` (`ncpKubeConfig` loads it on first call), no AWS SDK, no google-auth-library.
+ *
+ * @example
+ * ```ts
+ * import { mintNcpToken, type ClusterInfo } from "kubeiam/ncp";
+ * const { token } = mintNcpToken({ accessKey, secretKey, clusterUuid, region: "KR" });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  ErrorCode,
+  KubeiamError,
+  UsageError,
+  InvalidInputError,
+  CredentialsError,
+  ConfigFileError,
+  TokenError,
+  ApiError,
+  NetworkError,
+  KubeconfigError,
+  ClusterStateError,
+} from "../lib/errors.js";
+export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
+export type {
+  AccessInfo,
+  CloudName,
+  ClusterInfo,
+  ClusterProvider,
+  ClusterStatus,
+  KubeconfigMode,
+  MintedToken,
+  NodeGroupInfo,
+  NodeInfo,
+} from "../cluster-info.js";
+export type { TimeInput } from "../lib/time.js";
+export { signNcpRequest, ncpStringToSign } from "../ncp/sign.js";
+export type { NcpSignInput } from "../ncp/sign.js";
+export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion } from "../ncp/region.js";
+export {
+  mintNcpToken,
+  decodeNcpToken,
+  verifyNcpToken,
+  checkClusterUuid,
+  ncpTokenPath,
+  NCP_TOKEN_PREFIX,
+  NCP_TOKEN_TTL_MS,
+} from "../ncp/token.js";
+export type { MintNcpTokenInput, NcpToken, NcpTokenClaim, VerifyNcpTokenOptions, VerifiedNcpToken } from "../ncp/token.js";
+export { resolveNcpCredentials, defaultNcpConfigFile, DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
+export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "../ncp/credentials.js";
+export {
+  createNcpApiClient,
+  buildNcpRequest,
+  checkNcpResponse,
+  ncpApiBaseUrl,
+  ncpErrorDetails,
+  parseNcpCluster,
+  parseNcpClusterList,
+  parseNcpKubeconfigBody,
+  parseNcpNodeList,
+  parseNcpNodePoolList,
+} from "../ncp/api.js";
+export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "../ncp/api.js";
+export {
+  getNcpCluster,
+  describeNcpCluster,
+  listNcpClusters,
+  ncpKubeconfigEntries,
+  ncpKubeconfigNames,
+  ncpBaseCluster,
+  normalizeNcpClusterStatus,
+  assertNcpClusterReady,
+  NCP_EXEC_COMMAND,
+} from "../ncp/cluster.js";
+export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions, NcpKubeconfigInput, NcpKubeconfigNames } from "../ncp/cluster.js";
+export { ncpKubeConfig } from "../ncp/client.js";
+export type { NcpKubeConfigOptions } from "../ncp/client.js";
+export { createNcpProvider } from "../ncp/provider.js";
+export type { NcpProviderOptions } from "../ncp/provider.js";
+export { ncpAdapter } from "../ncp/adapter.js";
+export type { NcpCloudTypes, NcpApiOptions } from "../ncp/adapter.js";

@@ -1,0 +1,64 @@
+/**
+ * `kubeiam/sandbox`: a local NCP API gateway and NKS cluster endpoints that check signatures and
+ * tokens for real, and the scripted demo behind `npm run demo`, with the shared cluster types and the
+ * typed errors. Named re-exports only. Unlike the root, importing this loads `@kubernetes/client-node`
+ * (the demo drives the sandbox's clusters with it); the CA's x509 library loads when `startSandbox` runs.
+ *
+ * @example
+ * ```ts
+ * import { startSandbox } from "kubeiam/sandbox";
+ * const sandbox = await startSandbox();
+ * console.log(sandbox.apiUrl);
+ * await sandbox.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  ErrorCode,
+  KubeiamError,
+  UsageError,
+  InvalidInputError,
+  CredentialsError,
+  ConfigFileError,
+  TokenError,
+  ApiError,
+  NetworkError,
+  KubeconfigError,
+  ClusterStateError,
+} from "../lib/errors.js";
+export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
+export type {
+  AccessInfo,
+  CloudName,
+  ClusterInfo,
+  ClusterProvider,
+  ClusterStatus,
+  KubeconfigMode,
+  MintedToken,
+  NodeGroupInfo,
+  NodeInfo,
+} from "../cluster-info.js";
+export {
+  startSandbox,
+  DEFAULT_SANDBOX_CLUSTERS,
+  generateSandboxKey,
+  parseSandboxKeys,
+  loadSandboxKeysFile,
+  parseSandboxMapping,
+  loadSandboxMappingFile,
+  resolveSandboxIdentity,
+} from "../sandbox/index.js";
+export type {
+  Sandbox,
+  SandboxOptions,
+  SandboxClusterSummary,
+  SandboxClusterSpec,
+  SandboxKey,
+  SandboxKeyFull,
+  SandboxMapping,
+  SandboxMappingEntry,
+  SandboxIdentity,
+} from "../sandbox/index.js";
+export { runDemo } from "../demo.js";
+export type { DemoOptions } from "../demo.js";
