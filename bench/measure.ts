@@ -107,6 +107,8 @@ export interface CommandSpec {
   file: string;
   args: string[];
   env: NodeJS.ProcessEnv;
+  /** The working directory; the bench's own by default. */
+  cwd?: string;
   /** Checks a successful run's stdout; throws when it is not what the command should print. */
   check?: (stdout: string) => void;
 }
@@ -123,7 +125,7 @@ export interface CommandTiming {
 /** Runs a command once and returns its wall time in ms; throws unless it exited 0 and passed its check. */
 export function timeOnce(cmd: CommandSpec): number {
   const start = process.hrtime.bigint();
-  const res = spawnSync(cmd.file, cmd.args, { env: cmd.env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 60_000 });
+  const res = spawnSync(cmd.file, cmd.args, { env: cmd.env, ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }), stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (res.error !== undefined || res.status !== 0) {
     const why = res.error?.message ?? (res.signal !== null ? `signal ${res.signal}` : `exit status ${res.status}`);

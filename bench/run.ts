@@ -74,6 +74,10 @@ const FAKE_AWS = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_
 
 const MINT_TARGET = 0.7;
 const STARTUP_TARGET = 1.5;
+/** Issue 9: `import("kubeiam")` within 1.5x of `node -e 0` (target), never above 2x (hard ceiling). */
+const IMPORT_TARGET = 1.5;
+const IMPORT_CEILING = 2;
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** Issue 12: broker token requests per second at least half the same server's /healthz rate. */
 const BROKER_LOAD_TARGET = 0.5;
 /** Issue 12: `kubeiam broker token` start-up within 1.3x of `kubeiam token`. */
@@ -223,6 +227,40 @@ async function startupCase(s: Settings): Promise<Outcome> {
   };
 }
 
+/**
+ * 2b. A process that does `import("kubeiam")` by package name (resolved through the exports map to the
+ * built dist/index.js, from the package's own folder) against `node -e 0`. It prints the number of
+ * exports, checked, so that a failed import cannot pass for a fast one.
+ */
+async function importCase(s: Settings): Promise<Outcome> {
+  const importRoot: CommandSpec = {
+    name: 'import("kubeiam")',
+    file: process.execPath,
+    args: ["--input-type=module", "-e", 'const m = await import("kubeiam"); process.stdout.write(String(Object.keys(m).length));'],
+    env: s.env,
+    cwd: REPO,
+    check: (stdout) => {
+      if (!(Number(stdout) > 100)) throw new Error(`import("kubeiam") printed ${JSON.stringify(stdout.slice(0, 200))}, not its export count`);
+    },
+  };
+  const [bare, imp] = timeCommands([{ ...nodeE0(s.env), cwd: REPO }, importRoot], { runs: s.startupRuns, warmup: s.warmupRuns }) as [CommandTiming, CommandTiming];
+  const ratio = imp.medianMs / bare.medianMs;
+  const pass = ratio <= IMPORT_TARGET;
+  const underCeiling = ratio <= IMPORT_CEILING;
+  return {
+    lines: [
+      timingLine(bare),
+      timingLine(imp),
+      `ratio import/node           ${fmtRatio(ratio).padStart(10)}   target <= ${IMPORT_TARGET.toFixed(2)}   ${verdict(pass)}   ceiling <= ${IMPORT_CEILING.toFixed(2)}   ${verdict(underCeiling)}   (+${fmtMs(imp.medianMs - bare.medianMs)} over bare node)`,
+    ],
+    figures: { nodeE0: bare, importKubeiam: imp, ratio },
+    checks: [
+      { name: 'import("kubeiam") / node -e 0 wall time', value: ratio, target: `<= ${IMPORT_TARGET}`, pass },
+      { name: 'import("kubeiam") / node -e 0 hard ceiling', value: ratio, target: `<= ${IMPORT_CEILING}`, pass: underCeiling },
+    ],
+  };
+}
+
 /** 3. `kubeiam token` and `kubeiam eks token` against `aws eks get-token`, when aws is on PATH. */
 async function awsCase(s: Settings): Promise<Outcome> {
   const aws = findOnPath("aws");
@@ -315,6 +353,7 @@ async function brokerStartupCase(s: Settings): Promise<Outcome> {
 const CASES: BenchCase[] = [
   { id: "mint", title: "In-process minting: mintNcpToken vs bare createHmac('sha256') over the same string to sign", run: mintCase },
   { id: "startup", title: "Whole process: kubeiam token vs node -e 0", run: startupCase },
+  { id: "import", title: 'Whole process: import("kubeiam") by package name vs node -e 0', run: importCase },
   { id: "aws", title: "Whole process: kubeiam token and kubeiam eks token vs aws eks get-token (same fake keys)", run: awsCase },
   { id: "sandbox", title: "Sandbox under load: cluster endpoint (token verified per request) vs bare HTTPS", run: sandboxCase },
   { id: "broker", title: `Broker under load, embedded store: GET /v1/clusters/{name}/token (NKS) vs /healthz, ${BROKER_CLIENTS} keep-alive clients`, run: (s) => brokerLoadCase(s, "embedded") },
