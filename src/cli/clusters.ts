@@ -6,7 +6,7 @@ import { UsageError } from "../lib/errors.js";
 import { listNcpClusters } from "../ncp/cluster.js";
 import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, retryProgress, type CliContext, type Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, retryProgress, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
 
 const FLAGS = {
   ...NCP_GLOBAL_FLAGS,
@@ -66,6 +66,7 @@ Flags:
     }
     const credentials = resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile });
     for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
+    warnUnknownNcpRegion(ctx, region);
     const clusters = await listNcpClusters({
       region,
       credentials,

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
 import { closestMatch } from "../lib/suggest.js";
+import { unknownNcpRegionWarning } from "../ncp/region.js";
 
 /** The world as a command sees it. Commands never touch `process` directly. */
 export interface CliContext {
@@ -148,4 +149,18 @@ export function retryProgress(ctx: CliContext, service: string, debug: boolean):
   if (!debug && ctx.stderrIsTTY !== true) return undefined;
   return ({ attempt, delayMs, status, error }) =>
     ctx.err(`${ctx.programName}: ${service} try ${attempt} failed (${status ?? error}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`);
+}
+
+/**
+ * Warns once on stderr when a region code is outside the known list (it is still used: NCP adds
+ * regions), naming the stage it will use. Call it once per run, where the region flag is read.
+ *
+ * @example
+ * ```ts
+ * warnUnknownNcpRegion(ctx, values.region);
+ * ```
+ */
+export function warnUnknownNcpRegion(ctx: CliContext, region: string): void {
+  const warning = unknownNcpRegionWarning(region);
+  if (warning !== undefined) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
 }

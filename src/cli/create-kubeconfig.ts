@@ -14,7 +14,7 @@ import { assertNcpClusterReady, ncpKubeconfigEntries, type NcpKubeconfigOptions 
 import { defaultNcpConfigFile, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseBoolValue, parseFlags, requireFlag, retryProgress, type CliContext, type Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, eitherFlag, parseBoolValue, parseFlags, requireFlag, retryProgress, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
 
 /** The flags that create-kubeconfig and update-kubeconfig share. */
 export const NKS_KUBECONFIG_FLAGS = {
@@ -156,6 +156,7 @@ export async function fetchNksEntries(
 ): Promise<{ entries: KubeconfigEntries; tokenExpiresAt?: Date; clusterName: string }> {
   const credentials = resolveNcpCredentials({ env: ctx.env, profile: request.profile, configFile: request.configFile });
   for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
+  warnUnknownNcpRegion(ctx, request.region);
   const api = createNcpApiClient({
     credentials,
     region: request.region,

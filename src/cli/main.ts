@@ -10,7 +10,7 @@ import { ErrorCode, KubeiamError, UsageError, type ErrorCodeValue } from "../lib
 import { closestMatch } from "../lib/suggest.js";
 import { printable } from "../lib/printable.js";
 import { runExitCleanups } from "../lib/exit-cleanup.js";
-import type { CliContext, Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, type CliContext, type Command } from "./context.js";
 
 type Loader = () => Promise<Command>;
 
@@ -89,6 +89,35 @@ Run '${programName} <command> --help' for a command's flags.
 }
 
 /**
+ * Moves the official tool's root flags given before the command (`--profile p token …`, as its
+ * cobra root accepts them) to just after it, where every command reads them; flags written after the
+ * command come later and so win. Anything else before the command is left for the usual errors.
+ *
+ * @example
+ * ```ts
+ * hoistRootFlags(["--profile", "p", "token", "--region", "KR"]); // ["token", "--profile", "p", "--region", "KR"]
+ * ```
+ */
+export function hoistRootFlags(argv: readonly string[]): string[] {
+  const root: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    const spec = name === undefined || name === "help" ? undefined : (NCP_GLOBAL_FLAGS as Record<string, { type: string }>)[name];
+    if (spec === undefined) break;
+    root.push(arg);
+    if (spec.type === "string" && !arg.includes("=")) {
+      if (i + 1 >= argv.length) return [...argv];
+      root.push(argv[++i] ?? "");
+    }
+  }
+  if (root.length === 0 || i >= argv.length) return [...argv];
+  const [command, ...rest] = argv.slice(i);
+  return [command ?? "", ...root, ...rest];
+}
+
+/**
  * Runs the CLI with the given arguments and I/O; resolves to the exit status. Never throws.
  *
  * @example
@@ -97,7 +126,7 @@ Run '${programName} <command> --help' for a command's flags.
  * ```
  */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = hoistRootFlags(argv);
   const prog = ctx.programName;
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {

@@ -7,7 +7,7 @@ import { resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid, mintNcpToken } from "../ncp/token.js";
 import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../kube/exec-credential.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
 
 /** How long before the token's own expiry kubectl is told to fetch a new one. */
 const REFRESH_MARGIN_MS = 60 * 1000;
@@ -61,6 +61,7 @@ kubectl asks for a new token in time.
     }
     const credentials = resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile });
     for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
+    warnUnknownNcpRegion(ctx, region);
     const { token, expiresAt } = mintNcpToken({
       accessKey: credentials.accessKey,
       secretKey: credentials.secretKey,

@@ -2,7 +2,7 @@
  * `version`: prints the program's version.
  */
 import { readFileSync } from "node:fs";
-import { parseFlags, type CliContext, type Command } from "./context.js";
+import { NCP_GLOBAL_FLAGS, parseFlags, type CliContext, type Command } from "./context.js";
 
 /** The version in this package's package.json. */
 export function packageVersion(): string {
@@ -20,7 +20,7 @@ Usage:
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
     // No flags of its own: an unknown one is a mistake, as for every other command.
-    parseFlags("version", args, { help: { type: "boolean", short: "h" } });
+    parseFlags("version", args, NCP_GLOBAL_FLAGS);
     // Scripts that parse the official tool's output get what they expect: the version and nothing else.
     ctx.out(ctx.programName === "kubeiam" ? `kubeiam ${packageVersion()}\n` : `${packageVersion()}\n`);
     return 0;

@@ -84,3 +84,27 @@ export function ncpRegionForApiPrefix(prefix: string): string | undefined {
   const region = m[2] === undefined ? (m[1] === "nks" ? "FKR" : "KR") : m[2].toUpperCase();
   return ncpApiPrefix(region) === prefix ? region : undefined;
 }
+
+/**
+ * The region codes NKS is known to serve (public, financial and their second zones); cloud-stack
+ * regions (`PCS01`, `GCS01`, `FCS01`, …) are recognised by their form. NCP adds regions, so a code
+ * outside the list is still used, with a warning ({@link unknownNcpRegionWarning}).
+ */
+export const KNOWN_NCP_REGIONS: readonly string[] = ["KR", "KRS", "SGN", "JPN", "USWN", "DEN", "FKR", "FKRS"];
+
+/**
+ * A warning for a region code outside {@link KNOWN_NCP_REGIONS} (a typo such as `XX` would otherwise
+ * mint for a stage that does not exist and list no clusters), naming the stage and API prefix it
+ * will use; `undefined` for a known code or the empty default.
+ *
+ * @example
+ * ```ts
+ * unknownNcpRegionWarning("XX"); // "region XX is not one kubeiam knows …: using IAM stage xx-v1 and API prefix /vnks/xx-v2 …"
+ * unknownNcpRegionWarning("SGN"); // undefined
+ * ```
+ */
+export function unknownNcpRegionWarning(region: string): string | undefined {
+  const r = normalizeNcpRegion(region);
+  if (r === "" || KNOWN_NCP_REGIONS.includes(r) || /^[A-Z]*CS\d+$/.test(r)) return undefined;
+  return `region ${r} is not one kubeiam knows (${KNOWN_NCP_REGIONS.join(", ")}, or a cloud-stack region such as PCS01): using IAM stage ${ncpStage(r)} and API prefix ${ncpApiPrefix(r)}; check --region if that is not the cluster's region`;
+}

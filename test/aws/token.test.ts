@@ -8,12 +8,14 @@ import { randomBytes } from "node:crypto";
 import { decodeEksToken, mintEksToken, stsHostFor, EKS_TOKEN_PREFIX } from "../../src/aws/token.js";
 import { ErrorCode, InvalidInputError, TokenError } from "../../src/lib/errors.js";
 import { verifyEksTokenByHand } from "./stand-ins.js";
+import { requireTools } from "../helpers/tools.js";
 
 const AK = "AKIDKUBEIAMTEST00001";
 const randomSecret = (): string => randomBytes(30).toString("base64").replace(/[^A-Za-z0-9]/g, "x") + "/+Az";
 
 /** Runs the AWS CLI, isolated from the machine's own AWS config, and returns its ExecCredential. */
 function awsGetToken(env: Record<string, string>, args: string[]): { apiVersion: string; status: { expirationTimestamp: string; token: string } } {
+  requireTools("aws"); // or one line saying what to install
   const dir = mkdtempSync(join(tmpdir(), "kubeiam-awscli-"));
   try {
     writeFileSync(join(dir, "config"), "");

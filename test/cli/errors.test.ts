@@ -142,3 +142,48 @@ async function runAs(programName: string, args: string[], env: Record<string, st
   };
   return { status: await runCli(args, ctx), out, err };
 }
+
+test("the official tool's root flags are accepted before the command too: --profile p token …", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "kubeiam-root-flags-"));
+  try {
+    const file = join(dir, "configure");
+    await writeFile(file, `[DEFAULT]\nncloud_access_key_id = DEFAULTAKEY000000001\nncloud_secret_access_key = ${SK}\n[prod]\nncloud_access_key_id = PRODAKEY000000000002\nncloud_secret_access_key = ${SK}\n`, { mode: 0o600 });
+    const ids = ["--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--region", "KR", "--token-only"];
+    const accessKeyOf = (out: string): unknown =>
+      (JSON.parse(Buffer.from(out.trim().slice("k8s-ncp-v1.".length), "base64").toString("utf8")) as { accessKey: unknown }).accessKey;
+    for (const prog of ["kubeiam", "ncp-iam-authenticator"]) {
+      for (const argv of [
+        ["--profile", "prod", "--credentialConfig", file, "token", ...ids],
+        ["--profile=prod", "token", "--credentialConfig", file, ...ids],
+        ["token", "--profile", "prod", "--credentialConfig", file, ...ids],
+      ]) {
+        const r = await runAs(prog, argv, { HOME: dir });
+        assert.equal(r.status, 0, `${prog} ${argv.join(" ")}: ${r.err}`);
+        assert.equal(accessKeyOf(r.out), "PRODAKEY000000000002");
+      }
+      // After the command, a flag written again wins over the one before it.
+      const both = await runAs(prog, ["--profile", "prod", "token", "--profile", "DEFAULT", "--credentialConfig", file, ...ids], { HOME: dir });
+      assert.equal(accessKeyOf(both.out), "DEFAULTAKEY000000001");
+    }
+    assertOneLine(await runAs("kubeiam", ["--bogus", "token"], { HOME: dir }), 2, /unknown command "--bogus"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("an unknown region code is still used, with one warning naming the stage; a known one draws none", async () => {
+  const ids = ["--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--token-only"];
+  const xx = await run(["token", ...ids, "--region", "XX"], {});
+  assert.equal(xx.status, 0, xx.err);
+  assert.match(xx.out, /^k8s-ncp-v1\./);
+  assert.equal(xx.err.split("\n").length, 2, xx.err);
+  assert.match(xx.err, /^kubeiam: warning: region XX is not one kubeiam knows \(KR, KRS, SGN, .*\): using IAM stage xx-v1 and API prefix \/vnks\/xx-v2/);
+  for (const region of ["KR", "sgn", "JPN", "FKR", "PCS01", "gcs01"]) {
+    const r = await run(["token", ...ids, "--region", region], {});
+    assert.equal(r.status, 0, r.err);
+    assert.equal(r.err, "", region);
+  }
+  const port = await closedPort();
+  const listed = await run(["clusters", "--region", "XX"], { NCLOUD_API_GW: `https://127.0.0.1:${port}` });
+  assert.match(listed.err, /warning: region XX is not one kubeiam knows .* \/vnks\/xx-v2/);
+});

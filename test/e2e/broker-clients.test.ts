@@ -18,6 +18,10 @@ import { createBrokerProvider } from "../../src/broker/client/provider.js";
 import { kubeConfigFor } from "../../src/provider.js";
 import { assertOneLine, type CliRun } from "../helpers/cli.js";
 import { CLI, newMasterKey, rest, restOk, startCliChild, type ReadyChild, type SandboxLine, type ServeLine } from "../helpers/serve-process.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 const CONNECTION = "ncp-sandbox";
 let root: string;

@@ -15,6 +15,10 @@ import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../sr
 import { assertOneLine } from "../helpers/cli.js";
 import { call } from "../broker/helpers.js";
 import { CLI, childEnv, runCliChild, startServe, type ServeChild } from "../broker/serve-helpers.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 let dir: string;
 let bin: string;

@@ -16,6 +16,10 @@ import { createLocalCa } from "../../src/sandbox/ca.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertOneLine, type CliRun } from "../helpers/cli.js";
 import { CLI, newMasterKey, startCliChild, type ReadyChild, type ServeLine } from "../helpers/serve-process.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 let root: string;
 let bin: string;

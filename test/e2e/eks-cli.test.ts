@@ -15,6 +15,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { startBearerCluster, startEksApi, startSts, verifyEksTokenByHand, type LocalServer } from "../aws/stand-ins.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl", "aws"));
 
 const exec = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));

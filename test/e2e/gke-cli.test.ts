@@ -15,6 +15,10 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { startBearerCluster, type LocalServer } from "../aws/stand-ins.js";
 import { keyFileJson, makeServiceAccount, startContainerApi, startOAuth, type OAuthStandIn } from "../gcp/stand-ins.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 const PROJECT = "kubeiam-e2e";

@@ -14,6 +14,10 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify as toYaml } from "yaml";
 import { startTlsCluster, VERSION_BODY, type TlsCluster } from "../helpers/tls-cluster.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 const AK = `NCPE2E${randomBytes(7).toString("hex").toUpperCase()}`;

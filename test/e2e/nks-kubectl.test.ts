@@ -13,6 +13,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { startTlsCluster, VERSION_BODY, type TlsCluster } from "../helpers/tls-cluster.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 const exec = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));

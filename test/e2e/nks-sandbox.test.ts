@@ -16,6 +16,10 @@ import { ncpKubeConfig } from "../../src/ncp/client.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { getNcpCluster, listNcpClusters } from "../../src/ncp/cluster.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { requireTools } from "../helpers/tools.js";
+
+// The real tools, or one line saying what to install (test/helpers/tools.ts).
+before(() => requireTools("kubectl"));
 
 const exec = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));

@@ -15,6 +15,7 @@ import { AuthenticationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-n
 import { parse as parseYaml, stringify } from "yaml";
 import { ncpKubeConfig } from "../../src/ncp/client.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../src/sandbox/index.js";
+import { requireTools } from "../helpers/tools.js";
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 
@@ -22,13 +23,10 @@ let sandbox: Sandbox;
 let dir: string;
 let clockOffset = 0;
 const lines: string[] = [];
-let kubectlMissing = false;
 
 before(async () => {
   sandbox = await startSandbox({ now: () => Date.now() + clockOffset, log: (line) => lines.push(line) });
   dir = await mkdtemp(join(tmpdir(), "kubeiam-e2e-sandbox-kubectl-"));
-  const probe = await run("kubectl", ["version", "--client"], baseEnv());
-  kubectlMissing = probe.code === null;
 });
 after(async () => {
   await sandbox.close();
@@ -86,9 +84,10 @@ async function kubectl(file: string, args: string[], env = keyEnv()): Promise<Ru
   return run("kubectl", ["--kubeconfig", file, "--cache-dir", join(dir, "kube-cache"), "--request-timeout", "20s", ...args], env);
 }
 
-function needKubectl(t: TestContext): boolean {
-  if (kubectlMissing) t.skip("kubectl is not on PATH (.ci/run requires it)");
-  return !kubectlMissing;
+/** The tests that drive kubectl fail with one line saying what to install when it is missing (test/helpers/tools.ts). */
+function needKubectl(_t: TestContext): boolean {
+  requireTools("kubectl");
+  return true;
 }
 
 /** Asserts kubectl was refused with 401 and the sandbox logged the given reason. */
