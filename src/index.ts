@@ -14,7 +14,7 @@ export {
   KubeconfigError,
   ClusterStateError,
 } from "./lib/errors.js";
-export type { ErrorCodeValue, TokenErrorCode } from "./lib/errors.js";
+export type { ErrorCodeValue, TokenErrorCode, KubeiamErrorOptions } from "./lib/errors.js";
 
 // NCP NKS: token, signing, regions, credentials
 export { signNcpRequest, ncpStringToSign } from "./ncp/sign.js";
@@ -37,7 +37,7 @@ export type {
   VerifiedNcpToken,
 } from "./ncp/token.js";
 export type { TimeInput } from "./lib/time.js";
-export { resolveNcpCredentials, defaultNcpConfigFile, DEFAULT_NCP_API_URL } from "./ncp/credentials.js";
+export { resolveNcpCredentials, defaultNcpConfigFile, describeNcpCredentialSource, DEFAULT_NCP_API_URL } from "./ncp/credentials.js";
 export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "./ncp/credentials.js";
 
 // Kubernetes: exec credentials
@@ -45,14 +45,16 @@ export {
   formatExecCredential,
   parseExecInfo,
   parseExecApiVersion,
+  chooseExecApiVersion,
+  execCredentialText,
   EXEC_API_VERSIONS,
   DEFAULT_EXEC_API_VERSION,
 } from "./kube/exec-credential.js";
-export type { ExecCredential, ExecApiVersion, ExecInfo } from "./kube/exec-credential.js";
+export type { ExecCredential, ExecApiVersion, ExecInfo, ExecCredentialLayout } from "./kube/exec-credential.js";
 
 // NKS cluster access: HTTP edge, signed API client, cluster info, kubeconfig model/merge/files, client-node bridge
-export { sendHttpRequest, isRetryableStatus, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_HTTP_ATTEMPTS } from "./lib/http.js";
-export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse } from "./lib/http.js";
+export { sendHttpRequest, loggableUrl, isRetryableStatus, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_HTTP_ATTEMPTS } from "./lib/http.js";
+export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse, HttpAttempt } from "./lib/http.js";
 export {
   createNcpApiClient,
   buildNcpRequest,

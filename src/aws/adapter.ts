@@ -31,7 +31,7 @@ export interface EksCloudTypes extends CloudTypes {
   clusterRef: { region: string; name: string };
   cluster: EksClusterDescription;
   kubeconfigOptions: Omit<EksKubeconfigOptions, "mode">;
-  api: Pick<EksApiOptions, "endpoint" | "client">;
+  api: Pick<EksApiOptions, "endpoint" | "client" | "onAttempt" | "env">;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { EKSClient } from "@aws-sdk/client-eks";
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo } from "../cluster-info.js";
 import { ApiError, ClusterStateError, CredentialsError, KubeconfigError, NetworkError } from "../lib/errors.js";
+import { loggableUrl, type HttpAttempt } from "../lib/http.js";
 import { given } from "../lib/validate.js";
 import { DEFAULT_EXEC_API_VERSION, type ExecApiVersion } from "../kube/exec-credential.js";
 import {
@@ -74,18 +75,44 @@ export interface EksApiOptions {
   client?: EKSClient;
   /** The environment whose HTTPS_PROXY, NO_PROXY and AWS_CA_BUNDLE the client follows; `process.env` by default. */
   env?: Record<string, string | undefined>;
+  /** Called after each HTTP try of the SDK, for `--debug` (method, URL without query, status, time). */
+  onAttempt?: ((info: HttpAttempt) => void) | undefined;
 }
 
 async function eksClient(options: EksApiOptions): Promise<EKSClient> {
   if (options.client !== undefined) return options.client;
   const [{ EKSClient: Client }, { awsRequestHandler }] = await Promise.all([import("@aws-sdk/client-eks"), import("./http-handler.js")]);
-  return new Client({
+  const client = new Client({
     region: checkAwsRegion(options.region),
     credentials: options.credentials,
     maxAttempts: 3,
     requestHandler: awsRequestHandler(options.env ?? process.env),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   });
+  const onAttempt = options.onAttempt;
+  if (onAttempt !== undefined) {
+    // After signing and retries' own bookkeeping: one line a try, never a header or a body.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { method?: string; protocol?: string; hostname?: string; port?: number; path?: string };
+        const url = loggableUrl(`${request.protocol ?? "https:"}//${request.hostname ?? "?"}${request.port ? `:${request.port}` : ""}${request.path ?? "/"}`);
+        const started = performance.now();
+        const report = (outcome: { status: number } | { error: string }): void =>
+          onAttempt({ method: request.method ?? "?", url, attempt: 1, ...outcome, ms: Math.round(performance.now() - started) });
+        try {
+          const result = await next(args);
+          report({ status: (result.response as { statusCode?: number }).statusCode ?? 0 });
+          return result;
+        } catch (error) {
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          report(status === undefined ? { error: (error as { name?: string }).name ?? "error" } : { status });
+          throw error;
+        }
+      },
+      { step: "finalizeRequest", name: "kubeiamDebugLog", priority: "low" },
+    );
+  }
+  return client;
 }
 
 /** Turns an SDK failure into a kubeiam error that names the call and what to do. */
@@ -95,10 +122,10 @@ function sdkError(what: string, region: string, error: unknown): Error {
   const message = redactUrls(typeof e.message === "string" ? e.message.split("\n")[0] ?? "" : String(error)).slice(0, 200);
   const status = e.$metadata?.httpStatusCode;
   if (status === undefined) {
-    return new NetworkError(`cannot reach the EKS API in ${region} for ${what} (${name}: ${message}): check the network, --region and --endpoint-url`, { cause: error });
+    return new NetworkError(`cannot reach the EKS API in ${region} for ${what} (${name}: ${message}): check the network, the region and the EKS API endpoint`, { cause: error, field: "endpoint" });
   }
   if (name === "ResourceNotFoundException" || status === 404) {
-    return new ApiError(`${what}: not found in region ${region} (${message}): check the name and --region ('aws eks list-clusters')`, { status, apiCode: name, apiMessage: message }, { cause: error });
+    return new ApiError(`${what}: not found in region ${region} (${message}): check the name and the region ('aws eks list-clusters')`, { status, apiCode: name, apiMessage: message }, { cause: error, field: "name" });
   }
   if (status === 401 || status === 403 || /UnrecognizedClient|InvalidSignature|ExpiredToken|AccessDenied/.test(name)) {
     return new CredentialsError(`${what} was refused by the EKS API (${status} ${name}: ${message}): check your AWS credentials and their eks:DescribeCluster permission`, { cause: error });

@@ -97,7 +97,8 @@ export function resolveAwsProfile(options: {
   if (!files.profiles.has(profile)) {
     const known = [...files.profiles.keys()];
     throw new CredentialsError(
-      `AWS profile "${profile}" is in neither ${files.configFile} nor ${files.credentialsFile}${known.length ? ` (they have: ${known.join(", ")})` : ""}: pass --profile with one of those, or run 'aws configure --profile ${profile}'`,
+      `AWS profile "${profile}" is in neither ${files.configFile} nor ${files.credentialsFile}${known.length ? ` (they have: ${known.join(", ")})` : ""}: choose one of those, or run 'aws configure --profile ${profile}'`,
+      { field: "profile", value: profile },
     );
   }
   return profile;
@@ -125,7 +126,7 @@ export function resolveAwsRegion(options: {
     region = nonEmpty(files.profiles.get(options.profile ?? "default")?.region);
   }
   if (region === undefined) {
-    throw new UsageError("no AWS region given: pass --region (for example --region us-east-1), or set AWS_REGION, or set region in your AWS profile");
+    throw new UsageError("no AWS region given: name one (for example us-east-1), or set AWS_REGION, or set region in your AWS profile", { field: "region" });
   }
   return checkAwsRegion(region);
 }
@@ -268,8 +269,8 @@ async function resolveFresh(
   } catch (cause) {
     if (cause instanceof KubeiamError) throw cause; // ours, from the MFA prompt: already one clear line
     throw new CredentialsError(
-      `no usable AWS credentials${where} (${sdkReason(cause)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run 'aws configure' or 'aws sso login', or pass --profile`,
-      { cause },
+      `no usable AWS credentials${where} (${sdkReason(cause)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run 'aws configure' or 'aws sso login', or name a profile`,
+      { cause, field: "profile" },
     );
   }
   checkNotExpired(base, options.now, profile === undefined ? "the AWS credentials" : `the AWS credentials of profile "${profile}"`);

@@ -105,7 +105,8 @@ export function checkAwsRegion(region: string): string {
   if (!REGION_RE.test(region)) {
     throw new InvalidInputError(
       "region",
-      `AWS region ${JSON.stringify(region.slice(0, 40))} is not a region code: pass one like --region us-east-1`,
+      `AWS region ${JSON.stringify(region.slice(0, 40))} is not a region code: give one like us-east-1`,
+      { value: region.slice(0, 40) },
     );
   }
   return region;
@@ -124,6 +125,7 @@ export function checkEksClusterName(name: string): string {
     throw new InvalidInputError(
       "clusterName",
       `EKS cluster name ${JSON.stringify(name.slice(0, 100))} is not valid: use the cluster's name (letters, digits, - and _), as 'aws eks list-clusters' shows it`,
+      { value: name.slice(0, 100) },
     );
   }
   return name;

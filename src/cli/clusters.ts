@@ -4,9 +4,9 @@
 import type { ClusterInfo } from "../cluster-info.js";
 import { UsageError } from "../lib/errors.js";
 import { listNcpClusters } from "../ncp/cluster.js";
-import { resolveNcpCredentials } from "../ncp/credentials.js";
+import { describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, retryProgress, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
+import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, cliHttp, eitherFlag, parseFlags, requireFlag, timed, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
 
 const FLAGS = {
   ...NCP_GLOBAL_FLAGS,
@@ -41,6 +41,7 @@ export function formatClusterTable(clusters: ClusterInfo[]): string {
 
 export const clustersCommand: Command = {
   summary: "List the NKS clusters of a region",
+  flags: NCP_FLAG_HINTS,
   help: `Lists the NKS clusters of a region: name, UUID, status, Kubernetes version, endpoint.
 
 Usage:
@@ -64,15 +65,18 @@ Flags:
     if (configFile !== undefined && configFile.trim() === "") {
       throw new UsageError("clusters: --credentialConfig is empty: pass the path of a configure file");
     }
-    const credentials = resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile });
+    const credentials = await timed(
+      ctx,
+      (c) => `credentials: ${describeNcpCredentialSource(c)}`,
+      () => resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile }),
+    );
     for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
     warnUnknownNcpRegion(ctx, region);
     const clusters = await listNcpClusters({
       region,
       credentials,
       now: ctx.now,
-      signal: ctx.signal,
-      onRetry: retryProgress(ctx, "NCP API", values.debug === true),
+      ...cliHttp(ctx, "NCP API"),
     });
     if (output === "json") {
       ctx.out(`${JSON.stringify(clusters, null, 2)}\n`);

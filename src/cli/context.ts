@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../lib/errors.js";
-import type { HttpOptions } from "../lib/http.js";
+import type { HttpAttempt, HttpOptions } from "../lib/http.js";
 import { closestMatch } from "../lib/suggest.js";
 import { unknownNcpRegionWarning } from "../ncp/region.js";
 
@@ -28,6 +28,11 @@ export interface CliContext {
   now(): number;
   /** Resolves when the command should stop (SIGINT/SIGTERM); used by long-running commands. */
   signal: AbortSignal;
+  /**
+   * Set with `--debug`: takes one line for stderr (request lines, timings, the credential source
+   * chosen), never a secret. Absent otherwise.
+   */
+  debug?: (message: string) => void;
 }
 
 /** One command of the CLI. */
@@ -44,6 +49,62 @@ export interface Command {
   stopGraceMs?: number;
   /** Runs the command; returns the exit status (0 when omitted). */
   run(args: string[], ctx: CliContext): Promise<number | void>;
+  /**
+   * The flag that sets each library input, by the `field` a library error names (`clusterUuid` →
+   * `--clusterUuid`): main.ts adds it to the error's line, so library messages need no CLI words.
+   */
+  flags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Writes a `--debug` line, when `--debug` was given.
+ *
+ * @example
+ * ```ts
+ * debug(ctx, `credentials: environment (${ms} ms)`);
+ * ```
+ */
+export function debug(ctx: CliContext, message: string): void {
+  ctx.debug?.(message);
+}
+
+/**
+ * Times `fn` and writes `label (N ms)` as a `--debug` line, when `--debug` was given.
+ *
+ * @example
+ * ```ts
+ * const credentials = await timed(ctx, "credentials", () => resolveNcpCredentials({ env: ctx.env }));
+ * ```
+ */
+export async function timed<T>(ctx: CliContext, label: string | ((value: T) => string), fn: () => T | Promise<T>): Promise<T> {
+  if (ctx.debug === undefined) return fn();
+  const started = performance.now();
+  const value = await fn();
+  ctx.debug(`${typeof label === "string" ? label : label(value)} (${Math.round(performance.now() - started)} ms)`);
+  return value;
+}
+
+/** A `--debug` line for one HTTP try: method, URL without query, status or error, time. */
+export function attemptLine(a: HttpAttempt): string {
+  return `${a.method} ${a.url} -> ${a.status ?? a.error ?? "?"} (${a.ms} ms${a.attempt > 1 ? `, try ${a.attempt}` : ""})`;
+}
+
+/**
+ * The HTTP options every command passes to a cloud API: Ctrl-C cancels, a retry says so on stderr
+ * (on a terminal or with `--debug`), and `--debug` shows each try.
+ *
+ * @example
+ * ```ts
+ * await listNcpClusters({ region, credentials, ...cliHttp(ctx, "NCP API") });
+ * ```
+ */
+export function cliHttp(ctx: CliContext, service: string): Pick<HttpOptions, "signal" | "onRetry" | "onAttempt"> {
+  const log = ctx.debug;
+  return {
+    signal: ctx.signal,
+    ...(retryProgress(ctx, service, log !== undefined) === undefined ? {} : { onRetry: retryProgress(ctx, service, log !== undefined) }),
+    ...(log === undefined ? {} : { onAttempt: (a: HttpAttempt) => log(attemptLine(a)) }),
+  };
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -53,9 +114,16 @@ export const NCP_GLOBAL_FLAGS = {
   profile: { type: "string" },
   credentialConfig: { type: "string" },
   "credential-config": { type: "string" },
-  debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies Options;
+
+/** The flags of the NCP credential and cluster inputs, by the library field they set. */
+export const NCP_FLAG_HINTS: Readonly<Record<string, string>> = {
+  clusterUuid: "--clusterUuid",
+  region: "--region",
+  configFile: "--credentialConfig",
+  profile: "--profile",
+};
 
 /**
  * Parses flags with `node:util.parseArgs` (strict), turning its errors into one-line usage errors
@@ -121,6 +189,43 @@ export function requireFlag(command: string, value: string | undefined, flag: st
     throw new UsageError(`${command}: --${flag} is required: ${hint}`);
   }
   return value;
+}
+
+const BOOL_WORDS = new Set(["true", "false", "1", "0", "t", "f", "yes", "no"]);
+
+/**
+ * Rewrites a boolean flag so that it can be parsed as a string: a bare `--overwrite` becomes
+ * `--overwrite=true`, and `--currentContext false` (the value as the next word) becomes
+ * `--currentContext=false`; `--flag=value` stays. So each of these flags takes every spelling
+ * the official tools accept, and `--flag false` as well.
+ *
+ * @example
+ * ```ts
+ * normalizeBoolArgs(["--overwrite", "--currentContext", "false"], ["overwrite", "currentContext"]);
+ * // ["--overwrite=true", "--currentContext=false"]
+ * ```
+ */
+export function normalizeBoolArgs(args: string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (flags.some((f) => a === `--${f}`)) {
+      const next = args[i + 1];
+      if (next !== undefined && BOOL_WORDS.has(next.toLowerCase())) {
+        out.push(`${a}=${next}`);
+        i++;
+      } else {
+        out.push(`${a}=true`);
+      }
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 /**

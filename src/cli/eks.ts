@@ -1,16 +1,23 @@
 /**
  * `kubeiam eks token|update-kubeconfig`: the EKS twins of `aws eks get-token` and
- * `aws eks update-kubeconfig`, with the same flags, output and kubeconfig entries.
+ * `aws eks update-kubeconfig`, with the same flags, output and kubeconfig entries, on the EKS
+ * adapter and the kubeconfig flow that every cloud's update-kubeconfig shares.
  */
 import { resolveAwsCredentials, resolveAwsProfile, resolveAwsRegion } from "../aws/credentials.js";
-import { checkEksClusterName, mintEksToken } from "../aws/token.js";
+import { checkEksClusterName, mintEksToken, type AwsCredentials } from "../aws/token.js";
 import { defaultAwsCacheDir } from "../aws/cache.js";
-import { CredentialsError, KubeconfigError, UsageError } from "../lib/errors.js";
-import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
-import { parseExecApiVersion, parseExecInfo, rfc3339Seconds, DEFAULT_EXEC_API_VERSION } from "../kube/exec-credential.js";
-import type { KubeconfigDocument, KubeconfigEntries } from "../kube/kubeconfig.js";
-import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { CredentialsError, UsageError } from "../lib/errors.js";
 import { displayUrl } from "../lib/redact-url.js";
+import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
+import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
+import { attemptLine, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
+import {
+  KUBECONFIG_FLOW_BOOL_FLAGS,
+  KUBECONFIG_FLOW_FLAGS,
+  applyKubeconfigEntries,
+  openKubeconfigTarget,
+  readKubeconfigFlowFlags,
+} from "./kubeconfig-flow.js";
 
 const TOKEN_FLAGS = {
   "cluster-name": { type: "string" },
@@ -35,11 +42,7 @@ const UPDATE_FLAGS = {
   "user-alias": { type: "string" },
   "role-arn": { type: "string" },
   "endpoint-url": { type: "string" },
-  kubeconfig: { type: "string" },
-  "dry-run": { type: "boolean" },
-  overwrite: { type: "boolean" },
-  force: { type: "boolean" },
-  "no-set-current": { type: "boolean" },
+  ...KUBECONFIG_FLOW_FLAGS,
 } as const;
 
 const HELP = `EKS: tokens and kubeconfig entries for AWS EKS clusters, as the AWS CLI makes them.
@@ -74,7 +77,7 @@ eks update-kubeconfig: adds the cluster to a kubeconfig, like 'aws eks update-ku
   --overwrite             replace entries of the same names (otherwise a taken name is an error)
   --dry-run               print the merged kubeconfig instead of writing it
   --force                 write a kubeconfig whose mode is read-only (otherwise refused)
-  --no-set-current        leave current-context as it is
+  --no-set-current        leave current-context as it is (also --currentContext=false, --current-context false)
 
 Credentials come from the AWS default chain: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN), shared config and credentials files and their profiles, SSO, credential_process,
@@ -99,12 +102,20 @@ HTTPS_PROXY and NO_PROXY apply to every AWS call; AWS_CA_BUNDLE and NODE_EXTRA_C
 export const eksCommand: Command = {
   summary: "AWS EKS: print a token (eks token) or add a cluster to a kubeconfig (eks update-kubeconfig)",
   help: HELP,
+  flags: {
+    region: "--region",
+    profile: "--profile",
+    clusterName: "--cluster-name or --name",
+    name: "--name",
+    roleArn: "--role-arn",
+    sessionName: "--session-name",
+    externalId: "--external-id",
+    endpoint: "--endpoint-url",
+    kubeconfig: "--kubeconfig",
+    names: "--alias, --user-alias",
+  },
   async run(args: string[], ctx: CliContext): Promise<number> {
     const [sub, ...rest] = args;
-    // The AWS SDK prints a six-line notice about its own future Node.js support from every client it
-    // makes; kubectl would show it on each call. kubeiam states its own support, so silence it here
-    // unless the user has set the variable themselves.
-    ctx.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     if (sub === "token" || sub === "get-token") return eksToken(rest, ctx);
     if (sub === "update-kubeconfig") return eksUpdateKubeconfig(rest, ctx);
     throw new UsageError(
@@ -115,6 +126,40 @@ export const eksCommand: Command = {
   },
 };
 
+/** The credentials of the default chain (or a role), with a `--debug` line saying where they came from. */
+async function credentialsFor(
+  ctx: CliContext,
+  options: {
+    profile: string | undefined;
+    region: string;
+    roleArn?: string | undefined;
+    sessionName?: string | undefined;
+    externalId?: string | undefined;
+    cache: { dir: string; forceRefresh?: boolean } | undefined;
+  },
+): Promise<AwsCredentials> {
+  // The adapter's resolveCredentials, without loading the adapter (and its kubeconfig modules) on the token path.
+  const resolved = await timed(
+    ctx,
+    ({ credentials: c }) => `credentials: ${options.roleArn ? `role ${options.roleArn} assumed with ` : ""}${options.profile === undefined ? "the AWS default chain" : `profile ${options.profile}`}, access key id ${c.accessKeyId}${c.expiration ? `, expiring ${c.expiration.toISOString()}` : ""}`,
+    () =>
+      resolveAwsCredentials({
+        env: ctx.env,
+        profile: options.profile,
+        region: options.region,
+        roleArn: options.roleArn,
+        sessionName: options.sessionName,
+        externalId: options.externalId,
+        now: ctx.now(),
+        warn: (m) => ctx.err(`${ctx.programName}: warning: ${m}\n`),
+        cache: options.cache,
+        mfaCodeProvider: mfaPrompt(ctx, options.profile),
+      }),
+  );
+  if (resolved.cacheProblem !== undefined) ctx.err(`${ctx.programName}: warning: ${resolved.cacheProblem}\n`);
+  return resolved.credentials;
+}
+
 async function eksToken(args: string[], ctx: CliContext): Promise<number> {
   const cmd = "eks token";
   const { values } = parseFlags(cmd, args, TOKEN_FLAGS);
@@ -123,9 +168,7 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
   }
   const clusterName = requireFlag(cmd, values["cluster-name"] ?? values["cluster-id"], "cluster-name", "pass the EKS cluster's name, for example --cluster-name prod-eks");
   checkEksClusterName(clusterName);
-  const apiVersion =
-    parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ??
-    (values["api-version"] === undefined ? DEFAULT_EXEC_API_VERSION : parseExecApiVersion(values["api-version"]));
+  const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
   const profile = resolveAwsProfile({ profile: values.profile, env: ctx.env });
   const region = resolveAwsRegion({ region: values.region, env: ctx.env, profile });
   if (values["no-cache"] === true && values["force-refresh"] === true) {
@@ -133,33 +176,23 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
   }
   const cacheDir = values["cache-dir"];
   if (cacheDir !== undefined && cacheDir.trim() === "") throw new UsageError(`${cmd}: --cache-dir is empty: pass a folder`);
-  const resolved = await resolveAwsCredentials({
-    env: ctx.env,
+  const credentials = await credentialsFor(ctx, {
     profile,
     region,
     roleArn: values["role-arn"],
     sessionName: values["session-name"],
     externalId: values["external-id"],
-    now: ctx.now(),
-    warn: (m) => ctx.err(`${ctx.programName}: warning: ${m}\n`),
     cache: values["no-cache"] === true ? undefined : { dir: cacheDir ?? defaultAwsCacheDir(ctx.env), forceRefresh: values["force-refresh"] === true },
-    mfaCodeProvider: mfaPrompt(ctx, profile),
   });
-  if (resolved.cacheProblem !== undefined) ctx.err(`${ctx.programName}: warning: ${resolved.cacheProblem}\n`);
-  const { credentials } = resolved;
-  const { token, expiresAt } = await mintEksToken({ credentials, clusterName, region, now: ctx.now() });
+  const { token, expiresAt } = await timed(ctx, `token: signed for cluster ${clusterName} in ${region}`, () =>
+    mintEksToken({ credentials, clusterName, region, now: ctx.now() }),
+  );
   if (values["token-only"]) {
     ctx.out(`${token}\n`);
     return 0;
   }
-  // The AWS CLI's layout, byte for byte: its JSON formatter (indent 4), then a blank line.
-  const credential = {
-    kind: "ExecCredential",
-    apiVersion,
-    spec: {},
-    status: { expirationTimestamp: rfc3339Seconds(expiresAt), token },
-  };
-  ctx.out(`${JSON.stringify(credential, null, 4)}\n\n`);
+  // The AWS CLI's layout, byte for byte.
+  ctx.out(execCredentialText({ token, expirationTimestamp: expiresAt, apiVersion }, "aws-cli"));
   return 0;
 }
 
@@ -187,30 +220,27 @@ function mfaPrompt(ctx: CliContext, profile: string | undefined): (serial: strin
 
 async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<number> {
   const cmd = "eks update-kubeconfig";
-  const { values } = parseFlags(cmd, args, UPDATE_FLAGS);
+  const { values } = parseFlags(cmd, normalizeBoolArgs(args, KUBECONFIG_FLOW_BOOL_FLAGS), UPDATE_FLAGS);
   const name = requireFlag(cmd, values.name, "name", "pass the EKS cluster's name, for example --name prod-eks");
   checkEksClusterName(name);
   const endpoint = values["endpoint-url"];
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
     throw new UsageError(`${cmd}: --endpoint-url ${displayUrl(endpoint)} is not an http(s) URL`);
   }
+  const flow = readKubeconfigFlowFlags(cmd, values);
   const profile = resolveAwsProfile({ profile: values.profile, env: ctx.env });
   const region = resolveAwsRegion({ region: values.region, env: ctx.env, profile });
-  const { credentials } = await resolveAwsCredentials({
-    env: ctx.env,
-    profile,
-    region,
-    now: ctx.now(),
-    warn: (m) => ctx.err(`${ctx.programName}: warning: ${m}\n`),
-    cache: { dir: defaultAwsCacheDir(ctx.env) },
-    mfaCodeProvider: mfaPrompt(ctx, profile),
-  });
-  const { describeEksCluster, eksKubeconfigEntries } = await import("../aws/cluster.js");
-  const cluster = await describeEksCluster({ name, region, credentials, endpoint, env: ctx.env });
-  const { entries } = await eksKubeconfigEntries({
-    cluster,
-    region,
-    options: {
+  // Refuse a malformed file before any AWS call.
+  const target = await openKubeconfigTarget(flow, ctx);
+  const credentials = await credentialsFor(ctx, { profile, region, cache: { dir: defaultAwsCacheDir(ctx.env) } });
+  const { eksAdapter } = await import("../aws/adapter.js");
+  const api = { endpoint, env: ctx.env, ...(ctx.debug === undefined ? {} : { onAttempt: (a: Parameters<typeof attemptLine>[0]) => debug(ctx, attemptLine(a)) }) };
+  const described = await eksAdapter.describeCluster({ credentials, cluster: { region, name }, api });
+  debug(ctx, `cluster ${described.cluster.arn}: status ${described.cluster.status}`);
+  const built = await eksAdapter.kubeconfigEntries({
+    credentials,
+    cluster: described,
+    kubeconfig: {
       alias: values.alias,
       userAlias: values["user-alias"],
       // The profile goes into the plugin's env only when named here, as the AWS CLI writes it.
@@ -218,74 +248,9 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
       roleArn: values["role-arn"],
     },
   });
-  return applyKubeconfigEntries(cmd, entries, ctx, {
-    kubeconfig: values.kubeconfig,
-    dryRun: values["dry-run"] === true,
-    overwrite: values.overwrite === true,
-    force: values.force === true,
-    setCurrentContext: values["no-set-current"] !== true,
-    what: `EKS cluster ${cluster.arn}`,
+  const what = `EKS cluster ${described.cluster.arn}`;
+  return applyKubeconfigEntries(cmd, target, built, flow, ctx, {
     renameFlags: "--alias and --user-alias",
+    successLine: ({ path, context, replaced }) => `${replaced ? "Updated context" : "Added new context"} ${context} to ${path} (${what})`,
   });
-}
-
-/** How {@link applyKubeconfigEntries} writes. */
-export interface ApplyKubeconfigOptions {
-  /** `--kubeconfig`; else the first of `KUBECONFIG`, else `~/.kube/config`. */
-  kubeconfig?: string | undefined;
-  dryRun: boolean;
-  overwrite: boolean;
-  /** Write a kubeconfig whose mode is read-only (`--force`). */
-  force?: boolean;
-  setCurrentContext: boolean;
-  /** What the entries are for, in the progress line (`EKS cluster arn:…`). */
-  what: string;
-  /** The flags that rename the entries, for the error on a taken name. */
-  renameFlags: string;
-}
-
-/**
- * Merges one cluster's entries into the kubeconfig file (or prints the result with `dryRun`), with the
- * same rules as the NKS command: a taken name is an error unless `overwrite`; everything else in the
- * file stays; the file is written atomically, 0600 when new. Shared by `eks` and `gke`.
- *
- * @example
- * ```ts
- * return applyKubeconfigEntries("eks update-kubeconfig", entries, ctx, { dryRun: false, overwrite: false, setCurrentContext: true, what: "EKS cluster x", renameFlags: "--alias/--user-alias" });
- * ```
- */
-export async function applyKubeconfigEntries(
-  cmd: string,
-  entries: KubeconfigEntries,
-  ctx: CliContext,
-  options: ApplyKubeconfigOptions,
-): Promise<number> {
-  const { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } = await import("../kube/kubeconfig.js");
-  const { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } = await import("../kube/kubeconfig-file.js");
-  if (options.kubeconfig !== undefined && options.kubeconfig.trim() === "") {
-    throw new UsageError(`${cmd}: --kubeconfig is empty: pass the path of the kubeconfig file to update`);
-  }
-  const path = resolveKubeconfigPath({ explicit: options.kubeconfig, env: ctx.env });
-  const force = options.force === true;
-  if (!options.dryRun) await checkKubeconfigTarget(path, "update", { force });
-  const merge = (doc: KubeconfigDocument): { text: string; replaced: string[] } => {
-    const taken = kubeconfigConflicts(doc, entries);
-    if (taken.length > 0 && !options.overwrite) {
-      throw new KubeconfigError(
-        `${cmd}: ${path} already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names with ${options.renameFlags} (the file was left unchanged)`,
-      );
-    }
-    const { replaced } = mergeKubeconfigEntries(doc, entries, { overwrite: options.overwrite, setCurrentContext: options.setCurrentContext });
-    return { text: serializeKubeconfigDocument(doc), replaced };
-  };
-  if (options.dryRun) {
-    ctx.out(merge((await loadKubeconfigDocument(path)).doc).text);
-    return 0;
-  }
-  // Read, merged and written under the file's lock, so runs at once keep each other's entries.
-  let result = { replaced: [] as string[] };
-  await editKubeconfigFile(path, "update", (file) => (result = merge(parseKubeconfigForEdit(file))).text, { force, signal: ctx.signal });
-  const verb = result.replaced.some((r) => r.startsWith("context ")) ? "Updated context" : "Added new context";
-  ctx.out(`${verb} ${entries.context.name} to ${path} (${options.what})\n`);
-  return 0;
 }

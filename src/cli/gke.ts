@@ -1,15 +1,22 @@
 /**
  * `kubeiam gke token|update-kubeconfig`: an ExecCredential like gke-gcloud-auth-plugin's (with a disk
- * cache of the access token), and a kubeconfig entry like `gcloud container clusters get-credentials`.
+ * cache of the access token), and a kubeconfig entry like `gcloud container clusters get-credentials`,
+ * on the GKE adapter and the kubeconfig flow that every cloud's update-kubeconfig shares.
  */
 import { resolve } from "node:path";
 import { UsageError } from "../lib/errors.js";
+import { resolveGkeCredentials } from "../gcp/credentials.js";
 import { defaultGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
 import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, type GkeCredentials, type GkeToken } from "../gcp/token.js";
-import { resolveGkeCredentials } from "../gcp/credentials.js";
-import { DEFAULT_EXEC_API_VERSION, parseExecApiVersion, parseExecInfo, rfc3339Seconds } from "../kube/exec-credential.js";
-import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
-import { applyKubeconfigEntries } from "./eks.js";
+import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
+import { cliHttp, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
+import {
+  KUBECONFIG_FLOW_BOOL_FLAGS,
+  KUBECONFIG_FLOW_FLAGS,
+  applyKubeconfigEntries,
+  openKubeconfigTarget,
+  readKubeconfigFlowFlags,
+} from "./kubeconfig-flow.js";
 
 const TOKEN_FLAGS = {
   credentials: { type: "string" },
@@ -27,13 +34,9 @@ const UPDATE_FLAGS = {
   credentials: { type: "string" },
   alias: { type: "string" },
   "endpoint-url": { type: "string" },
-  kubeconfig: { type: "string" },
-  "dry-run": { type: "boolean" },
-  overwrite: { type: "boolean" },
-  force: { type: "boolean" },
-  "no-set-current": { type: "boolean" },
   "no-cache": { type: "boolean" },
   "cache-dir": { type: "string" },
+  ...KUBECONFIG_FLOW_FLAGS,
 } as const;
 
 const HELP = `GKE: access tokens and kubeconfig entries for GCP GKE clusters.
@@ -62,7 +65,7 @@ gke update-kubeconfig: adds the cluster to a kubeconfig, with 'kubeiam gke token
   --overwrite             replace entries of the same names (otherwise a taken name is an error)
   --dry-run               print the merged kubeconfig instead of writing it
   --force                 write a kubeconfig whose mode is read-only (otherwise refused)
-  --no-set-current        leave current-context as it is
+  --no-set-current        leave current-context as it is (also --currentContext=false, --current-context false)
 
 A service-account key is exchanged for a token at its own token_uri (RFC 7523 JWT bearer). Tokens
 are cached on disk (mode 0600, one file per fingerprint of identity and scopes, never the key) and
@@ -80,6 +83,15 @@ reused until 5 minutes before they expire.
 export const gkeCommand: Command = {
   summary: "GCP GKE: print a token (gke token) or add a cluster to a kubeconfig (gke update-kubeconfig)",
   help: HELP,
+  flags: {
+    project: "--project",
+    location: "--location",
+    cluster: "--cluster",
+    credentialsFile: "--credentials",
+    endpointUrl: "--endpoint-url",
+    kubeconfig: "--kubeconfig",
+    names: "--alias",
+  },
   async run(args: string[], ctx: CliContext): Promise<number> {
     const [sub, ...rest] = args;
     if (sub === "token") return gkeToken(rest, ctx);
@@ -97,6 +109,17 @@ function checkPathFlag(cmd: string, flag: string, value: string | undefined): st
   return value;
 }
 
+function describeCredentials(c: GkeCredentials): string {
+  if (c.kind === "serviceAccount") return `service-account key of ${c.key.clientEmail}`;
+  if (c.kind === "file") return `${c.type} credentials in ${c.path}`;
+  return "Application Default Credentials (metadata server)";
+}
+
+/** The credentials named or found, with a `--debug` line saying which. */
+async function credentialsFor(ctx: CliContext, file: string | undefined): Promise<GkeCredentials> {
+  return timed(ctx, (c) => `credentials: ${describeCredentials(c)}`, () => resolveGkeCredentials({ file, env: ctx.env }));
+}
+
 /** A token from the cache, or a new one (then cached); `noCache` skips both. */
 async function accessToken(
   ctx: CliContext,
@@ -109,9 +132,10 @@ async function accessToken(
   const dir = options.cacheDir ?? defaultGkeCacheDir(ctx.env);
   if (!options.noCache && options.forceRefresh !== true) {
     const hit = await readGkeCachedToken(dir, fingerprint, now);
+    debug(ctx, `token cache ${dir}: ${hit === undefined ? "miss" : `hit, good until ${hit.expiresAt.toISOString()}`}`);
     if (hit !== undefined) return hit;
   }
-  const token = await mintGkeToken({ credentials, scopes, now, http: { signal: ctx.signal } });
+  const token = await timed(ctx, "token: minted", () => mintGkeToken({ credentials, scopes, now, http: cliHttp(ctx, "Google OAuth token endpoint") }));
   if (!options.noCache) {
     const problem = await writeGkeCachedToken(dir, fingerprint, token);
     if (problem !== undefined) ctx.err(`${ctx.programName}: warning: ${problem}\n`);
@@ -122,13 +146,11 @@ async function accessToken(
 async function gkeToken(args: string[], ctx: CliContext): Promise<number> {
   const cmd = "gke token";
   const { values } = parseFlags(cmd, args, TOKEN_FLAGS);
-  const apiVersion =
-    parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ??
-    (values["api-version"] === undefined ? DEFAULT_EXEC_API_VERSION : parseExecApiVersion(values["api-version"]));
+  const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
   if (values["no-cache"] === true && values["force-refresh"] === true) {
     throw new UsageError(`${cmd}: --no-cache and --force-refresh exclude each other: --no-cache already mints anew`);
   }
-  const credentials = resolveGkeCredentials({ file: checkPathFlag(cmd, "credentials", values.credentials), env: ctx.env });
+  const credentials = await credentialsFor(ctx, checkPathFlag(cmd, "credentials", values.credentials));
   const token = await accessToken(ctx, credentials, {
     noCache: values["no-cache"] === true,
     forceRefresh: values["force-refresh"] === true,
@@ -139,23 +161,18 @@ async function gkeToken(args: string[], ctx: CliContext): Promise<number> {
     return 0;
   }
   // gke-gcloud-auth-plugin's layout: indent 4, spec.interactive, the token's own expiry, no newline.
-  const credential = {
-    kind: "ExecCredential",
-    apiVersion,
-    spec: { interactive: false },
-    status: { expirationTimestamp: rfc3339Seconds(token.expiresAt), token: token.token },
-  };
-  ctx.out(JSON.stringify(credential, null, 4));
+  ctx.out(execCredentialText({ token: token.token, expirationTimestamp: token.expiresAt, apiVersion }, "gke-gcloud-auth-plugin"));
   return 0;
 }
 
 async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<number> {
   const cmd = "gke update-kubeconfig";
-  const { values } = parseFlags(cmd, args, UPDATE_FLAGS);
+  const { values } = parseFlags(cmd, normalizeBoolArgs(args, KUBECONFIG_FLOW_BOOL_FLAGS), UPDATE_FLAGS);
   const cluster = requireFlag(cmd, values.cluster, "cluster", "pass the GKE cluster's name, for example --cluster prod");
   const location = requireFlag(cmd, values.location, "location", "pass the cluster's region or zone, for example --location europe-west1");
+  const flow = readKubeconfigFlowFlags(cmd, values);
   const credentialsFile = checkPathFlag(cmd, "credentials", values.credentials);
-  const credentials = resolveGkeCredentials({ file: credentialsFile, env: ctx.env });
+  const credentials = await credentialsFor(ctx, credentialsFile);
   const keyProject = credentials.kind === "serviceAccount" ? credentials.key.projectId : undefined;
   const project = requireFlag(
     cmd,
@@ -163,26 +180,28 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     "project",
     "pass the cluster's project, for example --project my-project-123 (or set GOOGLE_CLOUD_PROJECT)",
   );
-  const { checkGkeClusterRef, getGkeClusterRaw, gkeKubeconfigEntries } = await import("../gcp/cluster.js");
+  const [{ checkGkeClusterRef }, { gkeAdapter }] = await Promise.all([import("../gcp/cluster.js"), import("../gcp/adapter.js")]);
   checkGkeClusterRef({ project, location, cluster });
   const apiUrl = values["endpoint-url"] ?? (ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER?.trim() || undefined);
+  // Refuse a malformed file before any Google call.
+  const target = await openKubeconfigTarget(flow, ctx);
   const token = await accessToken(ctx, credentials, {
     noCache: values["no-cache"] === true,
     cacheDir: checkPathFlag(cmd, "cache-dir", values["cache-dir"]),
   });
-  const described = await getGkeClusterRaw({ project, location, cluster, accessToken: token.token, apiUrl, signal: ctx.signal });
-  const entries = gkeKubeconfigEntries({
+  const api = { ...cliHttp(ctx, "GKE container API"), apiUrl, accessToken: token };
+  const described = await gkeAdapter.describeCluster({ credentials, cluster: { project, location, cluster }, api });
+  debug(ctx, `cluster ${project}/${location}/${cluster}: status ${described.status}`);
+  const built = await gkeAdapter.kubeconfigEntries({
+    credentials,
     cluster: described,
     // The plugin runs from kubectl's working folder, so a relative key path is written absolute.
-    options: { name: values.alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile) },
+    kubeconfig: { name: values.alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile) },
+    api,
   });
-  return applyKubeconfigEntries(cmd, entries, ctx, {
-    kubeconfig: values.kubeconfig,
-    dryRun: values["dry-run"] === true,
-    overwrite: values.overwrite === true,
-    force: values.force === true,
-    setCurrentContext: values["no-set-current"] !== true,
-    what: `GKE cluster ${project}/${location}/${cluster}`,
+  const what = `GKE cluster ${project}/${location}/${cluster}`;
+  return applyKubeconfigEntries(cmd, target, built, flow, ctx, {
     renameFlags: "--alias",
+    successLine: ({ path, context, replaced }) => `${replaced ? "Updated context" : "Added new context"} ${context} to ${path} (${what})`,
   });
 }

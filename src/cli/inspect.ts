@@ -5,7 +5,7 @@
  */
 import { TokenError, UsageError, ErrorCode } from "../lib/errors.js";
 import { clipped, printable, printableJson } from "../lib/printable.js";
-import { resolveNcpCredentials } from "../ncp/credentials.js";
+import { describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import {
   NCP_TOKEN_MAX_FUTURE_SKEW_MS,
@@ -14,7 +14,7 @@ import {
   decodeNcpToken,
   verifyNcpToken,
 } from "../ncp/token.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, type CliContext, type Command } from "./context.js";
+import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, debug, eitherFlag, parseFlags, type CliContext, type Command } from "./context.js";
 
 const EKS_PREFIX = "k8s-aws-v1.";
 
@@ -74,6 +74,7 @@ export interface EksInspection extends TokenTiming {
 }
 
 export const inspectCommand: Command = {
+  flags: NCP_FLAG_HINTS,
   summary: "Decode a token (k8s-ncp-v1 or k8s-aws-v1) and say whether it is still valid",
   help: `Decodes a token and prints what it claims: cluster UUID, IAM stage, access key, issued at,
 expires at, age, and whether it is still valid. Never prints the token's signature.
@@ -219,6 +220,7 @@ function verifyWithOwnCredentials(
   const configFile = eitherFlag("inspect", values, "credentialConfig", "credential-config");
   const profile = typeof values.profile === "string" ? values.profile : undefined;
   const credentials = resolveNcpCredentials({ env: ctx.env, profile, configFile });
+  debug(ctx, `credentials: ${describeNcpCredentialSource(credentials)}`);
   for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
   const signer = decodeNcpToken(token).accessKey;
   if (signer !== credentials.accessKey) {

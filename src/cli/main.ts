@@ -126,8 +126,10 @@ export function hoistRootFlags(argv: readonly string[]): string[] {
  * ```
  */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
-  const [name, ...rest] = hoistRootFlags(argv);
+  const { args, debug } = takeDebugFlag(argv);
+  const [name, ...rest] = hoistRootFlags(args);
   const prog = ctx.programName;
+  if (debug) ctx = { ...ctx, debug: (line) => ctx.err(`${prog}: debug: ${line}\n`) };
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       const topic = name === "help" ? rest[0] : undefined;
@@ -156,11 +158,32 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
     ctx.out(command.help);
     return 0;
   }
+  const started = performance.now();
+  let status: number;
   try {
-    return (await command.run(args, ctx)) ?? 0;
+    status = (await command.run(args, ctx)) ?? 0;
   } catch (error) {
-    return report(error, ctx);
+    status = report(error, ctx, command);
   }
+  ctx.debug?.(`${name}: exit status ${status} after ${Math.round(performance.now() - started)} ms`);
+  return status;
+}
+
+/**
+ * `--debug` may stand anywhere before `--`, with every command: it is taken out here and turns on
+ * `ctx.debug` (request lines, timings, the credential source; never a secret).
+ */
+function takeDebugFlag(argv: string[]): { args: string[]; debug: boolean } {
+  const end = argv.indexOf("--");
+  const head = end === -1 ? argv : argv.slice(0, end);
+  let debug = false;
+  const kept = head.filter((a) => {
+    const m = /^--debug(?:=(true|false|1|0))?$/i.exec(a);
+    if (m === null) return true;
+    debug = m[1] === undefined || ["true", "1"].includes(m[1].toLowerCase());
+    return false;
+  });
+  return { args: end === -1 ? kept : [...kept, ...argv.slice(end)], debug };
 }
 
 function unknownCommand(prog: string, name: string): KubeiamError {
@@ -172,14 +195,17 @@ function unknownCommand(prog: string, name: string): KubeiamError {
 /**
  * One line on stderr for a user's mistake; a stack trace only for our own bugs, and only on request.
  * A message may quote outside input (a token's field, a file's value): escaped, it stays one line
- * and cannot drive the terminal.
+ * and cannot drive the terminal. A library error names the input that failed (`field`); the
+ * command's flag for it is added here.
  */
-function report(error: unknown, ctx: CliContext): number {
+function report(error: unknown, ctx: CliContext, command?: Command): number {
   if (error instanceof UsageError && error.help !== undefined) {
     // The command to run, spelled with the name this program was called by.
     ctx.err(`${ctx.programName}: ${printable(error.message)}: run '${ctx.programName} ${error.help} --help'\n`);
   } else if (error instanceof KubeiamError) {
-    ctx.err(`${ctx.programName}: ${printable(error.message)}\n`);
+    const flag = error.field === undefined ? undefined : command?.flags?.[error.field];
+    const hint = flag === undefined || error.message.includes(flag) ? "" : ` (set with ${flag})`;
+    ctx.err(`${ctx.programName}: ${printable(error.message)}${hint}\n`);
   } else {
     const message = printable(error instanceof Error ? error.message : String(error));
     ctx.err(`${ctx.programName}: internal error: ${message} (set KUBEIAM_DEBUG=1 for details, and please report it)\n`);
@@ -238,6 +264,10 @@ function processContext(): CliContext {
   };
   process.stdout.on("error", onStreamError);
   process.stderr.on("error", onStreamError);
+  // The AWS SDK prints a six-line notice about its own future Node.js support from every client it
+  // makes; kubectl would show it on each call. kubeiam states its own support, so it is silenced
+  // here, at the process's edge, unless the user has set the variable themselves.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return {
     programName,
     out: (text) => void process.stdout.write(text),

@@ -3,11 +3,11 @@
  * ncp-iam-authenticator does. Runs on every kubectl call, so it imports only what it needs.
  */
 import { UsageError } from "../lib/errors.js";
-import { resolveNcpCredentials } from "../ncp/credentials.js";
+import { describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid, mintNcpToken } from "../ncp/token.js";
-import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../kube/exec-credential.js";
-import { NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
+import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
+import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, timed, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
 
 /** How long before the token's own expiry kubectl is told to fetch a new one. */
 const REFRESH_MARGIN_MS = 60 * 1000;
@@ -23,6 +23,7 @@ const FLAGS = {
 
 export const tokenCommand: Command = {
   summary: "Authenticate using SubAccount and get token for Kubernetes",
+  flags: NCP_FLAG_HINTS,
   help: `Prints an ExecCredential with a fresh NKS IAM token (k8s-ncp-v1), for kubectl's exec plugin.
 
 Usage:
@@ -53,33 +54,27 @@ kubectl asks for a new token in time.
     // Check every input before touching credentials, so a bad flag fails fast and alone.
     checkClusterUuid(clusterUuid);
     normalizeNcpRegion(region);
-    const flagApiVersion = values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]);
-    const apiVersion = parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ?? flagApiVersion;
+    const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
     const configFile = eitherFlag("token", values, "credentialConfig", "credential-config");
     if (configFile !== undefined && configFile.trim() === "") {
       throw new UsageError("token: --credentialConfig is empty: pass the path of a configure file");
     }
-    const credentials = resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile });
+    const credentials = await timed(
+      ctx,
+      (c) => `credentials: ${describeNcpCredentialSource(c)}`,
+      () => resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile }),
+    );
     for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
     warnUnknownNcpRegion(ctx, region);
-    const { token, expiresAt } = mintNcpToken({
-      accessKey: credentials.accessKey,
-      secretKey: credentials.secretKey,
-      clusterUuid,
-      region,
-      now: ctx.now(),
-    });
+    const { token, expiresAt } = await timed(ctx, (t) => `token: for cluster ${clusterUuid} in ${region.toUpperCase() || "KR"}, expires ${t.expiresAt.toISOString()}`, () =>
+      mintNcpToken({ accessKey: credentials.accessKey, secretKey: credentials.secretKey, clusterUuid, region, now: ctx.now() }),
+    );
     if (values["token-only"]) {
       ctx.out(`${token}\n`);
       return 0;
     }
-    const credential = formatExecCredential({
-      token,
-      expirationTimestamp: new Date(expiresAt.getTime() - REFRESH_MARGIN_MS),
-      ...(apiVersion === undefined ? {} : { apiVersion }),
-    });
-    // The official tool prints the JSON with no trailing newline; so do we.
-    ctx.out(JSON.stringify(credential));
+    // The official tool's layout: compact JSON, no trailing newline.
+    ctx.out(execCredentialText({ token, expirationTimestamp: new Date(expiresAt.getTime() - REFRESH_MARGIN_MS), apiVersion }, "ncp-iam-authenticator"));
     return 0;
   },
 };

@@ -1,34 +1,25 @@
 /**
  * `update-kubeconfig`: merges one NKS cluster's entries into an existing kubeconfig (the first
- * `KUBECONFIG` entry or `~/.kube/config`), keeping everything else as it was.
+ * `KUBECONFIG` entry or `~/.kube/config`), keeping everything else as it was, through the flow that
+ * every cloud's update-kubeconfig shares.
  */
-import { UsageError } from "../lib/errors.js";
-import { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument, type KubeconfigDocument } from "../kube/kubeconfig.js";
-import { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } from "../kube/kubeconfig-file.js";
+import { normalizeBoolArgs, parseFlags, type CliContext, type Command } from "./context.js";
 import {
-  NKS_BOOL_FLAGS,
-  NKS_KUBECONFIG_FLAGS,
-  embeddedTokenNote,
-  fetchNksEntries,
-  normalizeBoolArgs,
-  readNksKubeconfigFlags,
-} from "./create-kubeconfig.js";
-import { parseBoolValue, parseFlags, type CliContext, type Command } from "./context.js";
+  KUBECONFIG_FLOW_BOOL_FLAGS,
+  KUBECONFIG_FLOW_FLAGS,
+  applyKubeconfigEntries,
+  openKubeconfigTarget,
+  readKubeconfigFlowFlags,
+} from "./kubeconfig-flow.js";
+import { NKS_BOOL_FLAGS, NKS_KUBECONFIG_FLAGS, NKS_KUBECONFIG_FLAG_HINTS, fetchNksEntries, readNksKubeconfigFlags } from "./nks-flags.js";
 
-const FLAGS = {
-  ...NKS_KUBECONFIG_FLAGS,
-  kubeconfig: { type: "string" },
-  overwrite: { type: "string" },
-  currentContext: { type: "string" },
-  "current-context": { type: "string" },
-  "dry-run": { type: "string" },
-  force: { type: "string" },
-} as const;
+const FLAGS = { ...NKS_KUBECONFIG_FLAGS, ...KUBECONFIG_FLOW_FLAGS } as const;
 
-const BOOL_FLAGS = [...NKS_BOOL_FLAGS, "overwrite", "currentContext", "current-context", "dry-run", "force"] as const;
+const BOOL_FLAGS = [...NKS_BOOL_FLAGS, ...KUBECONFIG_FLOW_BOOL_FLAGS] as const;
 
 export const updateKubeconfigCommand: Command = {
   summary: "update Kubeconfig to access kubernetes",
+  flags: NKS_KUBECONFIG_FLAG_HINTS,
   help: `Adds one NKS cluster to an existing kubeconfig: its cluster, user and context entries.
 
 Usage:
@@ -40,7 +31,8 @@ Flags:
   --kubeconfig FILE                    the file to update (default: the first entry of $KUBECONFIG,
                                        else ~/.kube/config; created when missing)
   --overwrite                          replace entries whose names are taken (default: refuse)
-  --currentContext=false               leave current-context as it is (default: switch to the new context)
+  --currentContext=false               leave current-context as it is (default: switch to the new context);
+                                       also --current-context false, --no-set-current
   --dry-run                            print the updated kubeconfig instead of writing it
   --force                              write a kubeconfig whose mode is read-only (default: refuse)
   --format yaml|json                   the file's format (default: the existing file's, else yaml)
@@ -64,54 +56,16 @@ a FIFO is refused.
     const command = "update-kubeconfig";
     const { values } = parseFlags(command, normalizeBoolArgs(args, BOOL_FLAGS), FLAGS);
     const request = readNksKubeconfigFlags(command, values, ctx);
-    const overwrite = parseBoolValue(command, "overwrite", values.overwrite, false);
-    const dryRun = parseBoolValue(command, "dry-run", values["dry-run"], false);
-    const camel = values.currentContext;
-    const kebab = values["current-context"];
-    if (camel !== undefined && kebab !== undefined && camel !== kebab) {
-      throw new UsageError(`${command}: --currentContext and --current-context are the same flag with different values: give it once`);
-    }
-    const setCurrentContext = parseBoolValue(command, "currentContext", camel ?? kebab, true);
-    if (values.kubeconfig !== undefined && values.kubeconfig.trim() === "") {
-      throw new UsageError(`${command}: --kubeconfig is empty: pass a file path, or leave it out for $KUBECONFIG or ~/.kube/config`);
-    }
-    const path = resolveKubeconfigPath({ explicit: values.kubeconfig, env: ctx.env });
-
-    const force = parseBoolValue(command, "force", values.force, false);
-    // Refuse a file that cannot be written, or a malformed one, before any API call.
-    if (!dryRun) await checkKubeconfigTarget(path, "update", { force });
-    const { doc } = await loadKubeconfigDocument(path);
+    const flow = readKubeconfigFlowFlags(command, values);
+    // Refuse a malformed file before any API call.
+    const target = await openKubeconfigTarget(flow, ctx);
     const built = await fetchNksEntries(request, ctx);
-    if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
-    // --format when given; otherwise the file keeps its own format (a JSON kubeconfig stays JSON).
-    const merged = (current: KubeconfigDocument): { text: string; replaced: string[] } => {
-      const replaced = overwrite ? kubeconfigConflicts(current, built.entries) : [];
-      mergeKubeconfigEntries(current, built.entries, { overwrite, setCurrentContext });
-      return { text: serializeKubeconfigDocument(current, values.format === undefined ? current.format : request.format), replaced };
-    };
-    if (dryRun) {
-      ctx.out(merged(doc).text);
-      ctx.err(`${ctx.programName}: dry run: ${path} was not changed\n`);
-      return 0;
-    }
-    // Merged again under the file's lock, into the file as it is now: another run may have added entries.
-    let replaced: string[] = [];
-    await editKubeconfigFile(
-      path,
-      "update",
-      (file) => {
-        const result = merged(parseKubeconfigForEdit(file));
-        replaced = result.replaced;
-        return result.text;
-      },
-      { force, signal: ctx.signal },
-    );
-    if (replaced.length > 0) ctx.err(`${ctx.programName}: replaced ${replaced.join(", ")}\n`);
-    ctx.err(
-      `${ctx.programName}: updated ${path} (context ${built.entries.context.name}${setCurrentContext ? ", now current" : ""})\n`,
-    );
-    // The official tool's line, word for word.
-    ctx.out("kubeconfig updated successfully.\n");
-    return 0;
+    return applyKubeconfigEntries(command, target, built, flow, ctx, {
+      renameFlags: "--clusterName and --userName",
+      // --format when given; otherwise the file keeps its own format (a JSON kubeconfig stays JSON).
+      format: values.format === undefined ? undefined : request.format,
+      // The official tool's line, word for word.
+      successLine: () => "kubeconfig updated successfully.",
+    });
   },
 };

@@ -73,13 +73,13 @@ export function normalizeGkeClusterStatus(raw: string): ClusterStatus {
  */
 export function checkGkeClusterRef(ref: { project: string; location: string; cluster?: string }): void {
   if (!PROJECT_RE.test(ref.project)) {
-    throw new InvalidInputError("project", `GCP project ${JSON.stringify(ref.project.slice(0, 64))} is not a project id: pass one like --project my-project-123`);
+    throw new InvalidInputError("project", `GCP project ${JSON.stringify(ref.project.slice(0, 64))} is not a project id: give one like my-project-123`, { value: ref.project.slice(0, 64) });
   }
   if (ref.location !== "-" && !LOCATION_RE.test(ref.location)) {
-    throw new InvalidInputError("location", `GKE location ${JSON.stringify(ref.location.slice(0, 40))} is not a region or zone: pass one like --location europe-west1 or --location europe-west1-b`);
+    throw new InvalidInputError("location", `GKE location ${JSON.stringify(ref.location.slice(0, 40))} is not a region or zone: give one like europe-west1 or europe-west1-b`, { value: ref.location.slice(0, 40) });
   }
   if (ref.cluster !== undefined && !CLUSTER_RE.test(ref.cluster)) {
-    throw new InvalidInputError("cluster", `GKE cluster name ${JSON.stringify(ref.cluster.slice(0, 64))} is not valid: use the cluster's name (lower-case letters, digits and -)`);
+    throw new InvalidInputError("cluster", `GKE cluster name ${JSON.stringify(ref.cluster.slice(0, 64))} is not valid: use the cluster's name (lower-case letters, digits and -)`, { value: ref.cluster.slice(0, 64) });
   }
 }
 
@@ -127,7 +127,7 @@ async function getJson(path: string, what: string, options: GkeApiOptions): Prom
       throw new CredentialsError(`${what} was refused by the container API (${detail}): check the credentials and their container.clusters.get permission`);
     }
     if (res.status === 404) {
-      throw new ApiError(`${what}: not found (${detail}): check --project, --location and the cluster name ('gcloud container clusters list')`, { status: 404, apiCode, apiMessage });
+      throw new ApiError(`${what}: not found (${detail}): check the project, the location and the cluster name ('gcloud container clusters list')`, { status: 404, apiCode, apiMessage }, { field: "cluster" });
     }
     throw new ApiError(`${what} failed: the container API answered ${detail}`, { status: res.status, apiCode, apiMessage });
   }

@@ -22,8 +22,8 @@ export function readGcpCredentialsFile(path: string): GkeCredentials {
     text = readFileSync(path, "utf8");
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new CredentialsError(`GCP credentials file ${path} does not exist: pass the right path with --credentials, or fix GOOGLE_APPLICATION_CREDENTIALS`, { cause });
-    throw new ConfigFileError(path, `cannot read GCP credentials file ${path} (${code ?? "error"}): check its permissions`, { cause });
+    if (code === "ENOENT") throw new CredentialsError(`GCP credentials file ${path} does not exist: give the right path, or fix GOOGLE_APPLICATION_CREDENTIALS`, { cause, field: "credentialsFile", value: path });
+    throw new ConfigFileError(path, `cannot read GCP credentials file ${path} (${code ?? "error"}): check its permissions`, { cause, field: "credentialsFile" });
   }
   return parseGcpCredentialsFile(text, path);
 }

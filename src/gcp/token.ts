@@ -257,6 +257,6 @@ export async function mintGkeToken(input: MintGkeTokenInput = {}): Promise<GkeTo
   } catch (cause) {
     const reason = cause instanceof Error ? (cause.message.split("\n")[0] ?? "").slice(0, 200) : String(cause).slice(0, 200);
     const where = credentials.kind === "file" ? `the ${credentials.type} credentials in ${credentials.path}` : "Application Default Credentials";
-    throw new CredentialsError(`cannot get a GCP access token from ${where} (${reason}): run 'gcloud auth application-default login', or pass a service-account key with --credentials`, { cause });
+    throw new CredentialsError(`cannot get a GCP access token from ${where} (${reason}): run 'gcloud auth application-default login', or use a service-account key file`, { cause, field: "credentialsFile" });
   }
 }

@@ -17,7 +17,8 @@ export const DEFAULT_EXEC_API_VERSION: ExecApiVersion = "client.authentication.k
 export interface ExecCredential {
   kind: "ExecCredential";
   apiVersion: ExecApiVersion;
-  spec: { interactive: boolean };
+  /** `{ interactive }`, or empty in the AWS CLI's layout. */
+  spec: { interactive?: boolean };
   status: { expirationTimestamp?: string; token: string };
 }
 
@@ -105,4 +106,49 @@ export function parseExecInfo(raw: string | undefined): ExecInfo | undefined {
   if (apiVersion === undefined) return undefined;
   const spec = record.spec as { interactive?: unknown } | undefined;
   return { apiVersion, interactive: typeof spec === "object" && spec !== null && spec.interactive === true };
+}
+
+/**
+ * The apiVersion to print: the one client-go asked for in `KUBERNETES_EXEC_INFO`, else the flag's,
+ * else v1beta1. A bad flag is refused even when the exec info decides, so a typo never hides.
+ *
+ * @example
+ * ```ts
+ * chooseExecApiVersion({ execInfo: env.KUBERNETES_EXEC_INFO, flag: "v1" }); // "client.authentication.k8s.io/v1" unless kubectl said otherwise
+ * ```
+ */
+export function chooseExecApiVersion(input: { execInfo?: string | undefined; flag?: string | undefined }): ExecApiVersion {
+  const fromFlag = input.flag === undefined ? undefined : parseExecApiVersion(input.flag);
+  return parseExecInfo(input.execInfo)?.apiVersion ?? fromFlag ?? DEFAULT_EXEC_API_VERSION;
+}
+
+/**
+ * The byte layouts of the tools kubeiam stands in for: `ncp-iam-authenticator` (compact JSON, no
+ * newline), the AWS CLI's `aws eks get-token` (indent 4, `"spec": {}`, a blank line after), and
+ * `gke-gcloud-auth-plugin` (indent 4, no newline).
+ */
+export type ExecCredentialLayout = "ncp-iam-authenticator" | "aws-cli" | "gke-gcloud-auth-plugin";
+
+/**
+ * An ExecCredential as the text a tool prints, byte for byte (see {@link ExecCredentialLayout}).
+ * The one place where kubeiam's `token` commands build what kubectl reads.
+ *
+ * @example
+ * ```ts
+ * ctx.out(execCredentialText({ token, expirationTimestamp: expiresAt, apiVersion }, "aws-cli"));
+ * ```
+ */
+export function execCredentialText(
+  input: { token: string; expirationTimestamp?: Date; apiVersion?: ExecApiVersion },
+  layout: ExecCredentialLayout,
+): string {
+  const credential = formatExecCredential(input);
+  switch (layout) {
+    case "ncp-iam-authenticator":
+      return JSON.stringify(credential);
+    case "aws-cli":
+      return `${JSON.stringify({ ...credential, spec: {} }, null, 4)}\n\n`;
+    case "gke-gcloud-auth-plugin":
+      return JSON.stringify(credential, null, 4);
+  }
 }

@@ -28,14 +28,12 @@ export function resolveKubeconfigPath(options: { explicit?: string | undefined; 
   return join(env.HOME || homedir(), ".kube", "config");
 }
 
-/** A kubeconfig file as read: its text, and its mode when it exists. */
+/** A kubeconfig file as read: its text, and whether it exists. */
 export interface KubeconfigFile {
   path: string;
   /** The file's text; `""` when it does not exist. */
   text: string;
   exists: boolean;
-  /** Permission bits of the existing file. */
-  mode?: number;
 }
 
 /**
@@ -50,8 +48,8 @@ export interface KubeconfigFile {
 export async function readKubeconfigFile(path: string): Promise<KubeconfigFile> {
   try {
     const info = await stat(path);
-    if (info.isDirectory()) throw new KubeconfigError(`kubeconfig ${path} is a directory: pass the file itself with --kubeconfig`);
-    return { path, text: await readFile(path, "utf8"), exists: true, mode: info.mode & 0o7777 };
+    if (info.isDirectory()) throw new KubeconfigError(`kubeconfig ${path} is a directory: name the file itself`, { field: "kubeconfig", value: path });
+    return { path, text: await readFile(path, "utf8"), exists: true };
   } catch (cause) {
     if (cause instanceof KubeconfigError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
@@ -190,7 +188,7 @@ export function parseKubeconfigForEdit(file: KubeconfigFile): KubeconfigDocument
     return parseKubeconfigDocument(file.text);
   } catch (cause) {
     if (cause instanceof KubeconfigError) {
-      throw new KubeconfigError(`kubeconfig ${file.path} is malformed: ${cause.message}; fix it or pass another file with --kubeconfig (it was left unchanged)`, { cause });
+      throw new KubeconfigError(`kubeconfig ${file.path} is malformed: ${cause.message}; fix it or use another file (it was left unchanged)`, { cause, field: "kubeconfig", value: file.path });
     }
     throw cause;
   }

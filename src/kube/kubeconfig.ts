@@ -586,7 +586,7 @@ export function mergeKubeconfigEntries(
 ): MergeKubeconfigResult {
   const taken = kubeconfigConflicts(doc, entries);
   if (taken.length > 0 && !options.overwrite) {
-    fail(`the kubeconfig already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names (--clusterName, --userName)`);
+    throw new KubeconfigError(`the kubeconfig already has ${taken.join(", ")}: overwrite ${taken.length > 1 ? "them" : "it"}, or choose other names`, { field: "names", value: taken.join(", ") });
   }
   const result: MergeKubeconfigResult = { added: [], replaced: [] };
   const y = doc.yaml;

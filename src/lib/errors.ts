@@ -1,8 +1,11 @@
 /**
  * The error base class of kubeiam, its stable codes, and a subclass for each family of failure.
  *
- * Every message names the problem and, where there is one, the fix. No message ever holds a
- * secret key or a whole token: callers pass access keys and cluster UUIDs only.
+ * Every message names the problem and, where there is one, the fix, in the library's own words
+ * (a cluster UUID, a region, a configure file), never a command-line flag: an error names the input
+ * that failed in `field` (and its `value`, when that is no secret), and the CLI turns the field into
+ * its flag. No message ever holds a secret key or a whole token: callers pass access keys and
+ * cluster UUIDs only.
  */
 
 /** Stable error codes. Programs match on these, never on message text. */
@@ -46,6 +49,19 @@ export const ErrorCode = {
 /** One of the values of {@link ErrorCode}. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** What an error may carry besides its message. */
+export interface KubeiamErrorOptions {
+  /** The error this one wraps. */
+  cause?: unknown;
+  /**
+   * The input that failed, by the name of the library's option (`clusterUuid`, `region`,
+   * `configFile`, `kubeconfig`, …); the CLI shows the matching flag.
+   */
+  field?: string;
+  /** The failed input's value, when it is no secret (never a key, a token or a password). */
+  value?: string;
+}
+
 /**
  * The base class of every error kubeiam throws on purpose.
  *
@@ -58,11 +74,17 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
  */
 export class KubeiamError extends Error {
   readonly code: ErrorCodeValue;
+  /** The input that failed, by the library's option name, when one input is to blame. */
+  readonly field: string | undefined;
+  /** That input's value, when it is no secret. */
+  readonly value: string | undefined;
 
-  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCodeValue, message: string, options?: KubeiamErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
+    this.field = options?.field;
+    this.value = options?.value;
   }
 }
 
@@ -74,7 +96,7 @@ export class UsageError extends KubeiamError {
    */
   readonly help: string | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; help?: string }) {
+  constructor(message: string, options?: KubeiamErrorOptions & { help?: string }) {
     super(ErrorCode.USAGE, message, options);
     this.help = options?.help;
   }
@@ -83,17 +105,16 @@ export class UsageError extends KubeiamError {
 /** An input that would change what is signed was refused (docs/formats.md §1, refused inputs). */
 export class InvalidInputError extends KubeiamError {
   /** The name of the refused input, as the caller would write it (`clusterUuid`, `region`, …). */
-  readonly field: string;
+  declare readonly field: string;
 
-  constructor(field: string, message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.INVALID_INPUT, message, options);
-    this.field = field;
+  constructor(field: string, message: string, options?: Omit<KubeiamErrorOptions, "field">) {
+    super(ErrorCode.INVALID_INPUT, message, { ...options, field });
   }
 }
 
 /** No usable credentials (CLI exit status 3). */
 export class CredentialsError extends KubeiamError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KubeiamErrorOptions) {
     super(ErrorCode.CREDENTIALS, message, options);
   }
 }
@@ -103,8 +124,8 @@ export class ConfigFileError extends KubeiamError {
   /** The path of the offending file. */
   readonly path: string;
 
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.CONFIG_FILE, message, options);
+  constructor(path: string, message: string, options?: KubeiamErrorOptions) {
+    super(ErrorCode.CONFIG_FILE, message, { value: path, ...options });
     this.path = path;
   }
 }
@@ -120,7 +141,7 @@ export type TokenErrorCode =
 
 /** A token is malformed or failed one of the checks of verification. */
 export class TokenError extends KubeiamError {
-  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TokenErrorCode, message: string, options?: KubeiamErrorOptions) {
     super(code, message, options);
   }
 }
@@ -137,7 +158,7 @@ export class ApiError extends KubeiamError {
   constructor(
     message: string,
     details: { status: number; apiCode?: string | undefined; apiMessage?: string | undefined },
-    options?: { cause?: unknown },
+    options?: KubeiamErrorOptions,
   ) {
     super(ErrorCode.API, message, options);
     this.status = details.status;
@@ -148,14 +169,14 @@ export class ApiError extends KubeiamError {
 
 /** A cloud API could not be reached or did not answer in time. */
 export class NetworkError extends KubeiamError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KubeiamErrorOptions) {
     super(ErrorCode.NETWORK, message, options);
   }
 }
 
 /** A kubeconfig cannot be parsed, built, merged or written. */
 export class KubeconfigError extends KubeiamError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KubeiamErrorOptions) {
     super(ErrorCode.KUBECONFIG, message, options);
   }
 }
@@ -189,7 +210,7 @@ export class FileError extends KubeiamError {
 
 /** A cluster is in a state that does not allow the operation. */
 export class ClusterStateError extends KubeiamError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: KubeiamErrorOptions) {
     super(ErrorCode.CLUSTER_STATE, message, options);
   }
 }

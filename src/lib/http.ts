@@ -64,6 +64,39 @@ export interface HttpOptions {
    * lines on stderr; never given a header or a body.
    */
   onRetry?: (info: { attempt: number; delayMs: number; status?: number; error?: string }) => void;
+  /**
+   * Called after each try, for `--debug`: the method, the URL without its query (which may carry a
+   * signature), the status or the error, and how long the try took. Never a header or a body.
+   */
+  onAttempt?: (info: HttpAttempt) => void;
+}
+
+/** One try of a request, as {@link HttpOptions.onAttempt} reports it. */
+export interface HttpAttempt {
+  method: string;
+  /** Origin and path only. */
+  url: string;
+  attempt: number;
+  status?: number;
+  error?: string;
+  ms: number;
+}
+
+/**
+ * A request's URL as logs may show it: origin and path, no query, no fragment, no user info.
+ *
+ * @example
+ * ```ts
+ * loggableUrl("https://u:p@sts.amazonaws.com/?X-Amz-Signature=abc"); // "https://sts.amazonaws.com/"
+ * ```
+ */
+export function loggableUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "(not a URL)";
+  }
 }
 
 /** The default timeout of one try: 10 seconds. */
@@ -193,6 +226,9 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpOptions
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? anySignal(options.signal, timeout) : timeout;
     let response: HttpResponse | undefined;
+    const started = performance.now();
+    const report = (outcome: { status: number } | { error: string }): void =>
+      options.onAttempt?.({ method: request.method, url: loggableUrl(request.url), attempt, ...outcome, ms: Math.round(performance.now() - started) });
     try {
       const res = await fetchFn(request.url, {
         method: request.method,
@@ -202,7 +238,9 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpOptions
       });
       const text = await res.text();
       response = { status: res.status, headers: res.headers, text, attempts: attempt };
+      report({ status: res.status });
     } catch (error) {
+      report({ error: options.signal?.aborted ? "cancelled" : timeout.aborted ? "timeout" : describeNetworkError(error) });
       if (options.signal?.aborted) {
         throw new NetworkError(`${service} request was cancelled`, { cause: error });
       }

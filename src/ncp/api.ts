@@ -229,7 +229,7 @@ export function checkNcpResponse(res: HttpResponse, ctx: NcpCallContext): unknow
   } else if (res.status === 403) {
     message = `NCP API refused "${ctx.what}" for access key ${ctx.accessKey}${said}: give the key's sub account permission for NKS`;
   } else if (res.status === 404 && ctx.clusterUuid !== undefined) {
-    message = `cluster ${ctx.clusterUuid} was not found in region ${region}${said}: check --clusterUuid and --region (the NKS console lists the region's clusters with their UUIDs)`;
+    message = `cluster ${ctx.clusterUuid} was not found in region ${region}${said}: check the cluster UUID and the region (the NKS console lists the region's clusters with their UUIDs)`;
   } else if (res.status === 409 && ctx.kubeconfig) {
     message = `cluster ${ctx.clusterUuid ?? ""} is still being created, so it has no kubeconfig yet${said}: try again when its status is RUNNING`;
   } else if (res.status === 429) {
@@ -239,7 +239,8 @@ export function checkNcpResponse(res: HttpResponse, ctx: NcpCallContext): unknow
   } else {
     message = `NCP API answered "${ctx.what}" with status ${res.status}${said}`;
   }
-  throw new ApiError(message, { status: res.status, apiCode: details.apiCode, apiMessage: details.apiMessage });
+  const blame = res.status === 404 && ctx.clusterUuid !== undefined ? { field: "clusterUuid", value: ctx.clusterUuid } : res.status === 401 ? { field: "accessKey", value: ctx.accessKey } : {};
+  throw new ApiError(message, { status: res.status, apiCode: details.apiCode, apiMessage: details.apiMessage }, blame);
 }
 
 // ---------------------------------------------------------------------------------------------

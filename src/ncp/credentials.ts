@@ -80,7 +80,8 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
   const file = readConfigure(path, options.configFile !== undefined || named);
   if (file === undefined) {
     throw new CredentialsError(
-      "no NCP credentials found: set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, or write them to ~/.ncloud/configure (or pass --credentialConfig FILE)",
+      "no NCP credentials found: set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, or write them to ~/.ncloud/configure or another configure file",
+      { field: "configFile" },
     );
   }
   const section = file.sections.get(profile);
@@ -92,7 +93,8 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
       );
     }
     throw new CredentialsError(
-      `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.map((k) => (/^[\w.-]+$/.test(k) ? k : quoted(k, 40))).join(", ")})` : ""}: pass --profile with one of those, or add a [${profile}] section`,
+      `profile "${profile}" is not in ${path}${known.length ? ` (it has: ${known.map((k) => (/^[\w.-]+$/.test(k) ? k : quoted(k, 40))).join(", ")})` : ""}: choose one of those, or add a [${profile}] section`,
+      { field: "profile", value: profile },
     );
   }
   const accessKey = nonEmpty(section.get("ncloud_access_key_id"));
@@ -107,6 +109,20 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
     warnings.push(`${path} can be read by other users (mode ${(file.mode & 0o777).toString(8)}): run chmod 600 ${path}`);
   }
   return { accessKey, secretKey, apiUrl, source: "file", path, profile, warnings };
+}
+
+/**
+ * Where credentials came from, in words for a log line (never the secret): the environment, or a
+ * profile of a configure file, and the access key.
+ *
+ * @example
+ * ```ts
+ * describeNcpCredentialSource(resolveNcpCredentials()); // "profile DEFAULT of /home/me/.ncloud/configure, access key NCP…"
+ * ```
+ */
+export function describeNcpCredentialSource(c: ResolvedNcpCredentials): string {
+  const where = c.source === "env" ? "the environment (NCLOUD_ACCESS_KEY_ID)" : `profile ${c.profile ?? "DEFAULT"} of ${c.path ?? "the configure file"}`;
+  return `${where}, access key ${c.accessKey}`;
 }
 
 interface ConfigureFile {
@@ -126,7 +142,7 @@ function readConfigure(path: string, required: boolean): ConfigureFile | undefin
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
       if (!required) return undefined;
-      throw new CredentialsError(`credential file ${path} does not exist: create it, or pass --credentialConfig with the right path`, { cause });
+      throw new CredentialsError(`credential file ${path} does not exist: create it, or give the right path`, { cause, field: "configFile", value: path });
     }
     if (code === "EISDIR") throw new ConfigFileError(path, `credential file ${path} is a directory: pass the configure file itself`, { cause });
     throw new ConfigFileError(path, `cannot read credential file ${path} (${code ?? "error"}): check its permissions`, { cause });

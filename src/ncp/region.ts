@@ -21,6 +21,7 @@ export function normalizeNcpRegion(region: string): string {
     throw new InvalidInputError(
       "region",
       `region ${JSON.stringify(region)} is not a region code: use letters and digits only, for example KR, SGN or JPN`,
+      { value: region.slice(0, 40) },
     );
   }
   return region.toUpperCase();

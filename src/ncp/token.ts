@@ -51,7 +51,8 @@ export function checkClusterUuid(clusterUuid: string): string {
   if (!UUID_RE.test(clusterUuid)) {
     throw new InvalidInputError(
       "clusterUuid",
-      `cluster UUID ${quoted(clusterUuid, 64)} is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID, as the NKS console shows it`,
+      `cluster UUID ${quoted(clusterUuid, 64)} is not a UUID: give the cluster's 8-4-4-4-12 hexadecimal UUID, as the NKS console shows it`,
+      { value: clusterUuid.slice(0, 64) },
     );
   }
   return clusterUuid;

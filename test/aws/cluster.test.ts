@@ -60,10 +60,10 @@ test("describeEksCluster: the endpoint also comes from AWS_ENDPOINT_URL_EKS, as 
   }
 });
 
-test("describeEksCluster: unknown cluster is an ApiError naming --region; a wrong secret a CredentialsError", async () => {
+test("describeEksCluster: unknown cluster is an ApiError naming the region; a wrong secret a CredentialsError", async () => {
   await assert.rejects(
     describeEksCluster({ name: "nope", region, credentials, endpoint: api.url }),
-    (e: unknown) => e instanceof ApiError && e.status === 404 && /--region/.test(e.message),
+    (e: unknown) => e instanceof ApiError && e.status === 404 && /check the name and the region/.test(e.message) && e.field === "name",
   );
   await assert.rejects(
     describeEksCluster({ name: "prod-eks", region, credentials: { accessKeyId: AK, secretAccessKey: "wrong" }, endpoint: api.url }),

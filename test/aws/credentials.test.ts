@@ -44,9 +44,9 @@ test("resolveAwsRegion: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the
   assert.equal(resolveAwsRegion({ env }), "eu-north-1");
 });
 
-test("resolveAwsRegion: none anywhere is a usage error naming --region; a malformed one is refused", () => {
+test("resolveAwsRegion: none anywhere is a usage error naming the region field; a malformed one is refused", () => {
   const bare = { HOME: dir, AWS_CONFIG_FILE: join(dir, "none"), AWS_SHARED_CREDENTIALS_FILE: join(dir, "none") };
-  assert.throws(() => resolveAwsRegion({ env: bare }), (e: unknown) => e instanceof UsageError && /--region/.test(e.message));
+  assert.throws(() => resolveAwsRegion({ env: bare }), (e: unknown) => e instanceof UsageError && e.field === "region" && /no AWS region given: name one/.test(e.message));
   assert.throws(() => resolveAwsRegion({ region: "us-east-1/../x", env }), InvalidInputError);
 });
 

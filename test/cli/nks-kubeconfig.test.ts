@@ -211,7 +211,7 @@ test("a malformed kubeconfig is refused before any API call and left byte for by
   await writeFile(path, bytes);
   const before = standIn.requests.length;
   const r = await run(["update-kubeconfig", ...ids, "--kubeconfig", path]);
-  assertOneLine(r, 6, /kubeconfig .+malformed is malformed: clusters\[0\]\.name is not a string; fix it or pass another file with --kubeconfig \(it was left unchanged\)/);
+  assertOneLine(r, 6, /kubeconfig .+malformed is malformed: clusters\[0\]\.name is not a string; fix it or use another file \(it was left unchanged\) \(set with --kubeconfig\)/);
   assert.equal(await readFile(path, "utf8"), bytes);
   assert.equal(standIn.requests.length, before);
   const yamlBroken = join(root, "broken-yaml");

@@ -345,7 +345,7 @@ describe("bad input: one line, the exit status, nothing written", () => {
       setup: async (home) => void (await writeConfigure(home, configure({ DEFAULT: FILE_KEY, other: OTHER_KEY }))),
       status: 3,
       problem: /profile "nope" is not in .*\.ncloud\/configure \(it has: DEFAULT, other\)/,
-      fix: /pass --profile with one of those, or add a \[nope\] section/,
+      fix: /choose one of those, or add a \[nope\] section \(set with --profile\)/,
     },
     {
       name: "an unknown NCLOUD_PROFILE",
@@ -389,7 +389,7 @@ describe("bad input: one line, the exit status, nothing written", () => {
       env: {},
       status: 3,
       problem: /credential file \/nonexistent\/kubeiam-test\/configure does not exist/,
-      fix: /create it, or pass --credentialConfig with the right path/,
+      fix: /create it, or give the right path \(set with --credentialConfig\)/,
     },
   ];
   // Root reads any file, so an unreadable file can be made only as another user.

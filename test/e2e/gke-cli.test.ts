@@ -178,7 +178,7 @@ test("bad input: one clear line on stderr, a non-zero exit, nothing on stdout, n
     { name: "malformed key via GOOGLE_APPLICATION_CREDENTIALS", args: [...base], extra: { GOOGLE_APPLICATION_CREDENTIALS: notJson }, status: 3, message: /is not JSON/ },
     { name: "missing location", args: ["gke", "update-kubeconfig", "--cluster", "e2e", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 2, message: /--location is required/ },
     { name: "bad location", args: ["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "mars", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 2, message: /GKE location "mars" is not a region or zone/ },
-    { name: "unknown cluster", args: ["gke", "update-kubeconfig", "--cluster", "ghost", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 5, message: /not found .*check --project, --location/ },
+    { name: "unknown cluster", args: ["gke", "update-kubeconfig", "--cluster", "ghost", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 5, message: /not found .*check the project, the location and the cluster name.*\(set with --cluster\)/ },
     { name: "cluster provisioning", args: ["gke", "update-kubeconfig", "--cluster", "baby", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig], status: 5, message: /status PROVISIONING/ },
     { name: "unknown flag", args: ["gke", "token", "--bogus"], status: 2, message: /unknown flag "--bogus"/ },
   ];

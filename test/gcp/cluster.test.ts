@@ -58,7 +58,7 @@ test("clusters.list over every location; a zonal cluster has its region and zone
 });
 
 test("errors: unknown cluster (404), a token the API refuses (401), a cluster still provisioning, bad names", async () => {
-  await assert.rejects(getGkeClusterRaw({ ...base, location: "europe-west1", cluster: "nope" }), (e: unknown) => e instanceof ApiError && e.status === 404 && /--project, --location/.test(e.message));
+  await assert.rejects(getGkeClusterRaw({ ...base, location: "europe-west1", cluster: "nope" }), (e: unknown) => e instanceof ApiError && e.status === 404 && /check the project, the location and the cluster name/.test(e.message) && e.field === "cluster");
   await assert.rejects(getGkeClusterRaw({ ...base, accessToken: "ya29.bad", location: "europe-west1", cluster: "prod" }), CredentialsError);
   const zonal = await getGkeClusterRaw({ ...base, location: "europe-west1-b", cluster: "zonal" });
   assert.throws(() => gkeKubeconfigEntries({ cluster: zonal }), ClusterStateError);

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_EXEC_API_VERSION,
   EXEC_API_VERSIONS,
+  chooseExecApiVersion,
+  execCredentialText,
   formatExecCredential,
   parseExecApiVersion,
   parseExecInfo,
@@ -124,4 +126,25 @@ test("parseExecApiVersion: anything else is a usage error naming the value and t
       },
     );
   }
+});
+
+test("execCredentialText: each tool's bytes, written out by hand; chooseExecApiVersion checks the flag even when exec info decides", () => {
+  const input = { token: "k8s-x.abc", expirationTimestamp: new Date("2026-01-01T00:14:00.900Z"), apiVersion: "client.authentication.k8s.io/v1" as const };
+  assert.equal(
+    execCredentialText(input, "ncp-iam-authenticator"),
+    '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false},"status":{"expirationTimestamp":"2026-01-01T00:14:00Z","token":"k8s-x.abc"}}',
+  );
+  assert.equal(
+    execCredentialText(input, "aws-cli"),
+    '{\n    "kind": "ExecCredential",\n    "apiVersion": "client.authentication.k8s.io/v1",\n    "spec": {},\n    "status": {\n        "expirationTimestamp": "2026-01-01T00:14:00Z",\n        "token": "k8s-x.abc"\n    }\n}\n\n',
+  );
+  assert.equal(
+    execCredentialText(input, "gke-gcloud-auth-plugin"),
+    '{\n    "kind": "ExecCredential",\n    "apiVersion": "client.authentication.k8s.io/v1",\n    "spec": {\n        "interactive": false\n    },\n    "status": {\n        "expirationTimestamp": "2026-01-01T00:14:00Z",\n        "token": "k8s-x.abc"\n    }\n}',
+  );
+  const v1Info = '{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}';
+  assert.equal(chooseExecApiVersion({}), "client.authentication.k8s.io/v1beta1");
+  assert.equal(chooseExecApiVersion({ flag: "v1" }), "client.authentication.k8s.io/v1");
+  assert.equal(chooseExecApiVersion({ execInfo: v1Info, flag: "v1beta1" }), "client.authentication.k8s.io/v1");
+  assert.throws(() => chooseExecApiVersion({ execInfo: v1Info, flag: "v2" }), UsageError);
 });

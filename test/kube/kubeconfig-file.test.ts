@@ -51,7 +51,7 @@ test("writing over a directory is refused", async () => {
 
 test("a missing file reads as empty; a directory is refused", async () => {
   assert.deepEqual(await readKubeconfigFile(join(root, "absent")), { path: join(root, "absent"), text: "", exists: false });
-  await assert.rejects(readKubeconfigFile(root), (e: unknown) => e instanceof KubeconfigError && /is a directory: pass the file itself with --kubeconfig/.test(e.message));
+  await assert.rejects(readKubeconfigFile(root), (e: unknown) => e instanceof KubeconfigError && /is a directory: name the file itself/.test(e.message) && e.field === "kubeconfig");
 });
 
 test("a malformed file is refused, naming the file and the field, and left byte for byte", async () => {
@@ -60,7 +60,7 @@ test("a malformed file is refused, naming the file and the field, and left byte 
   await writeFile(path, bytes, { mode: 0o600 });
   await assert.rejects(loadKubeconfigDocument(path), (e: unknown) => {
     assert.ok(e instanceof KubeconfigError);
-    assert.equal(e.message, `kubeconfig ${path} is malformed: clusters[0].name is missing; fix it or pass another file with --kubeconfig (it was left unchanged)`);
+    assert.equal(e.message, `kubeconfig ${path} is malformed: clusters[0].name is missing; fix it or use another file (it was left unchanged)`);
     return true;
   });
   assert.equal(await readFile(path, "utf8"), bytes);

@@ -132,7 +132,7 @@ test("404: names the cluster and the region", async () => {
     assert.equal(e.status, 404);
     assert.equal(
       e.message,
-      `cluster ${other} was not found in region SGN (404 Not found cluster): check --clusterUuid and --region (the NKS console lists the region's clusters with their UUIDs)`,
+      `cluster ${other} was not found in region SGN (404 Not found cluster): check the cluster UUID and the region (the NKS console lists the region's clusters with their UUIDs)`,
     );
     return true;
   });

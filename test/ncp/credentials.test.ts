@@ -225,7 +225,7 @@ test("an unknown profile is ERR_CREDENTIALS naming it, the file, the profiles it
         /profile "staging" is not in /,
         new RegExp(path.replaceAll(/[.*+?^${}()|[\]\\/]/g, "\\$&")),
         /\(it has: DEFAULT, prod\)/,
-        /pass --profile with one of those, or add a \[staging\] section/,
+        /choose one of those, or add a \[staging\] section/,
       ]);
     }
   });
@@ -252,7 +252,7 @@ test("no environment and no file: ERR_CREDENTIALS naming the variables and the f
       /NCLOUD_ACCESS_KEY_ID/,
       /NCLOUD_SECRET_ACCESS_KEY/,
       /~\/\.ncloud\/configure/,
-      /--credentialConfig/,
+      /another configure file/,
     ]);
     assert.equal(existsSync(join(home, ".ncloud")), false);
   });

@@ -242,7 +242,7 @@ test("checkClusterUuid: returns a UUID unchanged, refuses anything else", () => 
   assert.equal(checkClusterUuid(UUID), UUID);
   assert.equal(checkClusterUuid(UUID.toUpperCase()), UUID.toUpperCase());
   const bad = ["abc&x=1", "", `${UUID}&x=1`, `${UUID}\n`, ` ${UUID}`, UUID.replaceAll("-", ""), `{${UUID}}`, UUID.replace("3f", "zz")];
-  for (const uuid of bad) throwsInvalid(() => checkClusterUuid(uuid), "clusterUuid", /is not a UUID: pass the cluster's 8-4-4-4-12 hexadecimal UUID/);
+  for (const uuid of bad) throwsInvalid(() => checkClusterUuid(uuid), "clusterUuid", /is not a UUID: give the cluster's 8-4-4-4-12 hexadecimal UUID/);
 });
 
 test("mintNcpToken: a non-UUID cluster is refused before the clock is read or anything is signed", () => {
