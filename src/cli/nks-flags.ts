@@ -14,7 +14,7 @@ import type { NcpKubeconfigOptions } from "../ncp/cluster.js";
 import { defaultNcpConfigFile, describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
-import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, cliHttp, debug, eitherFlag, parseBoolValue, requireFlag, timed, type CliContext } from "./context.js";
+import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, cliHttp, debug, eitherFlag, parseBoolValue, requireFlag, timed, warnUnknownNcpRegion, type CliContext } from "./context.js";
 
 /** The flags that create-kubeconfig and update-kubeconfig share. */
 export const NKS_KUBECONFIG_FLAGS = {
@@ -145,6 +145,7 @@ export async function fetchNksEntries(request: NksKubeconfigRequest, ctx: CliCon
     () => resolveNcpCredentials({ env: ctx.env, profile: request.profile, configFile: request.configFile }),
   );
   for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
+  warnUnknownNcpRegion(ctx, request.region);
   const api = { now: ctx.now, ...cliHttp(ctx, "NCP API") };
   const described = await ncpAdapter.describeCluster({ credentials, cluster: { region: request.region, clusterUuid: request.clusterUuid }, api });
   debug(ctx, `cluster ${described.cluster.name} (${described.cluster.uuid}): status ${described.cluster.status}`);
