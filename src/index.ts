@@ -83,6 +83,7 @@ export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpK
 export {
   clusterEntry,
   execUserEntry,
+  execInstallHint,
   tokenUserEntry,
   contextEntry,
   kubeconfigOf,

@@ -46,6 +46,7 @@ Every command takes --server URL; the broker token comes from $KUBEIAM_BROKER_TO
  * ```
  */
 export const brokerCommand: Command = {
+  subcommands: SUBCOMMANDS,
   summary: "Use a kubeiam broker: log in, get cluster tokens and kubeconfigs, administer it",
   help: "Talks to a kubeiam broker ('kubeiam serve'). Run 'kubeiam broker' for its commands.\n",
   async run(args: string[], ctx: CliContext): Promise<number> {

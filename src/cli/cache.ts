@@ -134,6 +134,7 @@ function table(entries: CacheEntry[], now: number): string {
  * ```
  */
 export const cacheCommand: Command = {
+  options: { list: CACHE_FLAGS, clear: CACHE_FLAGS },
   summary: "List or clear cached credentials (EKS temporary credentials, GKE access tokens); never shows a secret",
   help: HELP,
   async run(args: string[], ctx: CliContext): Promise<number> {

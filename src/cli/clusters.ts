@@ -40,6 +40,7 @@ export function formatClusterTable(clusters: ClusterInfo[]): string {
 }
 
 export const clustersCommand: Command = {
+  options: { "": FLAGS },
   summary: "List the NKS clusters of a region",
   flags: NCP_FLAG_HINTS,
   help: `Lists the NKS clusters of a region: name, UUID, status, Kubernetes version, endpoint.

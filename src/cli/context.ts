@@ -54,6 +54,13 @@ export interface Command {
    * `--clusterUuid`): main.ts adds it to the error's line, so library messages need no CLI words.
    */
   flags?: Readonly<Record<string, string>>;
+  /**
+   * The flag tables that `run` hands to {@link parseFlags}, by subcommand (`""` for the command's own):
+   * the same objects, so that `kubeiam completion` offers exactly what the parser accepts.
+   */
+  options?: Readonly<Record<string, Options>>;
+  /** A command group's subcommands (`broker login`, …), each a command of its own. */
+  subcommands?: Readonly<Record<string, () => Promise<Command>>>;
 }
 
 /**

@@ -41,6 +41,7 @@ function describe(u: ConvertibleUser): string {
  * ```
  */
 export const convertKubeconfigCommand: Command = {
+  options: { "": FLAGS },
   summary: "Rewrite cb-spider and ncp-iam-authenticator users to use a kubeiam broker",
   help: `Rewrites the users of a kubeconfig that fetch cluster tokens the old ways to exec users running
 'kubeiam broker token --server URL --cluster NAME':

@@ -9,6 +9,7 @@ import { checkKubeconfigTarget, editKubeconfigFile } from "../kube/kubeconfig-fi
 import { normalizeBoolArgs, parseBoolValue, parseFlags, type CliContext, type Command } from "./context.js";
 import { embeddedTokenNote } from "./kubeconfig-flow.js";
 import { NKS_BOOL_FLAGS, NKS_KUBECONFIG_FLAGS, NKS_KUBECONFIG_FLAG_HINTS, fetchNksEntries, readNksKubeconfigFlags } from "./nks-flags.js";
+import { warnIfExecMissing } from "./exec-on-path.js";
 
 /** create-kubeconfig's own boolean flags. */
 const CREATE_BOOL_FLAGS = [...NKS_BOOL_FLAGS, "overwrite", "force"] as const;
@@ -44,6 +45,7 @@ function refuseLosingEntries(output: string, text: string, entries: KubeconfigEn
 }
 
 export const createKubeconfigCommand: Command = {
+  options: { "": FLAGS },
   summary: "Get Kubeconfig to access kubernetes",
   flags: NKS_KUBECONFIG_FLAG_HINTS,
   help: `Writes a kubeconfig for one NKS cluster to its own file.
@@ -105,6 +107,7 @@ is replaced: a symbolic link is followed, and a device or FIFO is written in pla
       { force, signal: ctx.signal },
     );
     ctx.err(`${ctx.programName}: wrote ${resolve(output)} (context ${built.entries.context.name})\n`);
+    warnIfExecMissing(ctx, built.entries);
     // The official tool's line, word for word.
     ctx.out("kubeconfig created successfully.\n");
     return 0;

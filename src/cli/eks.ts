@@ -100,6 +100,7 @@ HTTPS_PROXY and NO_PROXY apply to every AWS call; AWS_CA_BUNDLE and NODE_EXTRA_C
  * ```
  */
 export const eksCommand: Command = {
+  options: { token: TOKEN_FLAGS, "get-token": TOKEN_FLAGS, "update-kubeconfig": UPDATE_FLAGS },
   summary: "AWS EKS: print a token (eks token) or add a cluster to a kubeconfig (eks update-kubeconfig)",
   help: HELP,
   flags: {

@@ -81,6 +81,7 @@ reused until 5 minutes before they expire.
  * ```
  */
 export const gkeCommand: Command = {
+  options: { token: TOKEN_FLAGS, "update-kubeconfig": UPDATE_FLAGS, "get-credentials": UPDATE_FLAGS },
   summary: "GCP GKE: print a token (gke token) or add a cluster to a kubeconfig (gke update-kubeconfig)",
   help: HELP,
   flags: {

@@ -74,6 +74,7 @@ export interface EksInspection extends TokenTiming {
 }
 
 export const inspectCommand: Command = {
+  options: { "": FLAGS },
   flags: NCP_FLAG_HINTS,
   summary: "Decode a token (k8s-ncp-v1 or k8s-aws-v1) and say whether it is still valid",
   help: `Decodes a token and prints what it claims: cluster UUID, IAM stage, access key, issued at,

@@ -11,6 +11,7 @@ import { KubeconfigError, UsageError } from "../lib/errors.js";
 // command that also has a `token` subcommand is loaded.
 import type { KubeconfigDocument, KubeconfigFormat } from "../kube/kubeconfig.js";
 import { debug, parseBoolValue, type CliContext } from "./context.js";
+import { warnIfExecMissing } from "./exec-on-path.js";
 
 /**
  * The flow's flags, in every spelling the three tools use: the official ncp-iam-authenticator's
@@ -167,6 +168,8 @@ export async function applyKubeconfigEntries(
   if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
   if (taken.length > 0) ctx.err(`${ctx.programName}: replaced ${taken.join(", ")}\n`);
   const context = entries.context.name;
+  // The warning first: the last stderr line stays the one that says what was written.
+  warnIfExecMissing(ctx, entries);
   ctx.err(`${ctx.programName}: updated ${path} (context ${context}${flow.setCurrentContext ? ", now current" : ""})\n`);
   ctx.out(`${options.successLine({ path, context, replaced: taken.some((t) => t.startsWith("context ")) })}\n`);
   return 0;

@@ -15,7 +15,7 @@ import { NCP_GLOBAL_FLAGS, type CliContext, type Command } from "./context.js";
 type Loader = () => Promise<Command>;
 
 /** The commands that the official ncp-iam-authenticator has, with the same names. */
-const NCP_COMMANDS: Record<string, Loader> = {
+export const NCP_COMMANDS: Record<string, Loader> = {
   token: async () => (await import("./token.js")).tokenCommand,
   version: async () => (await import("./version.js")).versionCommand,
   "create-kubeconfig": async () => (await import("./create-kubeconfig.js")).createKubeconfigCommand,
@@ -23,7 +23,7 @@ const NCP_COMMANDS: Record<string, Loader> = {
 };
 
 /** kubeiam's own commands, on top of those. */
-const KUBEIAM_COMMANDS: Record<string, Loader> = {
+export const KUBEIAM_COMMANDS: Record<string, Loader> = {
   ...NCP_COMMANDS,
   clusters: async () => (await import("./clusters.js")).clustersCommand,
   eks: async () => (await import("./eks.js")).eksCommand,
@@ -34,6 +34,9 @@ const KUBEIAM_COMMANDS: Record<string, Loader> = {
   serve: async () => (await import("./serve.js")).serveCommand,
   "convert-kubeconfig": async () => (await import("./convert-kubeconfig.js")).convertKubeconfigCommand,
   cache: async () => (await import("./cache.js")).cacheCommand,
+  // Completion reads these very tables (the loaders are called only when it runs).
+  completion: async () =>
+    (await import("./completion.js")).completionCommand({ kubeiam: KUBEIAM_COMMANDS, "ncp-iam-authenticator": NCP_COMMANDS }),
 };
 
 /** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs, 6 for kubeconfig and other files, 7 for the broker's store, 8 for a broker's refusal. */

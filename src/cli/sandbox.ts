@@ -37,6 +37,7 @@ function fileFlag(name: string, value: string | undefined): string | undefined {
  * ```
  */
 export const sandboxCommand: Command = {
+  options: { "": FLAGS },
   summary: "run a local NCP API and NKS clusters that check signatures and tokens for real",
   help: `Runs a local NCP API gateway and NKS cluster endpoints on 127.0.0.1, until Ctrl-C.
 

@@ -31,6 +31,7 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
  * ```
  */
 export const serveCommand: Command = {
+  options: { "": FLAGS },
   summary: "run the credential broker: holds cloud keys, hands out cluster tokens per user and grant",
   help: `Runs the kubeiam broker: it holds cloud keys (sealed at rest), and hands each user the cluster
 tokens their grants allow, writing an audit row for every answer.

@@ -22,6 +22,7 @@ const FLAGS = {
 } as const;
 
 export const tokenCommand: Command = {
+  options: { "": FLAGS },
   summary: "Authenticate using SubAccount and get token for Kubernetes",
   flags: NCP_FLAG_HINTS,
   help: `Prints an ExecCredential with a fresh NKS IAM token (k8s-ncp-v1), for kubectl's exec plugin.

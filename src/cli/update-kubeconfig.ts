@@ -18,6 +18,7 @@ const FLAGS = { ...NKS_KUBECONFIG_FLAGS, ...KUBECONFIG_FLOW_FLAGS } as const;
 const BOOL_FLAGS = [...NKS_BOOL_FLAGS, ...KUBECONFIG_FLOW_BOOL_FLAGS] as const;
 
 export const updateKubeconfigCommand: Command = {
+  options: { "": FLAGS },
   summary: "update Kubeconfig to access kubernetes",
   flags: NKS_KUBECONFIG_FLAG_HINTS,
   help: `Adds one NKS cluster to an existing kubeconfig: its cluster, user and context entries.

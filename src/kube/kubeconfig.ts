@@ -36,6 +36,8 @@ export interface KubeconfigExec {
   command: string;
   args: string[];
   env?: ExecEnvVar[];
+  /** What kubectl (or a GUI tool) shows when it cannot find `command`: how to install the plugin. */
+  installHint?: string;
   interactiveMode?: ExecInteractiveMode;
   provideClusterInfo?: boolean;
 }
@@ -135,16 +137,34 @@ export function clusterEntry(name: string, cluster: KubeconfigCluster): Kubeconf
  */
 export function execUserEntry(
   name: string,
-  exec: { command: string; args?: string[]; env?: ExecEnvVar[]; apiVersion?: ExecApiVersion; interactiveMode?: ExecInteractiveMode },
+  exec: { command: string; args?: string[]; env?: ExecEnvVar[]; apiVersion?: ExecApiVersion; interactiveMode?: ExecInteractiveMode; installHint?: string },
 ): KubeconfigUserEntry {
   checkName("user", name);
   if (exec.command.trim() === "") fail("the exec command is empty: name the credential plugin to run");
   const apiVersion = exec.apiVersion ?? DEFAULT_EXEC_API_VERSION;
   const out: KubeconfigExec = { apiVersion, command: exec.command, args: [...(exec.args ?? [])] };
   if (exec.env !== undefined && exec.env.length > 0) out.env = exec.env.map((e) => ({ name: e.name, value: e.value }));
+  out.installHint = exec.installHint ?? execInstallHint(exec.command);
   const mode = exec.interactiveMode ?? (apiVersion === "client.authentication.k8s.io/v1" ? "Never" : undefined);
   if (mode !== undefined) out.interactiveMode = mode;
   return { name, user: { exec: out } };
+}
+
+/**
+ * The `installHint` of an exec user kubeiam writes: kubectl prints it when it cannot run the
+ * command, which is how a GUI tool that does not read the shell's PATH tells its user what to do.
+ *
+ * @example
+ * ```ts
+ * execInstallHint("ncp-iam-authenticator"); // "ncp-iam-authenticator mints this cluster's credentials. …"
+ * ```
+ */
+export function execInstallHint(command: string): string {
+  return (
+    `${command} mints this cluster's credentials. It comes with kubeiam: install it with ` +
+    "'npm install -g kubeiam' (Node.js 20 or later), which puts kubeiam and ncp-iam-authenticator on PATH, " +
+    "and make sure the program running kubectl sees that PATH (or write the command's full path here)."
+  );
 }
 
 /**
@@ -243,6 +263,7 @@ function userToWire(u: KubeconfigUser): Record<string, unknown> {
     const e = u.exec;
     const exec: Record<string, unknown> = { apiVersion: e.apiVersion, args: [...e.args], command: e.command };
     if (e.env !== undefined) exec.env = e.env.map((v) => ({ name: v.name, value: v.value }));
+    if (e.installHint !== undefined) exec.installHint = e.installHint;
     if (e.interactiveMode !== undefined) exec.interactiveMode = e.interactiveMode;
     exec.provideClusterInfo = e.provideClusterInfo ?? false;
     w.exec = exec;
@@ -444,6 +465,8 @@ function parseExec(v: unknown, field: string): KubeconfigExec {
     exec.interactiveMode = m;
   }
   if (typeof v.provideClusterInfo === "boolean") exec.provideClusterInfo = v.provideClusterInfo;
+  const hint = str(v, "installHint", field, false);
+  if (hint !== undefined && hint !== "") exec.installHint = hint;
   return exec;
 }
 

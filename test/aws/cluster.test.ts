@@ -1,5 +1,6 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { execInstallHint } from "../../src/kube/kubeconfig.js";
 import { randomBytes } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { describeEksCluster, eksKubeconfigEntries, getEksCluster, listEksClusters } from "../../src/aws/cluster.js";
@@ -89,6 +90,7 @@ test("getEksCluster: the shared ClusterInfo with node groups and a kubeconfig as
     args: ["eks", "token", "--cluster-name", "prod-eks", "--region", "eu-west-1", "--role-arn", "arn:aws:iam::123456789012:role/eks-admin"],
     command: "kubeiam",
     env: [{ name: "AWS_PROFILE", value: "prod" }],
+    installHint: execInstallHint("kubeiam"),
     provideClusterInfo: false,
   });
 });

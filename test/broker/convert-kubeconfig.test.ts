@@ -14,6 +14,7 @@ import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
 import { parseSpiderTokenScript } from "../../src/broker/client/convert.js";
 import { assertOneLine } from "../helpers/cli.js";
+import { execInstallHint } from "../../src/kube/kubeconfig.js";
 
 const BROKER = "https://broker.example:8750";
 const CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
@@ -124,6 +125,7 @@ users:
       - --cluster
       - nks-prod
       command: kubeiam
+      installHint: ${JSON.stringify(execInstallHint("kubeiam"))}
       interactiveMode: Never
       provideClusterInfo: false
 - name: other # keep me
@@ -203,6 +205,7 @@ users:
       - --cluster
       - demo-kr
       command: kubeiam
+      installHint: ${JSON.stringify(execInstallHint("kubeiam"))}
       provideClusterInfo: false
 `,
     ),

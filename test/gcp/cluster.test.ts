@@ -1,5 +1,6 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { execInstallHint } from "../../src/kube/kubeconfig.js";
 import { parse as parseYaml } from "yaml";
 import { getGkeCluster, getGkeClusterRaw, gkeKubeconfigEntries, listGkeClustersRaw } from "../../src/gcp/cluster.js";
 import { ApiError, ClusterStateError, CredentialsError, InvalidInputError } from "../../src/lib/errors.js";
@@ -48,6 +49,7 @@ test("clusters.get against a local container API: mapped into the shared Cluster
     apiVersion: "client.authentication.k8s.io/v1beta1",
     args: ["gke", "token", "--credentials", "/keys/sa.json"],
     command: "kubeiam",
+    installHint: execInstallHint("kubeiam"),
     provideClusterInfo: false,
   });
 });

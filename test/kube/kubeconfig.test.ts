@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execInstallHint } from "../../src/kube/kubeconfig.js";
 import { KubeconfigError } from "../../src/lib/errors.js";
 import {
   clusterEntry,
@@ -48,6 +49,7 @@ users:
       - --region
       - KR
       command: ncp-iam-authenticator
+      installHint: ${JSON.stringify(execInstallHint("ncp-iam-authenticator"))}
       provideClusterInfo: false
 `;
 
@@ -178,6 +180,7 @@ users:
       - --region
       - KR
       command: ncp-iam-authenticator
+      installHint: ${JSON.stringify(execInstallHint("ncp-iam-authenticator"))}
       provideClusterInfo: false
 contexts:
 - name: zeta

@@ -1,5 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execInstallHint } from "../../src/kube/kubeconfig.js";
 import { ApiError, ClusterStateError } from "../../src/lib/errors.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { getNcpCluster, listNcpClusters, ncpBaseCluster, ncpKubeconfigNames, normalizeNcpClusterStatus } from "../../src/ncp/cluster.js";
@@ -96,6 +97,7 @@ test("getNcpCluster: the shared ClusterInfo, node groups with nodes, exec kubeco
             apiVersion: "client.authentication.k8s.io/v1beta1",
             command: "ncp-iam-authenticator",
             args: ["token", "--clusterUuid", UUID, "--region", "KR"],
+            installHint: execInstallHint("ncp-iam-authenticator"),
             provideClusterInfo: false,
           },
         },
@@ -119,6 +121,7 @@ test("exec options: profile, credentialConfig, command and v1", async () => {
     command: "/opt/bin/kubeiam",
     args: ["token", "--clusterUuid", UUID, "--region", "KR", "--credentialConfig", "/etc/ncp/configure", "--profile", "prod"],
     interactiveMode: "Never",
+    installHint: execInstallHint("/opt/bin/kubeiam"),
     provideClusterInfo: false,
   });
 });

@@ -28,6 +28,7 @@ interface Entry {
  * ```
  */
 export const brokerAuditCommand: Command = {
+  options: { "": FLAGS },
   summary: "Show the broker's audit trail, newest first (admins)",
   help: `Prints the audit trail: every token answer (issued or denied), admin change and failed
 authentication, newest first.

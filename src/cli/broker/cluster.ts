@@ -28,6 +28,7 @@ const FLAGS = {
  * ```
  */
 export const brokerClusterCommand: Command = {
+  options: { "": FLAGS },
   summary: "Add, list or delete the clusters the broker serves (admins)",
   help: `Registers a cluster with the broker, which looks it up through its cloud with the credential
 named and keeps its endpoint and CA; lists them; deletes one (and the grants naming it).

@@ -36,6 +36,7 @@ export function formatBrokerClusterTable(clusters: BrokerCluster[]): string {
  * ```
  */
 export const brokerClustersCommand: Command = {
+  options: { "": FLAGS },
   summary: "List the clusters the broker grants you",
   help: `Lists the clusters the broker lets you reach: name, provider, region, endpoint.
 

@@ -85,6 +85,7 @@ async function secretsFor(provider: string, values: { "api-url"?: string | undef
  * ```
  */
 export const brokerCredentialCommand: Command = {
+  options: { "": FLAGS },
   summary: "Add, list or delete the cloud keys the broker holds (admins)",
   help: `Gives the broker a cloud key to hold (sealed at rest, never shown again), lists them, deletes one.
 

@@ -18,6 +18,7 @@ const FLAGS = { ...ADMIN_FLAGS, revoke: { type: "boolean" }, list: { type: "bool
  * ```
  */
 export const brokerGrantCommand: Command = {
+  options: { "": FLAGS },
   summary: "Grant a user a cluster (or '*'), revoke it, or list a user's grants (admins)",
   help: `Grants a user a cluster; '*' grants every cluster, present and future. Takes effect on the
 user's next request, on every broker instance.

@@ -23,6 +23,7 @@ const FLAGS = {
  * ```
  */
 export const brokerLoginCommand: Command = {
+  options: { "": FLAGS },
   summary: "Keep your broker token for a server (read from stdin)",
   help: `Reads a broker token (kbi_…) from stdin, checks it with the broker, and keeps it for that
 server in ~/.kubeiam/credentials.json (mode 0600, written atomically; other servers' entries stay).

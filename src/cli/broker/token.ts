@@ -25,6 +25,7 @@ const FLAGS = {
  * ```
  */
 export const brokerTokenCommand: Command = {
+  options: { "": FLAGS },
   summary: "Print a cluster token from the broker as an ExecCredential (kubectl's exec plugin)",
   help: `Asks a kubeiam broker for a fresh token for one cluster and prints it as the ExecCredential
 that kubectl's exec plugin reads. No cloud key is needed: the broker holds it.

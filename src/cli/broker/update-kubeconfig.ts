@@ -71,6 +71,7 @@ export function brokerKubeconfigEntries(
  * ```
  */
 export const brokerUpdateKubeconfigCommand: Command = {
+  options: { "": FLAGS },
   summary: "Add a broker cluster to your kubeconfig (exec plugin: kubeiam broker token)",
   help: `Adds one cluster the broker grants you to a kubeconfig: its cluster entry (endpoint and CA as
 the broker knows them), a user that runs 'kubeiam broker token', and a context.

@@ -25,6 +25,7 @@ function one(command: string, positionals: string[], what: string): string {
  * ```
  */
 export const brokerUserCommand: Command = {
+  options: { "": FLAGS },
   summary: "Add, list, delete users, or rotate a user's token (admins)",
   help: `Manages the broker's users. A new or rotated token is printed once on stdout: hand it over
 safely; the broker keeps only its digest.

@@ -1,0 +1,98 @@
+/**
+ * `kubeiam completion`: every flag of every parser table (each command's `options`, walked through
+ * command groups) appears in the bash, zsh and fish scripts under its command path; bash, run for
+ * real, completes commands, subcommands and flags; under the official name only the official commands.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KUBEIAM_COMMANDS, NCP_COMMANDS, runCli } from "../../src/cli/main.js";
+import type { CliContext, Command } from "../../src/cli/context.js";
+import { assertOneLine } from "../helpers/cli.js";
+
+async function run(args: string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const ctx: CliContext = {
+    programName: "kubeiam",
+    out: (s) => void (out += s),
+    err: (s) => void (err += s),
+    env: { HOME: "/nonexistent-kubeiam-completion" },
+    readStdin: async () => "",
+    now: () => Date.now(),
+    signal: new AbortController().signal,
+  };
+  const status = await runCli(args, ctx);
+  return { status, out, err };
+}
+
+/** Every (command path, flag) pair the parsers know, read from the same tables they parse with. */
+async function parserFlags(): Promise<{ path: string; flag: string }[]> {
+  const out: { path: string; flag: string }[] = [];
+  const walk = async (path: string, command: Command): Promise<void> => {
+    for (const [sub, options] of Object.entries(command.options ?? {})) {
+      const at = sub === "" ? path : `${path}/${sub}`;
+      for (const [name, spec] of Object.entries(options)) {
+        out.push({ path: at, flag: `--${name}` });
+        if (typeof spec.short === "string") out.push({ path: at, flag: `-${spec.short}` });
+      }
+    }
+    for (const [sub, load] of Object.entries(command.subcommands ?? {})) await walk(`${path}/${sub}`, await load());
+  };
+  for (const [name, load] of Object.entries(KUBEIAM_COMMANDS)) await walk(`/${name}`, await load());
+  return out;
+}
+
+test("every flag of every parser table is in the bash, zsh and fish scripts, under its command", async () => {
+  const pairs = await parserFlags();
+  assert.ok(pairs.length > 150, `the tables hold many flags (${pairs.length})`);
+  // Every command but version and completion declares the flags it parses.
+  for (const [name, load] of Object.entries(KUBEIAM_COMMANDS)) {
+    const c = await load();
+    if (name !== "version" && name !== "completion") assert.ok(c.options !== undefined || c.subcommands !== undefined, `${name} declares its flag tables`);
+  }
+  const bash = (await run(["completion", "bash"])).out;
+  const zsh = (await run(["completion", "zsh"])).out;
+  const fish = (await run(["completion", "fish"])).out;
+  for (const { path, flag } of pairs) {
+    const bashLine = new RegExp(`^    '${path}'\\) words='([^']*)' ;;$`, "m").exec(bash)?.[1] ?? "";
+    assert.ok(bashLine.split(" ").includes(flag), `bash offers ${flag} after ${path}`);
+    const zshLine = new RegExp(`^    \\('kubeiam:${path}'\\) opts=\\(([^)]*)\\) ;;$`, "m").exec(zsh)?.[1] ?? "";
+    assert.ok(zshLine.split(" ").includes(`'${flag}'`), `zsh offers ${flag} after ${path}`);
+    const spec = flag.startsWith("--") ? `-l '${flag.slice(2)}'` : `-s '${flag.slice(1)}'`;
+    assert.ok(fish.includes(`complete -c kubeiam -n 'test (__kubeiam_path $__kubeiam_paths) = "${path}"' ${spec}\n`), `fish offers ${flag} after ${path}`);
+  }
+});
+
+test("bash, for real: commands, subcommands and flags complete; ncp-iam-authenticator offers only the official commands", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "kubeiam-completion-"));
+  try {
+    const script = join(dir, "kubeiam.bash");
+    writeFileSync(script, (await run(["completion", "bash"])).out);
+    const complete = (fn: string, words: string[]): string[] => {
+      const quoted = words.map((w) => `'${w}'`).join(" ");
+      const out = execFileSync("bash", ["--norc", "--noprofile", "-c", `source '${script}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; ${fn}; printf '%s\\n' "\${COMPREPLY[@]}"`], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", HOME: dir },
+      });
+      return out.split("\n").filter(Boolean).sort();
+    };
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "ca"]), ["cache"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "eks", ""]), ["--help", "get-token", "token", "update-kubeconfig"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "eks", "token", "--cluster-name", "prod", "--fo"]), ["--force-refresh"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "cache", "clear", "--c"]), ["--cloud"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "token", "--clusterU"]), ["--clusterUuid"]);
+    const official = complete("_ncp_iam_authenticator_complete", ["ncp-iam-authenticator", ""]);
+    assert.deepEqual(official, ["--help", "--version", ...Object.keys(NCP_COMMANDS)].sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("completion refuses an unknown shell in one line", async () => {
+  assertOneLine(await run(["completion", "powershell"]), 2, /completion: name a shell: bash, zsh or fish, not "powershell"/);
+  assertOneLine(await run(["completion"]), 2, /completion: name a shell/);
+});
