@@ -50,6 +50,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, stdin?: st
       clearTimeout(timer);
       resolve({ status: code ?? -1, out, err });
     });
+    child.stdin.on("error", () => undefined); // a child that exits without reading its input (EPIPE)
     child.stdin.end(stdin ?? "");
   });
 }
