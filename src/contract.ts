@@ -24,12 +24,12 @@
  *   kubeconfig entries (exec command: `kubeiam aks token …`).
  * - `adapter.ts`: the `CloudAdapter` object tying the four operations together.
  * - `provider.ts`: `createAksProvider`, the `ClusterProvider` on top of the adapter.
- * - `index.ts`: the subpath entry `kubeiam/azure` (named re-exports).
  *
  * Then, outside the folder: add `"azure"` to `CloudName` (src/cluster-info.ts); a command
  * `src/cli/aks.ts` whose `update-kubeconfig` calls `applyKubeconfigEntries` (src/cli/kubeconfig-flow.ts)
  * and whose `token` prints through `printExecCredential`; register it in src/cli/main.ts; re-export
- * from src/index.ts; add `"./azure"` to package.json's `exports`; tests under test/azure/.
+ * from src/index.ts and from a subpath entry `src/entry/azure.ts` (named re-exports, as the other
+ * clouds' entries); add `"./azure"` to package.json's `exports`; tests under test/azure/.
  */
 import type { ClusterInfo, CloudName, KubeconfigMode, MintedToken } from "./cluster-info.js";
 import type { KubeconfigEntries } from "./kube/kubeconfig.js";
