@@ -63,7 +63,8 @@ interface BenchCase {
 
 const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
-// SPEC section 1's worked example, region KR (the common case); fake keys only.
+// The keys and cluster of the SGN golden vector (test/fixtures/ncp-token-vectors.json; the token
+// format is docs/formats.md §1), here in region KR (the common case); fake keys only.
 const NCP = {
   accessKey: "NCPTESTACCESSKEY0001",
   secretKey: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",

@@ -39,7 +39,7 @@ test('"kubeiam" exports the NCP core, ExecCredential, credentials and errors', (
   assert.equal("toEpochMs" in kubeiam, false);
 });
 
-test('mintNcpToken from "kubeiam" gives the SPEC section 1 worked example', () => {
+test('mintNcpToken from "kubeiam" gives the SGN golden vector (docs/formats.md §1 format)', () => {
   const { token, expiresAt } = mintNcpToken({
     accessKey: "NCPTESTACCESSKEY0001",
     secretKey: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",

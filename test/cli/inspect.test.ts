@@ -12,8 +12,8 @@ import { assertOneLine as assertRefusal } from "../helpers/cli.js";
 import { mintNcpToken } from "../../src/ncp/token.js";
 import { mintEksToken } from "../../src/aws/token.js";
 
-// The SPEC.md worked example: its fields are known without decoding.
-const SPEC = {
+// The SGN golden vector (test/fixtures/ncp-token-vectors.json): its fields are known without decoding.
+const SGN = {
   accessKey: "NCPTESTACCESSKEY0001",
   secretKey: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",
   clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b",
@@ -45,24 +45,24 @@ async function run(args: string[], options: { now?: number; stdin?: string; tty?
     env: { HOME: join(root, "home"), ...options.env },
     readStdin: async () => options.stdin ?? "",
     stdinIsTTY: options.tty ?? false,
-    now: () => options.now ?? SPEC.timestamp + 2 * MIN,
+    now: () => options.now ?? SGN.timestamp + 2 * MIN,
     signal: new AbortController().signal,
   };
   const status = await runCli(args, ctx);
   return { status, out, err };
 }
 
-const specKeys = { NCLOUD_ACCESS_KEY_ID: SPEC.accessKey, NCLOUD_SECRET_ACCESS_KEY: SPEC.secretKey };
+const specKeys = { NCLOUD_ACCESS_KEY_ID: SGN.accessKey, NCLOUD_SECRET_ACCESS_KEY: SGN.secretKey };
 
 /** One line on stderr naming the problem, no stack, nothing on stdout, no secret. */
 function assertOneLine(r: Run, status: number, pattern: RegExp): void {
-  assertRefusal(r, status, pattern, [SPEC.secretKey, SPEC.signature]);
+  assertRefusal(r, status, pattern, [SGN.secretKey, SGN.signature]);
 }
 
 const claimToken = (claim: unknown): string => `k8s-ncp-v1.${Buffer.from(JSON.stringify(claim)).toString("base64")}`;
 
-test("inspect prints the claim of the SPEC example, its age and validity, never its signature", async () => {
-  const r = await run(["inspect", SPEC.token]);
+test("inspect prints the claim of the SGN vector, its age and validity, never its signature", async () => {
+  const r = await run(["inspect", SGN.token]);
   assert.equal(r.status, 0, r.err);
   assert.equal(r.err, "");
   assert.match(r.out, /^type: +NKS token \(k8s-ncp-v1\)$/m);
@@ -74,18 +74,18 @@ test("inspect prints the claim of the SPEC example, its age and validity, never 
   assert.match(r.out, /^age: +2m0s$/m);
   assert.match(r.out, /^valid: +yes \(expires in 13m0s\)$/m);
   assert.match(r.out, /^signature: +not checked \(add --verify\)$/m);
-  assert.ok(!r.out.includes(SPEC.signature));
+  assert.ok(!r.out.includes(SGN.signature));
 });
 
 test("inspect -o json gives every field for scripts", async () => {
-  const r = await run(["inspect", "-o", "json", SPEC.token], { now: SPEC.timestamp + 16 * MIN });
+  const r = await run(["inspect", "-o", "json", SGN.token], { now: SGN.timestamp + 16 * MIN });
   assert.equal(r.status, 0, r.err);
   assert.deepEqual(JSON.parse(r.out), {
     type: "k8s-ncp-v1",
-    clusterUuid: SPEC.clusterUuid,
+    clusterUuid: SGN.clusterUuid,
     stage: "sgn-v1",
-    accessKey: SPEC.accessKey,
-    path: `/iam/sgn-v1/user?clusterUuid=${SPEC.clusterUuid}`,
+    accessKey: SGN.accessKey,
+    path: `/iam/sgn-v1/user?clusterUuid=${SGN.clusterUuid}`,
     issuedAt: "2026-01-01T00:00:00.000Z",
     expiresAt: "2026-01-01T00:15:00.000Z",
     ageSeconds: 960,
@@ -97,36 +97,36 @@ test("inspect -o json gives every field for scripts", async () => {
 });
 
 test("inspect says when a token has expired or lies in the future", async () => {
-  const expired = await run(["inspect", SPEC.token], { now: SPEC.timestamp + 20 * MIN });
+  const expired = await run(["inspect", SGN.token], { now: SGN.timestamp + 20 * MIN });
   assert.equal(expired.status, 0);
   assert.match(expired.out, /^valid: +no: expired 5m0s ago, mint a new one$/m);
-  const atEdge = await run(["inspect", SPEC.token], { now: SPEC.timestamp + 15 * MIN });
+  const atEdge = await run(["inspect", SGN.token], { now: SGN.timestamp + 15 * MIN });
   assert.match(atEdge.out, /^valid: +yes/m);
-  const future = await run(["inspect", SPEC.token], { now: SPEC.timestamp - 3 * MIN });
+  const future = await run(["inspect", SGN.token], { now: SGN.timestamp - 3 * MIN });
   assert.match(future.out, /^age: +-3m0s$/m);
   assert.match(future.out, /^valid: +no: issued 3m0s in the future/m);
-  const smallSkew = await run(["inspect", SPEC.token], { now: SPEC.timestamp - 30 * 1000 });
+  const smallSkew = await run(["inspect", SGN.token], { now: SGN.timestamp - 30 * 1000 });
   assert.match(smallSkew.out, /^valid: +yes/m);
 });
 
 test("inspect reads the token from stdin: bare, after 'Bearer', or inside an ExecCredential", async () => {
-  const credential = JSON.stringify({ kind: "ExecCredential", apiVersion: "client.authentication.k8s.io/v1beta1", spec: { interactive: false }, status: { expirationTimestamp: "2026-01-01T00:14:00Z", token: SPEC.token } });
+  const credential = JSON.stringify({ kind: "ExecCredential", apiVersion: "client.authentication.k8s.io/v1beta1", spec: { interactive: false }, status: { expirationTimestamp: "2026-01-01T00:14:00Z", token: SGN.token } });
   for (const [stdin, args] of [
-    [`${SPEC.token}\n`, ["inspect"]],
-    [`Bearer ${SPEC.token}`, ["inspect", "-"]],
+    [`${SGN.token}\n`, ["inspect"]],
+    [`Bearer ${SGN.token}`, ["inspect", "-"]],
     [credential, ["inspect"]],
   ] as const) {
     const r = await run([...args, "-o", "json"], { stdin });
     assert.equal(r.status, 0, r.err);
-    assert.equal((JSON.parse(r.out) as { accessKey: string }).accessKey, SPEC.accessKey);
+    assert.equal((JSON.parse(r.out) as { accessKey: string }).accessKey, SGN.accessKey);
   }
 });
 
 test("inspect --verify checks the signature with the resolved credentials", async () => {
-  const ok = await run(["inspect", "--verify", SPEC.token], { env: specKeys });
+  const ok = await run(["inspect", "--verify", SGN.token], { env: specKeys });
   assert.equal(ok.status, 0, ok.err);
   assert.match(ok.out, /^signature: +verified with your credentials$/m);
-  const json = await run(["inspect", "--verify", "--cluster-uuid", SPEC.clusterUuid.toUpperCase(), "--region", "sgn", "-o", "json", SPEC.token], { env: specKeys });
+  const json = await run(["inspect", "--verify", "--cluster-uuid", SGN.clusterUuid.toUpperCase(), "--region", "sgn", "-o", "json", SGN.token], { env: specKeys });
   assert.equal(json.status, 0, json.err);
   assert.equal((JSON.parse(json.out) as { signature: string }).signature, "verified");
 });
@@ -136,14 +136,14 @@ test("inspect --verify with a profile from the configure file", async () => {
   await mkdir(dir, { recursive: true });
   await writeFile(
     join(dir, "configure"),
-    `[DEFAULT]\nncloud_access_key_id = OTHERKEY\nncloud_secret_access_key = ${randomBytes(20).toString("hex")}\n\n[spec]\nncloud_access_key_id = ${SPEC.accessKey}\nncloud_secret_access_key = ${SPEC.secretKey}\n`,
+    `[DEFAULT]\nncloud_access_key_id = OTHERKEY\nncloud_secret_access_key = ${randomBytes(20).toString("hex")}\n\n[spec]\nncloud_access_key_id = ${SGN.accessKey}\nncloud_secret_access_key = ${SGN.secretKey}\n`,
     { mode: 0o600 },
   );
   try {
-    const ok = await run(["inspect", "--verify", "--profile", "spec", SPEC.token]);
+    const ok = await run(["inspect", "--verify", "--profile", "spec", SGN.token]);
     assert.equal(ok.status, 0, ok.err);
     assert.match(ok.out, /verified/);
-    const wrongKey = await run(["inspect", "--verify", SPEC.token]);
+    const wrongKey = await run(["inspect", "--verify", SGN.token]);
     assertOneLine(wrongKey, 4, /signed by access key NCPTESTACCESSKEY0001, but the credentials from profile DEFAULT of .*configure are for OTHERKEY: pass --profile/);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -151,22 +151,22 @@ test("inspect --verify with a profile from the configure file", async () => {
 });
 
 test("inspect --verify refuses what fails a check, with exit 4 and one line", async () => {
-  const wrongSecret = await run(["inspect", "--verify", SPEC.token], { env: { ...specKeys, NCLOUD_SECRET_ACCESS_KEY: randomBytes(20).toString("hex") } });
+  const wrongSecret = await run(["inspect", "--verify", SGN.token], { env: { ...specKeys, NCLOUD_SECRET_ACCESS_KEY: randomBytes(20).toString("hex") } });
   assertOneLine(wrongSecret, 4, /signature does not match/);
-  const expired = await run(["inspect", "--verify", SPEC.token], { env: specKeys, now: SPEC.timestamp + 16 * MIN });
+  const expired = await run(["inspect", "--verify", SGN.token], { env: specKeys, now: SGN.timestamp + 16 * MIN });
   assertOneLine(expired, 4, /expired at 2026-01-01T00:15:00\.000Z.*mint a new one/);
-  const future = await run(["inspect", "--verify", SPEC.token], { env: specKeys, now: SPEC.timestamp - 2 * MIN });
+  const future = await run(["inspect", "--verify", SGN.token], { env: specKeys, now: SGN.timestamp - 2 * MIN });
   assertOneLine(future, 4, /in the future: check the clock/);
-  const otherCluster = await run(["inspect", "--verify", "--clusterUuid", "00000000-0000-4000-8000-000000000000", SPEC.token], { env: specKeys });
+  const otherCluster = await run(["inspect", "--verify", "--clusterUuid", "00000000-0000-4000-8000-000000000000", SGN.token], { env: specKeys });
   assertOneLine(otherCluster, 4, /is for cluster 3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b, not 00000000-0000-4000-8000-000000000000/);
-  const otherRegion = await run(["inspect", "--verify", "--region", "KR", SPEC.token], { env: specKeys });
+  const otherRegion = await run(["inspect", "--verify", "--region", "KR", SGN.token], { env: specKeys });
   assertOneLine(otherRegion, 4, /names IAM stage sgn-v1, but this cluster's region KR uses v1/);
-  const noCredentials = await run(["inspect", "--verify", SPEC.token]);
+  const noCredentials = await run(["inspect", "--verify", SGN.token]);
   assertOneLine(noCredentials, 3, /NCLOUD_ACCESS_KEY_ID/);
 });
 
 test("inspect refuses malformed tokens with one line naming the problem (exit 4)", async () => {
-  const good = { timestamp: "1767225600000", accessKey: "AK", signature: "c2ln", path: `/iam/v1/user?clusterUuid=${SPEC.clusterUuid}` };
+  const good = { timestamp: "1767225600000", accessKey: "AK", signature: "c2ln", path: `/iam/v1/user?clusterUuid=${SGN.clusterUuid}` };
   const cases: [string, RegExp][] = [
     ["k8s-gcp-v1.abcd", /must start with "k8s-ncp-v1\." \(NKS\) or "k8s-aws-v1\." \(EKS\)/],
     ["ya29.opaque-access-token", /GKE access tokens are opaque/],
@@ -190,12 +190,12 @@ test("inspect refuses malformed tokens with one line naming the problem (exit 4)
 test("inspect: usage mistakes exit 2 with one line", async () => {
   assertOneLine(await run(["inspect"], { tty: true }), 2, /no token: pass it as an argument, or pipe it in/);
   assertOneLine(await run(["inspect"], { stdin: "  \n" }), 2, /stdin is empty/);
-  assertOneLine(await run(["inspect", SPEC.token, SPEC.token]), 2, /give one token/);
-  assertOneLine(await run(["inspect", "-o", "yaml", SPEC.token]), 2, /-o "yaml" is not supported: use text or json/);
-  assertOneLine(await run(["inspect", "--region", "KR", SPEC.token]), 2, /only with --verify/);
-  assertOneLine(await run(["inspect", "--verify", "--region", "K R", SPEC.token], { env: specKeys }), 2, /region/);
-  assertOneLine(await run(["inspect", "--verify", "--clusterUuid", "abc&x=1", SPEC.token], { env: specKeys }), 2, /UUID/);
-  assertOneLine(await run(["inspect", "--bogus", SPEC.token]), 2, /unknown flag "--bogus"/);
+  assertOneLine(await run(["inspect", SGN.token, SGN.token]), 2, /give one token/);
+  assertOneLine(await run(["inspect", "-o", "yaml", SGN.token]), 2, /-o "yaml" is not supported: use text or json/);
+  assertOneLine(await run(["inspect", "--region", "KR", SGN.token]), 2, /only with --verify/);
+  assertOneLine(await run(["inspect", "--verify", "--region", "K R", SGN.token], { env: specKeys }), 2, /region/);
+  assertOneLine(await run(["inspect", "--verify", "--clusterUuid", "abc&x=1", SGN.token], { env: specKeys }), 2, /UUID/);
+  assertOneLine(await run(["inspect", "--bogus", SGN.token]), 2, /unknown flag "--bogus"/);
 });
 
 test("inspect decodes an EKS token without printing its signature or session token", async () => {
@@ -261,33 +261,33 @@ test("inspect as a process: 'token | inspect' through a pipe, and no file appear
 
 test("inspect is a kubeiam command, not one of ncp-iam-authenticator's", async () => {
   let err = "";
-  const status = await runCli(["inspect", SPEC.token], {
+  const status = await runCli(["inspect", SGN.token], {
     programName: "ncp-iam-authenticator",
     out: () => undefined,
     err: (t) => void (err += t),
     env: {},
     readStdin: async () => "",
-    now: () => SPEC.timestamp,
+    now: () => SGN.timestamp,
     signal: new AbortController().signal,
   });
   assert.equal(status, 2);
   assert.match(err, /^ncp-iam-authenticator: unknown command "inspect"/);
   // A token minted here decodes to what was minted.
-  const { token } = mintNcpToken({ accessKey: "AK1", secretKey: "sk", clusterUuid: SPEC.clusterUuid, region: "FKR", now: SPEC.timestamp });
+  const { token } = mintNcpToken({ accessKey: "AK1", secretKey: "sk", clusterUuid: SGN.clusterUuid, region: "FKR", now: SGN.timestamp });
   const r = await run(["inspect", "-o", "json", token]);
   assert.equal((JSON.parse(r.out) as { stage: string }).stage, "v1");
 });
 
-/** A claim signed with `secretKey` by hand (SPEC section 1, node:crypto), serialised by `encode`. */
-function signedToken(fields: { timestamp: string; accessKey: string; path?: string }, secretKey = SPEC.secretKey, encode: (c: object) => string = (c) => JSON.stringify(c)): string {
-  const path = fields.path ?? `/iam/sgn-v1/user?clusterUuid=${SPEC.clusterUuid}`;
+/** A claim signed with `secretKey` by hand (docs/formats.md §1, node:crypto), serialised by `encode`. */
+function signedToken(fields: { timestamp: string; accessKey: string; path?: string }, secretKey = SGN.secretKey, encode: (c: object) => string = (c) => JSON.stringify(c)): string {
+  const path = fields.path ?? `/iam/sgn-v1/user?clusterUuid=${SGN.clusterUuid}`;
   const signature = createHmac("sha256", secretKey).update(`GET ${path}\n${fields.timestamp}\n${fields.accessKey}`).digest("base64");
   return `k8s-ncp-v1.${Buffer.from(encode({ timestamp: fields.timestamp, accessKey: fields.accessKey, signature, path })).toString("base64")}`;
 }
 
 test("inspect: a signed token with an absurd timestamp is a malformed token (exit 4, one line), never an internal error", async () => {
   for (const timestamp of ["9999999999999999", "8640000000000000", "01767225600000"]) {
-    const token = signedToken({ timestamp, accessKey: SPEC.accessKey });
+    const token = signedToken({ timestamp, accessKey: SGN.accessKey });
     for (const args of [["inspect", token], ["inspect", "-o", "json", token], ["inspect", "--verify", token]]) {
       const r = await run(args, { env: specKeys });
       assertOneLine(r, 4, /timestamp .* is not milliseconds since the epoch/);
@@ -297,14 +297,14 @@ test("inspect: a signed token with an absurd timestamp is a malformed token (exi
 });
 
 test("inspect decodes a claim that is not in canonical form and says so; --verify refuses it", async () => {
-  const token = signedToken({ timestamp: String(SPEC.timestamp), accessKey: SPEC.accessKey }, SPEC.secretKey, (c) => JSON.stringify(c, null, 1));
+  const token = signedToken({ timestamp: String(SGN.timestamp), accessKey: SGN.accessKey }, SGN.secretKey, (c) => JSON.stringify(c, null, 1));
   const text = await run(["inspect", token]);
   assert.equal(text.status, 0, text.err);
   assert.match(text.out, /^access key: +NCPTESTACCESSKEY0001$/m);
   assert.match(text.out, /^canonical: +no: not the bytes minting writes for these values, so verification refuses this token$/m);
   const json = await run(["inspect", "-o", "json", token]);
   assert.equal((JSON.parse(json.out) as { canonical: boolean }).canonical, false);
-  assert.doesNotMatch((await run(["inspect", SPEC.token])).out, /canonical/);
+  assert.doesNotMatch((await run(["inspect", SGN.token])).out, /canonical/);
   assertOneLine(await run(["inspect", "--verify", token], { env: specKeys }), 4, /not in its canonical form/);
 });
 
@@ -315,7 +315,7 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-
 test("inspect escapes everything it prints from a token: one table line a field, no raw control or bidi character", async () => {
   // Written as Go's encoding/json writes it (U+2028 escaped), so the claim is canonical.
   const goJson = (c: object): string => JSON.stringify(c).replaceAll("\u2028", "\\u2028");
-  const token = signedToken({ timestamp: String(SPEC.timestamp), accessKey: HOSTILE }, SPEC.secretKey, goJson);
+  const token = signedToken({ timestamp: String(SGN.timestamp), accessKey: HOSTILE }, SGN.secretKey, goJson);
   const text = await run(["inspect", token]);
   assert.equal(text.status, 0, text.err);
   assert.doesNotMatch(text.out.replaceAll("\n", ""), RAW_CONTROL);

@@ -255,13 +255,13 @@ describe("the ExecCredential", () => {
   });
 });
 
-describe("credentials (SPEC section 3)", () => {
+describe("credentials (docs/formats.md §4)", () => {
   test("the environment wins over the configure file", async () => {
     const home = await freshHome();
     await writeConfigure(home, configure({ DEFAULT: FILE_KEY }));
     const before = snapshot(home);
     tokenOf(await run(["token", ...ids], { HOME: home, ...envKeys(ENV_KEY) }), ENV_KEY);
-    // The alternative names of SPEC section 3.
+    // The alternative names of docs/formats.md §4.
     tokenOf(await run(["token", ...ids], { HOME: home, NCLOUD_ACCESS_KEY: ALT_KEY.ak, NCLOUD_SECRET_KEY: ALT_KEY.sk }), ALT_KEY);
     // Half a key pair in the environment is not a source: the file is used.
     tokenOf(await run(["token", ...ids], { HOME: home, NCLOUD_ACCESS_KEY_ID: ENV_KEY.ak }), FILE_KEY);

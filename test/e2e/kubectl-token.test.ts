@@ -1,6 +1,6 @@
 /**
  * End to end for issue 2: the real kubectl runs the exec plugin `ncp-iam-authenticator` found on PATH
- * (a symlink to the built CLI, as `npm install` makes one) with the args of SPEC section 4, against a
+ * (a symlink to the built CLI, as `npm install` makes one) with the args of docs/formats.md §5, against a
  * loopback TLS cluster endpoint that accepts only tokens that verify for its own cluster and region.
  */
 import { after, before, test } from "node:test";

@@ -1,6 +1,6 @@
 /**
  * Tests for the ExecCredential that the exec plugin prints and the KUBERNETES_EXEC_INFO it reads
- * (SPEC section 4). Expected strings are written out by hand from the official tool's output
+ * (docs/formats.md §5). Expected strings are written out by hand from the official tool's output
  * and client-go's field order (ExecCredentialStatus: expirationTimestamp, then token).
  */
 import { test } from "node:test";

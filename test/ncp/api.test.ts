@@ -34,7 +34,7 @@ for (const v of vectors) {
   });
 }
 
-test("ncpApiBaseUrl: gateway rewrite and region prefixes (SPEC section 2)", () => {
+test("ncpApiBaseUrl: gateway rewrite and region prefixes (docs/formats.md §2, §3)", () => {
   const table: [string, string, string][] = [
     ["https://ncloud.apigw.ntruss.com", "KR", "https://nks.apigw.ntruss.com/vnks/v2"],
     ["https://ncloud.apigw.ntruss.com", "SGN", "https://nks.apigw.ntruss.com/vnks/sgn-v2"],

@@ -52,7 +52,7 @@ test("status normalisation keeps NCP's word beside it", () => {
   );
 });
 
-test("default names per SPEC section 4", () => {
+test("default names per docs/formats.md §5", () => {
   assert.deepEqual(ncpKubeconfigNames({ region: "KR", clusterName: "demo", clusterUuid: UUID }), {
     cluster: `nks_kr_demo_${UUID}`,
     user: `nks_kr_demo_${UUID}`,

@@ -1,5 +1,5 @@
 /**
- * Tests for NCP credential lookup (SPEC section 3), with temporary homes and explicit environments:
+ * Tests for NCP credential lookup (docs/formats.md §4), with temporary homes and explicit environments:
  * process.env and the real ~/.ncloud are never read. All keys are made up.
  */
 import { test } from "node:test";

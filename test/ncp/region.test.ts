@@ -1,13 +1,13 @@
 /**
- * Tests for NCP region codes: the IAM stage (SPEC section 1, step 2) and the NKS API prefix
- * (SPEC section 2). Expected values are read off the SPEC text.
+ * Tests for NCP region codes: the IAM stage and the NKS API prefix
+ * (docs/formats.md §2). Expected values are written by hand from that page's rules.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ncpApiPrefix, ncpRegionForApiPrefix, ncpStage, normalizeNcpRegion } from "../../src/ncp/region.js";
 import { ErrorCode, InvalidInputError } from "../../src/lib/errors.js";
 
-test("ncpStage: the SPEC section 1 stage table", () => {
+test("ncpStage: the docs/formats.md §2 stage rules", () => {
   const table: [string, string][] = [
     ["", "v1"], // empty → v1
     ["KR", "v1"],
@@ -27,11 +27,11 @@ test("ncpStage: the SPEC section 1 stage table", () => {
   for (const [region, stage] of table) assert.equal(ncpStage(region), stage, `region ${JSON.stringify(region)}`);
 });
 
-test("ncpApiPrefix: the SPEC section 2 prefix table", () => {
+test("ncpApiPrefix: the docs/formats.md §2 prefix rules", () => {
   const table: [string, string][] = [
     ["KR", "/vnks/v2"],
     ["kr", "/vnks/v2"],
-    ["", "/vnks/v2"], // empty means the default region, KR (SPEC section 1)
+    ["", "/vnks/v2"], // empty means the default region, KR (docs/formats.md §2)
     ["FKR", "/nks/v2"], // F… first, so FCS01 is finance too
     ["FCS01", "/nks/v2"],
     ["PCS01", "/vnks/v2"],
@@ -71,7 +71,7 @@ test("normalizeNcpRegion, ncpStage and ncpApiPrefix refuse a region that is not 
   }
 });
 
-test("ncpRegionForApiPrefix: the region a prefix serves by default, the inverse of the SPEC section 2 table", () => {
+test("ncpRegionForApiPrefix: the region a prefix serves by default, the inverse of the docs/formats.md §2 prefix rules", () => {
   const table: [string, string | undefined][] = [
     ["/vnks/v2", "KR"],
     ["/nks/v2", "FKR"],

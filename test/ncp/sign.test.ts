@@ -1,5 +1,5 @@
 /**
- * Tests for the NCP API Gateway signature (SPEC section 2). Expected values come from the official
+ * Tests for the NCP API Gateway signature (docs/formats.md §3). Expected values come from the official
  * tool's test and from openssl (test/fixtures/make-ncp-token-vectors.sh), never from our code.
  */
 import { test } from "node:test";
@@ -96,7 +96,7 @@ test("signNcpRequest: every input is covered by the signature", () => {
   for (const v of variants) assert.notEqual(signNcpRequest(v), base.signature);
 });
 
-// SPEC section 1: the token's signature is the section 2 signature of `GET {path}`.
+// docs/formats.md §1: the token's signature is the §3 signature of `GET {path}`.
 for (const v of fixture("ncp-token-vectors.json") as TokenVector[]) {
   test(`signNcpRequest reproduces the signature inside token vector: ${v.name}`, () => {
     const claim = JSON.parse(Buffer.from(v.token.slice("k8s-ncp-v1.".length), "base64").toString("utf8")) as Record<string, string>;

@@ -1,6 +1,6 @@
 /**
- * Tests for decoding and verifying NKS tokens (SPEC section 1), and for the inputs that minting
- * refuses. Tokens are the SPEC's worked example or built here by hand from JSON and Base64.
+ * Tests for decoding and verifying NKS tokens (docs/formats.md §1), and for the inputs that minting
+ * refuses. Tokens are the SGN golden vector (test/fixtures/ncp-token-vectors.json) or built here by hand from JSON and Base64.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ import {
 } from "../../src/ncp/token.js";
 import { ErrorCode, InvalidInputError, TokenError, type ErrorCodeValue } from "../../src/lib/errors.js";
 
-// SPEC section 1, worked example.
+// The SGN golden vector of test/fixtures/ncp-token-vectors.json (format: docs/formats.md §1).
 const AK = "NCPTESTACCESSKEY0001";
 const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
 const UUID = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
@@ -55,11 +55,11 @@ function throwsInvalid(fn: () => unknown, field: string, message: RegExp): void 
   });
 }
 
-test("the hand-built claim helper reproduces the SPEC token byte for byte", () => {
+test("the hand-built claim helper reproduces the SGN vector's token byte for byte", () => {
   assert.equal(tokenOf(claim), TOKEN);
 });
 
-test("decodeNcpToken: every field of the SPEC example", () => {
+test("decodeNcpToken: every field of the SGN vector", () => {
   const c = decodeNcpToken(TOKEN);
   assert.equal(c.timestamp, "1767225600000");
   assert.equal(c.issuedAt.toISOString(), "2026-01-01T00:00:00.000Z");
@@ -148,7 +148,7 @@ const opts = (extra: Partial<VerifyNcpTokenOptions> = {}): VerifyNcpTokenOptions
   ...extra,
 });
 
-test("verifyNcpToken: the SPEC example verifies with its secret, cluster and region", () => {
+test("verifyNcpToken: the SGN vector verifies with its secret, cluster and region", () => {
   const who = verifyNcpToken(TOKEN, opts({ clusterUuid: UUID, region: "SGN" }));
   assert.deepEqual(who, {
     accessKey: AK,
@@ -293,7 +293,7 @@ test("mintNcpToken then verifyNcpToken round-trips", () => {
   assert.deepEqual(who.expiresAt, expiresAt);
 });
 
-/** The signature of SPEC section 1, computed here with node:crypto (not src/ncp/sign.ts). */
+/** The signature of docs/formats.md §1, computed here with node:crypto (not src/ncp/sign.ts). */
 function sign(timestamp: string, accessKey: string, path: string, secretKey = SK): string {
   return createHmac("sha256", secretKey).update(`GET ${path}\n${timestamp}\n${accessKey}`).digest("base64");
 }
@@ -360,7 +360,7 @@ test("verifyNcpToken accepts only the canonical claim bytes; decodeNcpToken stil
   const c = (k: string, v: string): string => `${JSON.stringify(k)}:${JSON.stringify(v)}`;
   const fields = [c("timestamp", ts), c("accessKey", AK), c("signature", SIG), c("path", PATH)];
   const canonicalText = `{${fields.join(",")}}`;
-  assert.equal(rawToken(canonicalText), TOKEN, "the canonical text is the SPEC token's");
+  assert.equal(rawToken(canonicalText), TOKEN, "the canonical text is the SGN vector's token");
   const variants: [string, string][] = [
     ["duplicate key, last wins", `{${c("timestamp", "1")},${fields.join(",")}}`],
     ["a space after a colon", `{${fields.join(",").replace(`"timestamp":`, `"timestamp": `)}}`],

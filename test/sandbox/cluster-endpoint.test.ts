@@ -1,5 +1,5 @@
 /**
- * A sandbox cluster's HTTPS endpoint: tokens are built here by hand (node:crypto, SPEC section 1),
+ * A sandbox cluster's HTTPS endpoint: tokens are built here by hand (node:crypto, docs/formats.md §1),
  * independently of src/ncp/token.ts, and each failure kind is refused with 401 and a Kubernetes
  * Status body, its precise reason going to the sandbox's log only.
  */
@@ -43,7 +43,7 @@ after(async () => {
   await sandbox.close();
 });
 
-/** SPEC section 1, by hand. */
+/** docs/formats.md §1, by hand. */
 function token(o: { key: { accessKey: string; secretKey: string }; uuid: string; stage: string; ms?: number; signature?: string }): string {
   const timestamp = String(o.ms ?? Date.now());
   const path = `/iam/${o.stage}/user?clusterUuid=${o.uuid}`;

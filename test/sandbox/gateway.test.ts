@@ -83,7 +83,7 @@ function authFailed(body: unknown): void {
   assert.equal(typeof e.details, "string");
 }
 
-test("a signed list of KR clusters answers the KR clusters with the fields of SPEC section 2", async () => {
+test("a signed list of KR clusters answers the KR clusters with the fields of the NKS REST API (docs/formats.md §3)", async () => {
   const { status, body } = await call({ uri: "/vnks/v2/clusters" });
   assert.equal(status, 200);
   const clusters = (body as { clusters: Record<string, unknown>[] }).clusters;

@@ -1,5 +1,5 @@
 /**
- * Properties of the NCP configure-file reader (resolveNcpCredentials on a file, SPEC section 3) over
+ * Properties of the NCP configure-file reader (resolveNcpCredentials on a file, docs/formats.md §4) over
  * generated and mutated files: every file ends in usable credentials or a typed CredentialsError or
  * ConfigFileError, one line that never holds the secret key.
  */

@@ -1,6 +1,6 @@
 /**
  * Properties of decodeNcpToken and verifyNcpToken over generated and mutated tokens. The oracles
- * are written here from SPEC section 1 (node:crypto HMAC, JSON with Go's escapes), not taken from
+ * are written here from docs/formats.md §1 (node:crypto HMAC, JSON with Go's escapes), not taken from
  * src/ncp/token.ts: every input ends in a correct result or a typed TokenError, and nothing is
  * accepted but the exact canonical bytes with the right signature.
  */
@@ -23,11 +23,11 @@ const RING = new Map<string, string>([
 ]);
 const ACCESS_KEYS = [...RING.keys()];
 
-/** SPEC section 1, steps 4-5, by hand. */
+/** docs/formats.md §1, steps 3-4, by hand. */
 const hmac = (secret: string, path: string, timestamp: string, accessKey: string): string =>
   createHmac("sha256", secret).update(`GET ${path}\n${timestamp}\n${accessKey}`).digest("base64");
 
-/** SPEC section 1, steps 6-7, by hand: compact JSON in key order, with Go's extra escapes. */
+/** docs/formats.md §1, steps 5-6, by hand: compact JSON in key order, with Go's extra escapes. */
 function canonicalToken(c: { timestamp: string; accessKey: string; signature: string; path: string }): string {
   const json = JSON.stringify({ timestamp: c.timestamp, accessKey: c.accessKey, signature: c.signature, path: c.path }).replace(
     /[<>&\u2028\u2029]/g,
