@@ -14,6 +14,8 @@ import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
+import YAML from "yaml";
+import { parseSpiderTokenScript } from "../../src/broker/client/convert.js";
 import { createBrokerProvider } from "../../src/broker/client/provider.js";
 import { kubeConfigFor } from "../../src/provider.js";
 import { assertOneLine, type CliRun } from "../helpers/cli.js";
@@ -71,6 +73,8 @@ const kubeiam = (args: string[], home: string, extra: Record<string, string> = {
   run(process.execPath, [CLI, ...args], env(home, extra), stdin);
 const kubectl = (kubeconfig: string, home: string): Promise<CliRun> =>
   run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", "get", "--raw", "/version"], env(home));
+const kubectlGetNodes = (kubeconfig: string, home: string): Promise<CliRun> =>
+  run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=20s", "get", "nodes", "-o", "name"], env(home));
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "kubeiam-e2e-broker-clients-"));
@@ -302,7 +306,7 @@ test("cb-spider users: their kubeconfig, sh, curl and .spider-credential work un
   assert.equal(one.Status, "Active");
   const access = one.AccessInfo as { Endpoint: string; Kubeconfig: string };
   assert.equal(access.Endpoint, endpoint);
-  assert.match(access.Kubeconfig, /command: kubeiam/);
+  assert.match(access.Kubeconfig, /command: sh/, "cb-spider's kubeconfig by default (the next test runs it)");
   assert.ok(Array.isArray(one.NodeGroupList));
 
   // Refusals in cb-spider's error shape: another connection, no grant, a bad password, no ConnectionName.
@@ -318,6 +322,104 @@ test("cb-spider users: their kubeconfig, sh, curl and .spider-credential work un
   // kubectl with a wrong connection in the kubeconfig fails, the broker having said why.
   await writeFile(kubeconfig, spiderKubeconfig(host, "demo", "aws-x", endpoint, caData));
   assert.notEqual((await kubectl(kubeconfig, home)).status, 0);
+});
+
+/** GET a /spider path with curl as alice (HTTP Basic), answering the status and the parsed body. */
+async function spiderGet(path: string, home: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await run("curl", ["-s", "-u", `alice:${tokens.alice}`, "-w", "\n%{http_code}", `${url}${path}`], env(home));
+  const cut = r.out.lastIndexOf("\n");
+  return { status: Number(r.out.slice(cut + 1)), body: JSON.parse(r.out.slice(0, cut)) as Record<string, unknown> };
+}
+
+const kubeconfigOfInfo = (info: Record<string, unknown>): string => (info.AccessInfo as { Kubeconfig: string }).Kubeconfig;
+
+test("cb-spider users: AccessInfo.Kubeconfig is cb-spider's sh/curl kubeconfig at the broker, and kubectl get nodes runs it as it is", async () => {
+  const home = await freshHome();
+  const one = await spiderGet(`/spider/cluster/demo?ConnectionName=${CONNECTION}`, home);
+  assert.equal(one.status, 200);
+  const text = kubeconfigOfInfo(one.body);
+  for (const s of secrets()) assert.ok(!text.includes(s), "no broker token in the kubeconfig");
+  // cb-spider's shape, field for field (as its NCP driver writes it, placeholders filled in), at this broker.
+  const doc = YAML.parse(text) as Record<string, unknown>;
+  const caData = await sandboxCaData();
+  assert.deepEqual(doc.clusters, [{ cluster: { "certificate-authority-data": caData, server: endpoint }, name: "demo" }]);
+  assert.deepEqual(doc.contexts, [{ context: { cluster: "demo", user: "ncp-dynamic-token" }, name: "demo" }]);
+  assert.equal(doc["current-context"], "demo");
+  const users = doc.users as { name: string; user: { exec: Record<string, unknown> } }[];
+  assert.equal(users.length, 1);
+  assert.equal(users[0]?.name, "ncp-dynamic-token");
+  const exec = users[0]?.user.exec ?? {};
+  assert.equal(exec.apiVersion, "client.authentication.k8s.io/v1");
+  assert.equal(exec.interactiveMode, "Never");
+  assert.equal(exec.command, "sh");
+  const script = `. ~/.cb-spider/.spider-credential && curl -s -u "$SPIDER_USERNAME:$SPIDER_PASSWORD" "${url}/spider/cluster/demo/token?ConnectionName=${CONNECTION}"`;
+  assert.deepEqual(exec.args, ["-c", script]);
+  assert.match(String(exec.installHint), /\.cb-spider\/\.spider-credential/);
+  // convert-kubeconfig knows it for what it is.
+  assert.deepEqual(parseSpiderTokenScript(script), { kind: "cb-spider", spiderServer: url, cluster: "demo", connection: CONNECTION });
+  // The list gives the same kubeconfig.
+  const list = await spiderGet(`/spider/cluster?ConnectionName=${CONNECTION}`, home);
+  assert.equal(kubeconfigOfInfo((list.body.cluster as Record<string, unknown>[])[0] ?? {}), text);
+
+  // Written as it came, with a .spider-credential naming a kubeiam user and token: the real sh, curl and kubectl.
+  const kubeconfig = join(home, "from-spider.yaml");
+  await writeFile(kubeconfig, text);
+  const missing = await kubectlGetNodes(kubeconfig, home);
+  assert.notEqual(missing.status, 0, "no credential file, no token");
+  await mkdir(join(home, ".cb-spider"), { mode: 0o700 });
+  await writeFile(join(home, ".cb-spider", ".spider-credential"), `SPIDER_USERNAME=alice\nSPIDER_PASSWORD=${tokens.alice}\n`, { mode: 0o600 });
+  const nodes = await kubectlGetNodes(kubeconfig, home);
+  assert.equal(nodes.status, 0, nodes.err);
+  assert.match(nodes.out, /^(node\/\S+\n)+$/);
+  // Another user's password in the file: the broker refuses, and kubectl fails.
+  await writeFile(join(home, ".cb-spider", ".spider-credential"), `SPIDER_USERNAME=bob\nSPIDER_PASSWORD=${tokens.bob}\n`, { mode: 0o600 });
+  assert.notEqual((await kubectlGetNodes(kubeconfig, home)).status, 0);
+});
+
+test("cb-spider's KubeconfigType: native runs 'kubeiam broker token', embed carries a token; other values are refused", async () => {
+  const home = await freshHome();
+  const native = await spiderGet(`/spider/cluster/demo?ConnectionName=${CONNECTION}&KubeconfigType=native`, home);
+  assert.equal(native.status, 200);
+  const nativeText = kubeconfigOfInfo(native.body);
+  const nativeExec = ((YAML.parse(nativeText) as { users: { user: { exec: { command: string; args: string[] } } }[] }).users[0] as { user: { exec: { command: string; args: string[] } } }).user.exec;
+  assert.deepEqual([nativeExec.command, ...nativeExec.args], ["kubeiam", "broker", "token", "--server", url, "--cluster", "demo"]);
+  const nativeList = await spiderGet(`/spider/cluster?ConnectionName=${CONNECTION}&KubeconfigType=native`, home);
+  assert.equal(kubeconfigOfInfo((nativeList.body.cluster as Record<string, unknown>[])[0] ?? {}), nativeText);
+  const nativeFile = join(home, "native.yaml");
+  await writeFile(nativeFile, nativeText);
+  assert.equal((await kubeiam(["broker", "login", "--server", url], home, {}, tokens.alice)).status, 0);
+  const viaPlugin = await kubectlGetNodes(nativeFile, home);
+  assert.equal(viaPlugin.status, 0, viaPlugin.err);
+
+  // embed: a token in the kubeconfig (an audited issue), usable from a home with nothing in it.
+  const embed = await spiderGet(`/spider/cluster/demo?ConnectionName=${CONNECTION}&KubeconfigType=embed`, home);
+  assert.equal(embed.status, 200);
+  const embedText = kubeconfigOfInfo(embed.body);
+  assert.match(embedText, /token: k8s-ncp-v1\./);
+  const bare = await freshHome();
+  const embedFile = join(bare, "embed.yaml");
+  await writeFile(embedFile, embedText);
+  const viaToken = await kubectlGetNodes(embedFile, bare);
+  assert.equal(viaToken.status, 0, viaToken.err);
+  const audit = await restOk(url, admin, "GET", "/v1/audit?user=alice&limit=20", undefined, 200);
+  assert.ok((audit.body as { entries: { action: string; outcome: string }[] }).entries.some((e) => e.action === "token.issue.spider.kubeconfig" && e.outcome === "issued"));
+
+  // Exact values only, in cb-spider's error shape; embed is for one cluster at a time.
+  for (const [path, message] of [
+    [`/spider/cluster/demo?ConnectionName=${CONNECTION}&KubeconfigType=Native`, /^KubeconfigType "Native" is not known: leave it out for cb-spider's sh\/curl kubeconfig, or give native \(runs 'kubeiam broker token'\) or embed \(carries a token\)$/],
+    [`/spider/cluster?ConnectionName=${CONNECTION}&KubeconfigType=static`, /^KubeconfigType "static" is not known: /],
+    [`/spider/cluster/demo?ConnectionName=${CONNECTION}&KubeconfigType=native&KubeconfigType=embed`, /^KubeconfigType given more than once is not known: /],
+    [`/spider/cluster?ConnectionName=${CONNECTION}&KubeconfigType=embed`, /^KubeconfigType=embed mints a token, so it is given one cluster at a time: /],
+  ] as const) {
+    const r = await spiderGet(path, home);
+    assert.equal(r.status, 400, path);
+    assert.deepEqual(Object.keys(r.body), ["message"]);
+    assert.match(String(r.body.message), message, path);
+  }
+  // An empty value is cb-spider's default, as there.
+  const empty = await spiderGet(`/spider/cluster/demo?ConnectionName=${CONNECTION}&KubeconfigType=`, home);
+  assert.equal(empty.status, 200);
+  assert.match(kubeconfigOfInfo(empty.body), /command: sh/);
 });
 
 test("convert-kubeconfig moves a cb-spider kubeconfig and an ncp-iam-authenticator one to the broker; kubectl then works", async () => {

@@ -4,6 +4,12 @@
  * detail with cb-spider's field names. HTTP Basic with a kubeiam user and broker token (Bearer works
  * too); errors as cb-spider's `{"message":"…"}`. Tokens go through the same path as `/v1`: grant
  * check, mint, audit row committed before the answer.
+ *
+ * `AccessInfo.Kubeconfig` is what cb-spider puts there: by default its `sh -c ". ~/.cb-spider/.spider-credential
+ * && curl …"` user, pointed at this broker's own token route, so a cb-spider user's tooling works
+ * unchanged. cb-spider's `KubeconfigType` query parameter picks another form: `native` (cb-spider: the
+ * cloud's own plugin; here kubeiam's own, `kubeiam broker token`, since the cloud's plugin would need
+ * the cloud key the broker exists to hold) or `embed` (a token in the kubeconfig, one cluster at a time).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClusterInfo, ClusterStatus, NodeGroupInfo } from "../../cluster-info.js";
@@ -93,14 +99,14 @@ function nodeGroup(g: NodeGroupInfo, clusterStatus: SpiderStatus): SpiderNodeGro
 /**
  * A stored cluster in cb-spider's ClusterInfo shape. `IId.NameId` is the broker's cluster name (the
  * one cb-spider's kubeconfigs ask for), `IId.SystemId` the cloud's own id; `AccessInfo.Kubeconfig`
- * is the broker's exec kubeconfig for that cluster.
+ * is the kubeconfig given (see {@link SpiderKubeconfigType}).
  *
  * @example
  * ```ts
- * const info = spiderClusterInfo(storedCluster, "https://broker.example:8750");
+ * const info = spiderClusterInfo(storedCluster, brokerKubeconfig({ cluster: storedCluster, server, mode: "spider" }));
  * ```
  */
-export function spiderClusterInfo(cluster: StoredCluster, server: string): SpiderClusterInfo {
+export function spiderClusterInfo(cluster: StoredCluster, kubeconfig: string): SpiderClusterInfo {
   let info: ClusterInfo | undefined;
   try {
     info = storedClusterInfo(cluster);
@@ -118,7 +124,7 @@ export function spiderClusterInfo(cluster: StoredCluster, server: string): Spide
       KeyValueList: [],
     },
     NodeGroupList: (info?.nodeGroups ?? []).map((g) => nodeGroup(g, status)),
-    AccessInfo: { Endpoint: cluster.endpoint, Kubeconfig: brokerKubeconfig({ cluster, server, mode: "exec" }) },
+    AccessInfo: { Endpoint: cluster.endpoint, Kubeconfig: kubeconfig },
     Addons: { KeyValueList: [] },
     Status: status,
     CreatedTime: (info?.createdAt ?? new Date(cluster.createdAt)).toISOString(),
@@ -132,7 +138,44 @@ export function spiderClusterInfo(cluster: StoredCluster, server: string): Spide
 }
 
 interface SpiderQuery {
-  ConnectionName?: string;
+  ConnectionName?: unknown;
+  KubeconfigType?: unknown;
+}
+
+/**
+ * The values of cb-spider's `KubeconfigType` query parameter the broker honours: absent (or empty, as
+ * cb-spider treats it) for cb-spider's sh/curl user, `native` for `kubeiam broker token`, `embed` for a
+ * token in the kubeconfig.
+ */
+export type SpiderKubeconfigType = "spider" | "native" | "embed";
+
+const KUBECONFIG_TYPES: ReadonlyMap<string, SpiderKubeconfigType> = new Map([
+  ["", "spider"],
+  ["native", "native"],
+  ["embed", "embed"],
+]);
+
+/**
+ * The kubeconfig form a `/spider/cluster` request asks for; a 400 for anything else (exact values
+ * only: cb-spider compares `KubeconfigType == "native"`, so `Native` would silently be its default).
+ *
+ * @example
+ * ```ts
+ * spiderKubeconfigType({ KubeconfigType: "native" }); // "native"
+ * ```
+ */
+export function spiderKubeconfigType(query: SpiderQuery): SpiderKubeconfigType {
+  const given = query.KubeconfigType ?? "";
+  const type = typeof given === "string" ? KUBECONFIG_TYPES.get(given) : undefined;
+  if (type === undefined) {
+    const shown = typeof given === "string" ? JSON.stringify(given.slice(0, 40)) : "given more than once";
+    throw new BrokerRefusal(
+      400,
+      BrokerReason.BAD_REQUEST,
+      `KubeconfigType ${shown} is not known: leave it out for cb-spider's sh/curl kubeconfig, or give native (runs 'kubeiam broker token') or embed (carries a token)`,
+    );
+  }
+  return type;
 }
 
 function connectionOf(req: FastifyRequest): string {
@@ -171,17 +214,29 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
       spider.get("/cluster", async (req) => {
         const user = await ctx.authenticate(req);
         const connection = connectionOf(req);
+        const type = spiderKubeconfigType(req.query as SpiderQuery);
+        if (type === "embed") {
+          // Each cluster's kubeconfig would mint (and audit) a token nobody may use: one at a time.
+          throw new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "KubeconfigType=embed mints a token, so it is given one cluster at a time: ask GET /spider/cluster/{Name}?ConnectionName=…&KubeconfigType=embed");
+        }
+        const server = ctx.publicUrl(req);
         const clusters = (await ctx.store.clustersFor(user)).filter((c) => c.connection === connection);
-        return { cluster: clusters.map((c) => spiderClusterInfo(c, ctx.publicUrl(req))) };
+        return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }))) };
       });
 
       spider.get("/cluster/:Name", async (req) => {
         const user = await ctx.authenticate(req);
         const connection = connectionOf(req);
+        const type = spiderKubeconfigType(req.query as SpiderQuery);
         const name = (req.params as { Name: string }).Name;
         const cluster = (await ctx.store.clustersFor(user)).find((c) => c.name === name && c.connection === connection);
         if (cluster === undefined) throw notInConnection(name, connection);
-        return spiderClusterInfo(cluster, ctx.publicUrl(req));
+        const server = ctx.publicUrl(req);
+        if (type === "embed") {
+          const issued = await issueClusterToken(ctx, req, user, name, "spider.kubeconfig");
+          return spiderClusterInfo(issued.cluster, brokerKubeconfig({ cluster: issued.cluster, server, mode: "embed", token: issued.token }));
+        }
+        return spiderClusterInfo(cluster, brokerKubeconfig({ cluster, server, mode: type === "native" ? "exec" : "spider" }));
       });
 
       spider.get("/cluster/:Name/token", async (req, reply) => {
