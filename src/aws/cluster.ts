@@ -86,7 +86,7 @@ async function eksClient(options: EksApiOptions): Promise<EKSClient> {
     region: checkAwsRegion(options.region),
     credentials: options.credentials,
     maxAttempts: 3,
-    requestHandler: awsRequestHandler(options.env ?? process.env),
+    requestHandler: await awsRequestHandler(options.env ?? process.env),
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   });
   const onAttempt = options.onAttempt;

@@ -3,12 +3,12 @@
  * profiles, SSO, process, web identity, instance roles), an optional role to assume first, and the
  * checks that turn the SDK's vague failures into one clear line. The SDK loads on first use.
  */
-import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseIni } from "ini";
 import { ConfigFileError, CredentialsError, InvalidInputError, KubeiamError, UsageError } from "../lib/errors.js";
+import { readUserFile } from "../lib/read-file.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import { nonEmpty } from "../lib/validate.js";
 import { awsCacheFileName, readAwsCachedCredentials, writeAwsCachedCredentials, type AwsCacheIdentity } from "./cache.js";
@@ -35,15 +35,17 @@ export interface AwsSharedFiles {
 
 /**
  * Reads `~/.aws/config` and `~/.aws/credentials` (or `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`).
- * Missing files count as empty; unreadable ones throw {@link ConfigFileError}.
+ * Missing files count as empty (so does `/dev/null`); unreadable ones throw {@link ConfigFileError}.
+ * A FIFO is refused before it is read (a {@link FileError}): the AWS SDK opens both files again
+ * after us, and would find the FIFO empty or wait on it forever.
  *
  * @example
  * ```ts
- * const files = readAwsSharedFiles(process.env);
+ * const files = await readAwsSharedFiles(process.env);
  * console.log([...files.profiles.keys()]);
  * ```
  */
-export function readAwsSharedFiles(env: Record<string, string | undefined>): AwsSharedFiles {
+export async function readAwsSharedFiles(env: Record<string, string | undefined>): Promise<AwsSharedFiles> {
   const home = env.HOME || homedir();
   const configFile = nonEmpty(env.AWS_CONFIG_FILE) ?? join(home, ".aws", "config");
   const credentialsFile = nonEmpty(env.AWS_SHARED_CREDENTIALS_FILE) ?? join(home, ".aws", "credentials");
@@ -54,19 +56,21 @@ export function readAwsSharedFiles(env: Record<string, string | undefined>): Aws
     for (const [k, v] of Object.entries(section)) if (typeof v === "string") values[k] = v;
     profiles.set(name, values);
   };
-  for (const [name, section] of Object.entries(readIni(configFile))) {
+  const [config, credentials] = await Promise.all([readIni(configFile, "AWS config file"), readIni(credentialsFile, "AWS credentials file")]);
+  for (const [name, section] of Object.entries(config)) {
     if (name === "default") add("default", section);
     else if (name.startsWith("profile ")) add(name.slice("profile ".length).trim(), section);
   }
-  for (const [name, section] of Object.entries(readIni(credentialsFile))) add(name, section);
+  for (const [name, section] of Object.entries(credentials)) add(name, section);
   return { configFile, credentialsFile, profiles };
 }
 
-function readIni(path: string): Record<string, unknown> {
+async function readIni(path: string, what: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = (await readUserFile(path, { what, refuseFifo: "the AWS SDK reads it again after kubeiam, so pass a regular file (or feed keys from a program with credential_process)" })).text;
   } catch (cause) {
+    if (cause instanceof KubeiamError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return {};
     throw new ConfigFileError(path, `cannot read AWS file ${path} (${code ?? "error"}): check its permissions`, { cause });
@@ -80,20 +84,20 @@ function readIni(path: string): Record<string, unknown> {
  *
  * @example
  * ```ts
- * const profile = resolveAwsProfile({ profile: "prod", env: process.env }); // "prod", or throws
+ * const profile = await resolveAwsProfile({ profile: "prod", env: process.env }); // "prod", or throws
  * ```
  */
-export function resolveAwsProfile(options: {
+export async function resolveAwsProfile(options: {
   profile?: string | undefined;
   env: Record<string, string | undefined>;
   files?: AwsSharedFiles;
-}): string | undefined {
+}): Promise<string | undefined> {
   const profile = nonEmpty(options.profile) ?? nonEmpty(options.env.AWS_PROFILE);
   if (profile === undefined) return undefined;
   if (!PROFILE_RE.test(profile)) {
     throw new InvalidInputError("profile", `AWS profile name ${JSON.stringify(profile.slice(0, 40))} is not valid: pass a profile name from ~/.aws/config`);
   }
-  const files = options.files ?? readAwsSharedFiles(options.env);
+  const files = options.files ?? (await readAwsSharedFiles(options.env));
   if (!files.profiles.has(profile)) {
     const known = [...files.profiles.keys()];
     throw new CredentialsError(
@@ -106,23 +110,23 @@ export function resolveAwsProfile(options: {
 
 /**
  * The region: the one named, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's `region`.
- * Throws {@link UsageError} when none is set anywhere.
+ * Throws {@link UsageError} when none is set anywhere. The shared files are read only when needed.
  *
  * @example
  * ```ts
- * resolveAwsRegion({ region: undefined, env: { AWS_REGION: "eu-west-1" } }); // "eu-west-1"
+ * await resolveAwsRegion({ region: undefined, env: { AWS_REGION: "eu-west-1" } }); // "eu-west-1"
  * ```
  */
-export function resolveAwsRegion(options: {
+export async function resolveAwsRegion(options: {
   region?: string | undefined;
   env: Record<string, string | undefined>;
   profile?: string | undefined;
   files?: AwsSharedFiles;
-}): string {
+}): Promise<string> {
   const { env } = options;
   let region = nonEmpty(options.region) ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
   if (region === undefined) {
-    const files = options.files ?? readAwsSharedFiles(env);
+    const files = options.files ?? (await readAwsSharedFiles(env));
     region = nonEmpty(files.profiles.get(options.profile ?? "default")?.region);
   }
   if (region === undefined) {
@@ -187,8 +191,8 @@ export interface ResolvedAwsCredentials {
  */
 export async function resolveAwsCredentials(options: ResolveAwsCredentialsOptions): Promise<ResolvedAwsCredentials> {
   const env = options.env ?? process.env;
-  const files = readAwsSharedFiles(env);
-  const profile = resolveAwsProfile({ profile: options.profile, env, files });
+  const files = await readAwsSharedFiles(env);
+  const profile = await resolveAwsProfile({ profile: options.profile, env, files });
   const roleArn = nonEmpty(options.roleArn);
   if (roleArn !== undefined && !ROLE_ARN_RE.test(roleArn)) {
     throw new InvalidInputError("roleArn", `role ARN ${JSON.stringify(roleArn.slice(0, 120))} is not an IAM role ARN: pass one like arn:aws:iam::123456789012:role/eks-admin`);
@@ -253,7 +257,7 @@ async function resolveFresh(
   const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
   // Every client the chain makes (STS for role profiles, SSO) goes through the proxy and CA of the environment.
   const { awsRequestHandler } = await import("./http-handler.js");
-  const requestHandler = awsRequestHandler(env);
+  const requestHandler = await awsRequestHandler(env);
   const chain = fromNodeProviderChain({
     ...(profile === undefined ? {} : { profile }),
     filepath: files.credentialsFile,

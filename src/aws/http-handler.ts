@@ -14,12 +14,12 @@ import { createEnvProxyAgent, trustedCas } from "../lib/proxy-agent.js";
  *
  * @example
  * ```ts
- * const client = new EKSClient({ region, credentials, requestHandler: awsRequestHandler(process.env) });
+ * const client = new EKSClient({ region, credentials, requestHandler: await awsRequestHandler(process.env) });
  * ```
  */
-export function awsRequestHandler(env: Record<string, string | undefined>): NodeHttpHandler {
+export async function awsRequestHandler(env: Record<string, string | undefined>): Promise<NodeHttpHandler> {
   const bundle = env.AWS_CA_BUNDLE?.trim();
-  const ca = trustedCas(env, bundle ? [{ path: bundle, from: "AWS_CA_BUNDLE" }] : []);
+  const ca = await trustedCas(env, bundle ? [{ path: bundle, from: "AWS_CA_BUNDLE" }] : []);
   const agent = createEnvProxyAgent(env, ca);
   return new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, requestTimeout: 15_000 });
 }
@@ -31,12 +31,12 @@ export function awsRequestHandler(env: Record<string, string | undefined>): Node
  *
  * @example
  * ```ts
- * const res = await sendHttpRequest({ method: "GET", url, headers }, { fetch: awsFetch(process.env) });
+ * const res = await sendHttpRequest({ method: "GET", url, headers }, { fetch: await awsFetch(process.env) });
  * ```
  */
-export function awsFetch(env: Record<string, string | undefined>): FetchLike {
+export async function awsFetch(env: Record<string, string | undefined>): Promise<FetchLike> {
   const bundle = env.AWS_CA_BUNDLE?.trim();
-  const agent = createEnvProxyAgent(env, trustedCas(env, bundle ? [{ path: bundle, from: "AWS_CA_BUNDLE" }] : []));
+  const agent = createEnvProxyAgent(env, await trustedCas(env, bundle ? [{ path: bundle, from: "AWS_CA_BUNDLE" }] : []));
   return (url, init) =>
     new Promise((resolve, reject) => {
       const target = new URL(url);

@@ -109,7 +109,7 @@ byte for byte.
     let listed: BrokerCluster[] | undefined;
     const needLookup = values.cluster === undefined && users.some((u) => u.kind === "ncp-iam-authenticator");
     if (needLookup) {
-      const token = resolveBrokerToken(server, ctx.env);
+      const token = await resolveBrokerToken(server, ctx.env);
       const ca = caFile === undefined ? undefined : await readBrokerCaFile(caFile);
       listed = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal });
     }

@@ -170,8 +170,8 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
   const clusterName = requireFlag(cmd, values["cluster-name"] ?? values["cluster-id"], "cluster-name", "pass the EKS cluster's name, for example --cluster-name prod-eks");
   checkEksClusterName(clusterName);
   const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
-  const profile = resolveAwsProfile({ profile: values.profile, env: ctx.env });
-  const region = resolveAwsRegion({ region: values.region, env: ctx.env, profile });
+  const profile = await resolveAwsProfile({ profile: values.profile, env: ctx.env });
+  const region = await resolveAwsRegion({ region: values.region, env: ctx.env, profile });
   if (values["no-cache"] === true && values["force-refresh"] === true) {
     throw new UsageError(`${cmd}: --no-cache and --force-refresh exclude each other: --no-cache already resolves anew`);
   }
@@ -229,8 +229,8 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     throw new UsageError(`${cmd}: --endpoint-url ${displayUrl(endpoint)} is not an http(s) URL`);
   }
   const flow = readKubeconfigFlowFlags(cmd, values);
-  const profile = resolveAwsProfile({ profile: values.profile, env: ctx.env });
-  const region = resolveAwsRegion({ region: values.region, env: ctx.env, profile });
+  const profile = await resolveAwsProfile({ profile: values.profile, env: ctx.env });
+  const region = await resolveAwsRegion({ region: values.region, env: ctx.env, profile });
   // Refuse a malformed file before any AWS call.
   const target = await openKubeconfigTarget(flow, ctx);
   const credentials = await credentialsFor(ctx, { profile, region, cache: { dir: defaultAwsCacheDir(ctx.env) } });

@@ -125,7 +125,7 @@ Flags:
     if (token.startsWith(NCP_TOKEN_PREFIX)) {
       inspection = inspectNcp(token, now);
       if (values.verify) {
-        verifyWithOwnCredentials(token, ctx, { values, clusterUuid, region, now });
+        await verifyWithOwnCredentials(token, ctx, { values, clusterUuid, region, now });
         inspection.signature = "verified";
       }
     } else if (token.startsWith(EKS_PREFIX)) {
@@ -141,7 +141,7 @@ Flags:
           clusterName,
           now,
           stsEndpoint: ctx.env.AWS_ENDPOINT_URL_STS?.trim() || undefined,
-          http: { signal: ctx.signal, fetch: awsFetch(ctx.env) },
+          http: { signal: ctx.signal, fetch: await awsFetch(ctx.env) },
         });
         inspection = { ...inspection, signature: "verified", arn: who.arn, account: who.account };
       }
@@ -212,15 +212,15 @@ function inspectNcp(token: string, now: number): NcpInspection {
   };
 }
 
-function verifyWithOwnCredentials(
+async function verifyWithOwnCredentials(
   token: string,
   ctx: CliContext,
   options: { values: Record<string, unknown>; clusterUuid: string | undefined; region: string | undefined; now: number },
-): void {
+): Promise<void> {
   const { values } = options;
   const configFile = eitherFlag("inspect", values, "credentialConfig", "credential-config");
   const profile = typeof values.profile === "string" ? values.profile : undefined;
-  const credentials = resolveNcpCredentials({ env: ctx.env, profile, configFile });
+  const credentials = await resolveNcpCredentials({ env: ctx.env, profile, configFile });
   debug(ctx, `credentials: ${describeNcpCredentialSource(credentials)}`);
   for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
   const signer = decodeNcpToken(token).accessKey;

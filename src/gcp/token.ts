@@ -227,7 +227,7 @@ export interface MintGkeTokenInput {
  *
  * @example
  * ```ts
- * const { token, expiresAt } = await mintGkeToken({ credentials: readGcpCredentialsFile("sa.json") });
+ * const { token, expiresAt } = await mintGkeToken({ credentials: await readGcpCredentialsFile("sa.json") });
  * ```
  */
 export async function mintGkeToken(input: MintGkeTokenInput = {}): Promise<GkeToken> {

@@ -3,11 +3,11 @@
  * reading it, and every command's read-modify-write of it: under kubectl's `<file>.lock`, replacing
  * only a regular file (atomically, with a safe mode) and never a device, FIFO or link.
  */
-import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
-import { FileError, KubeconfigError } from "../lib/errors.js";
+import { FileError, KubeconfigError, KubeiamError } from "../lib/errors.js";
 import { acquireFileLock, type FileLockOptions } from "../lib/file-lock.js";
+import { readUserFile } from "../lib/read-file.js";
 import { createFolderFor, resolveWriteTarget, writeToTarget, type WriteTarget } from "../lib/safe-write.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
 
@@ -37,22 +37,22 @@ export interface KubeconfigFile {
 }
 
 /**
- * Reads a kubeconfig file; a missing file reads as empty. Throws {@link KubeconfigError} when the
- * path is a directory or cannot be read.
+ * Reads a kubeconfig file; a missing file reads as empty, and so does `/dev/null`; a FIFO is read
+ * as a stream (bounded, stoppable). Throws {@link KubeconfigError} when the path is a directory or
+ * cannot be read, {@link FileError} when it is a socket or block device or a FIFO that never ends.
  *
  * @example
  * ```ts
  * const file = await readKubeconfigFile("/home/me/.kube/config");
  * ```
  */
-export async function readKubeconfigFile(path: string): Promise<KubeconfigFile> {
+export async function readKubeconfigFile(path: string, options: { signal?: AbortSignal } = {}): Promise<KubeconfigFile> {
   try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw new KubeconfigError(`kubeconfig ${path} is a directory: name the file itself`, { field: "kubeconfig", value: path });
-    return { path, text: await readFile(path, "utf8"), exists: true };
+    return { path, text: (await readUserFile(path, { what: "kubeconfig", ...options })).text, exists: true };
   } catch (cause) {
-    if (cause instanceof KubeconfigError) throw cause;
+    if (cause instanceof KubeiamError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "EISDIR") throw new KubeconfigError(`kubeconfig ${path} is a directory: name the file itself`, { cause, field: "kubeconfig", value: path });
     if (code === "ENOENT") return { path, text: "", exists: false };
     throw new KubeconfigError(`cannot read kubeconfig ${path} (${code ?? "error"}): check its permissions`, { cause });
   }

@@ -4,13 +4,13 @@
  * (so every outbound call of kubeiam takes the same route), tunnelling with CONNECT, and trusts the
  * extra CA bundles it is given (`AWS_CA_BUNDLE`) on top of Node's roots and `NODE_EXTRA_CA_CERTS`.
  */
-import { readFileSync } from "node:fs";
 import { Agent as HttpAgent, type ClientRequest } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { rootCertificates } from "node:tls";
 import { Agent as AgentBase, type AgentConnectOpts } from "agent-base";
 import { HttpsProxyAgent } from "https-proxy-agent";
-import { ConfigFileError, UsageError } from "./errors.js";
+import { ConfigFileError, KubeiamError, UsageError } from "./errors.js";
+import { readUserFile } from "./read-file.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -77,10 +77,10 @@ export function proxyUrlFor(target: URL, env: Env): string | undefined {
  *
  * @example
  * ```ts
- * const ca = trustedCas(process.env, [{ path: "/etc/corp-ca.pem", from: "AWS_CA_BUNDLE" }]);
+ * const ca = await trustedCas(process.env, [{ path: "/etc/corp-ca.pem", from: "AWS_CA_BUNDLE" }]);
  * ```
  */
-export function trustedCas(env: Env, bundles: { path: string; from: string }[]): string[] | undefined {
+export async function trustedCas(env: Env, bundles: { path: string; from: string }[]): Promise<string[] | undefined> {
   if (bundles.length === 0) return undefined;
   const out = [...rootCertificates];
   const extra = env.NODE_EXTRA_CA_CERTS?.trim();
@@ -88,8 +88,9 @@ export function trustedCas(env: Env, bundles: { path: string; from: string }[]):
   for (const { path, from } of all) {
     let text: string;
     try {
-      text = readFileSync(path, "utf8");
+      text = (await readUserFile(path, { what: `${from} bundle` })).text;
     } catch (cause) {
+      if (cause instanceof KubeiamError) throw cause;
       const code = (cause as NodeJS.ErrnoException).code ?? "error";
       throw new ConfigFileError(path, `${from} names ${path}, which cannot be read (${code}): point it at a PEM file of CA certificates`, { cause });
     }
@@ -154,7 +155,7 @@ class EnvProxyAgent extends AgentBase {
  *
  * @example
  * ```ts
- * const agent = createEnvProxyAgent(process.env, trustedCas(process.env, []));
+ * const agent = createEnvProxyAgent(process.env, await trustedCas(process.env, []));
  * new NodeHttpHandler({ httpsAgent: agent, httpAgent: agent });
  * ```
  */

@@ -449,7 +449,7 @@ export interface NcpApiClient {
  *
  * @example
  * ```ts
- * const api = createNcpApiClient({ credentials: resolveNcpCredentials(), region: "KR" });
+ * const api = createNcpApiClient({ credentials: await resolveNcpCredentials(), region: "KR" });
  * for (const c of await api.listClusters()) console.log(c.name, c.status);
  * ```
  */

@@ -42,7 +42,7 @@ export interface NcpKubeConfigOptions extends Omit<HttpOptions, "service"> {
 export async function ncpKubeConfig(options: NcpKubeConfigOptions): Promise<KubeConfig & { readonly tokenCache: TokenCache }> {
   const clusterUuid = checkClusterUuid(options.clusterUuid);
   const region = normalizeNcpRegion(options.region);
-  const credentials = options.credentials ?? resolveNcpCredentials();
+  const credentials = options.credentials ?? (await resolveNcpCredentials());
   const now = options.now ?? Date.now;
   let cluster = options.cluster;
   if (cluster === undefined) {

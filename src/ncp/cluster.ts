@@ -212,8 +212,8 @@ export interface GetNcpClusterOptions extends NcpClusterQuery {
   kubeconfig?: NcpKubeconfigOptions | false;
 }
 
-function apiFor(query: NcpClusterQuery): { api: NcpApiClient; credentials: NcpCredentials; now: () => number } {
-  const credentials = query.credentials ?? resolveNcpCredentials();
+async function apiFor(query: NcpClusterQuery): Promise<{ api: NcpApiClient; credentials: NcpCredentials; now: () => number }> {
+  const credentials = query.credentials ?? (await resolveNcpCredentials());
   const now = query.now ?? Date.now;
   const { region: _region, credentials: _c, now: _n, ...http } = query;
   return { api: createNcpApiClient({ ...http, credentials, region: query.region, now }), credentials, now };
@@ -313,7 +313,7 @@ export async function describeNcpCluster(options: NcpClusterQuery & { clusterUui
   const uuid = checkClusterUuid(options.clusterUuid);
   const region = normalizeNcpRegion(options.region);
   const { clusterUuid: _u, ...query } = options;
-  const { api } = apiFor(query);
+  const { api } = await apiFor(query);
   const cluster = await api.getCluster(uuid);
   if (cluster.status.toUpperCase() === "CREATING") return { region, cluster };
   return { region, cluster, baseKubeconfig: await api.getKubeconfig(uuid) };
@@ -333,7 +333,7 @@ export async function getNcpCluster(options: GetNcpClusterOptions): Promise<Clus
   const uuid = checkClusterUuid(options.clusterUuid);
   const region = normalizeNcpRegion(options.region);
   const { kubeconfig: kubeconfigOptions, clusterUuid: _u, ...query } = options;
-  const { api, credentials, now } = apiFor(query);
+  const { api, credentials, now } = await apiFor(query);
   const cluster = await api.getCluster(uuid);
   const wantKubeconfig = kubeconfigOptions !== false;
   if (wantKubeconfig) assertNcpClusterReady(cluster, region);
@@ -367,7 +367,7 @@ export async function getNcpCluster(options: GetNcpClusterOptions): Promise<Clus
  */
 export async function listNcpClusters(options: NcpClusterQuery): Promise<ClusterInfo[]> {
   const region = normalizeNcpRegion(options.region);
-  const { api } = apiFor(options);
+  const { api } = await apiFor(options);
   const clusters = await api.listClusters();
   return clusters.map((c) => infoOf(c, region, groupsOf(c.nodePool, []), { endpoint: c.endpoint ?? "" }));
 }

@@ -2,11 +2,11 @@
  * Finds NCP API credentials (docs/formats.md §4): the environment first, then `~/.ncloud/configure`.
  * Reads only; never prompts and never writes the file (kubectl runs us non-interactively).
  */
-import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigFileError, CredentialsError } from "../lib/errors.js";
+import { ConfigFileError, CredentialsError, KubeiamError } from "../lib/errors.js";
 import { quoted } from "../lib/printable.js";
+import { readUserFile } from "../lib/read-file.js";
 import { nonEmpty } from "../lib/validate.js";
 
 /** The NCP API Gateway that NCP's own tools use when none is configured. */
@@ -38,8 +38,10 @@ export interface ResolveNcpCredentialsOptions {
   env?: Record<string, string | undefined>;
   /** The configure file's section; defaults to `NCLOUD_PROFILE`, then `DEFAULT`. */
   profile?: string;
-  /** The configure file; defaults to `~/.ncloud/configure` under `HOME`. */
+  /** The configure file; defaults to `~/.ncloud/configure` under `HOME`. A FIFO (`<(…)`) or `/dev/null` is read too. */
   configFile?: string;
+  /** Stops waiting on a configure file that is a FIFO nobody writes to. */
+  signal?: AbortSignal;
 }
 
 /** The default configure file for a given environment: `$HOME/.ncloud/configure`. */
@@ -56,15 +58,16 @@ export function defaultNcpConfigFile(env: Record<string, string | undefined> = p
  *    `ncloud_access_key_id`, `ncloud_secret_access_key`, `ncloud_api_url`.
  *
  * A profile asked for by name must exist. Throws {@link CredentialsError} when nothing usable is
- * found and {@link ConfigFileError} when the file exists but cannot be read or parsed.
+ * found, {@link ConfigFileError} when the file exists but cannot be read or parsed, and
+ * {@link FileError} when the path is a socket or block device, or a FIFO that never ends.
  *
  * @example
  * ```ts
- * const creds = resolveNcpCredentials({ profile: "prod" });
+ * const creds = await resolveNcpCredentials({ profile: "prod" });
  * console.error(`using ${creds.accessKey} from ${creds.source}`);
  * ```
  */
-export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}): ResolvedNcpCredentials {
+export async function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}): Promise<ResolvedNcpCredentials> {
   const env = options.env ?? process.env;
   const envAccess = nonEmpty(env.NCLOUD_ACCESS_KEY_ID) ?? nonEmpty(env.NCLOUD_ACCESS_KEY);
   const envSecret = nonEmpty(env.NCLOUD_SECRET_ACCESS_KEY) ?? nonEmpty(env.NCLOUD_SECRET_KEY);
@@ -77,7 +80,7 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
   const path = options.configFile ?? defaultNcpConfigFile(env);
   const profile = explicitProfile ?? nonEmpty(env.NCLOUD_PROFILE) ?? "DEFAULT";
   const named = explicitProfile !== undefined || nonEmpty(env.NCLOUD_PROFILE) !== undefined;
-  const file = readConfigure(path, options.configFile !== undefined || named);
+  const file = await readConfigure(path, options.configFile !== undefined || named, options.signal);
   if (file === undefined) {
     throw new CredentialsError(
       "no NCP credentials found: set NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, or write them to ~/.ncloud/configure or another configure file",
@@ -117,7 +120,7 @@ export function resolveNcpCredentials(options: ResolveNcpCredentialsOptions = {}
  *
  * @example
  * ```ts
- * describeNcpCredentialSource(resolveNcpCredentials()); // "profile DEFAULT of /home/me/.ncloud/configure, access key NCP…"
+ * describeNcpCredentialSource(await resolveNcpCredentials()); // "profile DEFAULT of /home/me/.ncloud/configure, access key NCP…"
  * ```
  */
 export function describeNcpCredentialSource(c: ResolvedNcpCredentials): string {
@@ -132,13 +135,16 @@ interface ConfigureFile {
 }
 
 /** Reads and parses the configure file; `undefined` when it does not exist and was not asked for by name. */
-function readConfigure(path: string, required: boolean): ConfigureFile | undefined {
+async function readConfigure(path: string, required: boolean, signal: AbortSignal | undefined): Promise<ConfigureFile | undefined> {
   let text: string;
   let mode: number;
+  let regular: boolean;
   try {
-    mode = statSync(path).mode;
-    text = readFileSync(path, "utf8");
+    const file = await readUserFile(path, { what: "credential file", ...(signal === undefined ? {} : { signal }) });
+    ({ text, mode } = file);
+    regular = file.kind === "regular file";
   } catch (cause) {
+    if (cause instanceof KubeiamError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
       if (!required) return undefined;
@@ -147,7 +153,8 @@ function readConfigure(path: string, required: boolean): ConfigureFile | undefin
     if (code === "EISDIR") throw new ConfigFileError(path, `credential file ${path} is a directory: pass the configure file itself`, { cause });
     throw new ConfigFileError(path, `cannot read credential file ${path} (${code ?? "error"}): check its permissions`, { cause });
   }
-  return { sections: parseConfigure(path, text), mode };
+  // A pipe's or device's mode says nothing about who can read the keys: only a file's is checked.
+  return { sections: parseConfigure(path, text), mode: regular ? mode : 0o600 };
 }
 
 /**

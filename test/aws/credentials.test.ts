@@ -36,25 +36,25 @@ writeFileSync(credentialsFile, ["[team]", "aws_access_key_id = AKIDTEAMTEST00000
 // Only the files above: no real environment credentials, no instance metadata.
 const env = { HOME: dir, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: credentialsFile };
 
-test("resolveAwsRegion: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region", () => {
-  assert.equal(resolveAwsRegion({ region: "us-east-2", env: { ...env, AWS_REGION: "eu-west-1" } }), "us-east-2");
-  assert.equal(resolveAwsRegion({ env: { ...env, AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-2" } }), "eu-west-1");
-  assert.equal(resolveAwsRegion({ env: { ...env, AWS_DEFAULT_REGION: "eu-west-2" } }), "eu-west-2");
-  assert.equal(resolveAwsRegion({ env, profile: "team" }), "ap-southeast-2");
-  assert.equal(resolveAwsRegion({ env }), "eu-north-1");
+test("resolveAwsRegion: flag, then AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region", async () => {
+  assert.equal(await resolveAwsRegion({ region: "us-east-2", env: { ...env, AWS_REGION: "eu-west-1" } }), "us-east-2");
+  assert.equal(await resolveAwsRegion({ env: { ...env, AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-2" } }), "eu-west-1");
+  assert.equal(await resolveAwsRegion({ env: { ...env, AWS_DEFAULT_REGION: "eu-west-2" } }), "eu-west-2");
+  assert.equal(await resolveAwsRegion({ env, profile: "team" }), "ap-southeast-2");
+  assert.equal(await resolveAwsRegion({ env }), "eu-north-1");
 });
 
-test("resolveAwsRegion: none anywhere is a usage error naming the region field; a malformed one is refused", () => {
+test("resolveAwsRegion: none anywhere is a usage error naming the region field; a malformed one is refused", async () => {
   const bare = { HOME: dir, AWS_CONFIG_FILE: join(dir, "none"), AWS_SHARED_CREDENTIALS_FILE: join(dir, "none") };
-  assert.throws(() => resolveAwsRegion({ env: bare }), (e: unknown) => e instanceof UsageError && e.field === "region" && /no AWS region given: name one/.test(e.message));
-  assert.throws(() => resolveAwsRegion({ region: "us-east-1/../x", env }), InvalidInputError);
+  await assert.rejects(() => resolveAwsRegion({ env: bare }), (e: unknown) => e instanceof UsageError && e.field === "region" && /no AWS region given: name one/.test(e.message));
+  await assert.rejects(() => resolveAwsRegion({ region: "us-east-1/../x", env }), InvalidInputError);
 });
 
-test("resolveAwsProfile: an unknown profile is refused with the profiles that exist", () => {
-  assert.equal(resolveAwsProfile({ profile: "team", env }), "team");
-  assert.equal(resolveAwsProfile({ env: { ...env, AWS_PROFILE: "team" } }), "team");
-  assert.equal(resolveAwsProfile({ env }), undefined);
-  assert.throws(
+test("resolveAwsProfile: an unknown profile is refused with the profiles that exist", async () => {
+  assert.equal(await resolveAwsProfile({ profile: "team", env }), "team");
+  assert.equal(await resolveAwsProfile({ env: { ...env, AWS_PROFILE: "team" } }), "team");
+  assert.equal(await resolveAwsProfile({ env }), undefined);
+  await assert.rejects(
     () => resolveAwsProfile({ profile: "nope", env }),
     (e: unknown) => e instanceof CredentialsError && /profile "nope"/.test(e.message) && /default, team, expired|team/.test(e.message),
   );

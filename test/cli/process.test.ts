@@ -1,16 +1,19 @@
 /**
  * The CLI as a process, run as a child of the test: all of its output reaches a pipe that is read
- * slowly, and SIGINT/SIGTERM end it whatever it waits on (here, a FIFO that nobody writes to).
+ * slowly, and SIGINT/SIGTERM end it whatever it waits on (here, a FIFO that nobody writes to, as a
+ * kubeconfig or as the NCP configure file); a configure file from a FIFO that is written is read.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { constants, openSync, closeSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { constants, closeSync, existsSync, lstatSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
+import { decodeNcpToken } from "../../src/ncp/token.js";
+import { assertOneLine } from "../helpers/cli.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
@@ -123,3 +126,113 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     }
   });
 }
+
+/** Every node under `dir`, with its kind and (for a file) its content: "no file changed" is this, equal before and after. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const info = lstatSync(p);
+      if (info.isDirectory()) {
+        out[p] = "dir";
+        walk(p);
+      } else if (info.isFile()) out[p] = `file ${info.mode.toString(8)} ${readFileSync(p, "utf8")}`;
+      else out[p] = info.isFIFO() ? "fifo" : "other";
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Opens the FIFO for writing once the CLI has it open for reading (bounded wait), without blocking. */
+async function writerOf(fifo: string): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error("the CLI never opened the FIFO");
+}
+
+/** The environment of a token run that must find its keys in a file: no NCLOUD_* keys. */
+function fileEnv(home: string): Record<string, string> {
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home };
+}
+
+const CONFIGURE = `[DEFAULT]\nncloud_access_key_id = ${AK}\nncloud_secret_access_key = ${SK}\n`;
+
+for (const [signal, where] of [
+  ["SIGTERM", "--credentialConfig"],
+  ["SIGINT", "--credentialConfig"],
+  ["SIGTERM", "~/.ncloud/configure"],
+  ["SIGINT", "~/.ncloud/configure"],
+] as const) {
+  test(`${signal} ends token waiting on a FIFO ${where} that nobody writes to: one line, no file changed`, async () => {
+    const home = await mkdtemp(join(root, "home-"));
+    await mkdir(join(home, ".ncloud"), { mode: 0o700 });
+    const fifo = where === "--credentialConfig" ? join(home, "configure.fifo") : join(home, ".ncloud", "configure");
+    execFileSync("mkfifo", [fifo]);
+    const flag = where === "--credentialConfig" ? ["--credentialConfig", fifo] : [];
+    const before = tree(home);
+    const child = spawn(process.execPath, [CLI, "token", ...ids, ...flag], { env: fileEnv(home), stdio: ["ignore", "pipe", "pipe"] });
+    const done = ended(child, 20_000);
+    // A writer that never writes: the CLI must keep waiting for the file's end, and still stop.
+    const fd = await writerOf(fifo);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill(signal);
+      // Bounded by ended(): 20 s as a safety net for a loaded machine, not a speed check.
+      const r = await done;
+      assert.equal(r.signal, signal, `ended with status ${r.status}: ${r.err}`);
+      assert.equal(r.out, "");
+      assert.equal(r.err, `kubeiam: stopped by ${signal}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    assert.deepEqual(tree(home), before);
+  });
+}
+
+test("token reads its configure file from a FIFO that a separate process writes, late and in pieces", async () => {
+  const home = await mkdtemp(join(root, "home-"));
+  const fifo = join(home, "configure.fifo");
+  execFileSync("mkfifo", [fifo]);
+  const half = CONFIGURE.indexOf("ncloud_secret");
+  const writer = spawn("sh", ["-c", 'sleep 0.3; { printf %s "$1"; sleep 0.3; printf %s "$2"; } > "$0"', fifo, CONFIGURE.slice(0, half), CONFIGURE.slice(half)], { stdio: "ignore" });
+  try {
+    const r = await ended(spawn(process.execPath, [CLI, "token", ...ids, "--credentialConfig", fifo], { env: fileEnv(home), stdio: ["ignore", "pipe", "pipe"] }), 30_000);
+    assert.equal(r.status, 0, r.err);
+    assert.equal(r.err, "");
+    const token = (JSON.parse(r.out) as { status: { token: string } }).status.token;
+    assert.equal(decodeNcpToken(token).accessKey, AK);
+  } finally {
+    writer.kill();
+  }
+});
+
+test("token reads its configure file from process substitution (bash <(…)), as the official tool's users do", { skip: existsSync("/bin/bash") ? false : "no bash" }, async () => {
+  const home = await mkdtemp(join(root, "home-"));
+  const script = '"$0" "$1" token --clusterUuid "$2" --region KR --credentialConfig <(printf %s "$3")';
+  const r = await ended(spawn("/bin/bash", ["-c", script, process.execPath, CLI, UUID, CONFIGURE], { env: fileEnv(home), stdio: ["ignore", "pipe", "pipe"] }), 30_000);
+  assert.equal(r.status, 0, r.err);
+  assert.equal(decodeNcpToken((JSON.parse(r.out) as { status: { token: string } }).status.token).accessKey, AK);
+});
+
+test("eks token refuses a FIFO as AWS_CONFIG_FILE before reading it: one line naming it, no wait", async () => {
+  const home = await mkdtemp(join(root, "home-"));
+  const fifo = join(home, "aws-config");
+  execFileSync("mkfifo", [fifo]);
+  const before = tree(home);
+  const r = await ended(
+    spawn(process.execPath, [CLI, "eks", "token", "--cluster-name", "prod-eks", "--region", "us-east-1"], {
+      env: { ...fileEnv(home), AWS_CONFIG_FILE: fifo, AWS_SHARED_CREDENTIALS_FILE: join(home, "none") },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+    20_000,
+  );
+  assertOneLine({ status: r.status ?? -1, out: r.out, err: r.err }, 6, /^kubeiam: AWS config file .*aws-config is a FIFO: the AWS SDK reads it again after kubeiam, so pass a regular file \(or feed keys from a program with credential_process\)\n$/);
+  assert.deepEqual(tree(home), before);
+});

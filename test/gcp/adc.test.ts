@@ -39,8 +39,8 @@ const metadata = createServer((req, res) => {
 await new Promise<void>((resolve) => metadata.listen(0, "127.0.0.1", resolve));
 after(() => new Promise<void>((resolve) => metadata.close(() => resolve())));
 
-test("no key file and no gcloud ADC file: resolveGkeCredentials falls back to ADC", () => {
-  assert.deepEqual(resolveGkeCredentials({ env: { HOME: home, CLOUDSDK_CONFIG: home } }), { kind: "adc" });
+test("no key file and no gcloud ADC file: resolveGkeCredentials falls back to ADC", async () => {
+  assert.deepEqual(await resolveGkeCredentials({ env: { HOME: home, CLOUDSDK_CONFIG: home } }), { kind: "adc" });
 });
 
 test("mintGkeToken with ADC gets the metadata server's token for the GKE scopes, with its expiry", async () => {

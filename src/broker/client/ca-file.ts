@@ -1,9 +1,9 @@
 /**
  * The broker's CA for clients whose broker has a certificate from a private CA (`--ca-file PEM`).
  */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ConfigFileError } from "../../lib/errors.js";
+import { ConfigFileError, KubeiamError } from "../../lib/errors.js";
+import { readUserFile } from "../../lib/read-file.js";
 
 /**
  * Reads a PEM CA file given with `--ca-file`; one line naming the file when it is not one.
@@ -16,8 +16,9 @@ import { ConfigFileError } from "../../lib/errors.js";
 export async function readBrokerCaFile(path: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(resolve(path), "utf8");
+    text = (await readUserFile(resolve(path), { what: "--ca-file" })).text;
   } catch (cause) {
+    if (cause instanceof KubeiamError) throw cause;
     throw new ConfigFileError(path, `cannot read --ca-file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): pass the PEM file of the broker's CA`, { cause });
   }
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {

@@ -3,12 +3,12 @@
  * server in `~/.kubeiam/credentials.json` (written by `kubeiam broker login`: 0600, atomic, one
  * entry per server). Also the checks of a server URL and of a token's form, shared by every client.
  */
-import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { ConfigFileError, CredentialsError, UsageError } from "../../lib/errors.js";
+import { ConfigFileError, CredentialsError, KubeiamError, UsageError } from "../../lib/errors.js";
 import { isSecureOrLoopback } from "../../lib/net.js";
+import { readUserFile } from "../../lib/read-file.js";
 
 /** A broker token: `kbi_` and 43 Base64url characters (32 random bytes), BROKER.md "Authentication". */
 export const BROKER_TOKEN_RE = /^kbi_[A-Za-z0-9_-]{43}$/;
@@ -84,14 +84,15 @@ export interface BrokerCredentialsFileContent {
  *
  * @example
  * ```ts
- * const { servers } = readBrokerCredentials("/home/me/.kubeiam/credentials.json");
+ * const { servers } = await readBrokerCredentials("/home/me/.kubeiam/credentials.json");
  * ```
  */
-export function readBrokerCredentials(path: string): BrokerCredentialsFileContent {
+export async function readBrokerCredentials(path: string): Promise<BrokerCredentialsFileContent> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = (await readUserFile(path, { what: "broker credentials file" })).text;
   } catch (cause) {
+    if (cause instanceof KubeiamError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { version: 1, servers: {} };
     throw new ConfigFileError(path, `cannot read ${path} (${code ?? "error"}): check its permissions`, { cause });
@@ -127,7 +128,7 @@ export function readBrokerCredentials(path: string): BrokerCredentialsFileConten
  * ```
  */
 export async function saveBrokerToken(path: string, server: string, token: string): Promise<void> {
-  const content = readBrokerCredentials(path);
+  const content = await readBrokerCredentials(path);
   content.servers[normalizeBrokerServer(server)] = { token: checkBrokerToken(token, "the token given") };
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -145,15 +146,15 @@ export async function saveBrokerToken(path: string, server: string, token: strin
  *
  * @example
  * ```ts
- * const token = resolveBrokerToken("https://broker.example:8750", process.env);
+ * const token = await resolveBrokerToken("https://broker.example:8750", process.env);
  * ```
  */
-export function resolveBrokerToken(server: string, env: Record<string, string | undefined>): string {
+export async function resolveBrokerToken(server: string, env: Record<string, string | undefined>): Promise<string> {
   const fromEnv = env[BROKER_TOKEN_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== "") return checkBrokerToken(fromEnv.trim(), BROKER_TOKEN_ENV);
   const key = normalizeBrokerServer(server);
   const path = brokerCredentialsFile(env);
-  const entry = readBrokerCredentials(path).servers[key];
+  const entry = (await readBrokerCredentials(path)).servers[key];
   if (entry === undefined) {
     throw new CredentialsError(`no broker token for ${key}: run 'kubeiam broker login --server ${key}' with your token on stdin, or set ${BROKER_TOKEN_ENV}`);
   }

@@ -67,8 +67,8 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
   const server = normalizeBrokerServer(options.server);
   let token = options.token;
   let agent: HttpAgent | HttpsAgent | undefined;
-  const conn = (): BrokerConnection => {
-    token ??= resolveBrokerToken(server, process.env);
+  const conn = async (): Promise<BrokerConnection> => {
+    token ??= await resolveBrokerToken(server, process.env);
     agent ??= server.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     return {
       server,
@@ -81,10 +81,11 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
   return {
     cloud: "broker",
     server,
-    listClusters: async () => (await listBrokerClusters(conn())).map((c) => toClusterInfo(server, c)),
+    listClusters: async () => (await listBrokerClusters(await conn())).map((c) => toClusterInfo(server, c)),
     getCluster: async (name: string, opts?: { mode?: KubeconfigMode }) => {
       const mode = opts?.mode ?? "exec";
-      const [list, text] = await Promise.all([listBrokerClusters(conn()), fetchBrokerKubeconfig(conn(), name, mode)]);
+      const c = await conn();
+      const [list, text] = await Promise.all([listBrokerClusters(c), fetchBrokerKubeconfig(c, name, mode)]);
       const listed = list.find((c) => c.name === name);
       if (listed === undefined) {
         throw new ApiError(`broker ${server} does not list cluster ${JSON.stringify(name)} among yours: 'kubeiam broker clusters --server ${server}' lists them`, { status: 404 });
@@ -107,7 +108,7 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
       return info;
     },
     mintToken: async (cluster: ClusterInfo) => {
-      const t = await fetchBrokerToken(conn(), cluster.name);
+      const t = await fetchBrokerToken(await conn(), cluster.name);
       return { token: t.token, expiresAt: t.expiresAt };
     },
   };

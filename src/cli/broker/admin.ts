@@ -34,7 +34,7 @@ The caller's broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam b
 export async function adminConnection(command: string, values: { server?: string | undefined; "ca-file"?: string | undefined }, ctx: CliContext): Promise<AdminConnection> {
   const server = normalizeBrokerServer(requireFlag(command, values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));
   const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
-  const token = resolveBrokerToken(server, ctx.env);
+  const token = await resolveBrokerToken(server, ctx.env);
   return { server, token, signal: ctx.signal, ...(ca === undefined ? {} : { ca }) };
 }
 

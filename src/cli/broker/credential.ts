@@ -2,8 +2,8 @@
  * `kubeiam broker credential add|list|delete`: the cloud keys the broker holds. Secrets come from
  * the environment or stdin, never from arguments (which show in `ps` and shell history).
  */
-import { readFile } from "node:fs/promises";
-import { ConfigFileError, UsageError } from "../../lib/errors.js";
+import { readUserFile } from "../../lib/read-file.js";
+import { ConfigFileError, KubeiamError, UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { ADMIN_FLAGS, ADMIN_FLAGS_HELP, adminConnection, table } from "./admin.js";
@@ -61,8 +61,9 @@ async function secretsFor(provider: string, values: { "api-url"?: string | undef
       if (file === undefined) throw new UsageError("broker credential add: pipe the service account's key file with --stdin, or set GOOGLE_APPLICATION_CREDENTIALS to it");
       let text: string;
       try {
-        text = await readFile(file, "utf8");
+        text = (await readUserFile(file, { what: "GOOGLE_APPLICATION_CREDENTIALS file" })).text;
       } catch (cause) {
+        if (cause instanceof KubeiamError) throw cause;
         throw new ConfigFileError(file, `cannot read GOOGLE_APPLICATION_CREDENTIALS ${file} (${(cause as NodeJS.ErrnoException).code ?? "error"})`, { cause });
       }
       try {

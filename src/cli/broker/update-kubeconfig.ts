@@ -113,7 +113,7 @@ atomically, a new file gets mode 0600, an existing one keeps its mode.
     // Refuse a file that cannot be written, or a malformed one, before asking the broker anything.
     if (!dryRun) await checkKubeconfigTarget(path, "update", { force });
     const { doc } = await loadKubeconfigDocument(path);
-    const token = resolveBrokerToken(server, ctx.env);
+    const token = await resolveBrokerToken(server, ctx.env);
     const text = await fetchBrokerKubeconfig({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal }, cluster, "exec");
     const entries = brokerKubeconfigEntries(text, {
       server,

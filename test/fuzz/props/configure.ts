@@ -34,16 +34,16 @@ export function cleanup(): void {
 /** resolveNcpCredentials on a generated or mutated configure file, with or without a profile asked for. */
 export function readerNeverThrowsUntyped() {
   const folder = (dir ??= mkdtempSync(join(tmpdir(), "kubeiam-fuzz-configure-")));
-  return fc.property(
+  return fc.asyncProperty(
     fc.oneof(iniish.map((t) => Buffer.from(t, "utf8")), mutated, mutated),
     fc.option(fc.constantFrom("DEFAULT", "prod", "prod.eu", "missing", "ncloud_access_key_id"), { nil: undefined }),
-    (bytes, profile) => {
+    async (bytes, profile) => {
       // One file a run, named apart, in a folder of this worker's own.
       const path = join(folder, `configure-${n++ % 64}`);
       writeFileSync(path, bytes, { mode: 0o600 });
       let creds;
       try {
-        creds = resolveNcpCredentials({ env: { HOME: folder }, configFile: path, ...(profile === undefined ? {} : { profile }) });
+        creds = await resolveNcpCredentials({ env: { HOME: folder }, configFile: path, ...(profile === undefined ? {} : { profile }) });
       } catch (e) {
         if (!(e instanceof CredentialsError || e instanceof ConfigFileError)) {
           throw new Error(`an untyped error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
