@@ -7,7 +7,7 @@ import { KubeconfigError, UsageError } from "../lib/errors.js";
 import { kubeconfigEntriesBeyond, kubeconfigOf, parseKubeconfig, serializeKubeconfig, type KubeconfigEntries } from "../kube/kubeconfig.js";
 import { checkKubeconfigTarget, editKubeconfigFile } from "../kube/kubeconfig-file.js";
 import { normalizeBoolArgs, parseBoolValue, parseFlags, type CliContext, type Command } from "./context.js";
-import { embeddedTokenNote } from "./kubeconfig-flow.js";
+import { KUBECONFIG_FLOW_FLAGS, embeddedTokenNote, readNamespaceFlag, withContextNamespace } from "./kubeconfig-flow.js";
 import { NKS_BOOL_FLAGS, NKS_KUBECONFIG_FLAGS, NKS_KUBECONFIG_FLAG_HINTS, fetchNksEntries, readNksKubeconfigFlags } from "./nks-flags.js";
 import { warnIfExecMissing } from "./exec-on-path.js";
 
@@ -19,6 +19,7 @@ const FLAGS = {
   output: { type: "string", short: "o" },
   overwrite: { type: "string" },
   force: { type: "string" },
+  namespace: KUBECONFIG_FLOW_FLAGS.namespace,
 } as const;
 
 /**
@@ -64,6 +65,8 @@ Flags:
   --clusterName, --cluster-name NAME   the kubeconfig's cluster name (default: nks_{region}_{name}_{uuid})
   --userName, --user-name NAME         the kubeconfig's user name (default: the same)
                                        the context is named like them, or user@cluster when one is given
+  --alias NAME                         the context's name (default: as above)
+  --namespace NS                       the context's default namespace (default: none, so "default")
   --embed-token                        put a fresh token in the file instead of an exec plugin
                                        (it stops working after 15 minutes; its expiry goes to stderr)
   --exec-command CMD                   the plugin to run (default: ncp-iam-authenticator); a name on
@@ -81,6 +84,7 @@ is replaced: a symbolic link is followed, and a device or FIFO is written in pla
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("create-kubeconfig", normalizeBoolArgs(args, CREATE_BOOL_FLAGS), FLAGS);
     const request = readNksKubeconfigFlags("create-kubeconfig", values, ctx);
+    const namespace = readNamespaceFlag("create-kubeconfig", values.namespace);
     if (values.output !== undefined && values.output.trim() === "") {
       throw new UsageError("create-kubeconfig: --output is empty: pass a file path, or leave it out for kubeconfig-{uuid}.yaml");
     }
@@ -89,7 +93,8 @@ is replaced: a symbolic link is followed, and a device or FIFO is written in pla
     const force = parseBoolValue("create-kubeconfig", "force", values.force, false);
     const toStdout = output === "-";
     if (!toStdout) await checkKubeconfigTarget(output, "replace", { force });
-    const built = await fetchNksEntries(request, ctx);
+    const fetched = await fetchNksEntries(request, ctx);
+    const built = { ...fetched, entries: withContextNamespace(fetched.entries, namespace) };
     const text = serializeKubeconfig(kubeconfigOf(built.entries), request.format);
     if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
     if (toStdout) {

@@ -12,10 +12,13 @@ import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
 import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
 import { attemptLine, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
 import {
+  EXEC_COMMAND_FLAGS,
   KUBECONFIG_FLOW_BOOL_FLAGS,
   KUBECONFIG_FLOW_FLAGS,
   applyKubeconfigEntries,
   openKubeconfigTarget,
+  readEntryNameFlag,
+  readExecCommandFlag,
   readKubeconfigFlowFlags,
 } from "./kubeconfig-flow.js";
 
@@ -42,6 +45,7 @@ const UPDATE_FLAGS = {
   "user-alias": { type: "string" },
   "role-arn": { type: "string" },
   "endpoint-url": { type: "string" },
+  ...EXEC_COMMAND_FLAGS,
   ...KUBECONFIG_FLOW_FLAGS,
 } as const;
 
@@ -73,6 +77,9 @@ eks update-kubeconfig: adds the cluster to a kubeconfig, like 'aws eks update-ku
   --user-alias U          the user name (default: the cluster ARN)
   --role-arn ARN          a role for the exec plugin to assume when minting tokens
   --endpoint-url URL      the EKS API endpoint (default: $AWS_ENDPOINT_URL_EKS, then AWS's)
+  --exec-command CMD      the plugin kubectl runs (default: kubeiam): a name on PATH, an absolute path,
+                          or a .js file (run with node)
+  --namespace NS          the context's default namespace (default: none, so "default")
   --kubeconfig PATH       the file to update (default: first of $KUBECONFIG, then ~/.kube/config)
   --overwrite             replace entries of the same names (otherwise a taken name is an error)
   --dry-run               print the merged kubeconfig instead of writing it
@@ -228,7 +235,11 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
     throw new UsageError(`${cmd}: --endpoint-url ${displayUrl(endpoint)} is not an http(s) URL`);
   }
+  // Checked before any AWS call: a bad flag fails fast, alone, and changes nothing.
   const flow = readKubeconfigFlowFlags(cmd, values);
+  const execCommand = readExecCommandFlag(cmd, values["exec-command"]);
+  const alias = readEntryNameFlag(cmd, "alias", values.alias);
+  const userAlias = readEntryNameFlag(cmd, "user-alias", values["user-alias"]);
   const profile = await resolveAwsProfile({ profile: values.profile, env: ctx.env });
   const region = await resolveAwsRegion({ region: values.region, env: ctx.env, profile });
   // Refuse a malformed file before any AWS call.
@@ -242,11 +253,12 @@ async function eksUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     credentials,
     cluster: described,
     kubeconfig: {
-      alias: values.alias,
-      userAlias: values["user-alias"],
+      alias,
+      userAlias,
       // The profile goes into the plugin's env only when named here, as the AWS CLI writes it.
       profile: values.profile ?? ctx.env.AWS_PROFILE,
       roleArn: values["role-arn"],
+      ...execCommand,
     },
   });
   const what = `EKS cluster ${described.cluster.arn}`;

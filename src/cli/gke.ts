@@ -11,10 +11,13 @@ import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, type GkeCrede
 import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
 import { cliHttp, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
 import {
+  EXEC_COMMAND_FLAGS,
   KUBECONFIG_FLOW_BOOL_FLAGS,
   KUBECONFIG_FLOW_FLAGS,
   applyKubeconfigEntries,
   openKubeconfigTarget,
+  readEntryNameFlag,
+  readExecCommandFlag,
   readKubeconfigFlowFlags,
 } from "./kubeconfig-flow.js";
 
@@ -36,6 +39,7 @@ const UPDATE_FLAGS = {
   "endpoint-url": { type: "string" },
   "no-cache": { type: "boolean" },
   "cache-dir": { type: "string" },
+  ...EXEC_COMMAND_FLAGS,
   ...KUBECONFIG_FLOW_FLAGS,
 } as const;
 
@@ -61,6 +65,9 @@ gke update-kubeconfig: adds the cluster to a kubeconfig, with 'kubeiam gke token
   --credentials FILE      as above; also written into the plugin's arguments
   --alias NAME            the name of the entries (default: gke_{project}_{location}_{cluster})
   --endpoint-url URL      the container API (default: $CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER, then Google's)
+  --exec-command CMD      the plugin kubectl runs (default: kubeiam): a name on PATH, an absolute path,
+                          or a .js file (run with node)
+  --namespace NS          the context's default namespace (default: none, so "default")
   --kubeconfig PATH       the file to update (default: first of $KUBECONFIG, then ~/.kube/config)
   --overwrite             replace entries of the same names (otherwise a taken name is an error)
   --dry-run               print the merged kubeconfig instead of writing it
@@ -171,7 +178,10 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
   const { values } = parseFlags(cmd, normalizeBoolArgs(args, KUBECONFIG_FLOW_BOOL_FLAGS), UPDATE_FLAGS);
   const cluster = requireFlag(cmd, values.cluster, "cluster", "pass the GKE cluster's name, for example --cluster prod");
   const location = requireFlag(cmd, values.location, "location", "pass the cluster's region or zone, for example --location europe-west1");
+  // Checked before any Google call: a bad flag fails fast, alone, and changes nothing.
   const flow = readKubeconfigFlowFlags(cmd, values);
+  const execCommand = readExecCommandFlag(cmd, values["exec-command"]);
+  const alias = readEntryNameFlag(cmd, "alias", values.alias);
   const credentialsFile = checkPathFlag(cmd, "credentials", values.credentials);
   const credentials = await credentialsFor(ctx, credentialsFile);
   const keyProject = credentials.kind === "serviceAccount" ? credentials.key.projectId : undefined;
@@ -197,7 +207,7 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     credentials,
     cluster: described,
     // The plugin runs from kubectl's working folder, so a relative key path is written absolute.
-    kubeconfig: { name: values.alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile) },
+    kubeconfig: { name: alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile), ...execCommand },
     api,
   });
   const what = `GKE cluster ${project}/${location}/${cluster}`;

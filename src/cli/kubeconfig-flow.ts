@@ -1,15 +1,18 @@
 /**
  * The one flow of every cloud's `update-kubeconfig` (NKS, EKS, GKE): which file, refusing a
- * malformed one before any cloud call, the check for taken names, `--overwrite`, `--dry-run`, the
- * current-context switch, the atomic write, and the lines that say what happened. A cloud's command
- * fetches its entries through its adapter and hands them here. Not a command: command files import
- * this, never each other.
+ * malformed one before any cloud call, the check for taken names, `--overwrite`, `--dry-run`,
+ * `--namespace`, the current-context switch, the atomic write, and the lines that say what happened.
+ * Also the flags whose meaning is the same for every cloud's kubeconfig (`--exec-command`, a name such
+ * as `--alias`), read and checked once. A cloud's command fetches its entries through its adapter and
+ * hands them here. Not a command: command files import this, never each other.
  */
+import { isAbsolute, resolve } from "node:path";
 import type { KubeconfigEntriesResult } from "../contract.js";
 import { KubeconfigError, UsageError } from "../lib/errors.js";
+import { quoted } from "../lib/printable.js";
 // Types only: the kubeconfig modules (and the yaml package) load when a flow runs, not when a
 // command that also has a `token` subcommand is loaded.
-import type { KubeconfigDocument, KubeconfigFormat } from "../kube/kubeconfig.js";
+import type { KubeconfigDocument, KubeconfigEntries, KubeconfigFormat } from "../kube/kubeconfig.js";
 import { debug, parseBoolValue, type CliContext } from "./context.js";
 import { warnIfExecMissing } from "./exec-on-path.js";
 
@@ -26,7 +29,95 @@ export const KUBECONFIG_FLOW_FLAGS = {
   "current-context": { type: "string" },
   "no-set-current": { type: "string" },
   force: { type: "string" },
+  namespace: { type: "string" },
 } as const;
+
+/** `--exec-command`, for the commands that write a kubeiam exec user (each cloud's, not the broker's). */
+export const EXEC_COMMAND_FLAGS = {
+  "exec-command": { type: "string" },
+} as const;
+
+/** What `--exec-command` asks for: the command, and the script before the plugin's own arguments. */
+export interface ExecCommandChoice {
+  execCommand: string;
+  /** `[script]` when the command is `node` running a `.js` file. */
+  execCommandArgs?: string[];
+}
+
+/**
+ * Reads `--exec-command`: a command on PATH, an absolute path, or a `.js` (`.mjs`, `.cjs`) file, run
+ * with `node` since a built script need not be executable. A relative path is made absolute: kubectl
+ * runs the plugin from its own working folder. Empty or control characters: a usage error.
+ *
+ * @example
+ * ```ts
+ * readExecCommandFlag("eks update-kubeconfig", "./dist/cli/main.js");
+ * // { execCommand: "node", execCommandArgs: ["/home/me/kubeiam/dist/cli/main.js"] }
+ * ```
+ */
+export function readExecCommandFlag(command: string, value: string | undefined): ExecCommandChoice | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "" || /[\p{Cc}]/u.test(value)) {
+    throw new UsageError(`${command}: --exec-command is empty or holds control characters: name a command or a path`);
+  }
+  const isPath = value.includes("/") || value.includes("\\");
+  const path = isPath && !isAbsolute(value) ? resolve(value) : value;
+  if (/\.(?:c|m)?js$/.test(path)) return { execCommand: "node", execCommandArgs: [isPath ? path : resolve(path)] };
+  return { execCommand: path };
+}
+
+// A namespace name is a DNS-1123 label (what the API server accepts for metadata.name of a Namespace).
+const DNS_1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Reads `--namespace`: a DNS-1123 label (at most 63 lower-case letters, digits and `-`, starting and
+ * ending with a letter or digit), or a usage error saying so.
+ *
+ * @example
+ * ```ts
+ * readNamespaceFlag("update-kubeconfig", "team-a"); // "team-a"
+ * ```
+ */
+export function readNamespaceFlag(command: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === "") throw new UsageError(`${command}: --namespace is empty: name a namespace, for example --namespace team-a, or leave the flag out`);
+  if (value.length > 63 || !DNS_1123_LABEL.test(value)) {
+    throw new UsageError(
+      `${command}: --namespace ${quoted(value, 64)} is not a namespace name: use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit (for example team-a)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads a flag that names a kubeconfig entry (`--alias`, `--user-alias`): any text but empty, blank,
+ * or holding control characters, which kubectl could not show or select.
+ *
+ * @example
+ * ```ts
+ * readEntryNameFlag("update-kubeconfig", "alias", values.alias); // "prod-kr"
+ * ```
+ */
+export function readEntryNameFlag(command: string, flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "" || /[\p{Cc}]/u.test(value)) {
+    throw new UsageError(`${command}: --${flag} is empty or holds control characters: pass a plain name, or leave the flag out for the default`);
+  }
+  return value;
+}
+
+/**
+ * The entries with the context's default namespace set (a copy; `undefined` leaves them as they are).
+ *
+ * @example
+ * ```ts
+ * const entries = withContextNamespace(built.entries, "team-a");
+ * ```
+ */
+export function withContextNamespace(entries: KubeconfigEntries, namespace: string | undefined): KubeconfigEntries {
+  if (namespace === undefined) return entries;
+  return { ...entries, context: { ...entries.context, context: { ...entries.context.context, namespace } } };
+}
 
 /** The flow's boolean flags, for `normalizeBoolArgs`. */
 export const KUBECONFIG_FLOW_BOOL_FLAGS = ["overwrite", "dry-run", "currentContext", "current-context", "no-set-current", "force"] as const;
@@ -40,11 +131,13 @@ export interface KubeconfigFlowOptions {
   setCurrentContext: boolean;
   /** Write a kubeconfig whose mode is read-only (`--force`). */
   force: boolean;
+  /** `--namespace`: the new context's default namespace. */
+  namespace: string | undefined;
 }
 
 /**
- * Reads the flow's flags; a contradiction (`--currentContext=true --no-set-current`) or an empty
- * path is a usage error. Touches nothing.
+ * Reads the flow's flags; a contradiction (`--currentContext=true --no-set-current`), an empty
+ * path or a namespace that is not a DNS-1123 label is a usage error. Touches nothing.
  *
  * @example
  * ```ts
@@ -74,6 +167,7 @@ export function readKubeconfigFlowFlags(command: string, values: Record<string, 
     dryRun: parseBoolValue(command, "dry-run", str("dry-run"), false),
     setCurrentContext: setCurrent ?? !noSetCurrent,
     force: parseBoolValue(command, "force", str("force"), false),
+    namespace: readNamespaceFlag(command, str("namespace")),
   };
 }
 
@@ -135,7 +229,7 @@ export async function applyKubeconfigEntries(
   const { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } = await import("../kube/kubeconfig.js");
   const { editKubeconfigFile, parseKubeconfigForEdit } = await import("../kube/kubeconfig-file.js");
   const { path } = target;
-  const { entries } = built;
+  const entries = withContextNamespace(built.entries, flow.namespace);
   const merge = (doc: KubeconfigDocument): { text: string; taken: string[] } => {
     const taken = kubeconfigConflicts(doc, entries);
     if (taken.length > 0 && !flow.overwrite) {

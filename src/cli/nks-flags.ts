@@ -3,7 +3,7 @@
  * the official ncp-iam-authenticator's spellings, reading and checking them, and fetching one
  * cluster's entries through the NKS adapter. Not a command: command files import this, never each other.
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { UsageError } from "../lib/errors.js";
 import type { KubeconfigEntriesResult } from "../contract.js";
 import type { ExecApiVersion } from "../kube/exec-credential.js";
@@ -15,6 +15,7 @@ import { defaultNcpConfigFile, describeNcpCredentialSource, resolveNcpCredential
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
 import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, cliHttp, debug, eitherFlag, parseBoolValue, requireFlag, timed, warnUnknownNcpRegion, type CliContext } from "./context.js";
+import { EXEC_COMMAND_FLAGS, readEntryNameFlag, readExecCommandFlag } from "./kubeconfig-flow.js";
 
 /** The flags that create-kubeconfig and update-kubeconfig share. */
 export const NKS_KUBECONFIG_FLAGS = {
@@ -27,8 +28,9 @@ export const NKS_KUBECONFIG_FLAGS = {
   "cluster-name": { type: "string" },
   userName: { type: "string" },
   "user-name": { type: "string" },
+  alias: { type: "string" },
   "embed-token": { type: "string" },
-  "exec-command": { type: "string" },
+  ...EXEC_COMMAND_FLAGS,
   "exec-api-version": { type: "string" },
 } as const;
 
@@ -39,7 +41,8 @@ export const NKS_BOOL_FLAGS = ["embed-token"] as const;
 export const NKS_KUBECONFIG_FLAG_HINTS: Readonly<Record<string, string>> = {
   ...NCP_FLAG_HINTS,
   kubeconfig: "--kubeconfig",
-  names: "--clusterName, --userName",
+  names: "--clusterName, --userName, --alias",
+  contextName: "--alias",
 };
 
 /** Everything the two commands need to fetch and build a cluster's entries. */
@@ -75,7 +78,8 @@ export function readNksKubeconfigFlags(command: string, values: Record<string, u
   const normalizedRegion = normalizeNcpRegion(region);
   const format = parseFormat(command, typeof values.format === "string" ? values.format : undefined);
   const embed = parseBoolValue(command, "embed-token", typeof values["embed-token"] === "string" ? values["embed-token"] : undefined, false);
-  const execCommand = typeof values["exec-command"] === "string" ? values["exec-command"] : undefined;
+  const execCommand = readExecCommandFlag(command, typeof values["exec-command"] === "string" ? values["exec-command"] : undefined);
+  const alias = readEntryNameFlag(command, "alias", typeof values.alias === "string" ? values.alias : undefined);
   const execApiRaw = typeof values["exec-api-version"] === "string" ? values["exec-api-version"] : undefined;
   if (embed && (execCommand !== undefined || execApiRaw !== undefined)) {
     throw new UsageError(`${command}: --embed-token writes a token, not an exec plugin: drop --exec-command and --exec-api-version, or drop --embed-token`);
@@ -98,7 +102,8 @@ export function readNksKubeconfigFlags(command: string, values: Record<string, u
   const userName = eitherFlag(command, values, "userName", "user-name");
   if (clusterName !== undefined) options.clusterName = clusterName;
   if (userName !== undefined) options.userName = userName;
-  if (execCommand !== undefined) Object.assign(options, execCommandOptions(command, execCommand));
+  if (alias !== undefined) options.contextName = alias;
+  if (execCommand !== undefined) Object.assign(options, execCommand);
   if (execApiVersion !== undefined) options.execApiVersion = execApiVersion;
   // The plugin runs wherever kubectl runs: name the configure file by an absolute path, and only when
   // it is not the default one (as the official tool does).
@@ -114,20 +119,6 @@ function parseFormat(command: string, value: string | undefined): KubeconfigForm
   if (value === undefined || value === "yaml" || value === "yml") return "yaml";
   if (value === "json") return "json";
   throw new UsageError(`${command}: --format ${JSON.stringify(value)} is not supported: use yaml or json`);
-}
-
-/**
- * `--exec-command`: a command on PATH, an absolute path, or a `.js` file (run with `node`, since a
- * built script need not be executable). Relative paths are made absolute: kubectl may run elsewhere.
- */
-function execCommandOptions(command: string, value: string): Pick<NcpKubeconfigOptions, "execCommand" | "execCommandArgs"> {
-  if (value.trim() === "" || /[\p{Cc}]/u.test(value)) {
-    throw new UsageError(`${command}: --exec-command is empty or holds control characters: name a command or a path`);
-  }
-  const isPath = value.includes("/") || value.includes("\\");
-  const path = isPath && !isAbsolute(value) ? resolve(value) : value;
-  if (/\.(?:c|m)?js$/.test(path)) return { execCommand: "node", execCommandArgs: [isPath ? path : resolve(path)] };
-  return { execCommand: path };
 }
 
 /**

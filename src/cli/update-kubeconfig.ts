@@ -39,8 +39,12 @@ Flags:
   --format yaml|json                   the file's format (default: the existing file's, else yaml)
   --clusterName, --cluster-name NAME   the kubeconfig's cluster name (default: nks_{region}_{name}_{uuid})
   --userName, --user-name NAME         the kubeconfig's user name (default: the same)
+  --alias NAME                         the context's name (default: the cluster's, or user@cluster when
+                                       --clusterName or --userName is given)
+  --namespace NS                       the context's default namespace (default: none, so "default")
   --embed-token                        put a fresh token in the file instead of an exec plugin
-  --exec-command CMD                   the plugin to run (default: ncp-iam-authenticator)
+  --exec-command CMD                   the plugin to run (default: ncp-iam-authenticator); a name on
+                                       PATH, an absolute path, or a .js file (run with node)
   --exec-api-version v1|v1beta1        the exec plugin's apiVersion (default: v1beta1)
   --profile NAME                       section of the configure file (also passed to the plugin)
   --credentialConfig PATH              configure file (default: ~/.ncloud/configure; passed to the plugin)
@@ -62,7 +66,7 @@ a FIFO is refused.
     const target = await openKubeconfigTarget(flow, ctx);
     const built = await fetchNksEntries(request, ctx);
     return applyKubeconfigEntries(command, target, built, flow, ctx, {
-      renameFlags: "--clusterName and --userName",
+      renameFlags: "--clusterName, --userName and --alias",
       // --format when given; otherwise the file keeps its own format (a JSON kubeconfig stays JSON).
       format: values.format === undefined ? undefined : request.format,
       // The official tool's line, word for word.

@@ -64,7 +64,8 @@ export interface NcpKubeconfigNames {
 
 /**
  * The names the official tool gives (docs/formats.md §5): `nks_{region}_{clusterName}_{uuid}` for cluster
- * and user; the context takes that name too, or `user@cluster` when either was named.
+ * and user; the context takes that name too, or `user@cluster` when either was named, unless it is
+ * named itself (`contextName`, the CLI's `--alias`, as `aws eks update-kubeconfig --alias` names it).
  *
  * @example
  * ```ts
@@ -78,12 +79,13 @@ export function ncpKubeconfigNames(input: {
   clusterUuid: string;
   kubeconfigClusterName?: string | undefined;
   userName?: string | undefined;
+  contextName?: string | undefined;
 }): NcpKubeconfigNames {
   const fallback = `nks_${normalizeNcpRegion(input.region).toLowerCase()}_${input.clusterName}_${input.clusterUuid}`;
   const cluster = given(input.kubeconfigClusterName) ?? fallback;
   const user = given(input.userName) ?? fallback;
   const named = given(input.kubeconfigClusterName) !== undefined || given(input.userName) !== undefined;
-  return { cluster, user, context: named ? `${user}@${cluster}` : cluster };
+  return { cluster, user, context: given(input.contextName) ?? (named ? `${user}@${cluster}` : cluster) };
 }
 
 /** How to build the kubeconfig of a cluster. */
@@ -94,6 +96,8 @@ export interface NcpKubeconfigOptions {
   clusterName?: string;
   /** Name of the kubeconfig's user entry (default per {@link ncpKubeconfigNames}). */
   userName?: string;
+  /** Name of the kubeconfig's context entry (default per {@link ncpKubeconfigNames}). */
+  contextName?: string;
   /** The exec plugin command: `ncp-iam-authenticator` by default; a name on PATH or an absolute path. */
   execCommand?: string;
   /** Arguments put before `token` (for example the script path when the command is `node`). */
@@ -175,6 +179,7 @@ export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: Kube
     clusterUuid: uuid,
     kubeconfigClusterName: options.clusterName,
     userName: options.userName,
+    contextName: options.contextName,
   });
   const cluster = clusterEntry(names.cluster, ncpBaseCluster(input.baseKubeconfig, uuid));
   const context = contextEntry(names.context, { cluster: names.cluster, user: names.user });

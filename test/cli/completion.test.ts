@@ -85,6 +85,13 @@ test("bash, for real: commands, subcommands and flags complete; ncp-iam-authenti
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "eks", "token", "--cluster-name", "prod", "--fo"]), ["--force-refresh"]);
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "cache", "clear", "--c"]), ["--cloud"]);
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "token", "--clusterU"]), ["--clusterUuid"]);
+    // The kubeconfig flags of issue 13 on every command that writes one.
+    for (const words of [["eks", "update-kubeconfig"], ["gke", "update-kubeconfig"], ["gke", "get-credentials"], ["update-kubeconfig"], ["create-kubeconfig"]]) {
+      assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", ...words, "--names"]), ["--namespace"], words.join(" "));
+      assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", ...words, "--exec-c"]), ["--exec-command"], words.join(" "));
+      assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", ...words, "--alia"]), ["--alias"], words.join(" "));
+    }
+    assert.deepEqual(complete("_ncp_iam_authenticator_complete", ["ncp-iam-authenticator", "update-kubeconfig", "--names"]), ["--namespace"]);
     const official = complete("_ncp_iam_authenticator_complete", ["ncp-iam-authenticator", ""]);
     assert.deepEqual(official, ["--help", "--version", ...Object.keys(NCP_COMMANDS)].sort());
   } finally {

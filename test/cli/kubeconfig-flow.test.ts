@@ -10,10 +10,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { runCli } from "../../src/cli/main.js";
 import type { CliContext } from "../../src/cli/context.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { assertOneLine } from "../helpers/cli.js";
+import { requireTools } from "../helpers/tools.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { startEksApi, type LocalServer } from "../aws/stand-ins.js";
 import { keyFileJson, makeServiceAccount, startContainerApi, startOAuth, type OAuthStandIn } from "../gcp/stand-ins.js";
@@ -25,6 +29,7 @@ const CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIBflow\n-----END CERTIFIC
 const AWS_AK = "AKIDFLOWTEST00000001";
 const AWS_SK = randomBytes(20).toString("hex");
 const PROJECT = "flow-project";
+const execFileAsync = promisify(execFile);
 const SEED = "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts:\n- name: keep\n  context:\n    cluster: x\n    user: y\ncurrent-context: keep\n";
 
 let root: string;
@@ -161,4 +166,92 @@ test("a library error names its input; the CLI adds the command's own flag for i
   assertOneLine(await run(["token", "--clusterUuid", "not-a-uuid", "--region", "KR"]), 2, /cluster UUID "not-a-uuid" is not a UUID: .* \(set with --clusterUuid\)$/m);
   assertOneLine(await run(["gke", "token", "--credentials", join(root, "missing.json")]), 3, /GCP credentials file .*missing\.json does not exist: give the right path, or fix GOOGLE_APPLICATION_CREDENTIALS \(set with --credentials\)$/m);
   assertOneLine(await run(["eks", "token", "--cluster-name", "flow-eks", "--profile", "flow"]), 2, /no AWS region given: .* \(set with --region\)$/m);
+});
+
+/** The built CLI, as a `.js` file for --exec-command (kubectl would run it with node). */
+const BUILT_CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+
+// Plain names: kubectl reads the seed's `user: y` as YAML 1.1's boolean true.
+const KUBECTL_SEED = SEED.replace("cluster: x\n    user: y", "cluster: keep-cluster\n    user: keep-user");
+
+async function kubectl(file: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync("kubectl", ["--kubeconfig", file, ...args], { env: { PATH: process.env.PATH ?? "", HOME: join(root, "home") }, timeout: 30_000 });
+  return stdout;
+}
+
+test("--namespace, --exec-command (a .js file) and the context's name on every cloud, as the real kubectl reads them", async () => {
+  requireTools("kubectl");
+  // Each cloud's own flag for the context's name, and the plugin's own arguments after the script.
+  const cases: [string, string[], string, string[]][] = [
+    ["nks", ["--alias", "nks-team-a"], "nks-team-a", ["token", "--clusterUuid", UUID, "--region", "KR"]],
+    ["eks", ["--alias", "eks-team-a"], "eks-team-a", ["eks", "token", "--cluster-name", "flow-eks", "--region", "eu-west-1"]],
+    ["gke", ["--alias", "gke-team-a"], "gke-team-a", ["gke", "token", "--credentials", keyFile]],
+  ];
+  for (const [cloud, args] of clouds(join(root, "unused"))) {
+    const [, nameFlags, context, pluginArgs] = cases.find((c) => c[0] === cloud) ?? assert.fail(cloud);
+    const file = join(root, `${cloud}-ns.yaml`);
+    await writeFile(file, KUBECTL_SEED);
+    const r = await run([...args.slice(0, -1), file, "--namespace", "team-a", "--exec-command", BUILT_CLI, ...nameFlags], { PATH: process.env.PATH ?? "" });
+    assert.equal(r.status, 0, `${cloud}: ${r.err}`);
+    assert.doesNotMatch(r.err, /warning/, `${cloud}: node and the script are there`);
+    const contexts = await kubectl(file, ["config", "get-contexts", "--no-headers"]);
+    assert.match(contexts, new RegExp(`^\\*\\s+${context}\\s+\\S+\\s+\\S+\\s+team-a\\s*$`, "m"), `${cloud}: ${contexts}`);
+    assert.match(contexts, /^\s+keep\s+keep-cluster\s+keep-user\s*$/m, `${cloud}: the other context stays, without a namespace`);
+    const view = JSON.parse(await kubectl(file, ["config", "view", "--minify", "-o", "json"])) as {
+      contexts: { name: string; context: { namespace?: string } }[];
+      users: { user: { exec: { command: string; args: string[] } } }[];
+    };
+    assert.equal(view.contexts[0]?.name, context, cloud);
+    assert.equal(view.contexts[0]?.context.namespace, "team-a", cloud);
+    assert.equal(view.users[0]?.user.exec.command, "node", cloud);
+    assert.deepEqual(view.users[0]?.user.exec.args.slice(0, pluginArgs.length + 1), [BUILT_CLI, ...pluginArgs], cloud);
+    assert.equal(await kubectl(file, ["config", "view", "--minify", "-o", "jsonpath={.contexts[0].context.namespace}"]), "team-a");
+  }
+});
+
+test("create-kubeconfig takes --namespace and --alias too; --dry-run shows them and writes nothing", async () => {
+  requireTools("kubectl");
+  const file = join(root, "created.yaml");
+  const r = await run(["create-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "-o", file, "--namespace", "apps", "--alias", "demo-apps", "--userName", "me"]);
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out, "kubeconfig created successfully.\n");
+  const contexts = await kubectl(file, ["config", "get-contexts", "--no-headers"]);
+  assert.match(contexts, new RegExp(`^\\*\\s+demo-apps\\s+nks_kr_demo_${UUID}\\s+me\\s+apps\\s*$`, "m"), contexts);
+  const seed = join(root, "dry-ns.yaml");
+  await writeFile(seed, SEED);
+  const dry = await run(["update-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "--kubeconfig", seed, "--namespace", "apps", "--dry-run"]);
+  assert.equal(dry.status, 0, dry.err);
+  const printed = parseKubeconfig(dry.out);
+  assert.equal(printed.contexts.find((c) => c.name === `nks_kr_demo_${UUID}`)?.context.namespace, "apps");
+  assert.equal(await readFile(seed, "utf8"), SEED);
+});
+
+test("bad --namespace, --exec-command and --alias values: one line, exit 2, the file unchanged, no cloud call", async () => {
+  const bad: [string[], RegExp][] = [
+    [["--namespace", ""], /--namespace is empty: name a namespace/],
+    [["--namespace", "Team_A"], /--namespace "Team_A" is not a namespace name: use at most 63 lower-case letters, digits and '-'/],
+    [["--namespace=-team"], /--namespace "-team" is not a namespace name/],
+    [["--namespace", "a".repeat(64)], /--namespace "a{64}" is not a namespace name/],
+    [["--namespace", "team\u001b[2Ja"], /--namespace "team\\u001b\[2Ja" is not a namespace name/],
+    [["--exec-command", ""], /--exec-command is empty or holds control characters: name a command or a path/],
+    [["--exec-command", " "], /--exec-command is empty or holds control characters/],
+    [["--exec-command", "kubeiam\nrm"], /--exec-command is empty or holds control characters/],
+    [["--alias", ""], /--alias is empty or holds control characters: pass a plain name/],
+    [["--alias", "a\tb"], /--alias is empty or holds control characters/],
+  ];
+  for (const [cloud, args] of clouds(join(root, "unused"))) {
+    const file = join(root, `${cloud}-bad.yaml`);
+    await writeFile(file, SEED);
+    for (const [flags, pattern] of bad) {
+      const calls = ncp.requests.length + eks.requests.length + oauth.seen.length;
+      const extra = cloud === "gke" ? ["--no-cache"] : [];
+      const r = await run([...args.slice(0, -1), file, ...extra, ...flags]);
+      assertOneLine(r, 2, new RegExp(`^kubeiam: (update-kubeconfig|eks update-kubeconfig|gke update-kubeconfig): ${pattern.source}`));
+      assert.equal(await readFile(file, "utf8"), SEED, `${cloud} ${JSON.stringify(flags)}: the file is unchanged`);
+      assert.equal(ncp.requests.length + eks.requests.length + oauth.seen.length, calls, `${cloud} ${JSON.stringify(flags)}: no cloud call`);
+    }
+  }
+  const never = join(root, "never-created.yaml");
+  assertOneLine(await run(["create-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "-o", never, "--namespace", "UPPER"]), 2, /^kubeiam: create-kubeconfig: --namespace "UPPER" is not a namespace name/);
+  await assert.rejects(readFile(never), { code: "ENOENT" });
 });

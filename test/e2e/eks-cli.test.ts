@@ -148,6 +148,33 @@ test("eks update-kubeconfig → kubectl runs 'kubeiam eks token' (profile from t
   assert.ok(seen.length >= 1 && seen.every((s) => s.accepted), JSON.stringify(seen));
 });
 
+test("eks update-kubeconfig --exec-command (the built CLI, a .js file) --namespace --alias → kubectl sees them and runs 'node main.js eks token'", async () => {
+  const kubeconfig = join(root, "exec-ns.kubeconfig");
+  const r = await kubeiam(["eks", "update-kubeconfig", "--name", "e2e-eks", "--region", REGION, "--endpoint-url", eksApi.url, "--kubeconfig", kubeconfig, "--exec-command", CLI, "--namespace", "team-a", "--alias", "e2e-team"]);
+  assert.equal(r.status, 0, r.err);
+  assert.doesNotMatch(r.err, /warning/);
+  const contexts = await exec("kubectl", ["--kubeconfig", kubeconfig, "config", "get-contexts", "--no-headers"], { env, cwd: root, timeout: 60_000 });
+  assert.match(contexts.stdout, new RegExp(`^\\*\\s+e2e-team\\s+${ARN}\\s+${ARN}\\s+team-a\\s*$`, "m"), contexts.stdout);
+  const view = JSON.parse((await exec("kubectl", ["--kubeconfig", kubeconfig, "config", "view", "--minify", "-o", "json"], { env, cwd: root, timeout: 60_000 })).stdout) as {
+    users: { user: { exec: { command: string; args: string[]; installHint?: string } } }[];
+  };
+  assert.equal(view.users[0]?.user.exec.command, "node");
+  assert.deepEqual(view.users[0]?.user.exec.args, [CLI, "eks", "token", "--cluster-name", "e2e-eks", "--region", REGION]);
+  const before = cluster.seen.length;
+  const v = await exec("kubectl", ["--kubeconfig", kubeconfig, "get", "--raw", "/version"], { env, cwd: root, timeout: 60_000 });
+  assert.equal(JSON.parse(v.stdout).gitVersion, "v1.31.2-multicloud-test");
+  assert.ok(cluster.seen.slice(before).every((s) => s.accepted));
+  // A bad value is refused before any AWS call, and the file stays as it is.
+  const text = await readFile(kubeconfig, "utf8");
+  const calls = eksApi.requests.length;
+  const bad = await kubeiam(["eks", "update-kubeconfig", "--name", "e2e-eks", "--region", REGION, "--endpoint-url", eksApi.url, "--kubeconfig", kubeconfig, "--overwrite", "--namespace=Team_A"]);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.out, "");
+  assert.match(bad.err, /^kubeiam: eks update-kubeconfig: --namespace "Team_A" is not a namespace name: [^\n]+\n$/);
+  assert.equal(eksApi.requests.length, calls, "no AWS call for a bad flag");
+  assert.equal(await readFile(kubeconfig, "utf8"), text);
+});
+
 test("the endpoint refuses a token for another cluster: kubectl fails with Unauthorized", async () => {
   const kubeconfig = join(root, "other.kubeconfig");
   await writeFile(kubeconfig, "");

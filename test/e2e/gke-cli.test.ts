@@ -147,6 +147,34 @@ test("gke update-kubeconfig → kubectl runs 'kubeiam gke token' against an endp
   assert.equal(cluster.seen.at(-1)?.accepted, false);
 });
 
+test("gke update-kubeconfig --exec-command (the built CLI, a .js file) --namespace --alias → kubectl sees them and runs 'node main.js gke token'", async () => {
+  const kubeconfig = join(root, "gke-exec-ns.kubeconfig");
+  const r = await kubeiam(["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig, "--exec-command", CLI, "--namespace", "apps", "--alias", "e2e-apps"]);
+  assert.equal(r.status, 0, r.err);
+  assert.doesNotMatch(r.err, /warning/);
+  const contexts = await run("kubectl", ["--kubeconfig", kubeconfig, "config", "get-contexts", "--no-headers"]);
+  assert.match(contexts.out, /^\*\s+e2e-apps\s+e2e-apps\s+e2e-apps\s+apps\s*$/m, contexts.out);
+  const view = JSON.parse((await run("kubectl", ["--kubeconfig", kubeconfig, "config", "view", "--minify", "-o", "json"])).out) as {
+    users: { user: { exec: { command: string; args: string[] } } }[];
+  };
+  assert.equal(view.users[0]?.user.exec.command, "node");
+  assert.deepEqual(view.users[0]?.user.exec.args, [CLI, "gke", "token", "--credentials", keyFile]);
+  const seenBefore = cluster.seen.length;
+  const v = await run("kubectl", ["--kubeconfig", kubeconfig, "get", "--raw", "/version"]);
+  assert.equal(v.status, 0, v.err);
+  assert.equal((JSON.parse(v.out) as { gitVersion: string }).gitVersion, "v1.31.2-multicloud-test");
+  assert.ok(cluster.seen.slice(seenBefore).every((s) => s.accepted));
+  // A bad value is refused before any Google call, and the file stays as it is.
+  const text = readFileSync(kubeconfig, "utf8");
+  const assertions = oauth.seen.length;
+  const bad = await kubeiam(["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig, "--no-cache", "--overwrite", "--exec-command", ""]);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.out, "");
+  assert.match(bad.err, /^kubeiam: gke update-kubeconfig: --exec-command is empty or holds control characters: [^\n]+\n$/);
+  assert.equal(oauth.seen.length, assertions, "no token exchange for a bad flag");
+  assert.equal(readFileSync(kubeconfig, "utf8"), text);
+});
+
 test("gke update-kubeconfig --dry-run (with --endpoint-url) writes nothing; a taken name needs --overwrite", async () => {
   const kubeconfig = join(root, "gke-dry.kubeconfig");
   const args = ["gke", "update-kubeconfig", "--cluster", "e2e", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--kubeconfig", kubeconfig];

@@ -181,6 +181,33 @@ for (const region of ["KR", "SGN"]) {
   });
 }
 
+test("--exec-command (the built CLI, a .js file run with node), --namespace and --alias: kubectl selects the context by its alias and lists the namespace's pods without -n", async (t) => {
+  if (!needKubectl(t)) return;
+  const c = cluster("KR");
+  const file = join(dir, "config-ns-alias");
+  const up = await updateKubeconfig(file, c, ["--exec-command", CLI, "--namespace", "kube-system", "--alias", "kr-system"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stderr, /\(context kr-system, now current\)\n$/);
+  const contexts = await kubectl(file, ["config", "get-contexts", "--no-headers"]);
+  assert.match(contexts.stdout, new RegExp(`^\\*\\s+kr-system\\s+${contextOf(c)}\\s+${contextOf(c)}\\s+kube-system\\s*$`, "m"), contexts.stdout);
+  const view = JSON.parse((await kubectl(file, ["config", "view", "--minify", "-o", "json"])).stdout) as {
+    users: { user: { exec: { command: string; args: string[] } } }[];
+  };
+  assert.equal(view.users[0]?.user.exec.command, "node");
+  assert.deepEqual(view.users[0]?.user.exec.args, [CLI, "token", "--clusterUuid", c.uuid, "--region", c.region]);
+  // No -n: the context's namespace is used, through a token that node running the .js file minted.
+  const pods = await kubectl(file, ["get", "pods", "-o", "jsonpath={range .items[*]}{.metadata.namespace}{\"\\n\"}{end}"]);
+  assert.equal(pods.code, 0, pods.stderr);
+  const namespaces = pods.stdout.trim().split("\n");
+  assert.ok(namespaces.length >= 4 && namespaces.every((n) => n === "kube-system"), pods.stdout);
+  const created = join(dir, "config-created-ns");
+  const made = await run(process.execPath, [CLI, "create-kubeconfig", "--clusterUuid", c.uuid, "--region", c.region, "-o", created, "--exec-command", CLI, "--namespace", "kube-system", "--alias", "kr-made"], keyEnv());
+  assert.equal(made.code, 0, made.stderr);
+  const coredns = await kubectl(created, ["--context", "kr-made", "get", "pods", "-o", "name"]);
+  assert.equal(coredns.code, 0, coredns.stderr);
+  assert.match(coredns.stdout, /^pod\/coredns-/m);
+});
+
 test("embedded-token mode: kubectl works with no NCP key in its environment", async (t) => {
   if (!needKubectl(t)) return;
   const c = cluster("SGN");

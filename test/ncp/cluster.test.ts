@@ -64,6 +64,13 @@ test("default names per docs/formats.md §5", () => {
     context: `me@nks_sgn_demo_${UUID}`,
   });
   assert.equal(ncpKubeconfigNames({ region: "KR", clusterName: "demo", clusterUuid: UUID, kubeconfigClusterName: "c" }).context, `nks_kr_demo_${UUID}@c`);
+  // contextName (the CLI's --alias) names the context alone; blank means the default.
+  assert.deepEqual(ncpKubeconfigNames({ region: "KR", clusterName: "demo", clusterUuid: UUID, userName: "me", contextName: "prod" }), {
+    cluster: `nks_kr_demo_${UUID}`,
+    user: "me",
+    context: "prod",
+  });
+  assert.equal(ncpKubeconfigNames({ region: "KR", clusterName: "demo", clusterUuid: UUID, contextName: " " }).context, `nks_kr_demo_${UUID}`);
 });
 
 test("getNcpCluster: the shared ClusterInfo, node groups with nodes, exec kubeconfig as the official tool writes it", async () => {
