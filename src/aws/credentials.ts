@@ -155,7 +155,10 @@ export interface ResolveAwsCredentialsOptions {
    * never are. `forceRefresh` skips the read. Off when absent.
    */
   cache?: { dir: string; forceRefresh?: boolean } | undefined;
-  /** Asks for the code of a profile's `mfa_serial` (the CLI prompts on the terminal). */
+  /**
+   * Asks for the code of a profile's `mfa_serial` (the CLI prompts on the terminal): for the profile's
+   * own `role_arn`, or for `roleArn` when the profile holds keys and an MFA device but no role.
+   */
   mfaCodeProvider?: (mfaSerial: string) => Promise<string>;
   /** STS endpoint for the role (tests, private endpoints); `AWS_ENDPOINT_URL_STS` works as well. */
   stsEndpoint?: string | undefined;
@@ -280,8 +283,18 @@ async function resolveFresh(
   checkNotExpired(base, options.now, profile === undefined ? "the AWS credentials" : `the AWS credentials of profile "${profile}"`);
   if (roleArn === undefined) return { credentials: plain(base), ...(profile === undefined ? {} : { profile }) };
 
+  // A profile of keys with an MFA device (mfa_serial, no role_arn of its own) uses it for --role-arn, as
+  // a role profile with source_profile would; a role profile already used it for its own role above.
+  const settings = profile === undefined ? undefined : files.profiles.get(profile);
+  const mfaSerial = nonEmpty(settings?.role_arn) === undefined ? nonEmpty(settings?.mfa_serial) : undefined;
   const provider = fromTemporaryCredentials({
-    params: { RoleArn: roleArn, RoleSessionName: sessionName, ...(externalId === undefined ? {} : { ExternalId: externalId }) },
+    params: {
+      RoleArn: roleArn,
+      RoleSessionName: sessionName,
+      ...(externalId === undefined ? {} : { ExternalId: externalId }),
+      ...(mfaSerial === undefined ? {} : { SerialNumber: mfaSerial }),
+    },
+    ...(mfaSerial === undefined || options.mfaCodeProvider === undefined ? {} : { mfaCodeProvider: options.mfaCodeProvider }),
     masterCredentials: async () => base,
     clientConfig: {
       region: options.region,
@@ -295,6 +308,7 @@ async function resolveFresh(
   try {
     assumed = await provider();
   } catch (cause) {
+    if (cause instanceof KubeiamError) throw cause; // ours, from the MFA prompt: already one clear line
     throw new CredentialsError(`cannot assume role ${roleArn} (${sdkReason(cause)}): check the role's trust policy and your permission to sts:AssumeRole`, { cause });
   }
   checkNotExpired(assumed, options.now, `the credentials of role ${roleArn}`);

@@ -94,7 +94,8 @@ credentials expire if that is sooner.
 Temporary credentials (--role-arn, and profiles with role_arn, SSO or credential_process) are cached
 in ~/.kube/cache/kubeiam/aws, one 0600 file per identity (profile, role, external id, session name),
 and used until 5 minutes before they expire; long-lived keys are never cached. A profile with
-mfa_serial asks for the code on the terminal (/dev/tty), once per cached session.
+mfa_serial asks for the code on the terminal (/dev/tty), once per cached session: for its own role,
+or for --role-arn when it holds keys and no role.
 HTTPS_PROXY and NO_PROXY apply to every AWS call; AWS_CA_BUNDLE and NODE_EXTRA_CA_CERTS add CAs.
 `;
 

@@ -90,9 +90,11 @@ before(async () => {
   await mkdir(aws);
   await writeFile(
     join(aws, "config"),
-    `[profile base]\nregion = ${REGION}\n\n[profile mfa]\nrole_arn = ${MFA_ROLE}\nsource_profile = base\nmfa_serial = ${SERIAL}\nregion = ${REGION}\n`,
+    `[profile base]\nregion = ${REGION}\n\n[profile mfa]\nrole_arn = ${MFA_ROLE}\nsource_profile = base\nmfa_serial = ${SERIAL}\nregion = ${REGION}\n\n` +
+      // Keys and an MFA device, no role of its own: the role comes from --role-arn.
+      `[profile keys-mfa]\nmfa_serial = ${SERIAL}\nregion = ${REGION}\n`,
   );
-  await writeFile(join(aws, "credentials"), `[base]\naws_access_key_id = ${AK}\naws_secret_access_key = ${SECRET}\n`);
+  await writeFile(join(aws, "credentials"), `[base]\naws_access_key_id = ${AK}\naws_secret_access_key = ${SECRET}\n\n[keys-mfa]\naws_access_key_id = ${AK}\naws_secret_access_key = ${SECRET}\n`);
   env = {
     PATH: process.env.PATH ?? "",
     HOME: home,
@@ -236,6 +238,69 @@ test("MFA: a profile with mfa_serial asks on the terminal (not stdout), once per
   // Without a cached session and without a terminal: one line, exit 3, nothing on stdout.
   const refused = await kubeiam(["eks", "token", "--cluster-name", "e2e-eks", "--profile", "mfa", "--force-refresh"], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
   assertOneLine(refused, 3, /AWS profile "mfa" needs an MFA code for arn:aws:iam::123456789012:mfa\/alice, and there is no terminal to ask on \(not a terminal\)/);
+});
+
+/**
+ * Runs `kubeiam ARGS > outFile` on a pty of its own (`script`), reached through a symlink in our temp
+ * folder (KUBEIAM_TTY), typing `typed` on it. Not spawnSync: the stand-ins live in this process.
+ */
+async function kubeiamOnPty(args: string[], typed: string): Promise<{ status: number | null; terminal: string; out: string }> {
+  const link = join(root, "pty");
+  const outFile = join(root, "pty-out.json");
+  await rm(outFile, { force: true });
+  const quoted = args.map((a) => `'${a}'`).join(" ");
+  const cmd = `ln -sf "$(tty)" '${link}' && KUBEIAM_TTY='${link}' '${process.execPath}' '${CLI}' ${quoted} > '${outFile}'`;
+  const merged = { ...env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
+  const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+    const child = spawn("script", ["-qec", cmd, "/dev/null"], { env: merged, cwd: root, timeout: 60_000 });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.on("close", (status) => resolve({ status, stdout }));
+    child.stdin.on("error", () => undefined); // a child that exits without reading its input (EPIPE)
+    child.stdin.end(typed);
+  });
+  return { status: r.status, terminal: r.stdout, out: await readFile(outFile, "utf8").catch(() => "") };
+}
+
+test("MFA with --role-arn: a role profile with mfa_serial asks once (for its own role), then --role-arn is assumed with that role; cached as one session", async () => {
+  await rm(cacheDir(), { recursive: true, force: true });
+  const before = sts.assumed.length;
+  const args = ["eks", "token", "--cluster-name", "e2e-eks", "--profile", "mfa", "--role-arn", ROLE];
+  const r = await kubeiamOnPty(args, "654321\n");
+  assert.equal(r.status, 0, r.terminal);
+  assert.equal((r.terminal.match(/MFA code for arn:aws:iam::123456789012:mfa\/alice: /g) ?? []).length, 1, r.terminal);
+  assert.equal(JSON.parse(r.out).kind, "ExecCredential");
+  // The profile's role with the code, then the chained role without one.
+  const calls = sts.assumed.slice(before);
+  assert.deepEqual(calls.map((c) => [c.RoleArn, c.SerialNumber, c.TokenCode]), [[MFA_ROLE, SERIAL, "654321"], [ROLE, undefined, undefined]]);
+  const again = await kubeiam(args, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+  assert.equal(again.status, 0, again.err);
+  assert.equal(sts.assumed.length, before + 2, "the cached session needs no code and no STS call");
+  assert.equal(cacheFiles().length, 1);
+});
+
+test("MFA with --role-arn: a profile with keys and mfa_serial (no role of its own) asks once and assumes --role-arn with the code; cached; no terminal is one line", async () => {
+  await rm(cacheDir(), { recursive: true, force: true });
+  const before = sts.assumed.length;
+  const args = ["eks", "token", "--cluster-name", "e2e-eks", "--profile", "keys-mfa", "--role-arn", ROLE];
+  const r = await kubeiamOnPty(args, "112233\n");
+  assert.equal(r.status, 0, r.terminal);
+  assert.equal((r.terminal.match(/MFA code for arn:aws:iam::123456789012:mfa\/alice: /g) ?? []).length, 1, r.terminal);
+  assert.doesNotMatch(r.out, /MFA/, "stdout holds the ExecCredential only");
+  assert.equal(JSON.parse(r.out).kind, "ExecCredential");
+  const calls = sts.assumed.slice(before);
+  assert.deepEqual(calls.map((c) => [c.RoleArn, c.SerialNumber, c.TokenCode]), [[ROLE, SERIAL, "112233"]]);
+  const again = await kubeiam(args, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+  assert.equal(again.status, 0, again.err);
+  assert.equal(sts.assumed.length, before + 1, "the cached session needs no code and no STS call");
+  const refused = await kubeiam([...args, "--force-refresh"], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+  assertOneLine(refused, 3, /AWS profile "keys-mfa" needs an MFA code for arn:aws:iam::123456789012:mfa\/alice, and there is no terminal to ask on \(not a terminal\)/);
+  assert.equal(sts.assumed.length, before + 1);
+  // Without --role-arn the device is not used (as the AWS CLI): the profile's keys sign, no prompt.
+  const plain = await kubeiam(["eks", "token", "--cluster-name", "e2e-eks", "--profile", "keys-mfa"], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+  assert.equal(plain.status, 0, plain.err);
+  assert.equal(sts.assumed.length, before + 1);
 });
 
 test("HTTPS_PROXY reaches the AWS SDK (STS, EKS) and inspect --verify through CONNECT tunnels; NO_PROXY goes around; AWS_CA_BUNDLE or NODE_EXTRA_CA_CERTS trust the private CA", async () => {
