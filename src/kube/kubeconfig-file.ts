@@ -6,7 +6,7 @@
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { FileError, KubeconfigError, KubeiamError } from "../lib/errors.js";
-import { acquireFileLock, type FileLockOptions } from "../lib/file-lock.js";
+import { acquireFileLock, type FileLock, type FileLockOptions } from "../lib/file-lock.js";
 import { readUserFile } from "../lib/read-file.js";
 import { createFolderFor, resolveWriteTarget, writeToTarget, type WriteTarget } from "../lib/safe-write.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
@@ -126,7 +126,8 @@ export async function checkKubeconfigTarget(path: string, kind: KubeconfigEditKi
 
 /**
  * Edits a kubeconfig under its lock, as kubectl does (`<file>.lock`, so that two runs, or a run and
- * kubectl, never lose each other's entries): takes the lock, reads the file as it is now, calls
+ * kubectl, never lose each other's entries; for a symbolic link, both the link's name and its
+ * target's, see the comment inside): takes the lock, reads the file as it is now, calls
  * `edit`, and writes what it returns (nothing when it returns `undefined`), then releases the lock,
  * on every path. Only a regular file is replaced (atomically, keeping its mode; 0600 when new); a
  * character device is written in place and never locked or replaced; a dangling link writes through
@@ -155,12 +156,22 @@ export async function editKubeconfigFile(
     if (text !== undefined) await writeToTarget(first, text, options).catch((e: unknown) => Promise.reject(kubeconfigFileError(e)));
     return first;
   }
-  let lock;
+  const locks: FileLock[] = [];
   try {
     // The lock goes beside the file, so a new file's folder is made first (0700, as kubectl does).
     if (first.how === "create") await createFolderFor(path, first.target);
-    lock = await acquireFileLock(first.target, { ...options.lock, ...(options.signal ? { signal: options.signal } : {}) });
+    // kubectl (client-go clientcmd.ModifyConfig: lockFile(filename) creates lockName(filename) =
+    // filename + ".lock") locks each path as it was given, a symbolic link's own name, never the
+    // file it leads to ("this can fail w/ symlinks, but... come on"). So the name given is locked
+    // first of all, which excludes a kubectl writing through the same path; the file the links lead
+    // to is locked too when its name differs, which excludes a kubectl or kubeiam run that was given
+    // the real path or another link. Taken in sorted order, as client-go takes its files, so two runs
+    // that need the same two locks never hold one each.
+    for (const name of [...new Set([resolve(path), first.target])].sort()) {
+      locks.push(await acquireFileLock(name, { ...options.lock, ...(options.signal ? { signal: options.signal } : {}) }));
+    }
   } catch (error) {
+    await releaseAll(locks);
     throw kubeconfigFileError(error);
   }
   try {
@@ -170,8 +181,12 @@ export async function editKubeconfigFile(
     if (text !== undefined) await writeToTarget(target, text, options).catch((e: unknown) => Promise.reject(kubeconfigFileError(e)));
     return target;
   } finally {
-    await lock.release();
+    await releaseAll(locks);
   }
+}
+
+async function releaseAll(locks: FileLock[]): Promise<void> {
+  for (const lock of [...locks].reverse()) await lock.release();
 }
 
 /**

@@ -1,13 +1,17 @@
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
+import { execFile } from "node:child_process";
+import { closeSync, constants, openSync } from "node:fs";
 import assert from "node:assert/strict";
 import { chmod, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile, lstat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { KubeconfigError } from "../../src/lib/errors.js";
-import { loadKubeconfigDocument, readKubeconfigFile, resolveKubeconfigPath, writeKubeconfigFile } from "../../src/kube/kubeconfig-file.js";
+import { editKubeconfigFile, loadKubeconfigDocument, readKubeconfigFile, resolveKubeconfigPath, writeKubeconfigFile } from "../../src/kube/kubeconfig-file.js";
+import { requireTools } from "../helpers/tools.js";
 
 const root = await mkdtemp(join(tmpdir(), "kubeiam-kcfile-"));
 after(() => rm(root, { recursive: true, force: true }));
+before(() => requireTools("kubectl"));
 
 test("resolveKubeconfigPath: explicit, then the first KUBECONFIG entry, then ~/.kube/config", () => {
   assert.equal(resolveKubeconfigPath({ explicit: "/x/y", env: { KUBECONFIG: "/a", HOME: "/h" } }), "/x/y");
@@ -64,4 +68,51 @@ test("a malformed file is refused, naming the file and the field, and left byte 
     return true;
   });
   assert.equal(await readFile(path, "utf8"), bytes);
+});
+
+/** Runs the real kubectl with a bounded wait; resolves with its exit status and stderr. */
+function kubectl(args: string[]): Promise<{ status: number; err: string }> {
+  return new Promise((resolve) => {
+    execFile("kubectl", args, { timeout: 30_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root } }, (error, _out, err) => {
+      resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : 1, err });
+    });
+  });
+}
+
+test("the lock is kubectl's for the path as given: a kubectl writing through a link is kept out while kubeiam edits, and kubeiam waits for its lock", async () => {
+  const real = join(root, "lock-real.yaml");
+  const link = join(root, "lock-link.yaml");
+  await writeFile(real, "apiVersion: v1\nkind: Config\n", { mode: 0o600 });
+  await symlink(real, link);
+  // kubectl (client-go's lockFile) takes `<name given>.lock` with O_EXCL and gives up at once when it exists.
+  await editKubeconfigFile(link, "update", async (file) => {
+    const r = await kubectl(["--kubeconfig", link, "config", "set-context", "from-kubectl", "--cluster=x"]);
+    assert.notEqual(r.status, 0, "kubectl wrote while kubeiam held the file");
+    assert.match(r.err, /lock-link\.yaml\.lock: file exists/);
+    return `${file.text}# kubeiam\n`;
+  });
+  assert.equal(await readFile(real, "utf8"), "apiVersion: v1\nkind: Config\n# kubeiam\n");
+  assert.ok((await lstat(link)).isSymbolicLink());
+  assert.deepEqual((await readdir(root)).filter((f) => f.startsWith("lock-")).sort(), ["lock-link.yaml", "lock-real.yaml"], "no lock left");
+
+  // The other way round: a lock as kubectl leaves it while it writes (empty, mode 0) on the link's name.
+  closeSync(openSync(`${link}.lock`, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0));
+  try {
+    await assert.rejects(
+      writeKubeconfigFile(link, "apiVersion: v1\n", { lock: { waitMs: 300, staleMs: 60_000 } }),
+      (e: unknown) => e instanceof KubeconfigError && /is locked by another run/.test(e.message),
+    );
+    assert.equal(await readFile(real, "utf8"), "apiVersion: v1\nkind: Config\n# kubeiam\n", "nothing written under kubectl's lock");
+  } finally {
+    await rm(`${link}.lock`);
+  }
+  // And the real file's own name is locked too, for a run given the real path or another link.
+  closeSync(openSync(`${real}.lock`, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0));
+  try {
+    await assert.rejects(writeKubeconfigFile(link, "apiVersion: v1\n", { lock: { waitMs: 300, staleMs: 60_000 } }), /is locked by another run/);
+  } finally {
+    await rm(`${real}.lock`);
+  }
+  await writeKubeconfigFile(link, "apiVersion: v1\n");
+  assert.equal(await readFile(real, "utf8"), "apiVersion: v1\n");
 });
