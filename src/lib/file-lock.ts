@@ -3,9 +3,19 @@
  * created with O_EXCL and removed when done, so that kubeiam and kubectl runs exclude each other.
  * Unlike kubectl, a run waits (bounded) for the lock instead of failing at once, and breaks a stale
  * lock left by a run that crashed: one older than a bound, or one whose process is gone.
+ *
+ * Removing a lock file is the dangerous step: a run that judged a lock stale and then removed "the
+ * lock" could remove a fresh one that another run took meanwhile (three runs: A breaks the stale
+ * lock, B takes a new one, C, which also judged the old one stale, removes B's). So every kubeiam run
+ * removes a lock file (breaking one, or releasing its own) only while holding a second, short-lived
+ * lock, the breakers' mutex `<file>.lock.break`; locks are only ever created where there is none, so
+ * under the mutex the file judged is the file removed. The removal itself renames the file to a name
+ * of our own and checks its identity (device, inode, mtime to the nanosecond) before unlinking it.
+ * kubectl knows nothing of the mutex but never breaks locks; it only removes its own, within
+ * milliseconds of taking it, so it cannot hold one long enough to be judged stale.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync, statSync } from "node:fs";
+import { linkSync, renameSync, rmSync, statSync, type BigIntStats } from "node:fs";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { FileError } from "./errors.js";
@@ -60,7 +70,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
     if (options.signal?.aborted) throw new FileError(path, "locked", `stopped while waiting for the lock ${lockPath}`, { cause: options.signal.reason });
     const held = await tryCreate(path, lockPath);
     if (held !== undefined) return held;
-    if (await breakIfStale(lockPath, staleMs)) continue;
+    if (await breakStaleLock(lockPath, { staleMs })) continue;
     if (Date.now() >= deadline) {
       const owner = await readOwner(lockPath);
       throw new FileError(
@@ -95,13 +105,13 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
 }
 
 async function tryCreate(path: string, lockPath: string): Promise<FileLock | undefined> {
-  let ino: number;
+  let id: FileIdentity;
   try {
     const handle = await open(lockPath, "wx", 0o600);
     try {
       // Who holds it, for the message of a run that waits in vain, and for the dead-process check.
       await handle.writeFile(`${process.pid} ${hostname()}\n`, "utf8");
-      ino = (await handle.stat()).ino;
+      id = identityOf(await handle.stat({ bigint: true }));
     } finally {
       await handle.close();
     }
@@ -111,9 +121,9 @@ async function tryCreate(path: string, lockPath: string): Promise<FileLock | und
     throw new FileError(path, "io", `cannot create the lock file ${lockPath} (${code ?? "error"}): check the folder's permissions`, { cause });
   }
   const forget = onAbruptExit(() => {
-    // Synchronous, at exit: remove the lock only if it is still ours.
+    // Synchronous, at exit, with no time to wait for a breaker: removed only if it is still ours.
     try {
-      if ((statOrUndefined(lockPath)?.ino ?? -1) === ino) rmSync(lockPath, { force: true });
+      removeIfSync(lockPath, id);
     } catch {
       // The process is ending.
     }
@@ -125,9 +135,14 @@ async function tryCreate(path: string, lockPath: string): Promise<FileLock | und
       if (released) return;
       released = true;
       forget();
-      const now = await stat(lockPath).catch(() => undefined);
-      // A run that took us for stale has broken our lock and may hold a new one: leave it alone.
-      if (now?.ino === ino) await unlink(lockPath).catch(() => undefined);
+      // Under the breakers' mutex no kubeiam run can swap the lock file, so the file looked at is
+      // the file removed: a run that took ours for stale, broke it and took a new one keeps its own.
+      const done = await underBreakMutex(lockPath, 2_000, async () => {
+        const now = await stat(lockPath, { bigint: true }).catch(() => undefined);
+        if (now !== undefined && sameFile(identityOf(now), id)) await unlink(lockPath).catch(() => undefined);
+        return true;
+      });
+      if (done === undefined) await removeIf(lockPath, id); // the mutex stayed busy: the rename-and-check way
     },
   };
 }
@@ -147,41 +162,144 @@ function processIsGone(pid: number): boolean {
   }
 }
 
-/**
- * Breaks the lock if it is stale: older than `staleMs`, or held by a process of this host that is
- * gone. The lock is renamed aside first and removed only if the renamed file is the one judged
- * stale, so two runs breaking the same lock at once do not remove a third run's fresh lock.
- */
-async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean> {
-  const info = await stat(lockPath).catch(() => undefined);
-  if (info === undefined) return true; // released meanwhile: try again at once
-  let stale = Date.now() - info.mtimeMs > staleMs;
-  if (!stale) {
-    const owner = await readOwner(lockPath);
-    stale = owner !== undefined && owner.host === hostname() && owner.pid !== process.pid && processIsGone(owner.pid);
-  }
-  if (!stale) return false;
-  const aside = `${lockPath}.stale-${randomBytes(4).toString("hex")}`;
-  try {
-    await rename(lockPath, aside);
-  } catch {
-    return true; // someone else broke it first
-  }
-  const moved = await stat(aside).catch(() => undefined);
-  if (moved !== undefined && moved.ino !== info.ino) {
-    // Between our look and the rename another run broke it and took a fresh lock: put that one back.
-    await link(aside, lockPath).catch(() => undefined);
-  }
-  await unlink(aside).catch(() => undefined);
-  return true;
+/** What makes a file the same file: its inode, and its times to the nanosecond (an inode number is soon reused). */
+interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+  mtimeNs: bigint;
 }
 
-function statOrUndefined(path: string): { ino: number } | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
+function identityOf(s: BigIntStats): FileIdentity {
+  return { dev: s.dev, ino: s.ino, mtimeNs: s.mtimeNs };
+}
+
+/** Not ctime: a rename changes it on some file systems (ext4), and removal goes through a rename. */
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs;
+}
+
+/** How long a breaker may hold the breakers' mutex before it is taken for a crashed breaker's (it holds it for milliseconds). */
+const BREAK_MUTEX_STALE_MS = 5_000;
+
+/**
+ * Runs `fn` holding the breakers' mutex of a lock (`<lock>.break`, created with O_EXCL), waiting up
+ * to `waitMs` for it; `undefined` when it stayed busy. Every kubeiam run that removes a lock file
+ * (breaking a stale one, or releasing its own) does it under this mutex, and a lock is only ever
+ * created where there is none: so while the mutex is held, the lock file at the lock's path cannot
+ * be swapped by kubeiam, and the file judged stale is the file removed.
+ */
+async function underBreakMutex<T>(lockPath: string, waitMs: number, fn: () => Promise<T>): Promise<T | undefined> {
+  const mutexPath = `${lockPath}.break`;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let id: FileIdentity | undefined;
+    try {
+      const handle = await open(mutexPath, "wx", 0o600);
+      try {
+        await handle.writeFile(`${process.pid} ${hostname()}\n`, "utf8");
+        id = identityOf(await handle.stat({ bigint: true }));
+      } finally {
+        await handle.close();
+      }
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "EEXIST") return undefined;
+    }
+    if (id !== undefined) {
+      const mine = id;
+      const forget = onAbruptExit(() => removeIfSync(mutexPath, mine));
+      try {
+        return await fn();
+      } finally {
+        forget();
+        await removeIf(mutexPath, mine);
+      }
+    }
+    // A breaker that crashed while holding the mutex: its file is removed, by rename and check.
+    const held = await stat(mutexPath, { bigint: true }).catch(() => undefined);
+    if (held !== undefined && Date.now() - Number(held.mtimeMs) > BREAK_MUTEX_STALE_MS) await removeIf(mutexPath, identityOf(held));
+    if (Date.now() >= deadline) return undefined;
+    await sleep(2 + Math.floor(Math.random() * 5));
   }
+}
+
+/**
+ * Removes `path` if it is still the file `id`: renamed aside to a name of our own first (atomic, so
+ * what is then looked at cannot change), removed if it is that file, else linked back (it is a new
+ * file that someone made after our look).
+ */
+async function removeIf(path: string, id: FileIdentity): Promise<void> {
+  const aside = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.gone`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // gone already
+  }
+  const moved = await stat(aside, { bigint: true }).catch(() => undefined);
+  if (moved !== undefined && !sameFile(identityOf(moved), id)) await link(aside, path).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
+function removeIfSync(path: string, id: FileIdentity): void {
+  const aside = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.gone`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
+  try {
+    if (!sameFile(identityOf(statSync(aside, { bigint: true })), id)) linkSync(aside, path);
+  } catch {
+    // Put back as well as we could; the process is ending.
+  }
+  rmSync(aside, { force: true });
+}
+
+/** Options of {@link breakStaleLock}. */
+export interface BreakStaleLockOptions {
+  /** A lock file older than this (milliseconds) is stale. */
+  staleMs: number;
+  /** How long to wait for the breakers' mutex; a few hundred milliseconds by default. */
+  mutexWaitMs?: number;
+  /**
+   * Called when the first look, taken before the mutex, finds the lock stale: lets a test order a
+   * race deterministically (a breaker that judged a lock stale, then waits while others act).
+   */
+  onStaleSeen?: () => void;
+}
+
+/**
+ * Breaks the lock file `lockPath` if it is stale: older than `staleMs`, or held by a process of
+ * this host that is gone. The judgement and the removal happen under the breakers' mutex, and the
+ * removal checks the file's identity, so a lock taken fresh by another run is never removed, however
+ * many runs find the old one stale at once. Resolves `true` when the caller should try to take the
+ * lock again at once (broken, or gone), `false` when it is held (or the mutex is busy).
+ *
+ * @example
+ * ```ts
+ * if (await breakStaleLock("/home/me/.kube/config.lock", { staleMs: 10_000 })) retryNow();
+ * ```
+ */
+export async function breakStaleLock(lockPath: string, options: BreakStaleLockOptions): Promise<boolean> {
+  const before = await stat(lockPath).catch(() => undefined);
+  if (before === undefined) return true; // released meanwhile: try again at once
+  // A cheap look first: most waits are on a live lock, and need not touch the mutex.
+  if (!(await looksStale(lockPath, before.mtimeMs, options.staleMs))) return false;
+  options.onStaleSeen?.();
+  // Judged again under the mutex: what was seen stale may since have been broken and taken afresh.
+  const result = await underBreakMutex(lockPath, options.mutexWaitMs ?? 300, async () => {
+    const now = await stat(lockPath, { bigint: true }).catch(() => undefined);
+    if (now === undefined) return true;
+    if (!(await looksStale(lockPath, Number(now.mtimeMs), options.staleMs))) return false;
+    await removeIf(lockPath, identityOf(now));
+    return true;
+  });
+  return result ?? false;
+}
+
+async function looksStale(lockPath: string, mtimeMs: number, staleMs: number): Promise<boolean> {
+  if (Date.now() - mtimeMs > staleMs) return true;
+  const owner = await readOwner(lockPath);
+  return owner !== undefined && owner.host === hostname() && owner.pid !== process.pid && processIsGone(owner.pid);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -5,12 +5,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { existsSync, writeFileSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { acquireFileLock, withFileLock } from "../../src/lib/file-lock.js";
+import { acquireFileLock, breakStaleLock, withFileLock } from "../../src/lib/file-lock.js";
 import { ErrorCode, FileError } from "../../src/lib/errors.js";
 
 const LOCK_MODULE = fileURLToPath(new URL("../../src/lib/file-lock.js", import.meta.url));
@@ -126,4 +126,48 @@ test("the lock file is removed when its process ends on a signal while holding i
   });
   assert.equal(r.status, 143, r.err);
   assert.equal(existsSync(`${file}.lock`), false, "released on the way out");
+});
+
+test("three runs, one stale lock: a run that judged it stale while another broke it and a third took it afresh leaves the fresh lock alone", async () => {
+  const file = join(root, "race");
+  const lockPath = `${file}.lock`;
+  await writeFile(lockPath, "1 some-other-host\n");
+  const past = new Date(Date.now() - 60_000);
+  await utimes(lockPath, past, past);
+  // Breaker C is in the middle of breaking it: the test plays C, holding the breakers' mutex.
+  writeFileSync(`${lockPath}.break`, `${process.pid} test\n`, { flag: "wx" });
+  // Breaker A looks too and finds the lock stale (before C removes it), then waits for the mutex.
+  let seen!: () => void;
+  const aSawStale = new Promise<void>((r) => (seen = r));
+  const a = breakStaleLock(lockPath, { staleMs: 10_000, mutexWaitMs: 20_000, onStaleSeen: seen });
+  await aSawStale;
+  // C removes the stale lock; B takes a fresh one at once; C lets go of the mutex.
+  await unlink(lockPath);
+  const b = await acquireFileLock(file, { waitMs: 1_000, staleMs: 10_000 });
+  const fresh = await stat(lockPath, { bigint: true });
+  await unlink(`${lockPath}.break`);
+  // A takes the mutex, looks again, and finds B's lock fresh: it removes nothing.
+  assert.equal(await a, false);
+  const after = await stat(lockPath, { bigint: true });
+  assert.equal(after.ino, fresh.ino, "B's lock was removed (and perhaps another made)");
+  assert.equal(after.mtimeNs, fresh.mtimeNs);
+  assert.match(await readFile(lockPath, "utf8"), new RegExp(`^${process.pid} `));
+  // B still excludes others, and its release removes exactly its lock.
+  await assert.rejects(acquireFileLock(file, { waitMs: 100, staleMs: 10_000 }), /is locked by another run/);
+  await b.release();
+  assert.deepEqual((await readdir(root)).filter((f) => f.startsWith("race")), [], "no lock, mutex or renamed file left");
+});
+
+test("a breakers' mutex left by a crashed breaker is taken for stale, and the stale lock is still broken", async () => {
+  const file = join(root, "crashed-breaker");
+  const lockPath = `${file}.lock`;
+  const past = new Date(Date.now() - 60_000);
+  await writeFile(lockPath, "1 some-other-host\n");
+  await writeFile(`${lockPath}.break`, "1 some-other-host\n");
+  await utimes(lockPath, past, past);
+  await utimes(`${lockPath}.break`, past, past);
+  const lock = await acquireFileLock(file, { waitMs: 5_000, staleMs: 10_000 });
+  assert.match(await readFile(lockPath, "utf8"), new RegExp(`^${process.pid} `));
+  await lock.release();
+  assert.deepEqual((await readdir(root)).filter((f) => f.startsWith("crashed-breaker")), []);
 });
