@@ -2,7 +2,9 @@
  * The cache of resolved temporary AWS credentials (an assumed role, an SSO or `credential_process`
  * profile), so that kubectl's every call does not cost an STS round trip or an MFA prompt: one 0600
  * file per identity (profile, role, external id, session name) under `~/.kube/cache/kubeiam/aws`,
- * used until 5 minutes before the credentials expire. Long-lived keys are never written.
+ * used until 5 minutes before the credentials expire. Long-lived keys are never written. A server
+ * (the broker) keeps the same entries in memory instead ({@link AwsCredentialMemory}): it must never
+ * write cloud credentials to disk unsealed.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -85,8 +87,88 @@ export async function readAwsCachedCredentials(dir: string, identity: AwsCacheId
     return undefined;
   }
   const expires = new Date(expiration);
-  if (Number.isNaN(expires.getTime()) || toEpochMs(now) >= expires.getTime() - AWS_CACHE_MARGIN_MS) return undefined;
-  return { accessKeyId, secretAccessKey, sessionToken, expiration: expires };
+  const hit = { accessKeyId, secretAccessKey, sessionToken, expiration: expires };
+  return Number.isNaN(expires.getTime()) || !awsCredentialsFresh(hit, now) ? undefined : hit;
+}
+
+/**
+ * Whether cached credentials may still be used: they have no expiry (long-lived keys), or it lies
+ * more than {@link AWS_CACHE_MARGIN_MS} ahead of `now`.
+ *
+ * @example
+ * ```ts
+ * awsCredentialsFresh({ accessKeyId, secretAccessKey, expiration: new Date(Date.now() + 3_600_000) }, Date.now()); // true
+ * ```
+ */
+export function awsCredentialsFresh(credentials: AwsCredentials, now?: TimeInput): boolean {
+  const end = credentials.expiration?.getTime();
+  return end === undefined || toEpochMs(now) < end - AWS_CACHE_MARGIN_MS;
+}
+
+/** How many identities an {@link AwsCredentialMemory} keeps before dropping the stale ones. */
+const MEMORY_LIMIT = 1000;
+
+/**
+ * The credential cache of a long-running process, in memory: entries per identity key, used while
+ * {@link awsCredentialsFresh}, and one resolution in flight per key (concurrent callers share it;
+ * a failure is not kept, so the next caller tries again).
+ *
+ * @example
+ * ```ts
+ * const memory = new AwsCredentialMemory(Date.now);
+ * const role = await memory.get(awsCacheKey({ roleArn, sourceAccessKeyId }), () => assumeAwsRole(input));
+ * ```
+ */
+export class AwsCredentialMemory {
+  readonly #now: () => number;
+  readonly #entries = new Map<string, AwsCredentials>();
+  readonly #pending = new Map<string, Promise<AwsCredentials>>();
+
+  /** `now` is the clock that freshness is judged against. */
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /** The fresh credentials of `key`, else those `resolve` gives (one call at a time per key). */
+  async get(key: string, resolve: () => Promise<AwsCredentials>): Promise<AwsCredentials> {
+    const hit = this.#entries.get(key);
+    if (hit !== undefined && awsCredentialsFresh(hit, this.#now())) return hit;
+    let pending = this.#pending.get(key);
+    if (pending === undefined) {
+      pending = resolve().then(
+        (fresh) => {
+          this.#pending.delete(key);
+          this.#store(key, fresh);
+          return fresh;
+        },
+        (error: unknown) => {
+          this.#pending.delete(key);
+          throw error;
+        },
+      );
+      this.#pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets every entry (a credential deleted or rotated leaves nothing behind). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** How many identities are held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #store(key: string, credentials: AwsCredentials): void {
+    if (this.#entries.size >= MEMORY_LIMIT) {
+      const now = this.#now();
+      for (const [k, v] of this.#entries) if (!awsCredentialsFresh(v, now)) this.#entries.delete(k);
+      if (this.#entries.size >= MEMORY_LIMIT) this.#entries.clear();
+    }
+    this.#entries.set(key, credentials);
+  }
 }
 
 /**

@@ -14,13 +14,11 @@ import { nonEmpty } from "../lib/validate.js";
 import { awsCacheFileName, readAwsCachedCredentials, writeAwsCachedCredentials, type AwsCacheIdentity } from "./cache.js";
 import { checkAwsRegion, type AwsCredentials } from "./token.js";
 import { withFileLock } from "../lib/cache-file.js";
+import { assumeAwsRole, checkAwsExternalId, checkAwsRoleArn, checkAwsRoleSessionName } from "./assume-role.js";
 
 /** The session name used with `--role-arn` when none is given, as `aws eks get-token` uses it. */
 export const DEFAULT_EKS_ROLE_SESSION_NAME = "EKSGetTokenAuth";
 
-const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;
-const EXTERNAL_ID_RE = /^[\w+=,.@:/-]{2,1224}$/;
 /** Profile settings whose credentials are temporary and cost a call (or a prompt) to resolve. */
 const TEMPORARY_SOURCES = ["role_arn", "sso_session", "sso_start_url", "credential_process", "web_identity_token_file"];
 const PROFILE_RE = /^[^\s\p{Cc}[\]]{1,128}$/u;
@@ -197,17 +195,10 @@ export async function resolveAwsCredentials(options: ResolveAwsCredentialsOption
   const files = await readAwsSharedFiles(env);
   const profile = await resolveAwsProfile({ profile: options.profile, env, files });
   const roleArn = nonEmpty(options.roleArn);
-  if (roleArn !== undefined && !ROLE_ARN_RE.test(roleArn)) {
-    throw new InvalidInputError("roleArn", `role ARN ${JSON.stringify(roleArn.slice(0, 120))} is not an IAM role ARN: pass one like arn:aws:iam::123456789012:role/eks-admin`);
-  }
-  const sessionName = nonEmpty(options.sessionName) ?? DEFAULT_EKS_ROLE_SESSION_NAME;
-  if (!SESSION_NAME_RE.test(sessionName)) {
-    throw new InvalidInputError("sessionName", `role session name ${JSON.stringify(sessionName.slice(0, 80))} is not valid: use 2 to 64 letters, digits and +=,.@_-`);
-  }
+  if (roleArn !== undefined) checkAwsRoleArn(roleArn);
+  const sessionName = checkAwsRoleSessionName(nonEmpty(options.sessionName) ?? DEFAULT_EKS_ROLE_SESSION_NAME);
   const externalId = nonEmpty(options.externalId);
-  if (externalId !== undefined && !EXTERNAL_ID_RE.test(externalId)) {
-    throw new InvalidInputError("externalId", "the external id is not valid: use 2 to 1224 letters, digits and +=,.@:/_-");
-  }
+  if (externalId !== undefined) checkAwsExternalId(externalId);
   const cache = options.cache;
   const settings = profile === undefined ? undefined : files.profiles.get(profile);
   const temporary = roleArn !== undefined || (settings !== undefined && TEMPORARY_SOURCES.some((k) => nonEmpty(settings[k]) !== undefined));
@@ -257,7 +248,7 @@ async function resolveFresh(
     warn: (...parts: unknown[]) => warn(String(parts[0] ?? "").split("\n").map((l) => l.trim()).filter(Boolean).slice(0, 3).join(" ")),
     error: (): void => undefined,
   };
-  const { fromNodeProviderChain, fromTemporaryCredentials } = await import("@aws-sdk/credential-providers");
+  const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
   // Every client the chain makes (STS for role profiles, SSO) goes through the proxy and CA of the environment.
   const { awsRequestHandler } = await import("./http-handler.js");
   const requestHandler = await awsRequestHandler(env);
@@ -287,31 +278,18 @@ async function resolveFresh(
   // a role profile with source_profile would; a role profile already used it for its own role above.
   const settings = profile === undefined ? undefined : files.profiles.get(profile);
   const mfaSerial = nonEmpty(settings?.role_arn) === undefined ? nonEmpty(settings?.mfa_serial) : undefined;
-  const provider = fromTemporaryCredentials({
-    params: {
-      RoleArn: roleArn,
-      RoleSessionName: sessionName,
-      ...(externalId === undefined ? {} : { ExternalId: externalId }),
-      ...(mfaSerial === undefined ? {} : { SerialNumber: mfaSerial }),
-    },
-    ...(mfaSerial === undefined || options.mfaCodeProvider === undefined ? {} : { mfaCodeProvider: options.mfaCodeProvider }),
-    masterCredentials: async () => base,
-    clientConfig: {
-      region: options.region,
-      ...(options.stsEndpoint === undefined ? {} : { endpoint: options.stsEndpoint }),
-      logger,
-      requestHandler,
-    },
-    logger,
+  const assumed = await assumeAwsRole({
+    credentials: base,
+    roleArn,
+    sessionName,
+    externalId,
+    region: options.region,
+    stsEndpoint: options.stsEndpoint,
+    env,
+    ...(mfaSerial === undefined ? {} : { mfa: { serial: mfaSerial, ...(options.mfaCodeProvider === undefined ? {} : { code: options.mfaCodeProvider }) } }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    warn,
   });
-  let assumed: AwsCredentials;
-  try {
-    assumed = await provider();
-  } catch (cause) {
-    if (cause instanceof KubeiamError) throw cause; // ours, from the MFA prompt: already one clear line
-    throw new CredentialsError(`cannot assume role ${roleArn} (${sdkReason(cause)}): check the role's trust policy and your permission to sts:AssumeRole`, { cause });
-  }
-  checkNotExpired(assumed, options.now, `the credentials of role ${roleArn}`);
   return { credentials: plain(assumed), roleArn, ...(profile === undefined ? {} : { profile }) };
 }
 

@@ -2,7 +2,10 @@
  * The broker's one door to the clouds: a {@link ClusterProvider} per held credential (NKS, EKS, GKE
  * alike), used to look a cluster up when it is registered and to mint its tokens afterwards. Providers
  * are kept per credential and place, so a GKE access token is reused until a minute before it ends,
- * with one refresh in flight at a time (the GKE provider's own cache).
+ * with one refresh in flight at a time (the GKE provider's own cache). An AWS credential with a role
+ * (`aws.roleArn`) assumes it at STS with the held keys and signs with the role's temporary keys, kept
+ * in memory only (never on disk unsealed) until 5 minutes before they expire, one AssumeRole in flight
+ * per credential.
  */
 import type { ClusterInfo, ClusterProvider } from "../cluster-info.js";
 import { DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
@@ -11,6 +14,9 @@ import { parseGcpCredentialsFile } from "../gcp/token.js";
 import { createEksProvider } from "../aws/provider.js";
 import { createGkeProvider } from "../gcp/provider.js";
 import { createNcpProvider } from "../ncp/provider.js";
+import { assumeAwsRole } from "../aws/assume-role.js";
+import { AwsCredentialMemory, awsCacheKey } from "../aws/cache.js";
+import type { AwsCredentials } from "../aws/token.js";
 import type { BrokerProvider } from "./store/store.js";
 
 /** An NCP API key as the broker holds it. */
@@ -20,11 +26,20 @@ export interface NcpSecrets {
   apiUrl?: string;
 }
 
-/** AWS keys as the broker holds them. */
+/** The role session name the broker assumes roles with, unless the credential names one. */
+export const BROKER_ROLE_SESSION_NAME = "kubeiam-broker";
+
+/** AWS keys as the broker holds them, and the role to assume with them. */
 export interface AwsSecrets {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** A role to assume (AssumeRole) with these keys; tokens are signed with the role's keys. */
+  roleArn?: string;
+  /** The external id the role's trust policy asks for. */
+  externalId?: string;
+  /** The role session name; {@link BROKER_ROLE_SESSION_NAME} by default. */
+  sessionName?: string;
 }
 
 /** A GCP service-account key file's JSON. */
@@ -50,6 +65,10 @@ export interface CloudGatewayOptions {
   now: () => number;
   /** The EKS API endpoint (tests, private endpoints); `AWS_ENDPOINT_URL_EKS` works as well. */
   eksEndpoint?: string;
+  /** The STS endpoint for roles (tests, private endpoints); `AWS_ENDPOINT_URL_STS` works as well. */
+  stsEndpoint?: string;
+  /** The environment whose HTTPS_PROXY, NO_PROXY and AWS_CA_BUNDLE the AWS clients follow; `process.env` by default. */
+  env?: Record<string, string | undefined>;
   /** The GKE container API base URL (tests); Google's by default. */
   gkeApiUrl?: string;
   /** Milliseconds one cloud API try may take. */
@@ -65,21 +84,27 @@ const MAX_PROVIDERS = 1000;
  * @example
  * ```ts
  * const cloud = new CloudGateway({ now: Date.now });
- * const info = await cloud.lookup(secrets, { provider: "ncp", region: "KR", clusterUuid });
- * const { token, expiresAt } = await cloud.mint(credentialKey, () => secrets, info);
+ * const info = await cloud.lookup(credentialKey, secrets, { provider: "ncp", region: "KR", clusterUuid });
+ * const { token, expiresAt } = await cloud.mint(credentialKey, () => secrets, "ncp", info);
  * ```
  */
 export class CloudGateway {
   readonly #options: CloudGatewayOptions;
   readonly #providers = new Map<string, ClusterProvider>();
+  /** Assumed roles' temporary keys, per credential (row and sealed bytes) and role. */
+  readonly #roles: AwsCredentialMemory;
 
   constructor(options: CloudGatewayOptions) {
     this.#options = options;
+    this.#roles = new AwsCredentialMemory(options.now);
   }
 
-  /** The cluster as its cloud describes it, looked up with these secrets. */
-  async lookup(secrets: CredentialSecrets, where: ClusterLocator): Promise<ClusterInfo> {
-    const provider = this.#provider(secrets, placeOf(where));
+  /**
+   * The cluster as its cloud describes it, looked up with these secrets. `cacheKey` names the
+   * credential as in {@link CloudGateway.mint}, so a role assumed here serves the tokens that follow.
+   */
+  async lookup(cacheKey: string, secrets: CredentialSecrets, where: ClusterLocator): Promise<ClusterInfo> {
+    const provider = this.#provider(cacheKey, secrets, placeOf(where));
     const id = where.provider === "ncp" ? where.clusterUuid : where.provider === "aws" ? where.clusterName : where.cluster;
     const info = await provider.getCluster(id, { mode: "exec" });
     // The kubeconfig the cloud's tools would write is not ours to keep: the broker writes its own.
@@ -97,14 +122,14 @@ export class CloudGateway {
     let p = this.#providers.get(key);
     if (p === undefined) {
       const s = secrets();
-      p = this.#provider(s, s.provider === "gcp" ? { project: "-", location: "-" } : { region: info.region });
+      p = this.#provider(cacheKey, s, s.provider === "gcp" ? { project: "-", location: "-" } : { region: info.region });
       if (this.#providers.size >= MAX_PROVIDERS) this.#providers.clear();
       this.#providers.set(key, p);
     }
     return p.mintToken(info);
   }
 
-  #provider(secrets: CredentialSecrets, place: { region?: string; project?: string; location?: string }): ClusterProvider {
+  #provider(cacheKey: string, secrets: CredentialSecrets, place: { region?: string; project?: string; location?: string }): ClusterProvider {
     const now = this.#options.now;
     const http = this.#options.timeoutMs === undefined ? {} : { timeoutMs: this.#options.timeoutMs };
     switch (secrets.provider) {
@@ -116,10 +141,10 @@ export class CloudGateway {
           ...http,
         });
       case "aws": {
-        const { accessKeyId, secretAccessKey, sessionToken } = secrets.aws;
+        const region = place.region ?? "us-east-1";
         return createEksProvider({
-          region: place.region ?? "us-east-1",
-          credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) },
+          region,
+          credentials: this.#awsCredentials(cacheKey, secrets.aws, region),
           ...(this.#options.eksEndpoint === undefined ? {} : { endpoint: this.#options.eksEndpoint }),
           now,
         });
@@ -134,6 +159,21 @@ export class CloudGateway {
           ...http,
         });
     }
+  }
+
+  /** The AWS credentials a provider signs with: the held keys, or the role they assume (kept in memory). */
+  #awsCredentials(cacheKey: string, aws: AwsSecrets, region: string): AwsCredentials | (() => Promise<AwsCredentials>) {
+    const { accessKeyId, secretAccessKey, sessionToken, roleArn, externalId } = aws;
+    const base: AwsCredentials = { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
+    if (roleArn === undefined) return base;
+    const sessionName = aws.sessionName ?? BROKER_ROLE_SESSION_NAME;
+    // The role's keys work in every region of its partition: one entry per credential and role, not per region.
+    const key = `${cacheKey}|${awsCacheKey({ roleArn, externalId, sessionName, sourceAccessKeyId: accessKeyId })}`;
+    const { stsEndpoint, env } = this.#options;
+    return () =>
+      this.#roles.get(key, () =>
+        assumeAwsRole({ credentials: base, roleArn, sessionName, externalId, region, stsEndpoint, env: env ?? process.env, now: this.#options.now() }),
+      );
   }
 }
 

@@ -2,6 +2,7 @@
  * A credential's secrets between the REST body and the store: checked per provider, sealed with the
  * row's identity (`credential:<id>:<provider>`) as associated data, and opened again for minting.
  */
+import { checkAwsExternalId, checkAwsRoleArn, checkAwsRoleSessionName } from "../aws/assume-role.js";
 import { parseGcpCredentialsFile } from "../gcp/token.js";
 import { KubeiamError } from "../lib/errors.js";
 import type { AwsSecrets, CredentialSecrets, GcpSecrets, NcpSecrets } from "./cloud.js";
@@ -14,7 +15,7 @@ export interface CredentialBody {
   name: string;
   provider: BrokerProvider;
   ncp?: { accessKey: string; secretKey: string; apiUrl?: string };
-  aws?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; roleArn?: string };
+  aws?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; roleArn?: string; externalId?: string; sessionName?: string };
   gcp?: { serviceAccount: Record<string, unknown> };
 }
 
@@ -59,12 +60,30 @@ export function credentialSecretsOf(body: CredentialBody): CredentialSecrets {
     case "aws": {
       const aws = body.aws;
       if (aws === undefined) throw bad("body field aws is missing: send aws.accessKeyId and aws.secretAccessKey");
-      if (aws.roleArn !== undefined) {
-        throw bad("body field aws.roleArn is not supported by this broker yet: register the role's own (temporary) keys, or keys of a user allowed on the cluster");
+      if (aws.roleArn === undefined) {
+        for (const field of ["externalId", "sessionName"] as const) {
+          if (aws[field] !== undefined) throw bad(`body field aws.${field} goes with aws.roleArn: name the role to assume, or leave ${field} out`);
+        }
+      }
+      // Checked here, so a role the broker could never assume is refused before it is stored.
+      try {
+        if (aws.roleArn !== undefined) checkAwsRoleArn(aws.roleArn);
+        if (aws.sessionName !== undefined) checkAwsRoleSessionName(aws.sessionName);
+        if (aws.externalId !== undefined) checkAwsExternalId(aws.externalId);
+      } catch (error) {
+        if (error instanceof KubeiamError) throw bad(`body field aws.${error.field ?? "roleArn"}: ${error.message}`);
+        throw error;
       }
       return {
         provider: "aws",
-        aws: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey, ...(aws.sessionToken === undefined ? {} : { sessionToken: aws.sessionToken }) },
+        aws: {
+          accessKeyId: aws.accessKeyId,
+          secretAccessKey: aws.secretAccessKey,
+          ...(aws.sessionToken === undefined ? {} : { sessionToken: aws.sessionToken }),
+          ...(aws.roleArn === undefined ? {} : { roleArn: aws.roleArn }),
+          ...(aws.externalId === undefined ? {} : { externalId: aws.externalId }),
+          ...(aws.sessionName === undefined ? {} : { sessionName: aws.sessionName }),
+        },
       };
     }
     case "gcp": {

@@ -83,7 +83,11 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
       ...(nonEmpty("public-url", values["public-url"]) === undefined ? {} : { publicUrl: values["public-url"] }),
       ...(values["insecure-http"] === true ? { insecureHttp: true } : {}),
       ...(rateLimit === undefined ? {} : { rateLimit }),
-      ...(ctx.env.AWS_ENDPOINT_URL_EKS === undefined ? {} : { cloud: { eksEndpoint: ctx.env.AWS_ENDPOINT_URL_EKS } }),
+      cloud: {
+        env: ctx.env,
+        ...(ctx.env.AWS_ENDPOINT_URL_EKS === undefined ? {} : { eksEndpoint: ctx.env.AWS_ENDPOINT_URL_EKS }),
+        ...(ctx.env.AWS_ENDPOINT_URL_STS === undefined ? {} : { stsEndpoint: ctx.env.AWS_ENDPOINT_URL_STS }),
+      },
     });
     ctx.out(`${JSON.stringify({ url: broker.url, db: broker.db, ...(broker.adminToken === undefined ? {} : { adminToken: broker.adminToken }) })}\n`);
     await new Promise<void>((resolve) => {

@@ -193,7 +193,10 @@ function closeServer(server: ReturnType<typeof createHttpServer> | ReturnType<ty
  */
 export async function startSts(options: {
   keys: Record<string, string>;
-  issue: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: string };
+  /** The credentials AssumeRole hands out: always the same, or chosen per call (`n` counts from 0). */
+  issue: StsIssued | ((form: Record<string, string>, n: number) => StsIssued);
+  /** When given, only these roles may be assumed, each with its external id when it names one (else 403 AccessDenied). */
+  roles?: Record<string, { externalId?: string }>;
   tls?: StandInTls;
   signedHost?: string;
   callers?: Record<string, { arn: string; account: string; userId: string }>;
@@ -235,8 +238,17 @@ export async function startSts(options: {
       return;
     }
     const form = Object.fromEntries(new URLSearchParams(body));
+    const role = options.roles?.[form.RoleArn ?? ""];
+    if (options.roles !== undefined && (role === undefined || (role.externalId !== undefined && role.externalId !== form.ExternalId))) {
+      requests.push({ method: "POST", path: "AssumeRole", rejected: "AccessDenied" });
+      res.writeHead(403, { "content-type": "text/xml" });
+      res.end(
+        `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/base is not authorized to perform: sts:AssumeRole on resource: ${form.RoleArn ?? ""}</Message></Error></ErrorResponse>`,
+      );
+      return;
+    }
     assumed.push(form);
-    const c = options.issue;
+    const c = typeof options.issue === "function" ? options.issue(form, assumed.length - 1) : options.issue;
     res.writeHead(200, { "content-type": "text/xml" });
     res.end(
       `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>` +
@@ -248,6 +260,15 @@ export async function startSts(options: {
   });
   const url = await listen(server, options.tls === undefined ? "http" : "https");
   return { url, requests, assumed, close: () => closeServer(server) };
+}
+
+/** Temporary credentials as the STS stand-in issues them. */
+export interface StsIssued {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** ISO 8601. */
+  expiration: string;
 }
 
 /** A loopback TLS cluster endpoint that serves /version to bearer tokens that `accept` returns true for. */

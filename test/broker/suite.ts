@@ -6,6 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { get as httpsGet } from "node:https";
 import { sql } from "kysely";
 import { parse as parseYaml } from "yaml";
 import { verifyNcpToken } from "../../src/ncp/token.js";
@@ -20,8 +21,33 @@ import { hashBrokerToken, newBrokerToken } from "../../src/broker/tokens.js";
 import { CredentialsError } from "../../src/lib/errors.js";
 import { StoreError } from "../../src/broker/errors.js";
 import { call, callFrom, captureLines, testStores, type StoreKind, type TestStores } from "./helpers.js";
+import { startBearerCluster, startEksApi, startSts, verifyEksTokenByHand, type LocalServer, type StsIssued } from "../aws/stand-ins.js";
+
+/** The AWS side of the suite: keys the broker holds, the role they may assume, and the role's keys as STS hands them out. */
+const AWS_BASE_AK = "AKIDBROKERBASE000001";
+const AWS_BASE_SECRET = randomBytes(24).toString("hex");
+const AWS_ROLE_ARN = "arn:aws:iam::123456789012:role/eks-fleet";
+const AWS_EXTERNAL_ID = "fleet-external-7f3a";
+const AWS_ROLE_KEYS: StsIssued[] = [0, 1, 2].map((i) => ({
+  accessKeyId: `ASIAROLEKEY00000000${i}`,
+  secretAccessKey: randomBytes(24).toString("hex"),
+  sessionToken: `role-session-${i}-${randomBytes(16).toString("hex")}`,
+  expiration: "",
+}));
 
 const TOKEN_RE = /^kbi_[A-Za-z0-9_-]{43}$/;
+
+/** GET /version at a TLS cluster stand-in with a bearer token, trusting its CA: the status. */
+function clusterVersionStatus(url: string, caData: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(`${url}/version`, { ca: Buffer.from(caData, "base64").toString(), headers: { authorization: `Bearer ${token}` }, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
+}
 
 /** Defines the whole suite for one store kind. */
 export function defineBrokerSuite(kind: StoreKind): void {
@@ -38,6 +64,13 @@ export function defineBrokerSuite(kind: StoreKind): void {
   let frozen: number | undefined;
   let running: SandboxClusterSummary;
   let other: SandboxClusterSummary;
+  let sts: LocalServer & { assumed: Record<string, string>[] };
+  let eksApi: LocalServer;
+  let eksCluster: Awaited<ReturnType<typeof startBearerCluster>>;
+  /** Each AssumeRole's answer expires an hour after the broker's clock at that moment. */
+  const roleKeysIssued: StsIssued[] = [];
+  /** The role's keys only: the held base keys must never sign an EKS call or token. */
+  const roleSecrets: Record<string, string> = {};
 
   before(async () => {
     stores = await testStores(kind);
@@ -47,6 +80,30 @@ export function defineBrokerSuite(kind: StoreKind): void {
     assert.ok(a && b, "the sandbox runs two clusters");
     running = a;
     other = b;
+    for (const k of AWS_ROLE_KEYS) roleSecrets[k.accessKeyId] = k.secretAccessKey;
+    sts = await startSts({
+      keys: { [AWS_BASE_AK]: AWS_BASE_SECRET },
+      roles: { [AWS_ROLE_ARN]: { externalId: AWS_EXTERNAL_ID } },
+      issue: (_form, n) => {
+        const keys = AWS_ROLE_KEYS[n];
+        if (keys === undefined) throw new Error("the suite hands out three role sessions at most");
+        const issued = { ...keys, expiration: new Date((frozen ?? Date.now()) + 3_600_000).toISOString() };
+        roleKeysIssued.push(issued);
+        return issued;
+      },
+    });
+    eksCluster = await startBearerCluster((token) => {
+      try {
+        verifyEksTokenByHand(token, { secretFor: (k) => roleSecrets[k], clusterName: "fleet-eks", now: frozen ?? Date.now() });
+        return undefined;
+      } catch (e) {
+        return String(e);
+      }
+    });
+    eksApi = await startEksApi({
+      keys: roleSecrets,
+      clusters: [{ name: "fleet-eks", arn: "arn:aws:eks:us-east-2:123456789012:cluster/fleet-eks", status: "ACTIVE", version: "1.32", endpoint: eksCluster.url, certificateAuthority: { data: eksCluster.caData } }],
+    });
     broker = await startBroker({
       db: await stores.newDb("main"),
       listen: "127.0.0.1:0",
@@ -57,15 +114,18 @@ export function defineBrokerSuite(kind: StoreKind): void {
       rateLimit: 20,
       instance: `test-${kind}`,
       now: () => frozen ?? Date.now(),
+      cloud: { eksEndpoint: eksApi.url, stsEndpoint: sts.url, env: {} },
     });
     assert.ok(broker.adminToken, "the first start creates an admin");
     admin = broker.adminToken;
     secrets.push(admin);
+    // After the admin's: tests find alice's token as the first kbi_ token past index 1.
+    secrets.push(AWS_BASE_SECRET, AWS_EXTERNAL_ID, ...AWS_ROLE_KEYS.flatMap((k) => [k.secretAccessKey, k.sessionToken]));
     base = broker.url;
   });
   after(async () => {
     await broker?.close();
-    await sandbox?.close();
+    await Promise.all([sandbox?.close(), sts?.close(), eksApi?.close(), eksCluster?.close()]);
     await stores?.close();
   });
 
@@ -225,7 +285,20 @@ export function defineBrokerSuite(kind: StoreKind): void {
       assertError(await post({ name: "x", provider: "ncp" }), 400, "bad_request", /field ncp is missing/);
       assertError(await post({ name: "x", provider: "azure" }), 400, "bad_request", /provider must be one of "ncp", "aws", "gcp"/);
       assertError(await post({ name: "x", provider: "aws", ncp: { accessKey: "a", secretKey: "b" } }), 400, "bad_request", /ncp does not belong to a aws credential/);
-      assertError(await post({ name: "x", provider: "aws", aws: { accessKeyId: "a", secretAccessKey: "b", roleArn: "arn:aws:iam::1:role/r" } }), 400, "bad_request", /roleArn/);
+      assertError(
+        await post({ name: "x", provider: "aws", aws: { accessKeyId: "a", secretAccessKey: "b", roleArn: "arn:aws:iam::1:role/r" } }),
+        400,
+        "bad_request",
+        /aws\.roleArn: role ARN "arn:aws:iam::1:role\/r" is not an IAM role ARN/,
+      );
+      assertError(await post({ name: "x", provider: "aws", aws: { accessKeyId: "a", secretAccessKey: "b", externalId: "team-1" } }), 400, "bad_request", /aws\.externalId goes with aws\.roleArn/);
+      assertError(
+        await post({ name: "x", provider: "aws", aws: { accessKeyId: "a", secretAccessKey: "b", roleArn: AWS_ROLE_ARN, sessionName: "has space" } }),
+        400,
+        "bad_request",
+        /aws\.sessionName: role session name/,
+      );
+      assertError(await post({ name: "x", provider: "aws", aws: { accessKeyId: "a", secretAccessKey: "b", roleArn: AWS_ROLE_ARN, externalId: "x" } }), 400, "bad_request", /aws\.externalId: the external id is not valid/);
       assertError(await post({ name: "x", provider: "gcp", gcp: { serviceAccount: { type: "service_account", client_email: "a@b" } } }), 400, "bad_request", /gcp\.serviceAccount/);
       assertError(await post({ name: "x", provider: "ncp", ncp: { accessKey: "a", secretKey: "b", apiUrl: "http://example.com" } }), 400, "bad_request", /https/);
       assertError(await post({ name: "bad name!", provider: "ncp", ncp: { accessKey: "a", secretKey: "b" } }), 400, "bad_request", /field name has characters/);
@@ -466,6 +539,87 @@ export function defineBrokerSuite(kind: StoreKind): void {
 
     test("unknown routes are 404 in the same error shape", async () => {
       assertError(await call(base, "GET", "/v2/anything", { token: admin }), 404, "not_found", /no route GET \/v2\/anything/);
+    });
+
+    test("aws.roleArn: the broker assumes the role at STS with the held keys (external id, session name), once for many token requests, and signs with the role's keys", async () => {
+      const before = sts.assumed.length;
+      const cred = await call(base, "POST", "/v1/credentials", {
+        token: admin,
+        body: { name: "aws-role", provider: "aws", aws: { accessKeyId: AWS_BASE_AK, secretAccessKey: AWS_BASE_SECRET, roleArn: AWS_ROLE_ARN, externalId: AWS_EXTERNAL_ID } },
+      });
+      assert.equal(cred.status, 201, cred.text);
+      assert.deepEqual(cred.json, { name: "aws-role", provider: "aws" });
+      const row = await broker.ctx.store.credentialByName("aws-role");
+      assert.ok(row && !row.sealed.includes(AWS_BASE_SECRET) && !row.sealed.includes(AWS_EXTERNAL_ID));
+      // Registration looks the cluster up at the EKS API, which knows only the role's keys.
+      const add = await call(base, "POST", "/v1/clusters", { token: admin, body: { name: "eks-role", credential: "aws-role", region: "us-east-2", aws: { clusterName: "fleet-eks" } } });
+      assert.equal(add.status, 201, add.text);
+      assert.deepEqual(add.json, { name: "eks-role", provider: "aws", region: "us-east-2", endpoint: eksCluster.url, status: "Active" });
+      assert.equal(sts.assumed.length, before + 1);
+      const asked = sts.assumed[before];
+      assert.equal(asked?.Action, "AssumeRole");
+      assert.equal(asked?.RoleArn, AWS_ROLE_ARN);
+      assert.equal(asked?.ExternalId, AWS_EXTERNAL_ID);
+      assert.equal(asked?.RoleSessionName, "kubeiam-broker");
+      assert.ok(sts.requests.every((r) => r.path !== "AssumeRole" || r.rejected === undefined), "signed with the held base keys");
+
+      const ivy = await addUser("ivy");
+      assert.equal((await call(base, "PUT", "/v1/grants/ivy/eks-role", { token: admin })).status, 204);
+      const answers = await Promise.all(Array.from({ length: 16 }, () => call(base, "GET", "/v1/clusters/eks-role/token", { token: ivy })));
+      const role = roleKeysIssued[0];
+      assert.ok(role);
+      for (const a of answers) {
+        assert.equal(a.status, 200, a.text);
+        const token = a.json.status.token as string;
+        secrets.push(token);
+        const who = verifyEksTokenByHand(token, { secretFor: (k) => roleSecrets[k], clusterName: "fleet-eks", now: Date.now() });
+        assert.equal(who.accessKeyId, role.accessKeyId, "signed with the role's key, not the held one");
+        assert.equal(who.sessionToken, role.sessionToken, "the role's session token is in the presigned URL");
+        assert.equal(who.region, "us-east-2");
+        assert.ok(Date.parse(a.json.status.expirationTimestamp) <= Date.parse(role.expiration));
+      }
+      assert.equal(sts.assumed.length, before + 1, "one AssumeRole for the registration and sixteen concurrent token requests");
+      assert.ok(eksApi.requests.length > 0 && eksApi.requests.every((r) => r.rejected === undefined));
+      // The cluster itself accepts the token (its stand-in verifies it by hand with the role's keys).
+      const seen = eksCluster.seen.length;
+      assert.equal(await clusterVersionStatus(eksCluster.url, eksCluster.caData, answers[0]?.json.status.token), 200);
+      assert.deepEqual(eksCluster.seen.slice(seen), [{ accepted: true }]);
+
+      // Renewed 5 minutes before the role's keys expire, not earlier.
+      const end = Date.parse(role.expiration);
+      for (const [at, assumedSoFar, key] of [
+        [end - 5 * 60_000 - 1000, before + 1, role.accessKeyId],
+        [end - 5 * 60_000, before + 2, AWS_ROLE_KEYS[1]?.accessKeyId],
+      ] as const) {
+        frozen = at;
+        let r;
+        try {
+          r = await call(base, "GET", "/v1/clusters/eks-role/token", { token: ivy });
+        } finally {
+          frozen = undefined;
+        }
+        assert.equal(r.status, 200, r.text);
+        secrets.push(r.json.status.token);
+        assert.equal(sts.assumed.length, assumedSoFar);
+        assert.equal(verifyEksTokenByHand(r.json.status.token, { secretFor: (k) => roleSecrets[k], clusterName: "fleet-eks", now: at }).accessKeyId, key);
+      }
+      const rows = await auditOf("user=ivy&limit=100");
+      assert.equal(rows.filter((e) => e.action === "token.issue" && e.outcome === "issued").length, 18);
+    });
+
+    test("aws.roleArn refused by STS (wrong external id): the registration is a 400 naming the role and STS's reason, nothing stored, no secret shown", async () => {
+      const cred = await call(base, "POST", "/v1/credentials", {
+        token: admin,
+        body: { name: "aws-wrong-id", provider: "aws", aws: { accessKeyId: AWS_BASE_AK, secretAccessKey: AWS_BASE_SECRET, roleArn: AWS_ROLE_ARN, externalId: "not-the-right-one" } },
+      });
+      assert.equal(cred.status, 201, cred.text);
+      const before = sts.assumed.length;
+      const r = await call(base, "POST", "/v1/clusters", { token: admin, body: { name: "eks-refused", credential: "aws-wrong-id", region: "us-east-2", aws: { clusterName: "fleet-eks" } } });
+      assertError(r, 400, "cloud_rejected", /cannot assume role arn:aws:iam::123456789012:role\/eks-fleet \(AccessDenied: .*not authorized to perform: sts:AssumeRole/);
+      assert.ok(!r.text.includes("not-the-right-one"), "the external id is not repeated");
+      assert.equal(sts.assumed.length, before);
+      assert.ok(!(await call(base, "GET", "/v1/clusters", { token: admin })).json.clusters.some((c: any) => c.name === "eks-refused"));
+      assert.equal((await call(base, "DELETE", "/v1/credentials/aws-wrong-id", { token: admin })).status, 204);
     });
 
     test("PostgreSQL gone: /healthz is 503, a token request is 503 in the same error shape, no token", { skip: kind !== "postgres" ? "a server to stop: PostgreSQL only" : false }, async () => {

@@ -149,6 +149,21 @@ test("admin CLI refusals: one line each, the broker's reason, no secret", async 
   const server = broker.ready.url;
   assertOneLine(await kubeiam(["broker", "credential", "add", "x", "--provider", "ncp", "--server", server], adminEnv()), 2, /NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY are not set: .*--stdin/);
   assertOneLine(await kubeiam(["broker", "credential", "add", "x", "--provider", "azure", "--server", server], adminEnv()), 2, /--provider "azure"/);
+  assertOneLine(await kubeiam(["broker", "credential", "add", "x", "--provider", "ncp", "--role-arn", "arn:aws:iam::123456789012:role/r", "--server", server], adminEnv()), 2, /--role-arn, --external-id and --session-name are for aws credentials/);
+  const awsKeys = { AWS_ACCESS_KEY_ID: "AKIDCLIROLETEST00001", AWS_SECRET_ACCESS_KEY: "cli-role-secret-0001" };
+  assertOneLine(
+    await kubeiam(["broker", "credential", "add", "x", "--provider", "aws", "--role-arn", "eks-admin", "--server", server], adminEnv(awsKeys)),
+    8,
+    /400 bad_request\): body field aws\.roleArn: role ARN "eks-admin" is not an IAM role ARN/,
+    ["cli-role-secret-0001"],
+  );
+  const role = await kubeiam(["broker", "credential", "add", "aws-role", "--provider", "aws", "--role-arn", "arn:aws:iam::123456789012:role/eks-admin", "--external-id", "ext-42", "--server", server], adminEnv(awsKeys));
+  assert.equal(role.status, 0, role.err);
+  assert.match(role.err, /credential aws-role \(aws\) added/);
+  const listed = await kubeiam(["broker", "credential", "list", "-o", "json", "--server", server], adminEnv());
+  assert.ok(JSON.parse(listed.out).credentials.some((c: { name: string; provider: string }) => c.name === "aws-role" && c.provider === "aws"));
+  assert.ok(!listed.out.includes("cli-role-secret-0001") && !listed.out.includes("ext-42"));
+  assert.equal((await kubeiam(["broker", "credential", "delete", "aws-role", "--server", server], adminEnv())).status, 0);
   assertOneLine(await kubeiam(["broker", "credential", "add", "x", "--provider", "ncp", "--stdin", "--server", server], adminEnv(), "not json"), 2, /stdin is not JSON/);
   assertOneLine(
     await kubeiam(["broker", "credential", "add", "sandbox", "--provider", "ncp", "--stdin", "--server", server], adminEnv(), JSON.stringify({ accessKey: "AK", secretKey: "sekrit" })),

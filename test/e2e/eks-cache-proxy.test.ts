@@ -327,7 +327,7 @@ test("HTTPS_PROXY reaches the AWS SDK (STS, EKS) and inspect --verify through CO
   assert.equal(tunnels.length, 3, "NO_PROXY: no tunnel");
 
   const untrusted = await kubeiam([...ROLE_ARGS, "--no-cache"], { AWS_CA_BUNDLE: undefined });
-  assertOneLine(untrusted, 3, /cannot assume role .*(certificate|self-signed|UNABLE_TO|issuer)/i, [SECRET]);
+  assertOneLine(untrusted, 5, /cannot assume role .*(certificate|self-signed|UNABLE_TO|issuer)/i, [SECRET]);
   const extra = await kubeiam([...ROLE_ARGS, "--no-cache"], { AWS_CA_BUNDLE: undefined, NODE_EXTRA_CA_CERTS: caFile, ...viaProxy });
   assert.equal(extra.status, 0, extra.err);
   assertOneLine(await kubeiam([...ROLE_ARGS, "--no-cache"], { AWS_CA_BUNDLE: join(root, "missing.pem") }), 3, /AWS_CA_BUNDLE names .*missing\.pem, which cannot be read \(ENOENT\)/);

@@ -96,7 +96,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
     }
     let info: ClusterInfo;
     try {
-      info = await ctx.cloud.lookup(openCredential(ctx.masterKey, credential), where);
+      info = await ctx.cloud.lookup(`${credential.id}|${credential.sealed}`, openCredential(ctx.masterKey, credential), where);
     } catch (error) {
       throw cloudRefusal(error, `looking up cluster ${body.name} with credential ${credential.name}`);
     }

@@ -27,7 +27,14 @@ const CREDENTIAL_BODY = {
       type: "object",
       additionalProperties: false,
       required: ["accessKeyId", "secretAccessKey"],
-      properties: { accessKeyId: SECRET_SCHEMA, secretAccessKey: SECRET_SCHEMA, sessionToken: SECRET_SCHEMA, roleArn: SECRET_SCHEMA },
+      properties: {
+        accessKeyId: SECRET_SCHEMA,
+        secretAccessKey: SECRET_SCHEMA,
+        sessionToken: SECRET_SCHEMA,
+        roleArn: SECRET_SCHEMA,
+        externalId: SECRET_SCHEMA,
+        sessionName: SECRET_SCHEMA,
+      },
     },
     gcp: {
       type: "object",

@@ -8,7 +8,26 @@ import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { ADMIN_FLAGS, ADMIN_FLAGS_HELP, adminConnection, table } from "./admin.js";
 
-const FLAGS = { ...ADMIN_FLAGS, provider: { type: "string" }, "api-url": { type: "string" }, stdin: { type: "boolean" } } as const;
+const FLAGS = {
+  ...ADMIN_FLAGS,
+  provider: { type: "string" },
+  "api-url": { type: "string" },
+  "role-arn": { type: "string" },
+  "external-id": { type: "string" },
+  "session-name": { type: "string" },
+  stdin: { type: "boolean" },
+} as const;
+
+type AddValues = { "api-url"?: string | undefined; "role-arn"?: string | undefined; "external-id"?: string | undefined; "session-name"?: string | undefined; stdin?: boolean | undefined };
+
+/** The role flags (names, not secrets) as the aws block's fields. */
+function roleFields(values: AddValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (values["role-arn"] !== undefined) out.roleArn = values["role-arn"];
+  if (values["external-id"] !== undefined) out.externalId = values["external-id"];
+  if (values["session-name"] !== undefined) out.sessionName = values["session-name"];
+  return out;
+}
 
 function env(ctx: CliContext, ...names: string[]): string | undefined {
   for (const n of names) {
@@ -32,7 +51,10 @@ async function stdinJson(ctx: CliContext, what: string): Promise<Record<string, 
 }
 
 /** The provider block of the request body, from stdin or the environment. */
-async function secretsFor(provider: string, values: { "api-url"?: string | undefined; stdin?: boolean | undefined }, ctx: CliContext): Promise<Record<string, unknown>> {
+async function secretsFor(provider: string, values: AddValues, ctx: CliContext): Promise<Record<string, unknown>> {
+  if (provider !== "aws" && Object.keys(roleFields(values)).length > 0) {
+    throw new UsageError("broker credential add: --role-arn, --external-id and --session-name are for aws credentials");
+  }
   const missing = (names: string): UsageError =>
     new UsageError(`broker credential add: ${names} not set: export them, or pipe the keys as JSON with --stdin (never as arguments)`);
   switch (provider) {
@@ -47,12 +69,12 @@ async function secretsFor(provider: string, values: { "api-url"?: string | undef
     }
     case "aws": {
       if (values["api-url"] !== undefined) throw new UsageError("broker credential add: --api-url is for ncp credentials");
-      if (values.stdin === true) return stdinJson(ctx, '{"accessKeyId","secretAccessKey","sessionToken"?}');
+      if (values.stdin === true) return { ...(await stdinJson(ctx, '{"accessKeyId","secretAccessKey","sessionToken"?,"roleArn"?}')), ...roleFields(values) };
       const accessKeyId = env(ctx, "AWS_ACCESS_KEY_ID");
       const secretAccessKey = env(ctx, "AWS_SECRET_ACCESS_KEY");
       if (accessKeyId === undefined || secretAccessKey === undefined) throw missing("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are");
       const sessionToken = env(ctx, "AWS_SESSION_TOKEN");
-      return { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
+      return { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }), ...roleFields(values) };
     }
     case "gcp": {
       if (values["api-url"] !== undefined) throw new UsageError("broker credential add: --api-url is for ncp credentials");
@@ -92,18 +114,24 @@ export const brokerCredentialCommand: Command = {
 
 Usage:
   kubeiam broker credential add NAME --provider ncp|aws|gcp [--api-url URL] [--stdin] --server URL
+  kubeiam broker credential add NAME --provider aws --role-arn ARN [--external-id ID] [--session-name N] --server URL
   kubeiam broker credential list --server URL
   kubeiam broker credential delete NAME --server URL
 
 Where the keys come from (never from arguments):
   ncp  NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY (NCLOUD_API_GW or --api-url for the gateway),
        or --stdin with {"accessKey","secretKey","apiUrl"?}
-  aws  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or --stdin with that JSON
+  aws  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or --stdin with that JSON;
+       with --role-arn the broker assumes that role with these keys (AssumeRole) and signs
+       tokens with the role's temporary keys, kept in memory and renewed 5 minutes before expiry
   gcp  the service account's key file on stdin (--stdin), or the file GOOGLE_APPLICATION_CREDENTIALS names
 
 Flags:
   --provider ncp|aws|gcp   the cloud (add)
   --api-url URL            the NCP API gateway (add, ncp)
+  --role-arn ARN           a role for the broker to assume with the keys (add, aws)
+  --external-id ID         the external id the role's trust policy asks for (add, aws)
+  --session-name NAME      the role session name (add, aws; default: kubeiam-broker)
   --stdin                  read the keys from stdin as JSON
 ${ADMIN_FLAGS_HELP}
 `,
