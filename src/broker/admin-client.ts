@@ -4,6 +4,8 @@
  * broker's status, reason code and sentence; no token ever appears in a message.
  */
 import { ApiError, NetworkError } from "../lib/errors.js";
+import { proxyUrlFor } from "../lib/proxy-env.js";
+import { displayUrl } from "../lib/redact-url.js";
 import { BrokerRefusal } from "./errors.js";
 
 /** Where and how to reach a broker as an admin. */
@@ -14,6 +16,8 @@ export interface AdminConnection {
   /** PEM of a private CA that signed the broker's certificate. */
   ca?: string;
   timeoutMs?: number;
+  /** The environment whose HTTPS_PROXY, HTTP_PROXY and NO_PROXY route the request; direct when absent. */
+  env?: Record<string, string | undefined>;
   signal?: AbortSignal;
 }
 
@@ -26,8 +30,16 @@ export interface AdminConnection {
  * ```
  */
 export async function brokerAdminRequest(conn: AdminConnection, method: string, path: string, body?: unknown): Promise<unknown> {
-  const { fetch, Agent } = await import("undici");
-  const dispatcher = conn.ca === undefined ? undefined : new Agent({ connect: { ca: conn.ca } });
+  const { fetch, Agent, ProxyAgent } = await import("undici");
+  // The same routing rules as every other call (lib/proxy-env.ts); undici's CONNECT tunnel when a proxy applies.
+  const proxy = conn.env === undefined ? undefined : proxyUrlFor(new URL(conn.server), conn.env);
+  const tls = conn.ca === undefined ? undefined : { ca: conn.ca };
+  const dispatcher =
+    proxy !== undefined
+      ? new ProxyAgent({ uri: proxy, ...(tls === undefined ? {} : { requestTls: tls }) })
+      : tls === undefined
+        ? undefined
+        : new Agent({ connect: tls });
   const signals = [AbortSignal.timeout(conn.timeoutMs ?? 30_000), ...(conn.signal === undefined ? [] : [conn.signal])];
   let res: Awaited<ReturnType<typeof fetch>>;
   try {
@@ -41,7 +53,8 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
     });
   } catch (cause) {
     const code = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
-    throw new NetworkError(`broker ${conn.server} is unreachable (${code}): check that it runs and that --server is right`, { cause });
+    const via = proxy === undefined ? "" : ` through the proxy ${displayUrl(proxy)}`;
+    throw new NetworkError(`broker ${conn.server} is unreachable${via} (${code}): check that it runs and that --server is right${proxy === undefined ? "" : ", and HTTPS_PROXY and NO_PROXY"}`, { cause });
   } finally {
     void dispatcher?.close();
   }

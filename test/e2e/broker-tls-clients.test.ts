@@ -15,6 +15,7 @@ import { createBrokerProvider } from "../../src/broker/client/provider.js";
 import { createLocalCa } from "../../src/sandbox/ca.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertOneLine, type CliRun } from "../helpers/cli.js";
+import { startConnectProxy, type ConnectProxy } from "../helpers/connect-proxy.js";
 import { CLI, newMasterKey, startCliChild, type ReadyChild, type ServeLine } from "../helpers/serve-process.js";
 import { requireTools } from "../helpers/tools.js";
 
@@ -29,6 +30,8 @@ let sandbox: Sandbox;
 let broker: ReadyChild<ServeLine>;
 let url: string;
 let alice: string;
+let proxy: ConnectProxy;
+let adminToken: string;
 
 /** One JSON request to the TLS broker, trusting the test CA. */
 function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -80,6 +83,7 @@ before(async () => {
   await writeFile(join(root, "cert.pem"), certPem);
   await writeFile(join(root, "key.pem"), keyPem, { mode: 0o600 });
   sandbox = await startSandbox();
+  proxy = await startConnectProxy();
   broker = await startCliChild<ServeLine>(
     ["serve", "--db", `sqlite:${join(root, "broker.db")}`, "--listen", "127.0.0.1:0", "--tls-cert", join(root, "cert.pem"), "--tls-key", join(root, "key.pem")],
     { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, KUBEIAM_MASTER_KEY: newMasterKey() },
@@ -87,6 +91,7 @@ before(async () => {
   url = broker.line.url;
   assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
   const admin = broker.line.adminToken as string;
+  adminToken = admin;
   const c = sandbox.clusters.find((x) => x.status === "RUNNING" && x.endpoint !== null);
   assert.ok(c);
   const ok = async (r: Promise<{ status: number; json: unknown }>, status: number): Promise<unknown> => {
@@ -102,6 +107,7 @@ before(async () => {
 
 after(async () => {
   await broker?.stop();
+  await proxy?.close();
   await sandbox?.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -148,4 +154,63 @@ test("createBrokerProvider({ ca }) over TLS", async () => {
   const t = await provider.mintToken((await provider.listClusters())[0] as Awaited<ReturnType<typeof provider.listClusters>>[number]);
   assert.match(t.token, /^k8s-ncp-v1\./);
   await assert.rejects(createBrokerProvider({ server: url, token: alice }).listClusters(), (e: Error & { code?: string }) => e.code === "ERR_NETWORK" && /not trusted/.test(e.message));
+});
+
+test("HTTPS_PROXY: broker token, clusters and the admin CLI go through one CONNECT tunnel each (TLS to the broker inside, --ca-file trusted); NO_PROXY goes around; a dead proxy is one line naming it", async () => {
+  const port = new URL(url).port;
+  const viaProxy = env({ HTTPS_PROXY: proxy.url });
+  proxy.tunnels.length = 0;
+  const token = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], viaProxy);
+  assert.equal(token.status, 0, token.err);
+  assert.match(token.out, /"token":"k8s-ncp-v1\./);
+  assert.deepEqual(proxy.tunnels, [`127.0.0.1:${port}`], "the plugin's request went through one tunnel");
+  // Lower-case https_proxy and NODE_EXTRA_CA_CERTS work the same way.
+  const lower = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo"], env({ https_proxy: proxy.url, NODE_EXTRA_CA_CERTS: caFile }));
+  assert.equal(lower.status, 0, lower.err);
+  assert.equal(proxy.tunnels.length, 2);
+  const clusters = await run(process.execPath, [CLI, "broker", "clusters", "--server", url, "--ca-file", caFile, "-o", "json"], viaProxy);
+  assert.equal(clusters.status, 0, clusters.err);
+  assert.equal(proxy.tunnels.length, 3, "broker clusters too");
+  const users = await run(process.execPath, [CLI, "broker", "user", "list", "--server", url, "--ca-file", caFile, "-o", "json"], env({ HTTPS_PROXY: proxy.url, KUBEIAM_BROKER_TOKEN: adminToken }));
+  assert.equal(users.status, 0, users.err);
+  assert.ok((JSON.parse(users.out) as { users: { name: string }[] }).users.some((u) => u.name === "alice"));
+  assert.equal(proxy.tunnels.length, 4, "the admin CLI too");
+
+  for (const noProxy of ["127.0.0.1", `127.0.0.1:${port}`, "*"]) {
+    const around = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: proxy.url, NO_PROXY: noProxy }));
+    assert.equal(around.status, 0, around.err);
+    assert.equal(proxy.tunnels.length, 4, `NO_PROXY=${noProxy}: no tunnel`);
+  }
+  // A NO_PROXY entry for another port does not exempt the broker.
+  const otherPort = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: proxy.url, NO_PROXY: "127.0.0.1:1" }));
+  assert.equal(otherPort.status, 0, otherPort.err);
+  assert.equal(proxy.tunnels.length, 5);
+
+  const dead = `http://user:proxy-pass@127.0.0.1:1`;
+  assertOneLine(
+    await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: dead })),
+    5,
+    /broker https:\/\/127\.0\.0\.1:\d+ is unreachable through the proxy http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\): .*HTTPS_PROXY and NO_PROXY/,
+    [alice, "proxy-pass"],
+  );
+  assert.equal(proxy.refused.length, 0, "never a plain request to the proxy: the token travels only inside the TLS tunnel");
+});
+
+test("createBrokerProvider behind HTTPS_PROXY: one tunnel per call, NO_PROXY goes around", async () => {
+  const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+  process.env.HTTPS_PROXY = proxy.url;
+  try {
+    const before = proxy.tunnels.length;
+    const provider = createBrokerProvider({ server: url, token: alice, ca: caPem });
+    assert.deepEqual((await provider.listClusters()).map((c) => c.name), ["demo"]);
+    assert.equal(proxy.tunnels.length, before + 1);
+    process.env.NO_PROXY = "127.0.0.1";
+    assert.deepEqual((await createBrokerProvider({ server: url, token: alice, ca: caPem }).listClusters()).map((c) => c.name), ["demo"]);
+    assert.equal(proxy.tunnels.length, before + 1);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });

@@ -23,8 +23,10 @@ export interface BrokerConnection {
   ca?: string;
   /** Milliseconds for each call; 15 000 by default. */
   timeoutMs?: number;
-  /** A keep-alive agent, for programs that call often. */
+  /** A keep-alive agent, for programs that call often (it does its own proxy routing). */
   agent?: HttpAgent | HttpsAgent;
+  /** The environment whose HTTPS_PROXY, HTTP_PROXY and NO_PROXY route each call (without `agent`); direct when absent. */
+  env?: Record<string, string | undefined>;
   signal?: AbortSignal;
 }
 
@@ -149,6 +151,7 @@ async function get(conn: BrokerConnection, path: string): Promise<{ server: stri
     ...(conn.ca === undefined ? {} : { ca: conn.ca }),
     ...(conn.timeoutMs === undefined ? {} : { timeoutMs: conn.timeoutMs }),
     ...(conn.agent === undefined ? {} : { agent: conn.agent }),
+    ...(conn.env === undefined ? {} : { env: conn.env }),
     ...(conn.signal === undefined ? {} : { signal: conn.signal }),
   });
   return { server, res };

@@ -3,10 +3,15 @@
  * no framework), so the exec plugin starts fast. Redirects are never followed (a bearer token stays
  * with the server the user named), answers are read whole within a deadline, and every failure
  * becomes one typed error naming the reason (refused, unreachable, TLS name or CA, cut short).
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY route it as they route every other call of kubeiam: the rules
+ * (lib/proxy-env.ts) are asked first, and the CONNECT tunnel (lib/proxy-agent.ts) loads only when a
+ * proxy applies, so the plugin's direct path stays free of packages.
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { NetworkError } from "../../lib/errors.js";
+import { proxyUrlFor } from "../../lib/proxy-env.js";
+import { displayUrl } from "../../lib/redact-url.js";
 
 /** A complete answer from the broker. */
 export interface BrokerHttpResponse {
@@ -28,8 +33,13 @@ export interface BrokerGetOptions {
   ca?: string;
   /** Milliseconds for the whole exchange; 15 000 by default. */
   timeoutMs?: number;
-  /** A keep-alive agent for programs that ask often; the global agent when absent. */
+  /** A keep-alive agent for programs that ask often (it then does its own routing); the global agent when absent. */
   agent?: HttpAgent | HttpsAgent;
+  /**
+   * The environment whose HTTPS_PROXY, HTTP_PROXY and NO_PROXY route the request (without `agent`);
+   * direct when absent.
+   */
+  env?: Record<string, string | undefined>;
   /** Stops the request. */
   signal?: AbortSignal;
 }
@@ -63,9 +73,11 @@ function errorCode(error: unknown): string {
   return "";
 }
 
-/** One phrase for a failed connection, and the fix that goes with it. */
-function describeFailure(origin: string, error: unknown, timedOut: boolean): NetworkError {
-  if (timedOut) return new NetworkError(`broker ${origin} did not answer in time: check that it runs and that --server is right`, { cause: error });
+/** One phrase for a failed connection, and the fix that goes with it; `proxy` when it went through one. */
+function describeFailure(origin: string, error: unknown, timedOut: boolean, proxy: string | undefined): NetworkError {
+  const via = proxy === undefined ? "" : ` through the proxy ${displayUrl(proxy)}`;
+  const proxyFix = proxy === undefined ? "" : ", and HTTPS_PROXY and NO_PROXY";
+  if (timedOut) return new NetworkError(`broker ${origin} did not answer in time${via}: check that it runs and that --server is right${proxyFix}`, { cause: error });
   const code = errorCode(error);
   const tls = TLS_REASONS[code];
   if (tls !== undefined) {
@@ -81,7 +93,7 @@ function describeFailure(origin: string, error: unknown, timedOut: boolean): Net
     return new NetworkError(`broker ${origin} closed the connection before the answer was complete: try again, or check the broker's logs`, { cause: error });
   }
   const what = code === "" ? (error instanceof Error ? error.message.split("\n")[0] : String(error)) : code;
-  return new NetworkError(`broker ${origin} is unreachable (${what}): check that it runs and that --server is right`, { cause: error });
+  return new NetworkError(`broker ${origin} is unreachable${via} (${what}): check that it runs and that --server is right${proxyFix}`, { cause: error });
 }
 
 function cut(): Error {
@@ -104,6 +116,13 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // node:https (and TLS with it) loads only for https URLs: a loopback broker's plugin skips it.
   const send = url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
+  const proxy = options.agent === undefined && options.env !== undefined ? proxyUrlFor(url, options.env) : undefined;
+  let tunnel: HttpAgent | undefined;
+  if (proxy !== undefined && options.env !== undefined) {
+    const { createEnvProxyAgent } = await import("../../lib/proxy-agent.js");
+    tunnel = createEnvProxyAgent(options.env);
+  }
+  const agent = options.agent ?? tunnel;
   return new Promise<BrokerHttpResponse>((resolve, reject) => {
     let timedOut = false;
     let settled = false;
@@ -111,7 +130,8 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(error instanceof NetworkError ? error : describeFailure(origin, error, timedOut));
+      tunnel?.destroy();
+      reject(error instanceof NetworkError ? error : describeFailure(origin, error, timedOut, proxy));
     };
     const req = send(
       url,
@@ -119,7 +139,7 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
         method: "GET",
         headers: { accept: "application/json", ...options.headers },
         ...(options.ca === undefined ? {} : { ca: options.ca }),
-        ...(options.agent === undefined ? {} : { agent: options.agent }),
+        ...(agent === undefined ? {} : { agent }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       },
       (res: IncomingMessage) => {
@@ -142,6 +162,8 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
           if (!res.complete) return fail(cut());
           settled = true;
           clearTimeout(timer);
+          // One exchange per plugin run: the tunnel is not kept open for a next request.
+          tunnel?.destroy();
           const type = (res.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
           resolve({
             status: res.statusCode ?? 0,

@@ -6,6 +6,7 @@
  */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { proxyUrlFor } from "../../lib/proxy-env.js";
 import type { CloudName, ClusterInfo, ClusterProvider, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
 import { ApiError } from "../../lib/errors.js";
 import { parseKubeconfig } from "../../kube/kubeconfig.js";
@@ -69,11 +70,13 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
   let agent: HttpAgent | HttpsAgent | undefined;
   const conn = async (): Promise<BrokerConnection> => {
     token ??= await resolveBrokerToken(server, process.env);
-    agent ??= server.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    // Behind a proxy, the plugin's routing (env, one tunnel per call); else one keep-alive agent.
+    const routed = proxyUrlFor(new URL(server), process.env) !== undefined;
+    if (!routed) agent ??= server.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     return {
       server,
       token,
-      agent,
+      ...(routed ? { env: process.env } : { agent: agent as HttpAgent | HttpsAgent }),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     };

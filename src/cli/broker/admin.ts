@@ -35,7 +35,7 @@ export async function adminConnection(command: string, values: { server?: string
   const server = normalizeBrokerServer(requireFlag(command, values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));
   const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
   const token = await resolveBrokerToken(server, ctx.env);
-  return { server, token, signal: ctx.signal, ...(ca === undefined ? {} : { ca }) };
+  return { server, token, env: ctx.env, signal: ctx.signal, ...(ca === undefined ? {} : { ca }) };
 }
 
 /**

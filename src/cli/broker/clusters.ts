@@ -56,7 +56,7 @@ Flags:
     if (output !== "table" && output !== "json") throw new UsageError(`broker clusters: -o ${JSON.stringify(output)} is not supported: use table or json`);
     const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     const token = await resolveBrokerToken(server, ctx.env);
-    const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal });
+    const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal });
     if (output === "json") ctx.out(`${JSON.stringify({ clusters }, null, 2)}\n`);
     else if (clusters.length === 0) ctx.err(`${ctx.programName}: ${server} grants you no clusters yet: ask the broker's admin for a grant\n`);
     else ctx.out(formatBrokerClusterTable(clusters));

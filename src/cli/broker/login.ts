@@ -52,7 +52,7 @@ $KUBEIAM_BROKER_TOKEN, when set, wins over the file for every command.
     let note = "";
     if (!values["no-verify"]) {
       const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
-      const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal });
+      const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal });
       note = ` (${clusters.length} cluster${clusters.length === 1 ? "" : "s"} granted)`;
     }
     const path = brokerCredentialsFile(ctx.env);

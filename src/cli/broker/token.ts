@@ -56,7 +56,7 @@ is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is 
     const apiVersion = parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ?? flagApiVersion ?? "client.authentication.k8s.io/v1";
     const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     const token = await resolveBrokerToken(server, ctx.env);
-    const answer = await fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal }, cluster, apiVersion);
+    const answer = await fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion);
     const credential = formatExecCredential({ token: answer.token, expirationTimestamp: answer.expiresAt, apiVersion });
     ctx.out(JSON.stringify(credential));
     return 0;

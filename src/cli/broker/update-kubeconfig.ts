@@ -114,7 +114,7 @@ atomically, a new file gets mode 0600, an existing one keeps its mode.
     if (!dryRun) await checkKubeconfigTarget(path, "update", { force });
     const { doc } = await loadKubeconfigDocument(path);
     const token = await resolveBrokerToken(server, ctx.env);
-    const text = await fetchBrokerKubeconfig({ server, token, ...(ca === undefined ? {} : { ca }), signal: ctx.signal }, cluster, "exec");
+    const text = await fetchBrokerKubeconfig({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, "exec");
     const entries = brokerKubeconfigEntries(text, {
       server,
       cluster,
