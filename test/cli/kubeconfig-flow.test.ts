@@ -21,6 +21,8 @@ import { requireTools } from "../helpers/tools.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { startEksApi, type LocalServer } from "../aws/stand-ins.js";
 import { keyFileJson, makeServiceAccount, startContainerApi, startOAuth, type OAuthStandIn } from "../gcp/stand-ins.js";
+import { startBroker, type RunningBroker } from "../../src/broker/serve.js";
+import { call } from "../broker/helpers.js";
 
 const AK = "NCPTESTACCESSKEY0001";
 const SK = randomBytes(20).toString("hex");
@@ -39,6 +41,9 @@ let oauth: OAuthStandIn;
 let gke: { url: string; close(): Promise<void> };
 let keyFile: string;
 let privateKeyPem: string;
+/** A broker (embedded store) holding the NKS stand-in's key: broker update-kubeconfig takes the same flow. */
+let broker: RunningBroker;
+let brokerUser: string;
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "kubeiam-flow-"));
@@ -59,8 +64,17 @@ before(async () => {
   await writeFile(keyFile, keyFileJson(sa, oauth.tokenUri, PROJECT), { mode: 0o600 });
   await mkdir(join(root, "aws"));
   await writeFile(join(root, "aws", "credentials"), `[flow]\naws_access_key_id = ${AWS_AK}\naws_secret_access_key = ${AWS_SK}\n`);
+  broker = await startBroker({ db: `sqlite:${join(root, "broker.db")}`, listen: "127.0.0.1:0", masterKey: randomBytes(32).toString("base64"), home: root, cwd: root, logStream: false });
+  const admin = broker.adminToken ?? "";
+  const ok = async (r: Promise<{ status: number; text: string }>, status: number) => assert.equal((await r).status, status, (await r).text);
+  await ok(call(broker.url, "POST", "/v1/credentials", { token: admin, body: { name: "ncp", provider: "ncp", ncp: { accessKey: AK, secretKey: SK, apiUrl: ncp.url } } }), 201);
+  await ok(call(broker.url, "POST", "/v1/clusters", { token: admin, body: { name: "flow-broker", credential: "ncp", region: "KR", ncp: { clusterUuid: UUID } } }), 201);
+  const user = await call(broker.url, "POST", "/v1/users", { token: admin, body: { name: "flow" } });
+  brokerUser = user.json.token as string;
+  await ok(call(broker.url, "PUT", "/v1/grants/flow/flow-broker", { token: admin }), 204);
 });
 after(async () => {
+  await broker?.close();
   await Promise.all([ncp.close(), eks.close(), oauth.close(), gke.close()]);
   await rm(root, { recursive: true, force: true });
 });
@@ -83,6 +97,7 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<Ru
       AWS_SHARED_CREDENTIALS_FILE: join(root, "aws", "credentials"),
       AWS_EC2_METADATA_DISABLED: "true",
       XDG_CACHE_HOME: join(root, "cache"),
+      KUBEIAM_BROKER_TOKEN: brokerUser,
       ...env,
     }),
     readStdin: async () => "",
@@ -100,9 +115,15 @@ const clouds = (file: string): [string, string[]][] => [
   ["gke", ["gke", "update-kubeconfig", "--cluster", "flow", "--location", "europe-west1", "--project", PROJECT, "--credentials", keyFile, "--endpoint-url", gke.url, "--kubeconfig", file]],
 ];
 
-test("every cloud's update-kubeconfig takes every spelling of 'leave current-context alone', and switches by default", async () => {
+/** The clouds and the broker: every update-kubeconfig that writes through the shared flow. */
+const withBroker = (file: string): [string, string[]][] => [
+  ...clouds(file),
+  ["broker", ["broker", "update-kubeconfig", "--server", broker.url, "--cluster", "flow-broker", "--kubeconfig", file]],
+];
+
+test("every cloud's update-kubeconfig (and the broker's) takes every spelling of 'leave current-context alone', and switches by default", async () => {
   const spellings = [["--no-set-current"], ["--currentContext", "false"], ["--currentContext=false"], ["--current-context", "false"], ["--no-set-current=true"]];
-  for (const [cloud, args] of clouds(join(root, "unused"))) {
+  for (const [cloud, args] of withBroker(join(root, "unused"))) {
     for (const spelling of spellings) {
       const file = join(root, `${cloud}-${spelling.join("")}.yaml`);
       await writeFile(file, SEED);
@@ -122,8 +143,8 @@ test("every cloud's update-kubeconfig takes every spelling of 'leave current-con
   }
 });
 
-test("each cloud: --dry-run and --overwrite in every tool's form; a taken name and a contradiction are one line each, the file unchanged", async () => {
-  for (const [cloud, args] of clouds(join(root, "unused"))) {
+test("each cloud and the broker: --dry-run and --overwrite in every tool's form; a taken name and a contradiction are one line each, the file unchanged", async () => {
+  for (const [cloud, args] of withBroker(join(root, "unused"))) {
     const file = join(root, `${cloud}-rules.yaml`);
     await writeFile(file, SEED);
     const dry = await run([...args.slice(0, -1), file, "--dry-run", "true"]);

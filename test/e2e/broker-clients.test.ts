@@ -165,6 +165,57 @@ test("kubectl through 'kubeiam broker token': update-kubeconfig, then get --raw 
   assert.equal((JSON.parse(ok.out) as { major: string }).major, "1");
 });
 
+test("broker update-kubeconfig takes the shared kubeconfig flow's flags (--currentContext=false, --current-context, --no-set-current, --dry-run, --overwrite, --namespace); the real kubectl reads each result", async () => {
+  const home = await freshHome();
+  const kubeconfig = join(home, "flow");
+  const seed = "# keep me\napiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster:\n    server: https://other.example\nusers:\n- name: other\n  user: {}\ncontexts:\n- name: mine\n  context:\n    cluster: other\n    user: other\ncurrent-context: mine\n";
+  await writeFile(kubeconfig, seed);
+  const e = { KUBEIAM_BROKER_TOKEN: tokens.alice as string };
+  const up = (...extra: string[]) => kubeiam(["broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", kubeconfig, ...extra], home, e);
+  const kc = (...args: string[]) => run("kubectl", ["--kubeconfig", kubeconfig, ...args], env(home, e));
+  const current = async () => (await kc("config", "current-context")).out.trim();
+  const contexts = async () => (await kc("config", "get-contexts", "-o", "name")).out.trim().split("\n").sort();
+
+  const dry = await up("--dry-run", "--alias", "dry");
+  assert.equal(dry.status, 0, dry.err);
+  assert.equal(await readFile(kubeconfig, "utf8"), seed, "a dry run writes nothing");
+  const dryFile = join(home, "dry");
+  await writeFile(dryFile, dry.out);
+  const dryView = await run("kubectl", ["--kubeconfig", dryFile, "config", "get-contexts", "-o", "name"], env(home));
+  assert.deepEqual(dryView.out.trim().split("\n").sort(), ["dry", "mine"], "kubectl reads what --dry-run printed");
+
+  const first = await up("--currentContext=false");
+  assert.equal(first.status, 0, first.err);
+  assert.match(first.out, /^Added new context demo to .*flow \(broker cluster demo at http:\/\/127\.0\.0\.1:\d+\)\n$/);
+  assert.match(first.err, /updated .*flow \(context demo\)\n$/);
+  assert.deepEqual(await contexts(), ["demo", "mine"]);
+  assert.equal(await current(), "mine", "--currentContext=false leaves current-context");
+  assert.match(await readFile(kubeconfig, "utf8"), /^# keep me\n/);
+
+  assertOneLine(await up(), 6, /broker update-kubeconfig: the kubeconfig already has cluster "demo", user "kubeiam-broker-demo", context "demo": pass --overwrite to replace them, or choose other names with --alias and --user-alias; .*flow was left unchanged/);
+  const over = await up("--overwrite", "--current-context", "true");
+  assert.equal(over.status, 0, over.err);
+  assert.match(over.out, /^Updated context demo to /);
+  assert.match(over.err, /replaced cluster "demo", user "kubeiam-broker-demo", context "demo"\n/);
+  assert.equal(await current(), "demo", "--current-context true switches");
+
+  const second = await up("--no-set-current", "--overwrite", "--alias", "demo-2", "--user-alias", "alice-2", "--namespace", "team-a");
+  assert.equal(second.status, 0, second.err);
+  assert.equal((await kc("config", "view", "-o", "jsonpath={.contexts[?(@.name==\"demo-2\")].context.namespace}")).out, "team-a", "--namespace sets the context's namespace");
+  assert.deepEqual(await contexts(), ["demo", "demo-2", "mine"]);
+  assert.equal(await current(), "demo");
+  // The new context works: kubectl runs the plugin it names and reaches the sandbox's cluster.
+  const version = await kc("--context", "demo-2", "--request-timeout=20s", "get", "--raw", "/version");
+  assert.equal(version.status, 0, version.err);
+  assert.equal((JSON.parse(version.out) as { major: string }).major, "1");
+  const users = await kc("config", "view", "-o", "jsonpath={.users[?(@.name==\"alice-2\")].user.exec.args}");
+  assert.deepEqual(JSON.parse(users.out), ["broker", "token", "--server", url, "--cluster", "demo"]);
+
+  assertOneLine(await up("--currentContext=true", "--no-set-current"), 2, /--currentContext=true and --no-set-current contradict each other/);
+  assertOneLine(await up("--current-context=maybe"), 2, /--current-context takes true or false/);
+  assertOneLine(await up("--namespace", "Team_A"), 2, /--namespace "Team_A" is not a namespace name/);
+});
+
 test("update-kubeconfig runs at once into one file keep every entry (read, change, write under <file>.lock)", async () => {
   const home = await freshHome();
   const kubeconfig = join(home, "shared");
