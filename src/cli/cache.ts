@@ -6,7 +6,7 @@ import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultAwsCacheDir } from "../aws/cache.js";
 import { UsageError } from "../lib/errors.js";
-import { defaultGkeCacheDir } from "../gcp/cache.js";
+import { defaultGkeCacheDir, legacyGkeCacheDir } from "../gcp/cache.js";
 import { readPrivateJson } from "../lib/cache-file.js";
 import { parseFlags, type CliContext, type Command } from "./context.js";
 
@@ -30,8 +30,10 @@ Usage:
   -o, --output json list as JSON
 
 aws: temporary credentials of 'eks token' (roles, SSO, credential_process), ~/.kube/cache/kubeiam/aws
-gcp: access tokens of 'gke token', $XDG_CACHE_HOME/kubeiam/gke or ~/.cache/kubeiam/gke
+gcp: access tokens of 'gke token', ~/.kube/cache/kubeiam/gcp
 The list shows the identity and the expiry of each entry, never a secret or a token.
+kubeiam 0.1 kept GKE tokens in $XDG_CACHE_HOME/kubeiam/gke (else ~/.cache/kubeiam/gke); that folder is
+no longer read, and 'cache clear' deletes the token files left there too.
 `;
 
 /** One cache entry as listed. */
@@ -156,8 +158,10 @@ export const cacheCommand: Command = {
     }
     if (values.output !== undefined) throw new UsageError(`${cmd}: -o applies to 'cache list' only`);
     const removed: Record<string, number> = {};
-    for (const [c, dir] of dirsFor(cloud, ctx.env)) {
-      removed[c] = 0;
+    // The old GKE folder too: it is no longer read, and its tokens should not outlive a clear.
+    const targets: [Cloud, string][] = [...dirsFor(cloud, ctx.env), ...(cloud === "aws" ? [] : [["gcp", legacyGkeCacheDir(ctx.env)] as [Cloud, string]])];
+    for (const [c, dir] of targets) {
+      removed[c] ??= 0;
       for (const name of await entryFiles(dir, c)) {
         await unlink(join(dir, name)).catch(() => undefined);
         removed[c] = (removed[c] ?? 0) + 1;

@@ -54,7 +54,7 @@ gke token: prints an ExecCredential with an OAuth2 access token, like gke-gcloud
                           then gcloud's application_default_credentials.json, then the metadata server)
   --no-cache              mint a new token; do not read or write the cache
   --force-refresh         mint a new token even when the cache holds one, and cache it
-  --cache-dir DIR         the cache folder (default: $XDG_CACHE_HOME/kubeiam/gke or ~/.cache/kubeiam/gke)
+  --cache-dir DIR         the cache folder (default: ~/.kube/cache/kubeiam/gcp)
   --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1)
   --token-only            print the bare token instead of the ExecCredential
 

@@ -1,11 +1,13 @@
 /**
  * The disk cache of GKE access tokens, so that kubectl's every call does not cost a token exchange:
  * one file per identity fingerprint (never the key), mode 0600 in a 0700 folder, written atomically,
- * used until 5 minutes before the token expires.
+ * used until 5 minutes before the token expires. It lives beside the EKS credential cache, under
+ * `~/.kube/cache/kubeiam/gcp`.
  */
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { kubeiamCacheRoot } from "../lib/cache-file.js";
 import { InvalidInputError } from "../lib/errors.js";
 import { writeFileAtomic } from "../lib/fs.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
@@ -17,14 +19,29 @@ export const GKE_CACHE_MARGIN_MS = 5 * 60 * 1000;
 const FINGERPRINT_RE = /^[0-9a-f]{64}$/;
 
 /**
- * The cache folder: `$XDG_CACHE_HOME/kubeiam/gke`, else `~/.cache/kubeiam/gke`.
+ * The cache folder: `~/.kube/cache/kubeiam/gcp`, under the one root of kubeiam's caches (the EKS
+ * credential cache is its sibling `aws`).
  *
  * @example
  * ```ts
- * defaultGkeCacheDir({ HOME: "/home/me" }); // "/home/me/.cache/kubeiam/gke"
+ * defaultGkeCacheDir({ HOME: "/home/me" }); // "/home/me/.kube/cache/kubeiam/gcp"
  * ```
  */
 export function defaultGkeCacheDir(env: Record<string, string | undefined>): string {
+  return join(kubeiamCacheRoot(env), "gcp");
+}
+
+/**
+ * Where kubeiam 0.1 kept GKE tokens: `$XDG_CACHE_HOME/kubeiam/gke`, else `~/.cache/kubeiam/gke`.
+ * Never read now (its tokens live an hour at most, so moving them would save one exchange);
+ * `kubeiam cache clear` still deletes its token files so that none is left behind.
+ *
+ * @example
+ * ```ts
+ * legacyGkeCacheDir({ HOME: "/home/me" }); // "/home/me/.cache/kubeiam/gke"
+ * ```
+ */
+export function legacyGkeCacheDir(env: Record<string, string | undefined>): string {
   const base = env.XDG_CACHE_HOME?.trim() || join(env.HOME || homedir(), ".cache");
   return join(base, "kubeiam", "gke");
 }
@@ -34,7 +51,7 @@ export function defaultGkeCacheDir(env: Record<string, string | undefined>): str
  *
  * @example
  * ```ts
- * gkeCacheFile("/home/me/.cache/kubeiam/gke", fingerprint); // ".../token-<fingerprint>.json"
+ * gkeCacheFile("/home/me/.kube/cache/kubeiam/gcp", fingerprint); // ".../token-<fingerprint>.json"
  * ```
  */
 export function gkeCacheFile(dir: string, fingerprint: string): string {

@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import { parse as parseYaml } from "yaml";
 import { startBearerCluster, type LocalServer } from "../aws/stand-ins.js";
 import { keyFileJson, makeServiceAccount, startContainerApi, startOAuth, type OAuthStandIn } from "../gcp/stand-ins.js";
 import { requireTools } from "../helpers/tools.js";
+import { writeAwsCachedCredentials } from "../../src/aws/cache.js";
 
 // The real tools, or one line saying what to install (test/helpers/tools.ts).
 before(() => requireTools("kubectl"));
@@ -55,7 +56,7 @@ before(async () => {
   await mkdir(bin);
   await writeFile(join(bin, "kubeiam"), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
   await chmod(join(bin, "kubeiam"), 0o755);
-  cacheDir = join(root, "home", ".cache", "kubeiam", "gke");
+  cacheDir = join(root, "home", ".kube", "cache", "kubeiam", "gcp");
   env = {
     PATH: [bin, process.env.PATH ?? ""].join(delimiter),
     HOME: join(root, "home"),
@@ -239,6 +240,43 @@ test("gke token --force-refresh mints anew and caches the new token; 'kubeiam ca
   assert.ok(!list.out.includes(forced.out.trim()), "the token is never listed");
   assert.equal((await kubeiam(["cache", "clear", "--cloud", "gcp"])).out, "Removed 1 cached credential(s) (gcp: 1)\n");
   assert.deepEqual(readdirSync(cacheDir), []);
+});
+
+test("one cache root for both clouds (~/.kube/cache/kubeiam/{aws,gcp}); the old GKE folder is never read, and 'cache clear' deletes its tokens", async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+  const minted = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only"]);
+  assert.equal(minted.status, 0, minted.err);
+  const [name] = readdirSync(cacheDir);
+  assert.match(name ?? "", /^token-[0-9a-f]{64}\.json$/);
+  // The same identity's entry where kubeiam 0.1 kept it, holding a token the endpoint never issued.
+  const legacy = join(root, "home", ".cache", "kubeiam", "gke");
+  await mkdir(legacy, { recursive: true, mode: 0o700 });
+  const planted = JSON.parse(readFileSync(join(cacheDir, name!), "utf8")) as Record<string, unknown>;
+  await writeFile(join(legacy, name!), JSON.stringify({ ...planted, token: "ya29.planted-in-the-old-folder" }), { mode: 0o600 });
+  await copyFile(join(legacy, name!), join(legacy, `token-${"e".repeat(64)}.json`));
+  await rm(cacheDir, { recursive: true, force: true });
+  const issued = oauth.issued.length;
+  const fresh = await kubeiam(["gke", "token", "--credentials", keyFile, "--token-only"]);
+  assert.equal(fresh.status, 0, fresh.err);
+  assert.notEqual(fresh.out.trim(), "ya29.planted-in-the-old-folder", "the old folder is not read");
+  assert.equal(oauth.issued.length, issued + 1);
+  // An AWS entry beside it: one root, two clouds, one list.
+  const awsDir = join(root, "home", ".kube", "cache", "kubeiam", "aws");
+  await writeAwsCachedCredentials(awsDir, { roleArn: "arn:aws:iam::123456789012:role/one-root" }, {
+    accessKeyId: "ASIAONEROOT000000001",
+    secretAccessKey: "not-a-real-secret-one-root",
+    sessionToken: "not-a-real-session-one-root",
+    expiration: new Date(Date.now() + 3600_000),
+  });
+  const list = JSON.parse((await kubeiam(["cache", "list", "-o", "json"])).out) as { cloud: string; file: string }[];
+  assert.deepEqual(list.map((e) => e.cloud), ["aws", "gcp"]);
+  const cacheRoot = join(root, "home", ".kube", "cache", "kubeiam");
+  assert.deepEqual(list.map((e) => e.file.slice(0, cacheRoot.length + 4)), [`${cacheRoot}/aws`, `${cacheRoot}/gcp`]);
+  assert.equal((await kubeiam(["cache", "clear", "--cloud", "gcp"])).out, "Removed 3 cached credential(s) (gcp: 3)\n");
+  assert.deepEqual(readdirSync(legacy), [], "the old folder's tokens are gone too");
+  assert.deepEqual(readdirSync(cacheDir), []);
+  assert.equal(readdirSync(awsDir).filter((n) => n.endsWith(".json")).length, 1, "--cloud gcp leaves the AWS cache");
+  assert.equal((await kubeiam(["cache", "clear"])).out, "Removed 1 cached credential(s) (aws: 1, gcp: 0)\n");
 });
 
 test("'gke token' when the token endpoint answers expires_in 1e300: exit 5 and one line, never an internal error", async () => {

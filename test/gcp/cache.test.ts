@@ -2,9 +2,10 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import { defaultGkeCacheDir, gkeCacheFile, readGkeCachedToken, writeGkeCachedToken } from "../../src/gcp/cache.js";
+import { defaultGkeCacheDir, gkeCacheFile, legacyGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../../src/gcp/cache.js";
+import { defaultAwsCacheDir } from "../../src/aws/cache.js";
 
 const root = mkdtempSync(join(tmpdir(), "kubeiam-gke-cache-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -51,9 +52,12 @@ test("a cache file others can read, or a malformed one, is a miss, not an error"
   assert.equal(await readGkeCachedToken(dir, fp("y"), now), undefined);
 });
 
-test("defaultGkeCacheDir: XDG_CACHE_HOME, else ~/.cache", () => {
-  assert.equal(defaultGkeCacheDir({ HOME: "/home/me" }), "/home/me/.cache/kubeiam/gke");
-  assert.equal(defaultGkeCacheDir({ HOME: "/home/me", XDG_CACHE_HOME: "/xdg" }), "/xdg/kubeiam/gke");
+test("defaultGkeCacheDir: ~/.kube/cache/kubeiam/gcp, beside the AWS cache; the old folder is legacyGkeCacheDir", () => {
+  assert.equal(defaultGkeCacheDir({ HOME: "/home/me" }), "/home/me/.kube/cache/kubeiam/gcp");
+  assert.equal(defaultGkeCacheDir({ HOME: "/home/me", XDG_CACHE_HOME: "/xdg" }), "/home/me/.kube/cache/kubeiam/gcp");
+  assert.equal(dirname(defaultGkeCacheDir({ HOME: "/home/me" })), dirname(defaultAwsCacheDir({ HOME: "/home/me" })));
+  assert.equal(legacyGkeCacheDir({ HOME: "/home/me" }), "/home/me/.cache/kubeiam/gke");
+  assert.equal(legacyGkeCacheDir({ HOME: "/home/me", XDG_CACHE_HOME: "/xdg" }), "/xdg/kubeiam/gke");
 });
 
 test("an unwritable cache folder is reported, not thrown", async () => {
