@@ -87,11 +87,22 @@ export function ncpRegionForApiPrefix(prefix: string): string | undefined {
 }
 
 /**
- * The region codes NKS is known to serve (public, financial and their second zones); cloud-stack
- * regions (`PCS01`, `GCS01`, `FCS01`, …) are recognised by their form. NCP adds regions, so a code
- * outside the list is still used, with a warning ({@link unknownNcpRegionWarning}).
+ * The region codes NKS is known to serve; cloud-stack regions (`PCS01`, `GCS01`, `FCS01`, …) are
+ * recognised by their form. NCP adds regions, so a code outside the list is still used, with a
+ * warning ({@link unknownNcpRegionWarning}). Checked against NCP's documentation (2026-11):
+ * - KR `/vnks/v2`, SGN `/vnks/sgn-v2`, JPN `/vnks/jpn-v2` on `nks.apigw.ntruss.com`:
+ *   https://api.ncloud-docs.com/docs/en/compute-vpckubernetesservice and .../docs/en/nks-getclusterlist
+ * - KRS (the public-sector cloud's southern region) `/vnks/krs-v2`, KR `/vnks/v2` on
+ *   `nks.apigw.gov-ntruss.com`: https://api-gov.ncloud-docs.com/docs/kubernetes-service
+ * - The stages follow the official tool's rule (NaverCloudPlatform/ncp-iam-authenticator,
+ *   pkg/token/token.go getStageFromRegion: empty, KR, `F…` and `…CS…` → `v1`, else `{code}-v1`).
+ * - FKR and FKRS (financial cloud, `/nks/v2`) are kept as the official tool's `F…` rule implies;
+ *   no NCP page reachable here lists the financial NKS regions.
+ * - USWN and DEN are not listed: NCP's US West and Germany regions offer the Classic environment
+ *   only (https://guide.ncloud-docs.com/docs/en/environment-environmentproducts-den, …-uswn), and
+ *   NKS is VPC only, so no cluster is there; a code for them draws the warning.
  */
-export const KNOWN_NCP_REGIONS: readonly string[] = ["KR", "KRS", "SGN", "JPN", "USWN", "DEN", "FKR", "FKRS"];
+export const KNOWN_NCP_REGIONS: readonly string[] = ["KR", "KRS", "SGN", "JPN", "FKR", "FKRS"];
 
 /**
  * A warning for a region code outside {@link KNOWN_NCP_REGIONS} (a typo such as `XX` would otherwise

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ncpApiPrefix, ncpRegionForApiPrefix, ncpStage, normalizeNcpRegion } from "../../src/ncp/region.js";
+import { ncpApiPrefix, ncpRegionForApiPrefix, ncpStage, normalizeNcpRegion, unknownNcpRegionWarning } from "../../src/ncp/region.js";
 import { ErrorCode, InvalidInputError } from "../../src/lib/errors.js";
 
 test("ncpStage: the docs/formats.md §2 stage rules", () => {
@@ -91,4 +91,17 @@ test("ncpRegionForApiPrefix: the region a prefix serves by default, the inverse 
   for (const [prefix, region] of table) assert.equal(ncpRegionForApiPrefix(prefix), region, `prefix ${JSON.stringify(prefix)}`);
   // And it is the inverse: every region it names maps back to the same prefix.
   for (const region of ["KR", "FKR", "SGN", "JPN", "KRS"]) assert.equal(ncpRegionForApiPrefix(ncpApiPrefix(region)), region);
+});
+
+test("unknownNcpRegionWarning: quiet for the regions NCP documents NKS in, a warning for USWN and DEN (Classic only, no NKS) and for typos", () => {
+  // KR, SGN, JPN: api.ncloud-docs.com; KRS: api-gov.ncloud-docs.com; FKR, FKRS: the official tool's F… rule; cloud-stack by form.
+  for (const region of ["", "KR", "kr", "KRS", "SGN", "JPN", "FKR", "FKRS", "PCS01", "GCS01", "FCS01"]) {
+    assert.equal(unknownNcpRegionWarning(region), undefined, region);
+  }
+  assert.equal(
+    unknownNcpRegionWarning("USWN"),
+    "region USWN is not one kubeiam knows (KR, KRS, SGN, JPN, FKR, FKRS, or a cloud-stack region such as PCS01): using IAM stage uswn-v1 and API prefix /vnks/uswn-v2; check --region if that is not the cluster's region",
+  );
+  assert.match(unknownNcpRegionWarning("den") ?? "", /^region DEN is not one kubeiam knows .*: using IAM stage den-v1 and API prefix \/vnks\/den-v2;/);
+  assert.match(unknownNcpRegionWarning("KRX") ?? "", /^region KRX is not one kubeiam knows/);
 });
