@@ -1,5 +1,10 @@
 /**
  * kubeiam's public API, and only that: named re-exports, never `export *`.
+ *
+ * Importing it loads kubeiam's own modules and Node built-ins, and no npm package: yaml and ini load
+ * on first parse, @kubernetes/client-node, the AWS SDK, google-auth-library, undici and the x509
+ * library when a function needs them, and the write machinery, HTTP agents and sandbox servers with
+ * their first use (test/entry-points.test.ts pins it; `npm run bench` measures it).
  */
 export {
   ErrorCode,
@@ -208,7 +213,8 @@ export type {
 } from "./cluster-info.js";
 
 // Sandbox: a local NCP API gateway and NKS cluster endpoints that check signatures and tokens for real
-// (the CA and its x509 library load only when startSandbox runs)
+// (only the key and mapping parsers load with the root: the servers, the CA and its x509 library load
+// when startSandbox runs)
 export {
   startSandbox,
   DEFAULT_SANDBOX_CLUSTERS,
@@ -232,6 +238,7 @@ export type {
 } from "./sandbox/index.js";
 
 // Broker clients: a ClusterProvider through a kubeiam broker, and its REST API as a client sees it
+// (node:http, node:https and the connection pool load with the first request)
 export { createBrokerProvider } from "./broker/client/provider.js";
 export type { BrokerProviderOptions } from "./broker/client/provider.js";
 export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig, parseBrokerExecCredential } from "./broker/client/api.js";

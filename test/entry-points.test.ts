@@ -1,19 +1,21 @@
 /**
  * The package's entry points as users import them, by name through package.json "exports" (the
  * package refers to itself, so "kubeiam/ncp" resolves to the built dist/entry/ncp.js): each one runs
- * in a fresh child process under a module-resolution hook, loaded with `--import`, that records every
- * specifier the process resolves. Importing an entry point must not pull in the heavy packages; the
- * positive controls (kubeiam/sandbox, and calling a function that needs client-node or the AWS SDK)
- * prove that the hook does see them when they load.
+ * in a fresh child process under test/helpers/module-trace.ts, which records every specifier the
+ * process loads, by ES import (a resolve hook) or by require() (a Module._load wrapper). Importing an
+ * entry point must not pull in the heavy packages, nor yaml and ini, which load on first use; the
+ * positive controls (kubeiam/sandbox, and calling a function that needs client-node, the AWS SDK,
+ * yaml or ini) prove that the tracer does see them when they load.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createModuleTracer, type ModuleTracer } from "./helpers/module-trace.js";
 
 const exec = promisify(execFile);
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -32,35 +34,38 @@ const HEAVY: Record<string, RegExp> = {
   kysely: /^kysely(\/|$)/,
 };
 
-let root: string;
-let register: string;
+let tracer: ModuleTracer;
+let home: string;
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), "kubeiam-entry-"));
-  await writeFile(
-    join(root, "hooks.mjs"),
-    `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  appendFileSync(process.env.KUBEIAM_TRACE_FILE, specifier + "\\n");
-  return next(specifier, context);
-}
-`,
-  );
-  register = join(root, "register.mjs");
-  await writeFile(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(root, "hooks.mjs")).href)});\n`);
+  tracer = await createModuleTracer();
+  home = await mkdtemp(join(tmpdir(), "kubeiam-entry-"));
 });
-after(() => rm(root, { recursive: true, force: true }));
+after(async () => {
+  await tracer.remove();
+  await rm(home, { recursive: true, force: true });
+});
 
-let runs = 0;
-/** Runs `code` as an ES module in a fresh node whose working directory is the package, and returns the specifiers it resolved. */
+/**
+ * Runs `code` as an ES module in a fresh node whose working directory is the package, and returns
+ * the specifiers it loaded, by ES import or by require() (the lazy yaml and ini are required).
+ */
 async function trace(code: string): Promise<{ specifiers: string[]; stdout: string }> {
-  const file = join(root, `${++runs}.trace`);
-  await writeFile(file, "");
-  const r = await exec(process.execPath, ["--import", pathToFileURL(register).href, "--input-type=module", "-e", code], {
+  const { file, env } = await tracer.newTrace("entry");
+  const r = await exec(process.execPath, [...tracer.nodeArgs, "--input-type=module", "-e", code], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? "", HOME: root, KUBEIAM_TRACE_FILE: file },
+    env: { PATH: process.env.PATH ?? "", HOME: home, ...env },
     timeout: 60_000,
   });
-  return { specifiers: (await readFile(file, "utf8")).split("\n").filter(Boolean), stdout: r.stdout };
+  return { specifiers: await tracer.read(file), stdout: r.stdout };
+}
+
+/** Packages every entry point loads on first use only, not on import. */
+const LAZY: Record<string, RegExp> = { yaml: /^yaml(\/|$)/, ini: /^ini(\/|$)/ };
+
+function lazyLoaded(specifiers: string[]): string[] {
+  return Object.entries(LAZY)
+    .filter(([, re]) => specifiers.some((s) => re.test(s)))
+    .map(([name]) => name);
 }
 
 function heavyLoaded(specifiers: string[]): string[] {
@@ -80,8 +85,11 @@ for (const entry of LIGHT) {
     assert.ok(fileURLToPath(url).startsWith(join(REPO, "dist")), `${entry} resolved to ${url}, not the built dist/`);
     assert.ok(names.includes("KubeiamError"), `${entry} exports the typed errors`);
     assert.ok(specifiers.includes(entry), "the hook saw the import itself");
-    assert.ok(specifiers.includes("yaml"), "the hook saw the light packages the entry point does load");
+    assert.ok(specifiers.includes("node:path"), "the hook saw the built-ins the entry point does load");
     assert.deepEqual(heavyLoaded(specifiers), []);
+    // yaml and ini load on first use (src/lib/yaml.ts, aws/credentials.ts); the control below proves
+    // that the tracer sees them when they do.
+    assert.deepEqual(lazyLoaded(specifiers), []);
   });
 }
 
@@ -89,6 +97,20 @@ test('positive control: import("kubeiam/sandbox") loads @kubernetes/client-node 
   const { specifiers, stdout } = await trace(`const m = await import("kubeiam/sandbox"); process.stdout.write(typeof m.startSandbox + typeof m.runDemo);`);
   assert.equal(stdout, "functionfunction");
   assert.deepEqual(heavyLoaded(specifiers), ["@kubernetes/client-node"]);
+});
+
+test('positive control: parsing a kubeconfig and reading an AWS config file from "kubeiam" load yaml and ini by require(), and the tracer sees both', async () => {
+  const { specifiers, stdout } = await trace(`
+const { parseKubeconfig, readAwsSharedFiles } = await import("kubeiam");
+const { writeFileSync } = await import("node:fs");
+const kc = parseKubeconfig("apiVersion: v1\\nkind: Config\\ncurrent-context: c\\n");
+writeFileSync(process.env.HOME + "/aws-config", "[profile p]\\nregion = eu-west-1\\n");
+const files = await readAwsSharedFiles({ AWS_CONFIG_FILE: process.env.HOME + "/aws-config", AWS_SHARED_CREDENTIALS_FILE: process.env.HOME + "/none" });
+process.stdout.write(kc.currentContext + " " + [...files.profiles.keys()].join(","));`);
+  assert.equal(stdout, "c p");
+  assert.deepEqual(lazyLoaded(specifiers), ["yaml", "ini"]);
+  assert.ok(specifiers.indexOf("yaml") > specifiers.indexOf("kubeiam"), "yaml loaded after the import, on first use");
+  assert.deepEqual(heavyLoaded(specifiers), []);
 });
 
 test('positive control: calling selfRefreshingKubeConfig from "kubeiam" loads @kubernetes/client-node on first use', async () => {

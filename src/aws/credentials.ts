@@ -5,16 +5,23 @@
  */
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { parse as parseIni } from "ini";
+import type * as Ini from "ini";
 import { ConfigFileError, CredentialsError, InvalidInputError, KubeiamError, UsageError } from "../lib/errors.js";
 import { readUserFile } from "../lib/read-file.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import { nonEmpty } from "../lib/validate.js";
-import { awsCacheFileName, readAwsCachedCredentials, writeAwsCachedCredentials, type AwsCacheIdentity } from "./cache.js";
+import type { AwsCacheIdentity } from "./cache.js";
 import { checkAwsRegion, type AwsCredentials } from "./token.js";
-import { withFileLock } from "../lib/cache-file.js";
 import { assumeAwsRole, checkAwsExternalId, checkAwsRoleArn, checkAwsRoleSessionName } from "./assume-role.js";
+
+// The ini package loads when a shared file is first read, not with `import("kubeiam")`: loaded from an
+// ES module it would cost as much start-up as a dozen of ours (CommonJS, parsed for its exports).
+const requireCjs = createRequire(import.meta.url);
+function ini(): typeof Ini {
+  return requireCjs("ini");
+}
 
 /** The session name used with `--role-arn` when none is given, as `aws eks get-token` uses it. */
 export const DEFAULT_EKS_ROLE_SESSION_NAME = "EKSGetTokenAuth";
@@ -73,7 +80,7 @@ async function readIni(path: string, what: string): Promise<Record<string, unkno
     if (code === "ENOENT") return {};
     throw new ConfigFileError(path, `cannot read AWS file ${path} (${code ?? "error"}): check its permissions`, { cause });
   }
-  return parseIni(text) as Record<string, unknown>;
+  return ini().parse(text) as Record<string, unknown>;
 }
 
 /**
@@ -203,6 +210,11 @@ export async function resolveAwsCredentials(options: ResolveAwsCredentialsOption
   const settings = profile === undefined ? undefined : files.profiles.get(profile);
   const temporary = roleArn !== undefined || (settings !== undefined && TEMPORARY_SOURCES.some((k) => nonEmpty(settings[k]) !== undefined));
   if (cache === undefined || !temporary) return resolveFresh(options, env, files, profile, roleArn, sessionName, externalId);
+  // The cache and its lock files load only when a cache is used, not with import("kubeiam").
+  const [{ awsCacheFileName, readAwsCachedCredentials, writeAwsCachedCredentials }, { withFileLock }] = await Promise.all([
+    import("./cache.js"),
+    import("../lib/cache-file.js"),
+  ]);
   const identity: AwsCacheIdentity = {
     profile,
     roleArn,

@@ -9,7 +9,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { kubeiamCacheRoot } from "../lib/cache-file.js";
 import { InvalidInputError } from "../lib/errors.js";
-import { writeFileAtomic } from "../lib/fs.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import type { GkeToken } from "./token.js";
 
@@ -114,6 +113,8 @@ export async function writeGkeCachedToken(dir: string, fingerprint: string, toke
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const text = JSON.stringify({ version: 1, fingerprint, token: token.token, expiresAt: token.expiresAt.toISOString() });
     // No fsync: a cache entry lost in a crash costs one token exchange, and kubectl waits on this.
+    // The atomic write loads here, not with import("kubeiam").
+    const { writeFileAtomic } = await import("../lib/fs.js");
     await writeFileAtomic(path, text, { mode: 0o600, sync: false });
     return undefined;
   } catch (cause) {

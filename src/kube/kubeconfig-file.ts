@@ -6,7 +6,7 @@
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { FileError, KubeconfigError, KubeiamError } from "../lib/errors.js";
-import { acquireFileLock, type FileLock, type FileLockOptions } from "../lib/file-lock.js";
+import type { FileLock, FileLockOptions } from "../lib/file-lock.js";
 import { readUserFile } from "../lib/read-file.js";
 import { createFolderFor, resolveWriteTarget, writeToTarget, type WriteTarget } from "../lib/safe-write.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
@@ -158,6 +158,8 @@ export async function editKubeconfigFile(
   }
   const locks: FileLock[] = [];
   try {
+    // The lock files (and their exit-time cleanup) load with the first locked write, not with import("kubeiam").
+    const { acquireFileLock } = await import("../lib/file-lock.js");
     // The lock goes beside the file, so a new file's folder is made first (0700, as kubectl does).
     if (first.how === "create") await createFolderFor(path, first.target);
     // kubectl (client-go clientcmd.ModifyConfig: lockFile(filename) creates lockName(filename) =

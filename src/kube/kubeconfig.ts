@@ -4,7 +4,8 @@
  * what it does not own (other entries, their order, comments, unknown fields). Pure: no files, no
  * environment; src/kube/kubeconfig-file.ts is the file edge.
  */
-import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
+import type { Document, YAMLMap, YAMLSeq } from "yaml";
+import { yaml } from "../lib/yaml.js";
 import { KubeconfigError } from "../lib/errors.js";
 import { yamlProblem } from "../lib/yaml-problem.js";
 import { isRecord as isRec } from "../lib/validate.js";
@@ -302,7 +303,7 @@ function kubeconfigToWire(k: Kubeconfig): Record<string, unknown> {
 export function serializeKubeconfig(kubeconfig: Kubeconfig, format: KubeconfigFormat = "yaml"): string {
   const wire = kubeconfigToWire(kubeconfig);
   if (format === "json") return `${JSON.stringify(wire, null, 2)}\n`;
-  return new Document(wire).toString({ lineWidth: 0, indentSeq: false });
+  return new (yaml().Document)(wire).toString({ lineWidth: 0, indentSeq: false });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ function entries(top: Rec, key: string): unknown[] {
 function parseYaml(text: string): Document.Parsed {
   // logLevel "error": the yaml package would print its warnings (a collection as a key) on stderr,
   // past the CLI's one line; what matters in a kubeconfig is checked field by field below.
-  const doc = parseDocument(text, { prettyErrors: true, logLevel: "error" });
+  const doc = yaml().parseDocument(text, { prettyErrors: true, logLevel: "error" });
   const error = doc.errors[0];
   if (error !== undefined) {
     const at = error.linePos?.[0];
@@ -527,23 +528,23 @@ export function parseKubeconfigDocument(text: string): KubeconfigDocument {
  * ```
  */
 export function newKubeconfigDocument(): KubeconfigDocument {
-  return { yaml: new Document(emptyWire()), indentSeq: false, format: "yaml" };
+  return { yaml: new (yaml().Document)(emptyWire()), indentSeq: false, format: "yaml" };
 }
 
 const emptyWire = (): Record<string, unknown> => ({ apiVersion: "v1", clusters: [], contexts: [], "current-context": "", kind: "Config", preferences: {}, users: [] });
 
 function topMap(doc: Document): YAMLMap {
-  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+  if (doc.contents === null || (yaml().isScalar(doc.contents) && doc.contents.value === null)) {
     doc.contents = doc.createNode(emptyWire()) as YAMLMap;
   }
-  if (!isMap(doc.contents)) fail("the top level is not a mapping");
+  if (!yaml().isMap(doc.contents)) fail("the top level is not a mapping");
   return doc.contents;
 }
 
 function sectionSeq(doc: Document, section: Section, create: boolean): YAMLSeq | undefined {
   const top = topMap(doc);
   const node = top.get(section, true);
-  if (isSeq(node)) return node;
+  if (yaml().isSeq(node)) return node;
   if (!create) return undefined;
   const seq = doc.createNode([]) as YAMLSeq;
   top.set(section, seq);
@@ -552,7 +553,7 @@ function sectionSeq(doc: Document, section: Section, create: boolean): YAMLSeq |
 
 function indexOfName(seq: YAMLSeq | undefined, name: string): number {
   if (seq === undefined) return -1;
-  return seq.items.findIndex((item) => isMap(item) && item.get("name") === name);
+  return seq.items.findIndex((item) => yaml().isMap(item) && item.get("name") === name);
 }
 
 /**

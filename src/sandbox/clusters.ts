@@ -3,7 +3,7 @@
  * NodePool bodies, and the API's own kubeconfig (cluster and context, no usable user). Pure.
  */
 import { randomInt, randomUUID } from "node:crypto";
-import { stringify } from "yaml";
+import { yaml } from "../lib/yaml.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
 import { InvalidInputError } from "../lib/errors.js";
@@ -203,7 +203,7 @@ export function sandboxNodes(c: SandboxCluster): Record<string, unknown>[] {
  * ```
  */
 export function sandboxKubeconfigYaml(c: SandboxCluster, caCertPem: string): string {
-  return stringify({
+  return yaml().stringify({
     apiVersion: "v1",
     clusters: [{ cluster: { "certificate-authority-data": Buffer.from(caCertPem).toString("base64"), server: c.endpoint }, name: "kubernetes" }],
     contexts: [{ context: { cluster: "kubernetes", user: "kubernetes-admin" }, name: "kubernetes-admin@kubernetes" }],

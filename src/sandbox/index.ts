@@ -3,15 +3,12 @@
  * HTTPS Kubernetes endpoint with a certificate from a CA made at start. Everything is checked for
  * real: gateway signatures and timestamps, token signatures, clocks, cluster UUIDs and stages.
  */
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { UsageError } from "../lib/errors.js";
 import { logLine } from "../lib/printable.js";
 import { DEFAULT_SANDBOX_CLUSTERS, makeSandboxCluster, type SandboxCluster, type SandboxClusterSpec } from "./clusters.js";
-import { createGatewayHandler } from "./gateway.js";
 import { checkSandboxKeys, generateSandboxKey, SandboxFileProblem, type SandboxKey, type SandboxKeyFull } from "./keys.js";
-import { createClusterHandler } from "./kube-api.js";
 import { checkSandboxMapping, type SandboxMapping } from "./mapping.js";
 
 /** Options of {@link startSandbox}. */
@@ -115,8 +112,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const sink = options.log;
   const log = sink === undefined ? (): void => {} : (line: string): void => sink(logLine(line));
   const clusters: SandboxCluster[] = (options.clusters ?? DEFAULT_SANDBOX_CLUSTERS).map((spec) => makeSandboxCluster(spec, now()));
-  // Loaded here, not on import: the CA pulls in @peculiar/x509 and reflect-metadata.
-  const { createLocalCa } = await import("./ca.js");
+  // Loaded here, not on import: the CA pulls in @peculiar/x509 and reflect-metadata, and the servers
+  // (HTTP, TLS, the gateway and the Kubernetes API) are needed by no one who only parses a keys file.
+  const [{ createLocalCa }, { createGatewayHandler }, { createClusterHandler }, { createServer: createHttpServer }, { createServer: createHttpsServer }] =
+    await Promise.all([import("./ca.js"), import("./gateway.js"), import("./kube-api.js"), import("node:http"), import("node:https")]);
   const ca = await createLocalCa("kubeiam sandbox CA");
 
   const servers: Server[] = [];

@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
+import { yaml } from "../lib/yaml.js";
 import { ConfigFileError } from "../lib/errors.js";
 import { yamlProblem } from "../lib/yaml-problem.js";
 import { KEY_RE, isRecord } from "../lib/validate.js";
@@ -129,7 +129,7 @@ export function checkSandboxKeys(values: unknown[], field = "keys"): SandboxKeyF
 export function parseSandboxKeys(text: string, path: string): SandboxKeyFull[] {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (cause) {
     throw new ConfigFileError(path, `keys file ${path} is not YAML or JSON: ${yamlProblem(firstLine(cause))}`, { cause });
   }

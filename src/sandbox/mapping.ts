@@ -3,7 +3,7 @@
  * in the sandbox, an access key) to a Kubernetes user name and groups; the key that created the
  * clusters is always in `system:masters`.
  */
-import { parse as parseYaml } from "yaml";
+import { yaml } from "../lib/yaml.js";
 import { ConfigFileError } from "../lib/errors.js";
 import { yamlProblem } from "../lib/yaml-problem.js";
 import { isRecord } from "../lib/validate.js";
@@ -86,7 +86,7 @@ export function checkSandboxMapping(value: unknown): SandboxMapping {
   let list = top.mapSubAccounts;
   if (typeof list === "string") {
     try {
-      list = parseYaml(list);
+      list = yaml().parse(list);
     } catch (cause) {
       throw new SandboxFileProblem(`${prefix}mapSubAccounts is text but not YAML: ${yamlProblem(firstLine(cause))}`);
     }
@@ -108,7 +108,7 @@ export function checkSandboxMapping(value: unknown): SandboxMapping {
 export function parseSandboxMapping(text: string, path: string): SandboxMapping {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (cause) {
     throw new ConfigFileError(path, `mapping file ${path} is not YAML or JSON: ${yamlProblem(firstLine(cause))}`, { cause });
   }

@@ -10,7 +10,6 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -21,6 +20,7 @@ import { kubeConfigFor } from "../../src/provider.js";
 import { assertOneLine, type CliRun } from "../helpers/cli.js";
 import { CLI, newMasterKey, rest, restOk, startCliChild, type ReadyChild, type SandboxLine, type ServeLine } from "../helpers/serve-process.js";
 import { requireTools } from "../helpers/tools.js";
+import { createModuleTracer } from "../helpers/module-trace.js";
 
 // The real tools, or one line saying what to install (test/helpers/tools.ts).
 before(() => requireTools("kubectl"));
@@ -254,18 +254,14 @@ test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, exp
   assert.equal((JSON.parse(beta.out) as { apiVersion: string }).apiVersion, "client.authentication.k8s.io/v1beta1");
 });
 
-test("the plugin stays on the light path: only node: built-ins and our own modules, no package at all", async () => {
-  // A resolve hook loaded with --import records every specifier the process resolves.
-  const dir = join(root, "trace");
-  await mkdir(dir);
-  await writeFile(join(dir, "hooks.mjs"), `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { appendFileSync(process.env.TRACE, s + "\\n"); return next(s, c); }\n`);
-  const register = join(dir, "register.mjs");
-  await writeFile(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});\n`);
+test("the plugin stays on the light path: only node: built-ins and our own modules, no package at all", async (t) => {
+  // test/helpers/module-trace.ts records every specifier the process loads, by ES import or require().
+  const tracer = await createModuleTracer();
+  t.after(() => tracer.remove());
   const traced = async (name: string, args: string[], extra: Record<string, string>): Promise<{ r: CliRun; specifiers: string[] }> => {
-    const file = join(dir, `${name}.trace`);
-    await writeFile(file, "");
-    const r = await run(process.execPath, ["--import", pathToFileURL(register).href, CLI, ...args], env(await freshHome(), { TRACE: file, ...extra }));
-    return { r, specifiers: (await readFile(file, "utf8")).split("\n").filter((x) => x !== "" && !x.startsWith("file:")) };
+    const { file, env: trace } = await tracer.newTrace(name);
+    const r = await run(process.execPath, [...tracer.nodeArgs, CLI, ...args], env(await freshHome(), { ...trace, ...extra }));
+    return { r, specifiers: (await tracer.read(file)).filter((x) => !x.startsWith("file:")) };
   };
   const { r, specifiers } = await traced("plugin", ["broker", "token", "--server", url, "--cluster", "demo"], { KUBEIAM_BROKER_TOKEN: tokens.alice as string });
   assert.equal(r.status, 0, r.err);
@@ -274,7 +270,8 @@ test("the plugin stays on the light path: only node: built-ins and our own modul
   const packages = specifiers.filter((x) => !x.startsWith(".") && !x.startsWith("node:"));
   assert.deepEqual(packages, [], "no npm package on the plugin's path");
   assert.ok(!specifiers.includes("node:https"), "a loopback http:// broker does not even load TLS");
-  // Positive control: the same hook sees packages where there are some (update-kubeconfig parses YAML).
+  // Positive control: the same tracer sees packages where there are some (update-kubeconfig parses
+  // YAML, and kubeiam loads yaml by require() on first use).
   const home = await freshHome();
   const control = await traced("control", ["broker", "update-kubeconfig", "--server", url, "--cluster", "demo", "--kubeconfig", join(home, "k"), "--dry-run"], { KUBEIAM_BROKER_TOKEN: tokens.alice as string });
   assert.equal(control.r.status, 0, control.r.err);

@@ -1,47 +1,40 @@
 /**
  * The NKS `token` path runs on every kubectl call: it must never load the AWS SDK, smithy or
- * google-auth-library. A module-resolution hook, loaded with `--import`, records every specifier that
- * the process resolves; the NKS token run must show none of them, and the EKS token run (the positive
- * control, proving that the hook sees them) must.
+ * google-auth-library. test/helpers/module-trace.ts records every specifier the process loads (ES
+ * imports and require() calls alike); the NKS token run must show none of them, and the EKS token run
+ * (the positive control, proving that the tracer sees them) must.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createModuleTracer, type ModuleTracer } from "../helpers/module-trace.js";
 
 const exec = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
 const HEAVY = /^(@aws-sdk\/|@smithy\/|google-auth-library)/;
 
+let tracer: ModuleTracer;
 let root: string;
-let register: string;
 before(async () => {
+  tracer = await createModuleTracer();
   root = await mkdtemp(join(tmpdir(), "kubeiam-lazy-"));
-  await writeFile(
-    join(root, "hooks.mjs"),
-    `import { appendFileSync } from "node:fs";
-export async function resolve(specifier, context, next) {
-  appendFileSync(process.env.KUBEIAM_TRACE_FILE, specifier + "\\n");
-  return next(specifier, context);
-}
-`,
-  );
-  register = join(root, "register.mjs");
-  await writeFile(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(root, "hooks.mjs")).href)});\n`);
 });
-after(() => rm(root, { recursive: true, force: true }));
+after(async () => {
+  await tracer.remove();
+  await rm(root, { recursive: true, force: true });
+});
 
 async function trace(name: string, args: string[], env: Record<string, string>): Promise<{ specifiers: string[]; stdout: string }> {
-  const file = join(root, `${name}.trace`);
-  await writeFile(file, "");
-  const r = await exec(process.execPath, ["--import", pathToFileURL(register).href, CLI, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: root, KUBEIAM_TRACE_FILE: file, ...env },
+  const { file, env: traceEnv } = await tracer.newTrace(name);
+  const r = await exec(process.execPath, [...tracer.nodeArgs, CLI, ...args], {
+    env: { PATH: process.env.PATH ?? "", HOME: root, ...traceEnv, ...env },
   });
-  return { specifiers: (await readFile(file, "utf8")).split("\n").filter(Boolean), stdout: r.stdout };
+  return { specifiers: await tracer.read(file), stdout: r.stdout };
 }
 
 test("the NKS token command resolves no AWS SDK, smithy or google-auth-library module", async () => {

@@ -7,7 +7,7 @@
  * (lib/proxy-env.ts) are asked first, and the CONNECT tunnel (lib/proxy-agent.ts) loads only when a
  * proxy applies, so the plugin's direct path stays free of packages.
  */
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from "node:http";
+import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { NetworkError } from "../../lib/errors.js";
 import { proxyUrlFor } from "../../lib/proxy-env.js";
@@ -115,7 +115,8 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
   const origin = url.origin;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // node:https (and TLS with it) loads only for https URLs: a loopback broker's plugin skips it.
-  const send = url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
+  // node:http too loads here rather than on import, so that import("kubeiam") does not pay for it.
+  const send = url.protocol === "https:" ? (await import("node:https")).request : (await import("node:http")).request;
   const proxy = options.agent === undefined && options.env !== undefined ? proxyUrlFor(url, options.env) : undefined;
   let tunnel: HttpAgent | undefined;
   if (proxy !== undefined && options.env !== undefined) {

@@ -4,8 +4,8 @@
  * `kubeConfigFor` it gives a self-refreshing `@kubernetes/client-node` client through the broker,
  * with no process spawned. One keep-alive connection pool per provider.
  */
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
+import type { Agent as HttpAgent } from "node:http";
+import type { Agent as HttpsAgent } from "node:https";
 import { proxyUrlFor } from "../../lib/proxy-env.js";
 import type { CloudName, ClusterInfo, ClusterProvider, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
 import { ApiError } from "../../lib/errors.js";
@@ -67,16 +67,22 @@ function toClusterInfo(server: string, c: BrokerCluster): ClusterInfo {
 export function createBrokerProvider(options: BrokerProviderOptions): ClusterProvider & { readonly server: string } {
   const server = normalizeBrokerServer(options.server);
   let token = options.token;
-  let agent: HttpAgent | HttpsAgent | undefined;
+  // The agent, and node:http or node:https with it, are made on the first call, not with the provider;
+  // the promise is kept (not the agent) so that calls made at once share one pool.
+  let agent: Promise<HttpAgent | HttpsAgent> | undefined;
   const conn = async (): Promise<BrokerConnection> => {
     token ??= await resolveBrokerToken(server, process.env);
     // Behind a proxy, the plugin's routing (env, one tunnel per call); else one keep-alive agent.
     const routed = proxyUrlFor(new URL(server), process.env) !== undefined;
-    if (!routed) agent ??= server.startsWith("https:") ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    const pool = routed
+      ? undefined
+      : (agent ??= server.startsWith("https:")
+          ? import("node:https").then(({ Agent }) => new Agent({ keepAlive: true }))
+          : import("node:http").then(({ Agent }) => new Agent({ keepAlive: true })));
     return {
       server,
       token,
-      ...(routed ? { env: process.env } : { agent: agent as HttpAgent | HttpsAgent }),
+      ...(pool === undefined ? { env: process.env } : { agent: await pool }),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     };

@@ -1,0 +1,28 @@
+/**
+ * The `yaml` package, loaded on first use: it is the largest part of `import("kubeiam")` when loaded
+ * eagerly (some eighty CommonJS files, about as long as the rest of the package's start-up), and most
+ * programs that import kubeiam never parse or write YAML. Modules name its types with `import type`
+ * and reach its values only through {@link yaml}.
+ */
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
+
+// The package is CommonJS under the "node" condition; an ES import of it would load the same
+// module.exports through the same cache, so values from here and from a static import agree
+// (isMap() and friends compare by symbol, not by class).
+const load = createRequire(import.meta.url);
+
+/**
+ * The `yaml` package's exports, loaded the first time this is called (Node's module cache serves
+ * every later call).
+ *
+ * @example
+ * ```ts
+ * const doc = yaml().parseDocument("a: 1\n");
+ * yaml().isMap(doc.contents); // true
+ * ```
+ */
+export function yaml(): typeof Yaml {
+  // require() is typed `any`; the return type is the package's own declarations.
+  return load("yaml");
+}
