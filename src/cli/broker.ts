@@ -4,7 +4,7 @@
  * run on every kubectl call) pays for nothing else.
  */
 import { UsageError } from "../lib/errors.js";
-import type { CliContext, Command } from "./context.js";
+import { KUBECONFIG_WRITE_FLAG_HINTS, type CliContext, type Command } from "./context.js";
 
 type Loader = () => Promise<Command>;
 
@@ -47,6 +47,9 @@ Every command takes --server URL; the broker token comes from $KUBEIAM_BROKER_TO
  */
 export const brokerCommand: Command = {
   subcommands: SUBCOMMANDS,
+  // Errors of every subcommand come back through this command (main.ts adds the flag for the field):
+  // broker update-kubeconfig refuses a read-only kubeconfig or a FIFO with these.
+  flags: KUBECONFIG_WRITE_FLAG_HINTS,
   summary: "Use a kubeiam broker: log in, get cluster tokens and kubeconfigs, administer it",
   help: "Talks to a kubeiam broker ('kubeiam serve'). Run 'kubeiam broker' for its commands.\n",
   async run(args: string[], ctx: CliContext): Promise<number> {

@@ -124,6 +124,15 @@ export const NCP_GLOBAL_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies Options;
 
+/**
+ * The flags of the kubeconfig write options, by the field a kubeconfig error names (a read-only file
+ * refused names `force`; a FIFO that cannot be updated names `dryRun`), for every command that writes one.
+ */
+export const KUBECONFIG_WRITE_FLAG_HINTS: Readonly<Record<string, string>> = {
+  force: "--force",
+  dryRun: "--dry-run",
+};
+
 /** The flags of the NCP credential and cluster inputs, by the library field they set. */
 export const NCP_FLAG_HINTS: Readonly<Record<string, string>> = {
   clusterUuid: "--clusterUuid",

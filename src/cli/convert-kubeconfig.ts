@@ -11,7 +11,7 @@ import { normalizeBrokerServer, resolveBrokerToken } from "../broker/client/cred
 import { serializeKubeconfigDocument } from "../kube/kubeconfig.js";
 import { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } from "../kube/kubeconfig-file.js";
 import { readBrokerCaFile } from "../broker/client/ca-file.js";
-import { parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { KUBECONFIG_WRITE_FLAG_HINTS, parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
 
 const FLAGS = {
   server: { type: "string" },
@@ -42,6 +42,7 @@ function describe(u: ConvertibleUser): string {
  */
 export const convertKubeconfigCommand: Command = {
   options: { "": FLAGS },
+  flags: KUBECONFIG_WRITE_FLAG_HINTS,
   summary: "Rewrite cb-spider and ncp-iam-authenticator users to use a kubeiam broker",
   help: `Rewrites the users of a kubeconfig that fetch cluster tokens the old ways to exec users running
 'kubeiam broker token --server URL --cluster NAME':

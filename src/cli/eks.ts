@@ -10,7 +10,7 @@ import { CredentialsError, UsageError } from "../lib/errors.js";
 import { displayUrl } from "../lib/redact-url.js";
 import { NoTerminalError, promptOnTerminal, terminalPath } from "../lib/tty.js";
 import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
-import { attemptLine, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
+import { KUBECONFIG_WRITE_FLAG_HINTS, attemptLine, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
 import {
   EXEC_COMMAND_FLAGS,
   KUBECONFIG_FLOW_BOOL_FLAGS,
@@ -121,6 +121,7 @@ export const eksCommand: Command = {
     externalId: "--external-id",
     endpoint: "--endpoint-url",
     kubeconfig: "--kubeconfig",
+    ...KUBECONFIG_WRITE_FLAG_HINTS,
     names: "--alias, --user-alias",
   },
   async run(args: string[], ctx: CliContext): Promise<number> {

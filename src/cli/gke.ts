@@ -9,7 +9,7 @@ import { resolveGkeCredentials } from "../gcp/credentials.js";
 import { defaultGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
 import { GKE_DEFAULT_SCOPES, gkeIdentityFingerprint, mintGkeToken, type GkeCredentials, type GkeToken } from "../gcp/token.js";
 import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
-import { cliHttp, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
+import { KUBECONFIG_WRITE_FLAG_HINTS, cliHttp, debug, normalizeBoolArgs, parseFlags, requireFlag, timed, type CliContext, type Command } from "./context.js";
 import {
   EXEC_COMMAND_FLAGS,
   KUBECONFIG_FLOW_BOOL_FLAGS,
@@ -98,6 +98,7 @@ export const gkeCommand: Command = {
     credentialsFile: "--credentials",
     endpointUrl: "--endpoint-url",
     kubeconfig: "--kubeconfig",
+    ...KUBECONFIG_WRITE_FLAG_HINTS,
     names: "--alias",
   },
   async run(args: string[], ctx: CliContext): Promise<number> {

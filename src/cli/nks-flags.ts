@@ -14,7 +14,7 @@ import type { NcpKubeconfigOptions } from "../ncp/cluster.js";
 import { defaultNcpConfigFile, describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";
-import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, cliHttp, debug, eitherFlag, parseBoolValue, requireFlag, timed, warnUnknownNcpRegion, type CliContext } from "./context.js";
+import { KUBECONFIG_WRITE_FLAG_HINTS, NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, cliHttp, debug, eitherFlag, parseBoolValue, requireFlag, timed, warnUnknownNcpRegion, type CliContext } from "./context.js";
 import { EXEC_COMMAND_FLAGS, readEntryNameFlag, readExecCommandFlag } from "./kubeconfig-flow.js";
 
 /** The flags that create-kubeconfig and update-kubeconfig share. */
@@ -40,6 +40,7 @@ export const NKS_BOOL_FLAGS = ["embed-token"] as const;
 /** The flags of the NKS kubeconfig commands, by the library field they set (see `Command.flags`). */
 export const NKS_KUBECONFIG_FLAG_HINTS: Readonly<Record<string, string>> = {
   ...NCP_FLAG_HINTS,
+  ...KUBECONFIG_WRITE_FLAG_HINTS,
   kubeconfig: "--kubeconfig",
   names: "--clusterName, --userName, --alias",
   contextName: "--alias",

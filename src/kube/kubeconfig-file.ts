@@ -74,7 +74,7 @@ export async function loadKubeconfigDocument(path: string): Promise<{ doc: Kubec
 
 /** Options of {@link writeKubeconfigFile} and {@link editKubeconfigFile}. */
 export interface KubeconfigWriteOptions {
-  /** Replace a read-only kubeconfig anyway (the CLI's `--force`). */
+  /** Replace a read-only kubeconfig anyway (a refusal without it names the field `force`). */
   force?: boolean;
   /** Stops waiting for the lock or a slow reader (Ctrl-C). */
   signal?: AbortSignal;
@@ -110,12 +110,14 @@ export async function checkKubeconfigTarget(path: string, kind: KubeconfigEditKi
     const target = await resolveWriteTarget(path);
     if (target.how === "in-place" && target.kind === "FIFO" && kind === "update") {
       throw new KubeconfigError(
-        `kubeconfig ${path} is a FIFO, which cannot be read and then written back: pass a regular file, or add --dry-run to print the result (nothing was written)`,
+        `kubeconfig ${path} is a FIFO, which cannot be read and then written back: pass a regular file, or make it a dry run that prints the result (nothing was written)`,
+        { field: "dryRun", value: path },
       );
     }
     if (target.how === "replace" && target.readOnly && options.force !== true) {
       throw new KubeconfigError(
-        `kubeconfig ${path} is read-only (mode ${target.mode.toString(8).padStart(4, "0")}): make it writable (chmod u+w ${target.target}), or pass --force to replace it anyway (it was left unchanged)`,
+        `kubeconfig ${path} is read-only (mode ${target.mode.toString(8).padStart(4, "0")}): make it writable (chmod u+w ${target.target}), or force its replacement (it was left unchanged)`,
+        { field: "force", value: path },
       );
     }
     return target;

@@ -130,7 +130,7 @@ test("update-kubeconfig --kubeconfig on a FIFO: refused in one line, the FIFO le
   const fifo = join(root, "fifo");
   execFileSync("mkfifo", [fifo]);
   const before = standIn.requests.length;
-  assertOneLine(await run(["update-kubeconfig", ...ids, "--kubeconfig", fifo]), 6, /kubeconfig .*fifo is a FIFO, which cannot be read and then written back: pass a regular file, or add --dry-run/);
+  assertOneLine(await run(["update-kubeconfig", ...ids, "--kubeconfig", fifo]), 6, /kubeconfig .*fifo is a FIFO, which cannot be read and then written back: pass a regular file, or make it a dry run that prints the result \(nothing was written\) \(set with --dry-run\)\n$/);
   assert.ok((await stat(fifo)).isFIFO());
   assert.equal(standIn.requests.length, before, "refused before any API call");
 });
@@ -160,7 +160,7 @@ test("a read-only (0444) kubeconfig is refused in one line, unchanged; --force w
   await writeFile(file, OTHER);
   await chmod(file, 0o444);
   const before = standIn.requests.length;
-  assertOneLine(await run(["update-kubeconfig", ...ids, "--kubeconfig", file]), 6, /read-only \(mode 0444\): make it writable \(chmod u\+w .*\), or pass --force/);
+  assertOneLine(await run(["update-kubeconfig", ...ids, "--kubeconfig", file]), 6, /read-only \(mode 0444\): make it writable \(chmod u\+w .*\), or force its replacement \(it was left unchanged\) \(set with --force\)\n$/);
   assertOneLine(await run(["create-kubeconfig", ...ids, "-o", file, "--overwrite"]), 6, /read-only \(mode 0444\)/);
   assert.equal(await readFile(file, "utf8"), OTHER);
   assert.equal(standIn.requests.length, before, "refused before any API call");

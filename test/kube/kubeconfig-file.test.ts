@@ -53,6 +53,31 @@ test("writing over a directory is refused", async () => {
   await assert.rejects(writeKubeconfigFile(root, "x"), (e: unknown) => e instanceof KubeconfigError && /is a directory/.test(e.message));
 });
 
+test("a read-only file and a FIFO to update are refused in domain words, naming the option that would do it (force, dryRun), no CLI flag", async () => {
+  const readOnly = join(root, "read-only-config");
+  await writeFile(readOnly, "old\n", { mode: 0o444 });
+  await assert.rejects(writeKubeconfigFile(readOnly, "new\n"), (e: unknown) => {
+    assert.ok(e instanceof KubeconfigError);
+    assert.match(e.message, /is read-only \(mode 0444\): make it writable \(chmod u\+w .*\), or force its replacement \(it was left unchanged\)$/);
+    assert.doesNotMatch(e.message, /--/);
+    assert.deepEqual([e.field, e.value], ["force", readOnly]);
+    return true;
+  });
+  assert.equal(await readFile(readOnly, "utf8"), "old\n");
+  await writeKubeconfigFile(readOnly, "new\n", { force: true });
+  assert.equal(await readFile(readOnly, "utf8"), "new\n");
+
+  const fifo = join(root, "fifo-config");
+  await new Promise<void>((resolve, reject) => execFile("mkfifo", [fifo], (error) => (error ? reject(error) : resolve())));
+  await assert.rejects(editKubeconfigFile(fifo, "update", () => "x"), (e: unknown) => {
+    assert.ok(e instanceof KubeconfigError);
+    assert.match(e.message, /is a FIFO, which cannot be read and then written back: pass a regular file, or make it a dry run that prints the result \(nothing was written\)$/);
+    assert.doesNotMatch(e.message, /--/);
+    assert.deepEqual([e.field, e.value], ["dryRun", fifo]);
+    return true;
+  });
+});
+
 test("a missing file reads as empty; a directory is refused", async () => {
   assert.deepEqual(await readKubeconfigFile(join(root, "absent")), { path: join(root, "absent"), text: "", exists: false });
   await assert.rejects(readKubeconfigFile(root), (e: unknown) => e instanceof KubeconfigError && /is a directory: name the file itself/.test(e.message) && e.field === "kubeconfig");
