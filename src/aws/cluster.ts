@@ -309,10 +309,19 @@ export interface EksKubeconfigOptions {
  * them (names default to the cluster ARN), with `kubeiam eks token --cluster-name N --region R` as the
  * plugin and the profile in its `env`. In embed mode the user holds a token minted now (`credentials` needed).
  *
+ * @deprecated Use `eksAdapter.kubeconfigEntries` (src/aws/adapter.ts): the same entries in the shape
+ * every cloud shares (the `CloudAdapter` contract of src/contract.ts: one input object, a cluster from
+ * `eksAdapter.describeCluster`). This function stays exported, unchanged, for existing callers; the
+ * adapter is built on it.
+ *
  * @example
  * ```ts
+ * // Before:
  * const { entries } = await eksKubeconfigEntries({ cluster, region: "us-east-1", options: { profile: "prod" } });
- * mergeKubeconfigEntries(doc, entries, { overwrite: false });
+ * // Now:
+ * const described = await eksAdapter.describeCluster({ credentials, cluster: { region: "us-east-1", name: "prod-eks" } });
+ * const { entries: same } = await eksAdapter.kubeconfigEntries({ credentials, cluster: described, kubeconfig: { profile: "prod" } });
+ * mergeKubeconfigEntries(doc, same, { overwrite: false });
  * ```
  */
 export async function eksKubeconfigEntries(input: {

@@ -277,10 +277,19 @@ export interface GkeKubeconfigOptions {
 /**
  * The cluster, user and context entries for one GKE cluster. In embed mode, `token` is the user's.
  *
+ * @deprecated Use `gkeAdapter.kubeconfigEntries` (src/gcp/adapter.ts): the same entries in the shape
+ * every cloud shares (the `CloudAdapter` contract of src/contract.ts: async, `{ entries, tokenExpiresAt }`, and in
+ * embed mode the token minted from the credentials rather than passed in). This function stays
+ * exported, unchanged, for existing callers; the adapter is built on it.
+ *
  * @example
  * ```ts
+ * // Before:
  * const entries = gkeKubeconfigEntries({ cluster, options: { credentialsFile: "/secrets/sa.json" } });
- * mergeKubeconfigEntries(doc, entries, { overwrite: false });
+ * // Now:
+ * const described = await gkeAdapter.describeCluster({ credentials, cluster: { project: "my-project", location: "europe-west1", cluster: "prod" } });
+ * const { entries: same } = await gkeAdapter.kubeconfigEntries({ credentials, cluster: described, kubeconfig: { credentialsFile: "/secrets/sa.json" } });
+ * mergeKubeconfigEntries(doc, same, { overwrite: false });
  * ```
  */
 export function gkeKubeconfigEntries(input: { cluster: GkeCluster; options?: GkeKubeconfigOptions; token?: string }): KubeconfigEntries {

@@ -163,10 +163,19 @@ function pemOf(base64: string): string {
  * Exec mode: `ncp-iam-authenticator token --clusterUuid U --region R [--credentialConfig F] [--profile P]`.
  * Embed mode: `user.token` holds a token minted now; `tokenExpiresAt` says when it stops working.
  *
+ * @deprecated Use `ncpAdapter.kubeconfigEntries` (src/ncp/adapter.ts): the same entries in the shape
+ * every cloud shares (the `CloudAdapter` contract of src/contract.ts: async, one input object, a cluster from
+ * `ncpAdapter.describeCluster`, which also refuses a cluster that is not ready). This function stays
+ * exported, unchanged, for existing callers; the adapter is built on it.
+ *
  * @example
  * ```ts
+ * // Before:
  * const { entries } = ncpKubeconfigEntries({ cluster, baseKubeconfig, region: "KR" });
- * mergeKubeconfigEntries(doc, entries, { overwrite: false });
+ * // Now:
+ * const described = await ncpAdapter.describeCluster({ credentials, cluster: { region: "KR", clusterUuid } });
+ * const { entries: same } = await ncpAdapter.kubeconfigEntries({ credentials, cluster: described });
+ * mergeKubeconfigEntries(doc, same, { overwrite: false });
  * ```
  */
 export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: KubeconfigEntries; tokenExpiresAt?: Date } {
