@@ -8,7 +8,7 @@
 import { close, constants, fstat, open, read, readFile } from "node:fs";
 import { stat as statPath } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { Socket } from "node:net";
+import type { Socket } from "node:net";
 import { promisify } from "node:util";
 import { FileError } from "./errors.js";
 import { fileKind } from "./safe-write.js";
@@ -95,8 +95,11 @@ export async function readUserFile(path: string, options: ReadUserFileOptions = 
     }
     const limits = { what, path, maxBytes: options.maxBytes ?? MAX_STREAM_FILE_BYTES, waitMs: options.waitMs ?? DEFAULT_STREAM_FILE_WAIT_MS, signal: options.signal };
     if (info.isFIFO()) {
+      // node:net (the pipe handle) loads for a FIFO only, not on every start-up that reads a file:
+      // `kubeiam token` reads its configure file through here.
+      const { Socket: PipeSocket } = await import("node:net");
       owned = false;
-      return { text: await readFifo(fd, limits), mode: info.mode, kind: "FIFO" };
+      return { text: await readFifo(PipeSocket, fd, limits), mode: info.mode, kind: "FIFO" };
     }
     return { text: await readDevice(fd, info, limits), mode: info.mode, kind: "character device" };
   } finally {
@@ -137,9 +140,9 @@ function stopped(l: StreamLimits): FileError {
  * `cat` would, and ends when the last writer closes. A FIFO opened without blocking and polled with
  * `read` could not tell "no writer yet" from "end of file"; epoll reports neither until a writer has come.
  */
-function readFifo(fd: number, l: StreamLimits): Promise<string> {
+function readFifo(PipeSocket: typeof Socket, fd: number, l: StreamLimits): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = new Socket({ fd, readable: true, writable: false });
+    const socket = new PipeSocket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (error: Error | undefined): void => {
