@@ -18,9 +18,9 @@ import { assumeAwsRole, checkAwsExternalId, checkAwsRoleArn, checkAwsRoleSession
 
 // The ini package loads when a shared file is first read, not with `import("kubeiam")`: loaded from an
 // ES module it would cost as much start-up as a dozen of ours (CommonJS, parsed for its exports).
-const requireCjs = createRequire(import.meta.url);
+// Node's require cache keeps it after the first call.
 function ini(): typeof Ini {
-  return requireCjs("ini");
+  return createRequire(import.meta.url)("ini") as typeof Ini;
 }
 
 /** The session name used with `--role-arn` when none is given, as `aws eks get-token` uses it. */

@@ -9,12 +9,12 @@ import type * as Yaml from "yaml";
 
 // The package is CommonJS under the "node" condition; an ES import of it would load the same
 // module.exports through the same cache, so values from here and from a static import agree
-// (isMap() and friends compare by symbol, not by class).
-const load = createRequire(import.meta.url);
+// (isMap() and friends compare by symbol, not by class). Even createRequire() waits for the first
+// call: making a require function costs start-up time of its own.
+let loaded: typeof Yaml | undefined;
 
 /**
- * The `yaml` package's exports, loaded the first time this is called (Node's module cache serves
- * every later call).
+ * The `yaml` package's exports, loaded the first time this is called and kept for later calls.
  *
  * @example
  * ```ts
@@ -23,6 +23,7 @@ const load = createRequire(import.meta.url);
  * ```
  */
 export function yaml(): typeof Yaml {
-  // require() is typed `any`; the return type is the package's own declarations.
-  return load("yaml");
+  // require() is typed `any`; the package's own declarations type it here.
+  loaded ??= createRequire(import.meta.url)("yaml") as typeof Yaml;
+  return loaded;
 }
