@@ -7,14 +7,17 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AuditWriter } from "./audit.js";
 import type { FailedAuthLimiter, TokenRateLimiter } from "./auth.js";
 import type { CloudGateway } from "./cloud.js";
+import type { ClusterInfoCache } from "./cluster-info-cache.js";
 import type { BrokerMetrics } from "./metrics.js";
-import type { AuditRecord, BrokerStore, StoredUser } from "./store/store.js";
+import type { AuditRecord, BrokerStore, StoredUser, TokenAccess } from "./store/store.js";
 
 /** The broker's shared state, handed to each route group. */
 export interface BrokerContext {
   store: BrokerStore;
   audit: AuditWriter;
   cloud: CloudGateway;
+  /** Parsed ClusterInfo per cluster row (checked against the row on each use). */
+  clusterInfo: ClusterInfoCache;
   /** The master key (32 bytes): seals and opens cloud secrets. */
   masterKey: Buffer;
   metrics: BrokerMetrics;
@@ -34,6 +37,11 @@ export interface BrokerContext {
    * limiter) or 429 while the address is blocked.
    */
   authenticate(req: FastifyRequest): Promise<StoredUser>;
+  /**
+   * Who is calling and what their token request for `clusterName` needs (the cluster, its sealed
+   * credential, the grant), in one store round trip; refusals as {@link BrokerContext.authenticate}.
+   */
+  authenticateForToken(req: FastifyRequest, clusterName: string): Promise<TokenAccess>;
   /** Refuses (403, audited) a caller who is not an admin. */
   requireAdmin(req: FastifyRequest, user: StoredUser, action: string): Promise<void>;
   /** Writes an audit row stamped with time, instance and remote address, and waits for its commit. */

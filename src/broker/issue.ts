@@ -5,12 +5,11 @@
  * gets anything back, whether the answer is a token or a refusal.
  */
 import type { FastifyRequest } from "fastify";
-import type { ClusterInfo } from "../cluster-info.js";
 import { ApiError, KubeiamError, NetworkError } from "../lib/errors.js";
 import type { BrokerContext } from "./context.js";
 import { openCredential } from "./credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
-import type { StoredCluster, StoredUser } from "./store/store.js";
+import type { ClusterAccess, StoredCluster, StoredUser } from "./store/store.js";
 
 /** A token issued to a caller. */
 export interface IssuedToken {
@@ -21,30 +20,26 @@ export interface IssuedToken {
 }
 
 /**
- * The cloud's ClusterInfo as stored with a cluster, with its dates restored.
- *
- * @example
- * ```ts
- * const info = storedClusterInfo(cluster);
- * ```
- */
-export function storedClusterInfo(cluster: StoredCluster): ClusterInfo {
-  const raw = JSON.parse(cluster.info) as ClusterInfo & { createdAt?: string | Date };
-  const { createdAt, ...rest } = raw;
-  return { ...rest, ...(createdAt === undefined ? {} : { createdAt: new Date(createdAt) }) };
-}
-
-/**
  * Issues a token for `clusterName` to `user`, or throws the refusal (403 no grant, 404 unknown
  * cluster, 429 rate limit, 502 cloud error); in every case the audit row is committed first.
- * `via` names the route in the audit row (`v1`, `kubeconfig`, `spider`).
+ * `via` names the route in the audit row (`v1`, `kubeconfig`, `spider`). `prefetched` is the
+ * cluster access already read with the caller ({@link BrokerContext.authenticateForToken}: the token
+ * routes' one query); without it, it is read here.
  *
  * @example
  * ```ts
- * const { token, expiresAt } = await issueClusterToken(ctx, req, user, "prod-kr", "v1");
+ * const { user, access } = await ctx.authenticateForToken(req, "prod-kr");
+ * const { token, expiresAt } = await issueClusterToken(ctx, req, user, "prod-kr", "v1", { access });
  * ```
  */
-export async function issueClusterToken(ctx: BrokerContext, req: FastifyRequest, user: StoredUser, clusterName: string, via: string): Promise<IssuedToken> {
+export async function issueClusterToken(
+  ctx: BrokerContext,
+  req: FastifyRequest,
+  user: StoredUser,
+  clusterName: string,
+  via: string,
+  prefetched?: { access: ClusterAccess | undefined },
+): Promise<IssuedToken> {
   const action = via === "v1" ? "token.issue" : `token.issue.${via}`;
   const deny = async (refusal: BrokerRefusal, provider: string): Promise<never> => {
     ctx.metrics.tokens.inc({ provider, outcome: refusal.status >= 500 ? "error" : "denied" });
@@ -57,9 +52,12 @@ export async function issueClusterToken(ctx: BrokerContext, req: FastifyRequest,
     if (error instanceof BrokerRefusal) return deny(error, "-");
     throw error;
   }
-  const started = performance.now();
-  const access = await ctx.store.clusterAccess(user, clusterName);
-  ctx.metrics.store.observe({ op: "access_lookup" }, (performance.now() - started) / 1000);
+  let access = prefetched?.access;
+  if (prefetched === undefined) {
+    const started = performance.now();
+    access = await ctx.store.clusterAccess(user, clusterName);
+    ctx.metrics.store.observe({ op: "access_lookup" }, (performance.now() - started) / 1000);
+  }
   if (access === undefined) {
     return deny(new BrokerRefusal(404, BrokerReason.NOT_FOUND, `cluster ${clusterName} is not known to this broker: list yours with 'kubeiam broker clusters'`), "-");
   }
@@ -69,8 +67,10 @@ export async function issueClusterToken(ctx: BrokerContext, req: FastifyRequest,
   }
   let minted: { token: string; expiresAt: Date };
   try {
+    // The provider (its secrets unsealed once) is kept per credential row and its sealed bytes, and
+    // the parsed info per cluster row: both are checked against the row read for this very request.
     const cred = access.credential;
-    minted = await ctx.cloud.mint(`${cred.id}|${cred.sealed}`, () => openCredential(ctx.masterKey, cred), provider, storedClusterInfo(access.cluster));
+    minted = await ctx.cloud.mint(`${cred.id}|${cred.sealed}`, () => openCredential(ctx.masterKey, cred), provider, ctx.clusterInfo.of(access.cluster));
   } catch (error) {
     req.log.warn({ err: { type: (error as Error).name, code: (error as KubeiamError).code, message: (error as Error).message } }, "mint failed");
     return deny(cloudRefusal(error, `minting a token for cluster ${clusterName}`), provider);

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { AuditWriter } from "./audit.js";
 import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
 import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
+import { ClusterInfoCache } from "./cluster-info-cache.js";
 import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
@@ -88,29 +89,32 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
   const record: BrokerContext["record"] = (req, row) =>
     audit.record({ ...row, time: new Date(now()).toISOString(), instance, remote: req.ip });
 
-  const authenticate = async (req: FastifyRequest): Promise<StoredUser> => {
-    if (req.caller !== undefined) return req.caller;
+  /**
+   * Who is calling: the presented token's digest looked up with `lookup` (which may read more in the
+   * same query), or a refusal: 401 (audited, counted by the failed-auth limiter), 429 while blocked.
+   */
+  const identify = async <T extends { user: StoredUser }>(req: FastifyRequest, op: string, lookup: (tokenHash: string) => Promise<T | undefined>): Promise<T> => {
     const address = req.ip;
     failedAuth.check(address, now());
     const presented = parseAuthorization(req.headers.authorization);
     const digest = tokenDigestOf(presented);
-    let user: StoredUser | undefined;
+    let found: T | undefined;
     let why: string;
     if ("hash" in digest) {
       const started = performance.now();
-      user = await store.userByTokenHash(digest.hash);
-      metrics.store.observe({ op: "auth_lookup" }, (performance.now() - started) / 1000);
+      found = await lookup(digest.hash);
+      metrics.store.observe({ op }, (performance.now() - started) / 1000);
       why = "the broker token is not known (revoked, rotated or mistyped): ask an admin for a new one";
-      if (user !== undefined && presented.kind === "basic" && presented.user !== user.name) {
-        user = undefined;
+      if (found !== undefined && presented.kind === "basic" && presented.user !== found.user.name) {
+        found = undefined;
         why = "the user name does not match the broker token: send the token's own user name";
       }
     } else {
       why = digest.why;
     }
-    if (user !== undefined) {
-      req.caller = user;
-      return user;
+    if (found !== undefined) {
+      req.caller = found.user;
+      return found;
     }
     const limited = failedAuth.fail(address, now()) === "limited";
     // The limited answer writes one row; the refusals after it write none, so they cannot flood the table.
@@ -125,10 +129,20 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     throw new BrokerRefusal(401, BrokerReason.UNAUTHENTICATED, why);
   };
 
+  const authenticate = async (req: FastifyRequest): Promise<StoredUser> => {
+    if (req.caller !== undefined) return req.caller;
+    const { user } = await identify(req, "auth_lookup", async (hash) => {
+      const u = await store.userByTokenHash(hash);
+      return u === undefined ? undefined : { user: u };
+    });
+    return user;
+  };
+
   const ctx: BrokerContext = {
     store,
     audit,
     cloud: new CloudGateway({ ...options.cloud, now }),
+    clusterInfo: new ClusterInfoCache(),
     masterKey: options.masterKey,
     metrics,
     failedAuth,
@@ -137,6 +151,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     publicUrl: options.publicUrl,
     now,
     authenticate,
+    authenticateForToken: (req, clusterName) => identify(req, "token_access_lookup", (hash) => store.tokenAccess(hash, clusterName)),
     requireAdmin: async (req, user, action) => {
       if (user.role === "admin") return;
       await record(req, { actor: user.name, action, outcome: "denied", reason: "not_admin" });

@@ -11,6 +11,7 @@ import { sql } from "kysely";
 import { parse as parseYaml } from "yaml";
 import { verifyNcpToken } from "../../src/ncp/token.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../src/sandbox/index.js";
+import { generateSandboxKey } from "../../src/sandbox/keys.js";
 import { openCredential, sealCredential } from "../../src/broker/credential-secrets.js";
 import { keyCheckValue } from "../../src/broker/sealing.js";
 import { startBroker, type RunningBroker } from "../../src/broker/serve.js";
@@ -71,10 +72,13 @@ export function defineBrokerSuite(kind: StoreKind): void {
   const roleKeysIssued: StsIssued[] = [];
   /** The role's keys only: the held base keys must never sign an EKS call or token. */
   const roleSecrets: Record<string, string> = {};
+  let mainDb: string;
+  /** A second key of the sandbox's ring (the first is sandbox.accessKey), to replace a credential with. */
+  const secondKey = generateSandboxKey("second-admin");
 
   before(async () => {
     stores = await testStores(kind);
-    sandbox = await startSandbox();
+    sandbox = await startSandbox({ keys: [generateSandboxKey("sandbox-admin"), secondKey] });
     secrets.push(sandbox.secretKey);
     const [a, b] = sandbox.clusters.filter((c) => c.status === "RUNNING");
     assert.ok(a && b, "the sandbox runs two clusters");
@@ -104,8 +108,9 @@ export function defineBrokerSuite(kind: StoreKind): void {
       keys: roleSecrets,
       clusters: [{ name: "fleet-eks", arn: "arn:aws:eks:us-east-2:123456789012:cluster/fleet-eks", status: "ACTIVE", version: "1.32", endpoint: eksCluster.url, certificateAuthority: { data: eksCluster.caData } }],
     });
+    mainDb = await stores.newDb("main");
     broker = await startBroker({
-      db: await stores.newDb("main"),
+      db: mainDb,
       listen: "127.0.0.1:0",
       masterKey: masterKey.toString("base64"),
       home: stores.dir,
@@ -118,7 +123,7 @@ export function defineBrokerSuite(kind: StoreKind): void {
     });
     assert.ok(broker.adminToken, "the first start creates an admin");
     admin = broker.adminToken;
-    secrets.push(admin);
+    secrets.push(admin, secondKey.secretKey);
     // After the admin's: tests find alice's token as the first kbi_ token past index 1.
     secrets.push(AWS_BASE_SECRET, AWS_EXTERNAL_ID, ...AWS_ROLE_KEYS.flatMap((k) => [k.secretAccessKey, k.sessionToken]));
     base = broker.url;
@@ -431,6 +436,48 @@ export function defineBrokerSuite(kind: StoreKind): void {
       assert.equal((await call(base, "DELETE", "/v1/users/dave", { token: admin })).status, 204);
       assertError(await call(base, "GET", "/v1/clusters", { token: rot.json.token }), 401, "unauthenticated");
       assertError(await call(base, "POST", "/v1/users/dave/token", { token: admin }), 404, "not_found");
+    });
+
+    test("a second instance on the same store: a cluster, credential, grant or user changed there shows here on the next token request", async () => {
+      // The token path keeps unsealed providers and parsed cluster info in memory; both are checked
+      // against the rows read for each request, so nothing another instance changes is missed.
+      const b = await startBroker({ db: mainDb, listen: "127.0.0.1:0", masterKey: masterKey.toString("base64"), home: stores.dir, cwd: stores.dir, logStream: log.stream, instance: `test-${kind}-b` });
+      try {
+        const viaB = (method: string, path: string, body?: unknown) => call(b.url, method, path, { token: admin, ...(body === undefined ? {} : { body }) });
+        const ncpKey = (k: { accessKey: string; secretKey: string }) => ({ provider: "ncp", ncp: { accessKey: k.accessKey, secretKey: k.secretKey, apiUrl: sandbox.apiUrl } });
+        const register = async (c: SandboxClusterSummary) => assert.equal((await viaB("POST", "/v1/clusters", { name: "swap", credential: "swap-key", region: c.region, ncp: { clusterUuid: c.uuid } })).status, 201);
+        assert.equal((await viaB("POST", "/v1/credentials", { name: "swap-key", ...ncpKey(sandbox) })).status, 201);
+        await register(running);
+        const sam = (await viaB("POST", "/v1/users", { name: "sam", role: "user" })).json.token as string;
+        secrets.push(sam);
+        assert.equal((await viaB("PUT", "/v1/grants/sam/swap")).status, 204);
+        const keys = new Map([[sandbox.accessKey, sandbox.secretKey], [secondKey.accessKey, secondKey.secretKey]]);
+        const tokenHere = async (c: SandboxClusterSummary) => {
+          const r = await call(base, "GET", "/v1/clusters/swap/token", { token: sam });
+          assert.equal(r.status, 200, r.text);
+          secrets.push(r.json.status.token);
+          return verifyNcpToken(r.json.status.token, { secretKeyFor: (ak) => keys.get(ak), clusterUuid: c.uuid, region: c.region }).accessKey;
+        };
+        assert.equal(await tokenHere(running), sandbox.accessKey);
+        // Re-registered on B for another cluster, with the credential replaced by one holding another key.
+        assert.equal((await viaB("DELETE", "/v1/clusters/swap")).status, 204);
+        assert.equal((await viaB("DELETE", "/v1/credentials/swap-key")).status, 204);
+        assert.equal((await viaB("POST", "/v1/credentials", { name: "swap-key", ...ncpKey(secondKey) })).status, 201);
+        await register(other);
+        assert.equal((await viaB("PUT", "/v1/grants/sam/swap")).status, 204);
+        assert.equal(await tokenHere(other), secondKey.accessKey, "the new cluster, signed with the new key, on the very next request");
+        // The grant taken back, then the user deleted, on B: refused here at once.
+        assert.equal((await viaB("DELETE", "/v1/grants/sam/swap")).status, 204);
+        assertError(await call(base, "GET", "/v1/clusters/swap/token", { token: sam }), 403, "no_grant");
+        assert.equal((await viaB("PUT", "/v1/grants/sam/swap")).status, 204);
+        assert.equal(await tokenHere(other), secondKey.accessKey);
+        assert.equal((await viaB("DELETE", "/v1/users/sam")).status, 204);
+        assertError(await call(base, "GET", "/v1/clusters/swap/token", { token: sam }), 401, "unauthenticated");
+        assert.equal((await viaB("DELETE", "/v1/clusters/swap")).status, 204);
+        assert.equal((await viaB("DELETE", "/v1/credentials/swap-key")).status, 204);
+      } finally {
+        await b.close();
+      }
     });
 
     test("GET …/kubeconfig: exec runs 'kubeiam broker token', embed carries a token that the cluster accepts", async () => {

@@ -148,9 +148,9 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
       },
     },
     async (req) => {
-      const caller = await ctx.authenticate(req);
+      const { user, access } = await ctx.authenticateForToken(req, req.params.name);
       const apiVersion = API_VERSIONS[req.query.apiVersion ?? "v1"];
-      const issued = await issueClusterToken(ctx, req, caller, req.params.name, "v1");
+      const issued = await issueClusterToken(ctx, req, user, req.params.name, "v1", { access });
       return formatExecCredential({ token: issued.token, expirationTimestamp: new Date(issued.expiresAt.getTime() - 60_000), ...(apiVersion === undefined ? {} : { apiVersion }) });
     },
   );

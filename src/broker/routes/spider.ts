@@ -16,7 +16,8 @@ import type { ClusterInfo, ClusterStatus, NodeGroupInfo } from "../../cluster-in
 import { rfc3339Seconds } from "../../kube/exec-credential.js";
 import type { BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
-import { issueClusterToken, storedClusterInfo } from "../issue.js";
+import { storedClusterInfo } from "../cluster-info-cache.js";
+import { issueClusterToken } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { StoredCluster } from "../store/store.js";
 
@@ -240,16 +241,15 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
       });
 
       spider.get("/cluster/:Name/token", async (req, reply) => {
-        const user = await ctx.authenticate(req);
-        const connection = connectionOf(req);
         const name = (req.params as { Name: string }).Name;
-        const access = await ctx.store.clusterAccess(user, name);
+        const { user, access } = await ctx.authenticateForToken(req, name);
+        const connection = connectionOf(req);
         if (access !== undefined && access.cluster.connection !== connection) {
           // Audited like every other token refusal.
           await ctx.record(req, { actor: user.name, action: "token.issue.spider", cluster: name, outcome: "denied", reason: "wrong_connection" });
           throw notInConnection(name, connection);
         }
-        const issued = await issueClusterToken(ctx, req, user, name, "spider");
+        const issued = await issueClusterToken(ctx, req, user, name, "spider", { access });
         // cb-spider's answer, field for field, with the expiry cb-spider leaves out (a minute early, as /v1).
         return reply.send({
           apiVersion: "client.authentication.k8s.io/v1",

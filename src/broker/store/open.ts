@@ -10,6 +10,7 @@ import { UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
 import type { BrokerDatabase } from "./schema.js";
 import { startSqliteAuditWorker, type AuditSink } from "./sqlite-audit-worker.js";
+import { cachingStatements } from "./sqlite-statements.js";
 
 /** The SQL dialect of a store. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -151,31 +152,6 @@ function preparingStatements<P extends { connect(): Promise<PgClientLike>; end()
 
 /** Statements kept per connection: the broker's queries are few; multi-row audit inserts vary by row count. */
 const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * better-sqlite3 as Kysely's SQLite dialect wants it, with each SQL text prepared once: Kysely asks
- * for a new statement on every query, and preparing is a good part of a token request's time.
- * Safe because better-sqlite3 runs each statement to completion before the next (the broker never
- * streams rows).
- */
-function cachingStatements<D extends { prepare(sql: string): S; close(): unknown }, S>(sqlite: D): { prepare(sql: string): S; close(): void } {
-  const cache = new Map<string, S>();
-  return {
-    prepare(sql: string): S {
-      let statement = cache.get(sql);
-      if (statement === undefined) {
-        statement = sqlite.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-        cache.set(sql, statement);
-      }
-      return statement;
-    },
-    close() {
-      cache.clear();
-      sqlite.close();
-    },
-  };
-}
 
 async function openPostgres(url: string, display: string, max: number): Promise<OpenStore> {
   const pg = await import("pg");

@@ -85,11 +85,13 @@ async function serveAuditCommits(path: string): Promise<void> {
   const { default: Database } = await import("better-sqlite3");
   const { Kysely, SqliteDialect } = await import("kysely");
   const { BrokerStore } = await import("./store.js");
+  const { cachingStatements } = await import("./sqlite-statements.js");
   const sqlite = new Database(path, { timeout: 10_000 });
   sqlite.pragma("journal_mode = WAL");
   // The same durability as the main connection: on disk before the answer.
   sqlite.pragma("synchronous = FULL");
-  const store = new BrokerStore(new Kysely({ dialect: new SqliteDialect({ database: sqlite }) }), "sqlite");
+  // Prepared once per row count: batch sizes repeat, and preparing a multi-row insert costs more than running it.
+  const store = new BrokerStore(new Kysely({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) }), "sqlite");
   parentPort?.on("message", (req: Request) => {
     store.insertAudit(req.rows).then(
       () => parentPort?.postMessage({ id: req.id } satisfies Reply),

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
+import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase, ClustersTable } from "./schema.js";
 import { reusableQuery } from "./reusable-query.js";
@@ -70,6 +71,15 @@ export interface ClusterAccess {
   granted: boolean;
 }
 
+/**
+ * What a token request needs, read in one query: the caller holding a token digest and, for them, the
+ * cluster asked for with its sealed credential and the grant (`access` undefined: no such cluster).
+ */
+export interface TokenAccess {
+  user: StoredUser;
+  access: ClusterAccess | undefined;
+}
+
 /** How a change that names things can end. */
 export type ChangeResult = "ok" | "taken" | "not-found" | "in-use" | "no-user" | "no-cluster";
 
@@ -87,6 +97,12 @@ function toCluster(r: ClustersTable): StoredCluster {
     info: r.info,
     createdAt: r.created_at,
   };
+}
+
+/** A NOT NULL column of a left-joined row that matched; null there means the store is broken. */
+function joined<T>(value: T | null): T {
+  if (value === null) throw new StoreError("the store returned a cluster without one of its columns: check the database's integrity");
+  return value;
 }
 
 /**
@@ -140,11 +156,50 @@ export class BrokerStore {
         ])
         .where("clusters.name", "=", name),
     );
+    // The caller by digest, left-joined to the one cluster of that name (names are unique) and its
+    // credential: one round trip answers "who", "which cluster with which key" and "may they".
+    this.#tokenAccess = reusableQuery((tokenHash, name) =>
+      db
+        .selectFrom("users")
+        .leftJoin("clusters", (join) => join.on("clusters.name", "=", name))
+        .leftJoin("credentials", "credentials.id", "clusters.credential_id")
+        .select([
+          "users.id as user_id",
+          "users.name as user_name",
+          "users.role as user_role",
+          "clusters.id as c_id",
+          "clusters.name as c_name",
+          "clusters.provider as c_provider",
+          "clusters.credential_id as c_credential_id",
+          "clusters.region as c_region",
+          "clusters.connection as c_connection",
+          "clusters.endpoint as c_endpoint",
+          "clusters.ca_data as c_ca_data",
+          "clusters.status as c_status",
+          "clusters.info as c_info",
+          "clusters.created_at as c_created_at",
+          "credentials.name as cred_name",
+          "credentials.provider as cred_provider",
+          "credentials.sealed as cred_sealed",
+          (eb) =>
+            eb
+              .exists(
+                eb
+                  .selectFrom("grants")
+                  .select("grants.user_id")
+                  .whereRef("grants.user_id", "=", "users.id")
+                  .where((g) => g.or([g("grants.cluster", "=", name), g("grants.cluster", "=", "*")])),
+              )
+              .as("granted"),
+        ])
+        .where("users.token_hash", "=", tokenHash),
+    );
   }
 
-  // The two queries of every token request, compiled once (see reusable-query.ts).
+  // The queries of every request, compiled once (see reusable-query.ts).
   readonly #userByTokenHash;
   readonly #clusterAccess;
+  readonly #tokenAccess;
 
   /** Answers when the database does (for /healthz). */
   async ping(): Promise<void> {
@@ -350,6 +405,40 @@ export class BrokerStore {
       cluster: toCluster(r),
       credential: { id: r.credential_id, name: r.cred_name, provider: r.cred_provider as BrokerProvider, sealed: r.cred_sealed },
       granted,
+    };
+  }
+
+  /**
+   * The caller holding a token digest and, for them, a cluster with its credential and grant, in one
+   * query (a token request's only read). `undefined` when no user holds the digest. Never cached: a
+   * deleted user, a rotated token, a revoked grant or a replaced credential shows on the next request.
+   */
+  async tokenAccess(tokenHash: string, clusterName: string): Promise<TokenAccess | undefined> {
+    const r = (await this.db.executeQuery(this.#tokenAccess(tokenHash, clusterName))).rows[0];
+    if (r === undefined) return undefined;
+    const user: StoredUser = { id: r.user_id, name: r.user_name, role: r.user_role as BrokerRole };
+    if (r.c_id === null) return { user, access: undefined };
+    // Left-joined columns are typed nullable; a joined row has them all (NOT NULL columns, and the foreign key).
+    const cluster = toCluster({
+      id: r.c_id,
+      name: joined(r.c_name),
+      provider: joined(r.c_provider),
+      credential_id: joined(r.c_credential_id),
+      region: joined(r.c_region),
+      connection: joined(r.c_connection),
+      endpoint: joined(r.c_endpoint),
+      ca_data: r.c_ca_data,
+      status: joined(r.c_status),
+      info: joined(r.c_info),
+      created_at: joined(r.c_created_at),
+    });
+    return {
+      user,
+      access: {
+        cluster,
+        credential: { id: cluster.credentialId, name: joined(r.cred_name), provider: joined(r.cred_provider) as BrokerProvider, sealed: joined(r.cred_sealed) },
+        granted: user.role === "admin" || r.granted === true || Number(r.granted) === 1,
+      },
     };
   }
 
