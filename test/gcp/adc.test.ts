@@ -5,13 +5,14 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintGkeToken } from "../../src/gcp/token.js";
 import { resolveGkeCredentials } from "../../src/gcp/credentials.js";
-import { CredentialsError } from "../../src/lib/errors.js";
+import { CredentialsError, FileError } from "../../src/lib/errors.js";
 
 const home = mkdtempSync(join(tmpdir(), "kubeiam-adc-"));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -65,4 +66,29 @@ test("ADC with nothing to find: one clear CredentialsError", async () => {
     mintGkeToken({ credentials: { kind: "adc" } }),
     (e: unknown) => e instanceof CredentialsError && /gcloud auth application-default login/.test(e.message) && !e.message.includes("\n"),
   );
+});
+
+test("a key file named by path may be a FIFO that a separate process writes (as <(…) gives it); a socket is refused in one line", async () => {
+  const fifo = join(home, "adc.fifo");
+  execFileSync("mkfifo", [fifo]);
+  const json = JSON.stringify({ type: "authorized_user", client_id: "id.apps.example", client_secret: "not-a-secret", refresh_token: "not-a-token" });
+  const writer = spawn("sh", ["-c", 'sleep 0.2; printf %s "$1" > "$0"', fifo, json], { stdio: "ignore" });
+  try {
+    const creds = await resolveGkeCredentials({ file: fifo, env: { HOME: home } });
+    assert.equal(creds.kind, "file");
+    assert.equal(creds.kind === "file" ? creds.type : "", "authorized_user");
+  } finally {
+    writer.kill();
+  }
+  const socketPath = join(home, "adc.sock");
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  try {
+    await assert.rejects(
+      resolveGkeCredentials({ file: socketPath, env: { HOME: home } }),
+      (e: unknown) => e instanceof FileError && /^GCP credentials file .*adc\.sock is a socket, not a file: pass the file itself$/.test(e.message),
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
