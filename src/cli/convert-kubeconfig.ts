@@ -12,6 +12,7 @@ import { serializeKubeconfigDocument } from "../kube/kubeconfig.js";
 import { checkKubeconfigTarget, editKubeconfigFile, loadKubeconfigDocument, parseKubeconfigForEdit, resolveKubeconfigPath } from "../kube/kubeconfig-file.js";
 import { readBrokerCaFile } from "../broker/client/ca-file.js";
 import { KUBECONFIG_WRITE_FLAG_HINTS, parseFlags, requireFlag, type CliContext, type Command } from "./context.js";
+import { readExecCommandFlag } from "./kubeconfig-flow.js";
 
 const FLAGS = {
   server: { type: "string" },
@@ -59,7 +60,8 @@ Flags:
   --kubeconfig FILE     the file to convert (default: the first entry of $KUBECONFIG, else ~/.kube/config)
   --user NAME           convert only this user
   --cluster NAME        the broker cluster for the one user converted (with --user, or when only one matches)
-  --exec-command CMD    the plugin to run (default: kubeiam)
+  --exec-command CMD    the plugin to run: a name on PATH, an absolute path, or a .js file
+                        run with node (default: kubeiam)
   --ca-file PEM         the broker's CA, passed on to the plugin (absolute path)
   --dry-run             print the converted kubeconfig instead of writing it
   --force               write a kubeconfig whose mode is read-only (default: refuse)
@@ -82,8 +84,7 @@ byte for byte.
       caFile = resolve(values["ca-file"]);
       await readBrokerCaFile(caFile);
     }
-    const execCommand = values["exec-command"];
-    if (execCommand !== undefined && execCommand.trim() === "") throw new UsageError(`${command}: --exec-command is empty: name the plugin to run, or leave it out for kubeiam`);
+    const exec = readExecCommandFlag(command, values["exec-command"]);
     const path = resolveKubeconfigPath({ explicit: values.kubeconfig, env: ctx.env });
     const dryRun = values["dry-run"] === true;
     const force = values.force === true;
@@ -129,7 +130,7 @@ byte for byte.
     const options = {
       server,
       clusterFor,
-      ...(execCommand === undefined ? {} : { command: execCommand }),
+      ...(exec === undefined ? {} : { command: exec.execCommand, ...(exec.execCommandArgs === undefined ? {} : { commandArgs: exec.execCommandArgs }) }),
       ...(caFile === undefined ? {} : { caFile }),
     };
     const report = (converted: ConvertedUser[]): void => {

@@ -156,6 +156,19 @@ test("--dry-run prints the converted kubeconfig and leaves the file byte for byt
   assert.equal(await readFile(path, "utf8"), original);
 });
 
+test("--exec-command takes what the other kubeconfig commands take: a .js file runs with node; an empty or control-character value is refused", async () => {
+  const original = spiderKubeconfig("gke-dev", "gcp-asia", "gcp-dynamic-token");
+  const path = await fileWith(original);
+  const d = await run(["convert-kubeconfig", "--server", BROKER, "--kubeconfig", path, "--dry-run", "--exec-command", "/opt/kubeiam/dist/cli/main.js"]);
+  assert.equal(d.status, 0, d.err);
+  assert.match(d.out, /args:\n\s+- \/opt\/kubeiam\/dist\/cli\/main\.js\n\s+- broker\n\s+- token\n[\s\S]*command: node\n/);
+  for (const bad of ["", " ", "kubeiam\nrm"]) {
+    const r = await run(["convert-kubeconfig", "--server", BROKER, "--kubeconfig", path, "--exec-command", bad]);
+    assertOneLine(r, 2, /--exec-command is empty or holds control characters/);
+  }
+  assert.equal(await readFile(path, "utf8"), original);
+});
+
 test("an official ncp-iam-authenticator user, with --cluster naming its broker cluster", async () => {
   const original = `apiVersion: v1
 clusters:

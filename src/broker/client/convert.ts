@@ -139,6 +139,8 @@ export interface ConvertKubeconfigOptions {
   clusterFor: (user: ConvertibleUser) => string;
   /** The plugin to run; `kubeiam` by default. */
   command?: string;
+  /** Arguments before the plugin's own (`[script]` when `command` is `node` running a `.js` file). */
+  commandArgs?: string[];
   /** An absolute path of the broker's CA, passed to the plugin as `--ca-file`. */
   caFile?: string;
 }
@@ -168,7 +170,7 @@ export function convertKubeconfigUsers(doc: KubeconfigDocument, users: Convertib
   if (!isSeq(users0) || !users0.items.every((i) => isMap(i))) throw new KubeconfigError("users is not a list of mappings");
   for (const u of users) {
     const cluster = options.clusterFor(u);
-    const args = ["broker", "token", "--server", options.server, "--cluster", cluster, ...(options.caFile === undefined ? [] : ["--ca-file", options.caFile])];
+    const args = [...(options.commandArgs ?? []), "broker", "token", "--server", options.server, "--cluster", cluster, ...(options.caFile === undefined ? [] : ["--ca-file", options.caFile])];
     const entry = execUserEntry(u.user, {
       command: options.command ?? "kubeiam",
       args,
