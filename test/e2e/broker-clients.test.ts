@@ -211,6 +211,17 @@ test("broker update-kubeconfig takes the shared kubeconfig flow's flags (--curre
   const users = await kc("config", "view", "-o", "jsonpath={.users[?(@.name==\"alice-2\")].user.exec.args}");
   assert.deepEqual(JSON.parse(users.out), ["broker", "token", "--server", url, "--cluster", "demo"]);
 
+  // --exec-command as every other kubeconfig command takes it: a .js file runs with node, and kubectl runs it.
+  const third = await up("--no-set-current", "--overwrite", "--alias", "demo-3", "--user-alias", "alice-3", "--exec-command", CLI);
+  assert.equal(third.status, 0, third.err);
+  const user3 = await kc("config", "view", "-o", "jsonpath={.users[?(@.name==\"alice-3\")].user.exec}");
+  const exec3 = JSON.parse(user3.out) as { command: string; args: string[] };
+  assert.equal(exec3.command, "node");
+  assert.deepEqual(exec3.args, [CLI, "broker", "token", "--server", url, "--cluster", "demo"]);
+  const version3 = await kc("--context", "demo-3", "--request-timeout=20s", "get", "--raw", "/version");
+  assert.equal(version3.status, 0, version3.err);
+  assertOneLine(await up("--exec-command", " "), 2, /--exec-command is empty or holds control characters/);
+
   assertOneLine(await up("--currentContext=true", "--no-set-current"), 2, /--currentContext=true and --no-set-current contradict each other/);
   assertOneLine(await up("--current-context=maybe"), 2, /--current-context takes true or false/);
   assertOneLine(await up("--namespace", "Team_A"), 2, /--namespace "Team_A" is not a namespace name/);

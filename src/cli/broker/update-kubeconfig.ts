@@ -12,12 +12,15 @@ import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/c
 import { contextEntry, execUserEntry, parseKubeconfig, type KubeconfigEntries } from "../../kube/kubeconfig.js";
 import { normalizeBoolArgs, parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 import {
+  EXEC_COMMAND_FLAGS,
   KUBECONFIG_FLOW_BOOL_FLAGS,
   KUBECONFIG_FLOW_FLAGS,
   applyKubeconfigEntries,
   openKubeconfigTarget,
   readEntryNameFlag,
+  readExecCommandFlag,
   readKubeconfigFlowFlags,
+  type ExecCommandChoice,
 } from "../kubeconfig-flow.js";
 
 const FLAGS = {
@@ -26,6 +29,7 @@ const FLAGS = {
   alias: { type: "string" },
   "user-alias": { type: "string" },
   "ca-file": { type: "string" },
+  ...EXEC_COMMAND_FLAGS,
   ...KUBECONFIG_FLOW_FLAGS,
 } as const;
 
@@ -40,7 +44,7 @@ const FLAGS = {
  */
 export function brokerKubeconfigEntries(
   text: string,
-  options: { server: string; cluster: string; alias?: string; userAlias?: string; caFile?: string },
+  options: { server: string; cluster: string; alias?: string; userAlias?: string; caFile?: string; exec?: ExecCommandChoice },
 ): KubeconfigEntries {
   const kc = parseKubeconfig(text);
   const context = kc.contexts.find((c) => c.name === kc.currentContext) ?? kc.contexts[0];
@@ -48,8 +52,8 @@ export function brokerKubeconfigEntries(
   if (cluster === undefined) throw new KubeconfigError(`the broker's kubeconfig for ${options.cluster} has no cluster entry: update the broker`);
   const userName = options.userAlias ?? context?.context.user ?? `kubeiam-broker-${options.cluster}`;
   const user = execUserEntry(userName, {
-    command: "kubeiam",
-    args: ["broker", "token", "--server", options.server, "--cluster", options.cluster, ...(options.caFile === undefined ? [] : ["--ca-file", options.caFile])],
+    command: options.exec?.execCommand ?? "kubeiam",
+    args: [...(options.exec?.execCommandArgs ?? []), "broker", "token", "--server", options.server, "--cluster", options.cluster, ...(options.caFile === undefined ? [] : ["--ca-file", options.caFile])],
     apiVersion: "client.authentication.k8s.io/v1",
     interactiveMode: "Never",
   });
@@ -81,6 +85,8 @@ Flags:
   --user-alias U            the user's name (default: the broker's, kubeiam-broker-NAME)
   --namespace NS            the context's default namespace (default: none, so "default")
   --ca-file PEM             the broker's CA, when a private one signed its certificate (also given to the plugin)
+  --exec-command CMD        the plugin to run: a name on PATH, an absolute path, or a .js file run
+                            with node (default: kubeiam)
   --overwrite               replace entries whose names are taken (default: refuse)
   --force                   write a kubeconfig whose mode is read-only (default: refuse)
   --dry-run                 print the updated kubeconfig instead of writing it
@@ -104,6 +110,7 @@ mode. The same rules as 'kubeiam update-kubeconfig', 'kubeiam eks update-kubecon
     // Checked before the broker is asked: a bad flag fails fast, alone, and changes nothing.
     const alias = readEntryNameFlag(cmd, "alias", values.alias);
     const userAlias = readEntryNameFlag(cmd, "user-alias", values["user-alias"]);
+    const exec = readExecCommandFlag(cmd, values["exec-command"]);
     const caFile = values["ca-file"] === undefined ? undefined : resolve(values["ca-file"]);
     const ca = caFile === undefined ? undefined : await readBrokerCaFile(caFile);
     // Refuse a file that cannot be written, or a malformed one, before asking the broker anything.
@@ -116,6 +123,7 @@ mode. The same rules as 'kubeiam update-kubeconfig', 'kubeiam eks update-kubecon
       ...(alias === undefined ? {} : { alias }),
       ...(userAlias === undefined ? {} : { userAlias }),
       ...(caFile === undefined ? {} : { caFile }),
+      ...(exec === undefined ? {} : { exec }),
     });
     return applyKubeconfigEntries(cmd, target, { entries }, flow, ctx, {
       renameFlags: "--alias and --user-alias",
