@@ -16,6 +16,8 @@ import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { startBearerCluster, startEksApi, startSts, verifyEksTokenByHand, type LocalServer } from "../aws/stand-ins.js";
 import { requireTools } from "../helpers/tools.js";
+import { runCli } from "../../src/cli/main.js";
+import type { CliContext } from "../../src/cli/context.js";
 
 // The real tools, or one line saying what to install (test/helpers/tools.ts).
 before(() => requireTools("kubectl", "aws"));
@@ -96,32 +98,53 @@ test("'kubeiam eks token' prints what 'aws eks get-token' prints, byte for byte 
     KUBERNETES_EXEC_INFO: JSON.stringify({ kind: "ExecCredential", apiVersion: "client.authentication.k8s.io/v1", spec: { interactive: false } }),
   };
   const args = ["--cluster-name", "e2e-eks", "--region", "ap-south-1"];
-  // Both sign with the current second. The AWS CLI starts slower (Python, botocore), so ours starts
-  // later by the lag seen in the previous try, until both sign within the same second.
+  // The AWS CLI signs with the current second; kubeiam then runs the same command in-process with its
+  // clock set to that second (CliContext.now), so the comparison cannot depend on how fast either
+  // starts on a loaded machine. The AWS CLI reads its clock once more for the expiry, before it signs:
+  // when a second ticked between the two readings, that try is not comparable and is run again.
   const signedAt = (out: string): number => {
     const url = Buffer.from((JSON.parse(out) as { status: { token: string } }).status.token.slice("k8s-aws-v1.".length), "base64url").toString("utf8");
     const d = /X-Amz-Date=(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z/.exec(url);
-    return d === null ? 0 : Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!);
+    assert.ok(d !== null, "the AWS CLI's token holds X-Amz-Date");
+    return Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!);
   };
-  let delayMs = 0;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const delayed = new Promise<void>((r) => setTimeout(r, delayMs)).then(() => kubeiam(["eks", "token", ...args], extra));
-    const [theirs, ours] = await Promise.all([run("aws", ["eks", "get-token", ...args], extra), delayed]);
+  const expiry = (out: string): string => (JSON.parse(out) as { status: { expirationTimestamp: string } }).status.expirationTimestamp;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const theirs = await run("aws", ["eks", "get-token", ...args], extra);
     assert.equal(theirs.status, 0, theirs.err);
-    assert.equal(ours.status, 0, ours.err);
-    assert.equal(ours.err, "");
-    // The AWS CLI reads its clock again for the expiry: a second may also tick between its signature and that.
-    const expiry = (out: string): string => (JSON.parse(out) as { status: { expirationTimestamp: string } }).status.expirationTimestamp;
-    if (theirs.out !== ours.out && signedAt(theirs.out) === signedAt(ours.out) && expiry(theirs.out) !== expiry(ours.out)) continue;
-    if (theirs.out !== ours.out && signedAt(theirs.out) !== signedAt(ours.out)) {
-      delayMs = Math.max(0, delayMs + (signedAt(theirs.out) - signedAt(ours.out)) + (attempt % 2 === 0 ? 0 : 400));
-      continue;
+    const at = signedAt(theirs.out);
+    let out = "";
+    let err = "";
+    const ctx: CliContext = {
+      programName: "kubeiam",
+      out: (t) => void (out += t),
+      err: (t) => void (err += t),
+      env: { ...env, ...extra },
+      readStdin: async () => "",
+      now: () => at,
+      signal: new AbortController().signal,
+    };
+    // The AWS SDK's credential chain reads process.env itself (the CLI's ctx.env is process.env), so
+    // this process takes the child's environment for the call, and gets its own back after it.
+    const saved = new Map(Object.keys(ctx.env).map((k) => [k, process.env[k]] as const));
+    Object.assign(process.env, ctx.env);
+    let status: number;
+    try {
+      status = await runCli(["eks", "token", ...args], ctx);
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
-    assert.equal(ours.out, theirs.out);
-    assert.equal(JSON.parse(ours.out).apiVersion, "client.authentication.k8s.io/v1");
+    assert.equal(status, 0, err);
+    assert.equal(err, "");
+    if (out !== theirs.out && expiry(theirs.out) !== expiry(out)) continue;
+    assert.equal(out, theirs.out);
+    assert.equal(JSON.parse(out).apiVersion, "client.authentication.k8s.io/v1");
     return;
   }
-  assert.fail("the two CLIs never ran within the same second");
+  assert.fail("a second ticked between the AWS CLI's expiry and its signature in every try");
 });
 
 test("eks update-kubeconfig → kubectl runs 'kubeiam eks token' (profile from the exec env) against a SigV4-checking endpoint", async () => {
