@@ -161,7 +161,8 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
     ctx.out(command.help);
     return 0;
   }
-  const started = performance.now();
+  // `performance` is a lazy global whose first touch loads perf_hooks: only --debug pays for it.
+  const started = ctx.debug === undefined ? 0 : performance.now();
   let status: number;
   try {
     status = (await command.run(args, ctx)) ?? 0;

@@ -11,12 +11,29 @@ import type { Stats } from "node:fs";
 import type { Socket } from "node:net";
 import { promisify } from "node:util";
 import { FileError } from "./errors.js";
-import { fileKind } from "./safe-write.js";
 
 const openFd = promisify(open);
 const fstatFd = promisify(fstat);
 const readFd = promisify(read);
 const readWhole = promisify(readFile);
+
+/**
+ * The kind of a file system node, in words, for messages.
+ *
+ * @example
+ * ```ts
+ * fileKind(await stat("/dev/null")); // "character device"
+ * ```
+ */
+export function fileKind(info: Stats): string {
+  if (info.isFile()) return "regular file";
+  if (info.isDirectory()) return "directory";
+  if (info.isCharacterDevice()) return "character device";
+  if (info.isBlockDevice()) return "block device";
+  if (info.isFIFO()) return "FIFO";
+  if (info.isSocket()) return "socket";
+  return "special file";
+}
 
 /** The most a FIFO or device may give before it is refused: a kubeconfig of thousands of clusters is a few MiB. */
 export const MAX_STREAM_FILE_BYTES = 16 * 1024 * 1024;

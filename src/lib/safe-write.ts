@@ -8,6 +8,7 @@ import { constants } from "node:fs";
 import { access, lstat, mkdir, open, readlink, realpath, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { fileKind } from "./read-file.js";
 import { FileError } from "./errors.js";
 import { writeFileAtomic } from "./fs.js";
 
@@ -28,24 +29,6 @@ export interface SafeWriteOptions {
   force?: boolean;
   /** Stops waiting on a slow reader of a FIFO or device. */
   signal?: AbortSignal;
-}
-
-/**
- * The kind of a file system node, in words, for messages.
- *
- * @example
- * ```ts
- * fileKind(await stat("/dev/null")); // "character device"
- * ```
- */
-export function fileKind(info: Stats): string {
-  if (info.isFile()) return "regular file";
-  if (info.isDirectory()) return "directory";
-  if (info.isCharacterDevice()) return "character device";
-  if (info.isBlockDevice()) return "block device";
-  if (info.isFIFO()) return "FIFO";
-  if (info.isSocket()) return "socket";
-  return "special file";
 }
 
 const MAX_LINKS = 40; // as Linux's own limit on links followed in one lookup
