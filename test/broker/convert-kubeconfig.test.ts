@@ -10,10 +10,8 @@ import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
 import { parseSpiderTokenScript } from "../../src/broker/client/convert.js";
-import { assertOneLine } from "../helpers/cli.js";
+import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 import { execInstallHint } from "../../src/kube/kubeconfig.js";
 
 const BROKER = "https://broker.example:8750";
@@ -63,25 +61,8 @@ async function fileWith(text: string, mode = 0o600): Promise<string> {
   return path;
 }
 
-interface Run {
-  status: number;
-  out: string;
-  err: string;
-}
-async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: { HOME: join(root, "home"), ...env },
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  return { status: await runCli(args, ctx), out, err };
-}
+const run = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+  runInProcess(args, { env: { HOME: join(root, "home"), ...env } });
 
 test("parseSpiderTokenScript reads cb-spider's script, and refuses look-alikes", () => {
   const script = '. ~/.cb-spider/.spider-credential && curl -s -u "$SPIDER_USERNAME:$SPIDER_PASSWORD" "http://localhost:1024/spider/cluster/my%20c/token?ConnectionName=ncp-kr-config"';

@@ -9,25 +9,11 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KUBEIAM_COMMANDS, NCP_COMMANDS, runCli } from "../../src/cli/main.js";
-import type { CliContext, Command } from "../../src/cli/context.js";
-import { assertOneLine } from "../helpers/cli.js";
+import { KUBEIAM_COMMANDS, NCP_COMMANDS } from "../../src/cli/main.js";
+import type { Command } from "../../src/cli/context.js";
+import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 
-async function run(args: string[]): Promise<{ status: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (s) => void (out += s),
-    err: (s) => void (err += s),
-    env: { HOME: "/nonexistent-kubeiam-completion" },
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  const status = await runCli(args, ctx);
-  return { status, out, err };
-}
+const run = (args: string[]): Promise<CliRun> => runInProcess(args, { env: { HOME: "/nonexistent-kubeiam-completion" } });
 
 /** Every (command path, flag) pair the parsers know, read from the same tables they parse with. */
 async function parserFlags(): Promise<{ path: string; flag: string }[]> {

@@ -11,11 +11,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
 import { describeNetworkError } from "../../src/lib/http.js";
 import { displayUrl, redactUrls } from "../../src/lib/redact-url.js";
-import { assertOneLine } from "../helpers/cli.js";
+import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 
 const AK = "NCPTESTACCESSKEY0001";
 const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
@@ -29,21 +27,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function run(args: string[], env: Record<string, string>, stderrIsTTY = false): Promise<{ status: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: { HOME: "/nonexistent-home-for-test", NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, ...env },
-    readStdin: async () => "",
-    stderrIsTTY,
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  return { status: await runCli(args, ctx), out, err };
-}
+const run = (args: string[], env: Record<string, string>, stderrIsTTY = false): Promise<CliRun> =>
+  runInProcess(args, { env: { HOME: "/nonexistent-home-for-test", NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, ...env }, stderrIsTTY });
 
 test("an unreachable NCP API: one line naming the cause (connect ECONNREFUSED), no retry notices unless --debug or a terminal", async () => {
   const port = await closedPort();
@@ -128,20 +113,8 @@ test("an empty configure file: says there are no profiles and how to add one", a
 });
 
 /** Like {@link run}, under another program name and with no keys in the environment. */
-async function runAs(programName: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName,
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: { HOME: "/nonexistent-home-for-test", ...env },
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  return { status: await runCli(args, ctx), out, err };
-}
+const runAs = (programName: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+  runInProcess(args, { programName, env: { HOME: "/nonexistent-home-for-test", ...env } });
 
 test("the official tool's root flags are accepted before the command too: --profile p token …", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kubeiam-root-flags-"));

@@ -9,12 +9,11 @@ import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
 import { findExecutable } from "../../src/cli/exec-on-path.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { createLocalCa } from "../../src/sandbox/ca.js";
+import { runInProcess, type CliRun } from "../helpers/cli.js";
 
 const AK = "NCPTESTACCESSKEY0001";
 const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
@@ -47,20 +46,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function run(args: string[], path: string): Promise<{ status: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (s) => void (out += s),
-    err: (s) => void (err += s),
-    env: { HOME: join(root, "home"), PATH: path, NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, NCLOUD_API_GW: standIn.url },
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  return { status: await runCli(args, ctx), out, err };
-}
+const run = (args: string[], path: string): Promise<CliRun> =>
+  runInProcess(args, { env: { HOME: join(root, "home"), PATH: path, NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, NCLOUD_API_GW: standIn.url } });
 
 test("findExecutable looks in PATH's folders for an executable file only", () => {
   assert.equal(findExecutable("ncp-iam-authenticator", { PATH: `${emptyBin}:${pluginBin}` }), join(pluginBin, "ncp-iam-authenticator"));

@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHmac, randomBytes } from "node:crypto";
 import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
-import { assertOneLine as assertRefusal } from "../helpers/cli.js";
+import { assertOneLine as assertRefusal, runInProcess, type CliRun } from "../helpers/cli.js";
 import { mintNcpToken } from "../../src/ncp/token.js";
 import { mintEksToken } from "../../src/aws/token.js";
 
@@ -34,28 +33,18 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface Run { status: number; out: string; err: string }
-async function run(args: string[], options: { now?: number; stdin?: string; tty?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+const run = (args: string[], options: { now?: number; stdin?: string; tty?: boolean; env?: Record<string, string> } = {}): Promise<CliRun> =>
+  runInProcess(args, {
     env: { HOME: join(root, "home"), ...options.env },
-    readStdin: async () => options.stdin ?? "",
+    stdin: options.stdin ?? "",
     stdinIsTTY: options.tty ?? false,
     now: () => options.now ?? SGN.timestamp + 2 * MIN,
-    signal: new AbortController().signal,
-  };
-  const status = await runCli(args, ctx);
-  return { status, out, err };
-}
+  });
 
 const specKeys = { NCLOUD_ACCESS_KEY_ID: SGN.accessKey, NCLOUD_SECRET_ACCESS_KEY: SGN.secretKey };
 
 /** One line on stderr naming the problem, no stack, nothing on stdout, no secret. */
-function assertOneLine(r: Run, status: number, pattern: RegExp): void {
+function assertOneLine(r: CliRun, status: number, pattern: RegExp): void {
   assertRefusal(r, status, pattern, [SGN.secretKey, SGN.signature]);
 }
 

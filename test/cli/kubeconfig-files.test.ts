@@ -11,10 +11,8 @@ import { chmod, lstat, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
-import { assertOneLine } from "../helpers/cli.js";
+import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
 const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
@@ -44,27 +42,13 @@ after(async () => {
 
 const env = (): Record<string, string> => ({ HOME: join(root, "home"), NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, NCLOUD_API_GW: standIn.url });
 
-interface Run { status: number; out: string; err: string }
-async function run(args: string[]): Promise<Run> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: env(),
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  return { status: await runCli(args, ctx), out, err };
-}
+const run = (args: string[]): Promise<CliRun> => runInProcess(args, { env: env() });
 
 /**
  * The built CLI as a child process (bounded). With `pipe`, its stdout is a shell pipe (a FIFO), as in
  * `kubeiam … | cat`; node's own child stdio is a socket pair.
  */
-function child(args: string[], pipe = false): Promise<Run> {
+function child(args: string[], pipe = false): Promise<CliRun> {
   const argv = pipe ? ["sh", ["-c", '"$0" "$@" | cat', process.execPath, CLI, ...args]] as const : [process.execPath, [CLI, ...args]] as const;
   const c = spawn(argv[0], argv[1], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env() }, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";

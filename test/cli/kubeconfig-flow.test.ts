@@ -13,10 +13,8 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
-import { assertOneLine } from "../helpers/cli.js";
+import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 import { requireTools } from "../helpers/tools.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { startEksApi, type LocalServer } from "../aws/stand-ins.js";
@@ -79,14 +77,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface Run { status: number; out: string; err: string }
-async function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+const run = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+  runInProcess(args, {
     // Frozen: a command that writes to its environment fails here instead of changing process.env.
     env: Object.freeze({
       HOME: join(root, "home"),
@@ -100,13 +92,7 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<Ru
       KUBEIAM_BROKER_TOKEN: brokerUser,
       ...env,
     }),
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  const status = await runCli(args, ctx);
-  return { status, out, err };
-}
+  });
 
 /** One update-kubeconfig per cloud, writing into `file`. */
 const clouds = (file: string): [string, string[]][] => [

@@ -4,9 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises"
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
-import { assertOneLine } from "../helpers/cli.js";
+import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
@@ -36,22 +34,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface Run { status: number; out: string; err: string }
-async function run(args: string[], env: Record<string, string> = {}, programName = "kubeiam"): Promise<Run> {
-  let out = "";
-  let err = "";
-  const ctx: CliContext = {
-    programName,
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: { HOME: join(root, "home"), NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, NCLOUD_API_GW: standIn.url, ...env },
-    readStdin: async () => "",
-    now: () => Date.now(),
-    signal: new AbortController().signal,
-  };
-  const status = await runCli(args, ctx);
-  return { status, out, err };
-}
+const run = (args: string[], env: Record<string, string> = {}, programName = "kubeiam"): Promise<CliRun> =>
+  runInProcess(args, { programName, env: { HOME: join(root, "home"), NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, NCLOUD_API_GW: standIn.url, ...env } });
 
 const ids = ["--clusterUuid", UUID, "--region", "KR"];
 

@@ -15,9 +15,8 @@ import { signNcpRequest } from "../../src/ncp/sign.js";
 import { ncpApiBaseUrl } from "../../src/ncp/api.js";
 import { mintEksToken } from "../../src/aws/token.js";
 import { signJwtAssertion, GKE_DEFAULT_SCOPES } from "../../src/gcp/token.js";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
 import { sigv4 } from "../aws/stand-ins.js";
+import { runInProcess } from "../helpers/cli.js";
 
 const DOC = readFileSync(fileURLToPath(new URL("../../../docs/formats.md", import.meta.url)), "utf8");
 
@@ -108,17 +107,10 @@ test("section 3: the API gateway example, recomputed and signed by signNcpReques
 
 test("section 5: the ExecCredential is what 'kubeiam token' prints for section 1's token at that time", async () => {
   const t = table("nks-token");
-  let out = "";
-  const ctx: CliContext = {
-    programName: "kubeiam",
-    out: (s) => void (out += s),
-    err: () => undefined,
+  const { status, out } = await runInProcess(["token", "--clusterUuid", field(t, "cluster UUID"), "--region", field(t, "region")], {
     env: { HOME: "/nonexistent-kubeiam-docs-home", NCLOUD_ACCESS_KEY_ID: field(t, "access key"), NCLOUD_SECRET_ACCESS_KEY: field(t, "secret key") },
-    readStdin: async () => "",
     now: () => Date.parse(field(t, "time")),
-    signal: new AbortController().signal,
-  };
-  const status = await runCli(["token", "--clusterUuid", field(t, "cluster UUID"), "--region", field(t, "region")], ctx);
+  });
   assert.equal(status, 0);
   assert.equal(out, codeBlock("exec-credential"));
 });

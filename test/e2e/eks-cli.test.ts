@@ -16,8 +16,7 @@ import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { startBearerCluster, startEksApi, startSts, verifyEksTokenByHand, type LocalServer } from "../aws/stand-ins.js";
 import { requireTools } from "../helpers/tools.js";
-import { runCli } from "../../src/cli/main.js";
-import type { CliContext } from "../../src/cli/context.js";
+import { runInProcess, type CliRun } from "../helpers/cli.js";
 
 // The real tools, or one line saying what to install (test/helpers/tools.ts).
 before(() => requireTools("kubectl", "aws"));
@@ -113,30 +112,21 @@ test("'kubeiam eks token' prints what 'aws eks get-token' prints, byte for byte 
     const theirs = await run("aws", ["eks", "get-token", ...args], extra);
     assert.equal(theirs.status, 0, theirs.err);
     const at = signedAt(theirs.out);
-    let out = "";
-    let err = "";
-    const ctx: CliContext = {
-      programName: "kubeiam",
-      out: (t) => void (out += t),
-      err: (t) => void (err += t),
-      env: { ...env, ...extra },
-      readStdin: async () => "",
-      now: () => at,
-      signal: new AbortController().signal,
-    };
+    const ctxEnv = { ...env, ...extra };
     // The AWS SDK's credential chain reads process.env itself (the CLI's ctx.env is process.env), so
     // this process takes the child's environment for the call, and gets its own back after it.
-    const saved = new Map(Object.keys(ctx.env).map((k) => [k, process.env[k]] as const));
-    Object.assign(process.env, ctx.env);
-    let status: number;
+    const saved = new Map(Object.keys(ctxEnv).map((k) => [k, process.env[k]] as const));
+    Object.assign(process.env, ctxEnv);
+    let ours: CliRun;
     try {
-      status = await runCli(["eks", "token", ...args], ctx);
+      ours = await runInProcess(["eks", "token", ...args], { env: ctxEnv, now: () => at });
     } finally {
       for (const [k, v] of saved) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
     }
+    const { status, out, err } = ours;
     assert.equal(status, 0, err);
     assert.equal(err, "");
     if (out !== theirs.out && expiry(theirs.out) !== expiry(out)) continue;
