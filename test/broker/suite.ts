@@ -584,6 +584,25 @@ export function defineBrokerSuite(kind: StoreKind): void {
       assert.match(r.text, /^kubeiam_broker_store_seconds_count\{op="audit_commit"\} \d+$/m);
     });
 
+    test("GET /metrics from another address: 401 without a token, 403 for a user, 200 for an admin", async () => {
+      // Tests listen on loopback only; Fastify's inject gives the request another peer address, and
+      // the route sees it as req.ip exactly as it would a remote client's.
+      const made = await call(base, "POST", "/v1/users", { token: admin, body: { name: "metrics-reader" } });
+      assert.equal(made.status, 201, made.text);
+      secrets.push(made.json.token);
+      const from = (token?: string) =>
+        broker.app.inject({ method: "GET", url: "/metrics", remoteAddress: "192.0.2.10", headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+      const anonymous = await from();
+      assert.equal(anonymous.statusCode, 401, anonymous.body);
+      assert.ok(!anonymous.body.includes("kubeiam_broker_"), "no metrics without a token");
+      const user = await from(made.json.token as string);
+      assert.equal(user.statusCode, 403, user.body);
+      assert.equal(JSON.parse(user.body).error.code, "forbidden");
+      const ok = await from(admin);
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.match(ok.body, /^# TYPE kubeiam_broker_tokens_total counter$/m);
+    });
+
     test("unknown routes are 404 in the same error shape", async () => {
       assertError(await call(base, "GET", "/v2/anything", { token: admin }), 404, "not_found", /no route GET \/v2\/anything/);
     });
