@@ -20,6 +20,7 @@ import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { FileError } from "./errors.js";
 import { onAbruptExit } from "./exit-cleanup.js";
+import { sleep } from "./time.js";
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -104,17 +105,24 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
   }
 }
 
+/**
+ * Creates `path` exclusively (O_EXCL), holding who made it (for the message of a run that waits in
+ * vain, and for the dead-process check), and gives its identity; `EEXIST` when it is there already.
+ */
+async function createOwnedFile(path: string): Promise<FileIdentity> {
+  const handle = await open(path, "wx", 0o600);
+  try {
+    await handle.writeFile(`${process.pid} ${hostname()}\n`, "utf8");
+    return identityOf(await handle.stat({ bigint: true }));
+  } finally {
+    await handle.close();
+  }
+}
+
 async function tryCreate(path: string, lockPath: string): Promise<FileLock | undefined> {
   let id: FileIdentity;
   try {
-    const handle = await open(lockPath, "wx", 0o600);
-    try {
-      // Who holds it, for the message of a run that waits in vain, and for the dead-process check.
-      await handle.writeFile(`${process.pid} ${hostname()}\n`, "utf8");
-      id = identityOf(await handle.stat({ bigint: true }));
-    } finally {
-      await handle.close();
-    }
+    id = await createOwnedFile(lockPath);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "EEXIST") return undefined;
@@ -194,13 +202,7 @@ async function underBreakMutex<T>(lockPath: string, waitMs: number, fn: () => Pr
   for (;;) {
     let id: FileIdentity | undefined;
     try {
-      const handle = await open(mutexPath, "wx", 0o600);
-      try {
-        await handle.writeFile(`${process.pid} ${hostname()}\n`, "utf8");
-        id = identityOf(await handle.stat({ bigint: true }));
-      } finally {
-        await handle.close();
-      }
+      id = await createOwnedFile(mutexPath);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== "EEXIST") return undefined;
     }
@@ -302,17 +304,3 @@ async function looksStale(lockPath: string, mtimeMs: number, staleMs: number): P
   return owner !== undefined && owner.host === hostname() && owner.pid !== process.pid && processIsGone(owner.pid);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

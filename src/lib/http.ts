@@ -5,6 +5,7 @@
  */
 import { NetworkError } from "./errors.js";
 import { displayUrl, redactUrls } from "./redact-url.js";
+import { sleep as abortableSleep } from "./time.js";
 
 /** The part of a fetch `Response` that kubeiam reads. Both the global `fetch` and undici's satisfy it. */
 export interface FetchResponseLike {
@@ -133,20 +134,6 @@ function defaultFetch(): Promise<FetchLike> {
   return defaultFetchPromise;
 }
 
-function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function retryAfterMs(value: string | null): number | undefined {
   if (value === null) return undefined;
@@ -213,7 +200,7 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpOptions
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_HTTP_ATTEMPTS));
   const backoffMs = options.backoffMs ?? 250;
-  const sleep = options.sleep ?? sleepFor;
+  const sleep = options.sleep ?? abortableSleep;
   const random = options.random ?? Math.random;
   const service = options.service ?? new URL(request.url).host;
   let lastError = "";

@@ -63,3 +63,27 @@ export function toEpochMs(now?: TimeInput): number {
   if (!isEpochMs(ms)) throw new InvalidInputError("now", "now is not a valid time");
   return Math.floor(ms);
 }
+
+/**
+ * Waits `ms` milliseconds, or rejects with the signal's reason as soon as it aborts (a Ctrl-C while
+ * a retry or a lock waits).
+ *
+ * @example
+ * ```ts
+ * await sleep(250, ctx.signal);
+ * ```
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
