@@ -173,6 +173,12 @@ export function parseFlags<O extends Options>(
       const hint = guess === undefined ? "" : `: did you mean --${guess}?`;
       throw new UsageError(`${command}: unknown flag ${JSON.stringify(unknown)}${hint}`, { cause, help: command });
     }
+    // parseArgs calls a value that starts with '-' ambiguous (a forgotten value, or a value like -x):
+    // say how to pass such a value rather than only that it is ambiguous.
+    const ambiguous = /^Option '(-{1,2}[^' ]+)[^']*' argument is ambiguous/.exec(message)?.[1];
+    if (ambiguous !== undefined) {
+      throw new UsageError(`${command}: ${ambiguous} is followed by something that starts with '-': give ${ambiguous} its value, or write a value that starts with '-' as ${ambiguous}=-VALUE`, { cause, help: command });
+    }
     // parseArgs says e.g. "Option '--region <value>' argument missing"
     const first = message.split(". ")[0]?.replace(/\.$/, "") ?? message;
     throw new UsageError(`${command}: ${first}`, { cause, help: command });

@@ -87,6 +87,8 @@ test("describeNetworkError follows undici's causes to the socket's error, and na
 
 test("typos: the closest flag or command is suggested, with the real command to run under the name used", async () => {
   const uuid = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
+  // A flag whose value is missing, or starts with '-': how to pass it, not parseArgs' "ambiguous".
+  assertOneLine(await run(["token", "--clusterUuid", "--region", "KR"], {}), 2, /^kubeiam: token: --clusterUuid is followed by something that starts with '-': give --clusterUuid its value, or write a value that starts with '-' as --clusterUuid=-VALUE: run 'kubeiam token --help'\n$/);
   assertOneLine(await run(["token", "--clusteruuid", uuid, "--region", "KR"], {}), 2, /^kubeiam: token: unknown flag "--clusteruuid": did you mean --clusterUuid\?: run 'kubeiam token --help'\n$/);
   const ncp = await runAs("ncp-iam-authenticator", ["token", "--regoin", "KR"]);
   assertOneLine(ncp, 2, /^ncp-iam-authenticator: token: unknown flag "--regoin": did you mean --region\?: run 'ncp-iam-authenticator token --help'\n$/);
