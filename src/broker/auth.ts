@@ -5,6 +5,7 @@
  * per-user token rate limit.
  */
 import { BrokerReason, BrokerRefusal } from "./errors.js";
+import { hashSessionToken, isSessionAccessTokenShape } from "./sessions.js";
 import { hashBrokerToken, isBrokerTokenShape } from "./tokens.js";
 
 /** What the Authorization header carried. */
@@ -44,18 +45,20 @@ export function parseAuthorization(header: string | undefined): PresentedCredent
  * @example
  * ```ts
  * const d = tokenDigestOf(parseAuthorization(req.headers.authorization));
- * if ("hash" in d) user = await store.userByTokenHash(d.hash);
+ * if ("hash" in d) user = d.session ? await sessions.callerByAccessHash(d.hash) : await store.userByTokenHash(d.hash);
  * ```
  */
-export function tokenDigestOf(presented: PresentedCredentials): { hash: string } | { why: string } {
+export function tokenDigestOf(presented: PresentedCredentials): { hash: string; session: boolean } | { why: string } {
   switch (presented.kind) {
     case "none":
       return { why: "no broker token: send 'Authorization: Bearer kbi_…' (an admin creates one with 'kubeiam broker user add')" };
     case "malformed":
       return { why: `${presented.why}: send 'Authorization: Bearer kbi_…'` };
     default:
+      // A session's access token (kbs_…) is accepted wherever a broker token is (BROKER.md "Signing in").
+      if (isSessionAccessTokenShape(presented.token)) return { hash: hashSessionToken(presented.token), session: true };
       if (!isBrokerTokenShape(presented.token)) return { why: "the broker token is not a kbi_ token: check what you pasted, or ask an admin for a new one" };
-      return { hash: hashBrokerToken(presented.token) };
+      return { hash: hashBrokerToken(presented.token), session: false };
   }
 }
 

@@ -9,6 +9,7 @@ import type { FailedAuthLimiter, TokenRateLimiter } from "./auth.js";
 import type { CloudGateway } from "./cloud.js";
 import type { ClusterInfoCache } from "./cluster-info-cache.js";
 import type { BrokerMetrics } from "./metrics.js";
+import type { SessionService } from "./sessions.js";
 import type { AuditRecord, BrokerStore, StoredUser, TokenAccess } from "./store/store.js";
 
 /** The broker's shared state, handed to each route group. */
@@ -26,6 +27,8 @@ export interface BrokerContext {
   tokenRate: TokenRateLimiter | undefined;
   /** This instance's name in audit rows. */
   instance: string;
+  /** Signed-in people's sessions (sessions.ts), shared by the device flow and the web console. */
+  sessions: SessionService;
   /**
    * The URL users reach this broker at (kubeconfigs name it): `--public-url`, else the listen URL;
    * on a wildcard listen address (0.0.0.0, ::), the Host the request came to.

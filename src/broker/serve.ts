@@ -48,6 +48,10 @@ export interface StartBrokerOptions {
   instance?: string;
   /** Cloud endpoints (tests, private clouds). */
   cloud?: Omit<CloudGatewayOptions, "now">;
+  /** Lifetime of a session's access token, ms (`--session-ttl`). */
+  sessionTtlMs?: number;
+  /** A session's hard end, ms (`--session-max`). */
+  sessionMaxMs?: number;
   now?: () => number;
 }
 
@@ -187,6 +191,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       ...(tls === undefined ? {} : { https: tls }),
       ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
       ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
+      ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
+      ...(options.sessionMaxMs === undefined ? {} : { sessionMaxMs: options.sessionMaxMs }),
     });
     app = built.app;
     try {

@@ -13,6 +13,7 @@ import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
 import { ROUTE_GROUPS } from "./routes/index.js";
+import { SessionService } from "./sessions.js";
 import type { BrokerStore, StoredUser } from "./store/store.js";
 
 /** The largest request body: 64 KiB. */
@@ -38,6 +39,10 @@ export interface BrokerAppOptions {
   logLevel?: string;
   /** Cloud endpoints for tests and private clouds. */
   cloud?: Omit<CloudGatewayOptions, "now">;
+  /** Lifetime of a session's access token, ms (`--session-ttl`); 10 minutes by default. */
+  sessionTtlMs?: number;
+  /** A session's hard end, ms (`--session-max`); 12 hours by default. */
+  sessionMaxMs?: number;
 }
 
 /** A broker app and its context (tests and `serve` reach the audit writer through it). */
@@ -93,7 +98,18 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
    * Who is calling: the presented token's digest looked up with `lookup` (which may read more in the
    * same query), or a refusal: 401 (audited, counted by the failed-auth limiter), 429 while blocked.
    */
-  const identify = async <T extends { user: StoredUser }>(req: FastifyRequest, op: string, lookup: (tokenHash: string) => Promise<T | undefined>): Promise<T> => {
+  const sessions = new SessionService(store.db, {
+    masterKey: options.masterKey,
+    now,
+    ...(options.sessionTtlMs === undefined ? {} : { ttlMs: options.sessionTtlMs }),
+    ...(options.sessionMaxMs === undefined ? {} : { maxMs: options.sessionMaxMs }),
+  });
+
+  const identify = async <T extends { user: StoredUser }>(
+    req: FastifyRequest,
+    op: string,
+    lookup: (tokenHash: string, session: boolean) => Promise<T | undefined>,
+  ): Promise<T> => {
     const address = req.ip;
     failedAuth.check(address, now());
     const presented = parseAuthorization(req.headers.authorization);
@@ -102,9 +118,11 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     let why: string;
     if ("hash" in digest) {
       const started = performance.now();
-      found = await lookup(digest.hash);
+      found = await lookup(digest.hash, digest.session);
       metrics.store.observe({ op }, (performance.now() - started) / 1000);
-      why = "the broker token is not known (revoked, rotated or mistyped): ask an admin for a new one";
+      why = digest.session
+        ? "the session has ended or its access token ran out: renew it, or sign in again with 'kubeiam broker login'"
+        : "the broker token is not known (revoked, rotated or mistyped): ask an admin for a new one";
       if (found !== undefined && presented.kind === "basic" && presented.user !== found.user.name) {
         found = undefined;
         why = "the user name does not match the broker token: send the token's own user name";
@@ -131,8 +149,8 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
 
   const authenticate = async (req: FastifyRequest): Promise<StoredUser> => {
     if (req.caller !== undefined) return req.caller;
-    const { user } = await identify(req, "auth_lookup", async (hash) => {
-      const u = await store.userByTokenHash(hash);
+    const { user } = await identify(req, "auth_lookup", async (hash, session) => {
+      const u = session ? await sessions.callerByAccessHash(hash) : await store.userByTokenHash(hash);
       return u === undefined ? undefined : { user: u };
     });
     return user;
@@ -151,7 +169,13 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     publicUrl: options.publicUrl,
     now,
     authenticate,
-    authenticateForToken: (req, clusterName) => identify(req, "token_access_lookup", (hash) => store.tokenAccess(hash, clusterName)),
+    sessions,
+    authenticateForToken: (req, clusterName) =>
+      identify(req, "token_access_lookup", async (hash, session) => {
+        if (!session) return store.tokenAccess(hash, clusterName);
+        const user = await sessions.callerByAccessHash(hash);
+        return user === undefined ? undefined : { user, access: await store.clusterAccess(user, clusterName) };
+      }),
     requireAdmin: async (req, user, action) => {
       if (user.role === "admin") return;
       await record(req, { actor: user.name, action, outcome: "denied", reason: "not_admin" });

@@ -21,6 +21,7 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertOneLine } from "../helpers/cli.js";
 import { call } from "./helpers.js";
 import { childEnv, runCliChild, startServe, type ServeChild } from "./serve-helpers.js";
+import { SCHEMA_VERSION } from "../../src/broker/store/migrations.js";
 
 let dir: string;
 let sandbox: Sandbox;
@@ -109,7 +110,7 @@ test("refusals before serving, each one line and a non-zero exit", async () => {
   const sqlite = new Database(join(h, "b.db"));
   sqlite.prepare("UPDATE kubeiam_meta SET value = '99' WHERE key = 'schema_version'").run();
   sqlite.close();
-  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: key }), 7, /schema version 99, newer than this kubeiam's 1/);
+  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: key }), 7, new RegExp(`schema version 99, newer than this kubeiam's ${SCHEMA_VERSION}`));
   assert.ok(before.length > 0);
 });
 

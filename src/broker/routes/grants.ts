@@ -4,12 +4,12 @@
 import type { FastifyInstance } from "fastify";
 import { noContent, type BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
-import { NAME_SCHEMA } from "./schemas.js";
+import { NAME_SCHEMA, USER_NAME_SCHEMA } from "./schemas.js";
 
 const GRANT_PARAMS = {
   type: "object",
   required: ["user", "cluster"],
-  properties: { user: NAME_SCHEMA, cluster: { anyOf: [NAME_SCHEMA, { type: "string", const: "*" }] } },
+  properties: { user: USER_NAME_SCHEMA, cluster: { anyOf: [NAME_SCHEMA, { type: "string", const: "*" }] } },
 } as const;
 
 /**
@@ -45,7 +45,7 @@ export async function grantRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
 
   app.get<{ Params: { user: string } }>(
     "/v1/grants/:user",
-    { schema: { params: { type: "object", required: ["user"], properties: { user: NAME_SCHEMA } } } },
+    { schema: { params: { type: "object", required: ["user"], properties: { user: USER_NAME_SCHEMA } } } },
     async (req) => {
       const caller = await ctx.authenticate(req);
       if (caller.name !== req.params.user) await ctx.requireAdmin(req, caller, "reading another user's grants");

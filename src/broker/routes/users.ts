@@ -5,7 +5,9 @@ import type { FastifyInstance } from "fastify";
 import { noContent, type BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
 import { hashBrokerToken, newBrokerToken } from "../tokens.js";
-import { NAME_SCHEMA, nameParams } from "./schemas.js";
+import { USER_NAME_SCHEMA } from "./schemas.js";
+
+const USER_PARAMS = { type: "object", required: ["name"], properties: { name: USER_NAME_SCHEMA } } as const;
 
 /**
  * Registers the user routes.
@@ -24,7 +26,7 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
           type: "object",
           additionalProperties: false,
           required: ["name"],
-          properties: { name: NAME_SCHEMA, role: { type: "string", enum: ["admin", "user"] } },
+          properties: { name: USER_NAME_SCHEMA, role: { type: "string", enum: ["admin", "user"] } },
         },
       },
     },
@@ -48,7 +50,7 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
     return { users: await ctx.store.listUsers() };
   });
 
-  app.delete<{ Params: { name: string } }>("/v1/users/:name", { schema: { params: nameParams("name") } }, async (req, reply) => {
+  app.delete<{ Params: { name: string } }>("/v1/users/:name", { schema: { params: USER_PARAMS } }, async (req, reply) => {
     const caller = await ctx.authenticate(req);
     await ctx.requireAdmin(req, caller, "deleting users");
     const { name } = req.params;
@@ -60,7 +62,7 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
     return noContent(reply);
   });
 
-  app.post<{ Params: { name: string } }>("/v1/users/:name/token", { schema: { params: nameParams("name") } }, async (req) => {
+  app.post<{ Params: { name: string } }>("/v1/users/:name/token", { schema: { params: USER_PARAMS } }, async (req) => {
     const caller = await ctx.authenticate(req);
     await ctx.requireAdmin(req, caller, "rotating tokens");
     const { name } = req.params;

@@ -67,6 +67,47 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX audit_cluster ON audit (cluster, id)`,
     ],
   },
+  {
+    // Sign-in (BROKER.md "Signing in with an identity provider"): where a user came from, their
+    // sessions (digests only; the IdP's refresh token sealed), and device-flow sign-ins in progress,
+    // kept in the store so that any instance answers the poll, the browser and the IdP's callback.
+    version: 2,
+    statements: () => [
+      `ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'token'`,
+      `CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        groups TEXT NOT NULL,
+        access_hash TEXT NOT NULL UNIQUE,
+        access_expires_at TEXT NOT NULL,
+        refresh_hash TEXT NOT NULL UNIQUE,
+        idp_refresh TEXT,
+        created_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL)`,
+      `CREATE INDEX sessions_user ON sessions (user_id)`,
+      `CREATE TABLE login_requests (
+        id TEXT PRIMARY KEY,
+        device_hash TEXT NOT NULL UNIQUE,
+        user_code TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'started', 'approved', 'denied', 'done')),
+        state TEXT UNIQUE,
+        binding TEXT,
+        nonce TEXT,
+        pkce_verifier TEXT,
+        reason TEXT,
+        user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+        role TEXT,
+        groups TEXT,
+        idp_refresh TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        polled_at TEXT)`,
+      `CREATE INDEX login_requests_expires ON login_requests (expires_at)`,
+    ],
+  },
 ];
 
 /** The schema version this kubeiam writes and reads. */

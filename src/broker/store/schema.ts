@@ -18,6 +18,8 @@ export interface UsersTable {
   token_hash: string;
   created_at: string;
   token_created_at: string;
+  /** Where the user came from: `token` (added by an admin, holds a broker token) or `oidc` (signed in; no static token). */
+  source: Generated<string>;
 }
 
 /** `credentials`: a cloud key, sealed under the master key with `credential:<id>:<provider>` as AAD. */
@@ -65,6 +67,52 @@ export interface AuditTable {
   reason: string | null;
 }
 
+/** `sessions`: a signed-in person's session (BROKER.md "Signing in"): digests of its tokens, the IdP's refresh token sealed. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  /** How the session began: `oidc` (the identity provider), `token` (a broker token, the console). */
+  source: string;
+  role: string;
+  /** The person's groups as a JSON array of strings. */
+  groups: string;
+  access_hash: string;
+  access_expires_at: string;
+  refresh_hash: string;
+  /** The identity provider's refresh token, sealed under the master key with `session:<id>` as AAD. */
+  idp_refresh: string | null;
+  created_at: string;
+  renewed_at: string;
+  /** The session's hard end (`--session-max` after it began). */
+  ends_at: string;
+}
+
+/** `login_requests`: a device-flow sign-in in progress (RFC 8628), shared by every instance. */
+export interface LoginRequestsTable {
+  id: string;
+  /** SHA-256 of the device code. */
+  device_hash: string;
+  user_code: string;
+  status: string;
+  /** The OAuth `state` sent to the IdP (random, one use). */
+  state: string | null;
+  /** SHA-256 of the browser cookie that started the sign-in. */
+  binding: string | null;
+  nonce: string | null;
+  /** The PKCE code verifier, sealed with `login:<id>` as AAD. */
+  pkce_verifier: string | null;
+  /** Why a sign-in was refused (one sentence, no secret). */
+  reason: string | null;
+  user_id: string | null;
+  role: string | null;
+  groups: string | null;
+  /** The identity provider's refresh token, sealed with `login:<id>` as AAD, until the poll takes it. */
+  idp_refresh: string | null;
+  created_at: string;
+  expires_at: string;
+  polled_at: string | null;
+}
+
 /** Every table of the broker's store. */
 export interface BrokerDatabase {
   kubeiam_meta: MetaTable;
@@ -73,4 +121,6 @@ export interface BrokerDatabase {
   clusters: ClustersTable;
   grants: GrantsTable;
   audit: AuditTable;
+  sessions: SessionsTable;
+  login_requests: LoginRequestsTable;
 }

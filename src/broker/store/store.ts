@@ -21,6 +21,12 @@ export interface StoredUser {
   id: string;
   name: string;
   role: BrokerRole;
+  /** The caller's groups, when they came through a session (the identity provider's groups claim). */
+  groups?: readonly string[];
+  /** The session id, when the caller presented a session access token. */
+  session?: string;
+  /** How the session began (`oidc`, `token`), when there is one. */
+  source?: string;
 }
 
 /** A credential row (the secrets still sealed). */
@@ -213,9 +219,35 @@ export class BrokerStore {
   }
 
   /** Every user, by name. */
-  async listUsers(): Promise<{ name: string; role: BrokerRole; createdAt: string }[]> {
-    const rows = await this.db.selectFrom("users").select(["name", "role", "created_at"]).orderBy("name").execute();
-    return rows.map((r) => ({ name: r.name, role: r.role as BrokerRole, createdAt: r.created_at }));
+  async listUsers(): Promise<{ name: string; role: BrokerRole; source: string; createdAt: string }[]> {
+    const rows = await this.db.selectFrom("users").select(["name", "role", "source", "created_at"]).orderBy("name").execute();
+    return rows.map((r) => ({ name: r.name, role: r.role as BrokerRole, source: r.source, createdAt: r.created_at }));
+  }
+
+  /**
+   * The user a person signed in as (the identity provider's username claim), created on their first
+   * sign-in with source `oidc`, the role `user` and no static token (the stored digest is no SHA-256
+   * of anything). An existing user of that name is the same person.
+   */
+  async signedInUser(name: string, now: Date): Promise<{ id: string; name: string; created: boolean }> {
+    const find = () => this.db.selectFrom("users").select(["id", "name"]).where("name", "=", name).executeTakeFirst();
+    const existing = await find();
+    if (existing !== undefined) return { ...existing, created: false };
+    const time = now.toISOString();
+    const id = randomUUID();
+    try {
+      await this.db
+        .insertInto("users")
+        .values({ id, name, role: "user", source: "oidc", token_hash: `none:${randomUUID()}`, created_at: time, token_created_at: time })
+        .execute();
+      return { id, name, created: true };
+    } catch (error) {
+      // Another instance created them at the same moment.
+      if (!isUniqueViolation(error)) throw error;
+      const again = await find();
+      if (again === undefined) throw error;
+      return { ...again, created: false };
+    }
   }
 
   /** Adds a user with a token digest; `taken` when the name (or, astronomically unlikely, the digest) exists. */
@@ -236,6 +268,9 @@ export class BrokerStore {
       const user = await tx.selectFrom("users").select("id").where("name", "=", name).executeTakeFirst();
       if (user === undefined) return "not-found";
       await tx.deleteFrom("grants").where("user_id", "=", user.id).execute();
+      // Their sessions end on every instance: each request reads the sessions table.
+      await tx.deleteFrom("sessions").where("user_id", "=", user.id).execute();
+      await tx.deleteFrom("login_requests").where("user_id", "=", user.id).execute();
       await tx.deleteFrom("users").where("id", "=", user.id).execute();
       return "ok";
     });

@@ -75,8 +75,9 @@ ${ADMIN_FLAGS_HELP}
       case "list": {
         if (rest.length > 0) throw new UsageError(`broker user list: unexpected argument ${JSON.stringify(rest[0])}`);
         const conn = await adminConnection("broker user list", values, ctx);
-        const r = (await brokerAdminRequest(conn, "GET", "/v1/users")) as { users: { name: string; role: string; createdAt: string }[] };
-        ctx.out(output === "json" ? `${JSON.stringify(r, null, 2)}\n` : table([["NAME", "ROLE", "CREATED"], ...r.users.map((u) => [u.name, u.role, u.createdAt])]));
+        const r = (await brokerAdminRequest(conn, "GET", "/v1/users")) as { users: { name: string; role: string; source?: string; createdAt: string }[] };
+        // SOURCE: token (added by an admin) or oidc (signed in through the identity provider).
+        ctx.out(output === "json" ? `${JSON.stringify(r, null, 2)}\n` : table([["NAME", "ROLE", "SOURCE", "CREATED"], ...r.users.map((u) => [u.name, u.role, u.source ?? "token", u.createdAt])]));
         return 0;
       }
       default:

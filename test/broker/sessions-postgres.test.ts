@@ -1,0 +1,4 @@
+/** The session store on PostgreSQL. */
+import { defineSessionSuite } from "./sessions-suite.js";
+
+defineSessionSuite("postgres");
