@@ -45,25 +45,31 @@ export interface BrokerContext {
    * credential, the grant), in one store round trip; refusals as {@link BrokerContext.authenticate}.
    */
   authenticateForToken(req: FastifyRequest, clusterName: string): Promise<TokenAccess>;
-  /** Refuses (403, audited) a caller who is not an admin. */
-  requireAdmin(req: FastifyRequest, user: StoredUser, action: string): Promise<void>;
+  /**
+   * Refuses (403, audited as `audit` with reason `not_admin`) a caller who is not an admin, for a
+   * check inside a handler (a route that is for admins declares it instead: `../access.ts`).
+   */
+  requireAdmin(req: FastifyRequest, user: StoredUser, audit: string, doing: string): Promise<void>;
   /** Writes an audit row stamped with time, instance and remote address, and waits for its commit. */
   record(req: FastifyRequest, row: Omit<AuditRecord, "time" | "instance" | "remote">): Promise<void>;
 }
 
 /**
- * A group of routes, registered with the broker's context (one file of `routes/` each).
+ * A group of routes, registered with the broker's context (one file of `routes/` each). Each route
+ * declares who may call it in `config.access` (see `access.ts`); an undeclared route is for admins.
  *
  * @example
  * ```ts
- * export const pingRoutes: RouteGroup = (app, ctx) => { app.get("/v1/ping", async () => ({ instance: ctx.instance })); };
+ * export const pingRoutes: RouteGroup = (app, ctx) => {
+ *   app.get("/v1/ping", { config: { access: { role: "user" } } }, async () => ({ instance: ctx.instance }));
+ * };
  * ```
  */
 export type RouteGroup = (app: import("fastify").FastifyInstance, ctx: BrokerContext) => void | Promise<void>;
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The authenticated caller, once a route has asked. */
+    /** The authenticated caller, set by the access hook (`access.ts`) before a closed route's handler. */
     caller?: StoredUser;
   }
 }

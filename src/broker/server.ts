@@ -1,17 +1,20 @@
 /**
  * The broker's HTTP server on Fastify: body limit, timeouts, JSON logs with a request id (never a
- * token or key), one error shape (`{"error":{"code","message"}}`) for every refusal, and the route
- * groups of `routes/`. Listening and TLS are `serve.ts`'s job.
+ * token or key), one error shape (`{"error":{"code","message"}}`) for every refusal, one access hook
+ * (`access.ts`: routes are closed unless they say they are public), the OpenAPI document
+ * (`openapi.ts`) and the route groups of `routes/`. Listening and TLS are `serve.ts`'s job.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import { AuditWriter } from "./audit.js";
+import { installAccessHook } from "./access.js";
 import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
 import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
 import { ClusterInfoCache } from "./cluster-info-cache.js";
 import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
+import { registerOpenApi } from "./openapi.js";
 import { ROUTE_GROUPS } from "./routes/index.js";
 import { SessionService } from "./sessions.js";
 import type { BrokerStore, StoredUser } from "./store/store.js";
@@ -176,10 +179,10 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
         const user = await sessions.callerByAccessHash(hash);
         return user === undefined ? undefined : { user, access: await store.clusterAccess(user, clusterName) };
       }),
-    requireAdmin: async (req, user, action) => {
+    requireAdmin: async (req, user, action, doing) => {
       if (user.role === "admin") return;
       await record(req, { actor: user.name, action, outcome: "denied", reason: "not_admin" });
-      throw new BrokerRefusal(403, BrokerReason.FORBIDDEN, `${action} is for admins, and user ${user.name} is not one: ask an admin`);
+      throw new BrokerRefusal(403, BrokerReason.FORBIDDEN, `${doing} is for admins, and user ${user.name} is not one: ask an admin`);
     },
     record,
   };
@@ -200,9 +203,11 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     return reply.code(refusal.status).send({ error: { code: refusal.reason, message: refusal.message } });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: BrokerReason.NOT_FOUND, message: `there is no route ${req.method} ${req.url.split("?")[0] ?? ""}: see the broker's REST API in the README` } }),
+    reply.code(404).send({ error: { code: BrokerReason.NOT_FOUND, message: `there is no route ${req.method} ${req.url.split("?")[0] ?? ""}: the routes are listed at GET /openapi.json` } }),
   );
 
+  installAccessHook(app, ctx);
+  await registerOpenApi(app);
   for (const group of ROUTE_GROUPS) await group(app, ctx);
   return { app, ctx };
 }

@@ -19,7 +19,9 @@ export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
   app.get<{ Querystring: { user?: string; cluster?: string; limit?: string; before?: string } }>(
     "/v1/audit",
     {
+      config: { access: { role: "admin", audit: "audit.read", doing: "reading the audit trail" } },
       schema: {
+        summary: "The audit trail, newest first; filter by user or cluster, page back with before",
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -28,8 +30,6 @@ export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
       },
     },
     async (req) => {
-      const caller = await ctx.authenticate(req);
-      await ctx.requireAdmin(req, caller, "reading the audit trail");
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (limit < 1 || limit > 10_000) throw new BrokerRefusal(400, BrokerReason.BAD_REQUEST, `query field limit must be 1 to 10000, not ${limit}`);
       const entries = await ctx.store.listAudit({

@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { ClusterInfo } from "../../cluster-info.js";
 import { formatExecCredential, type ExecApiVersion } from "../../kube/exec-credential.js";
 import type { ClusterLocator } from "../cloud.js";
+import { callerOf, tokenAccessOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { openCredential } from "../credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
@@ -82,9 +83,9 @@ function infoJson(info: ClusterInfo): string {
  * ```
  */
 export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
-  app.post<{ Body: ClusterBody }>("/v1/clusters", { schema: { body: CLUSTER_BODY } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "adding clusters");
+  const adding = { access: { role: "admin", audit: "cluster.create", doing: "adding clusters" } } as const;
+  app.post<{ Body: ClusterBody }>("/v1/clusters", { config: adding, schema: { summary: "Register a cluster, looked up through its cloud with a held credential", body: CLUSTER_BODY } }, async (req, reply) => {
+    const caller = callerOf(req);
     const body = req.body;
     const credential = await ctx.store.credentialByName(body.credential);
     if (credential === undefined) {
@@ -120,17 +121,17 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
     return reply.code(201).send({ name: body.name, provider: credential.provider, region: body.region, endpoint: info.access.endpoint, status: info.status });
   });
 
-  app.get("/v1/clusters", async (req) => {
-    const caller = await ctx.authenticate(req);
+  app.get("/v1/clusters", { config: { access: { role: "user" } }, schema: { summary: "The caller's clusters (an admin's: all)" } }, async (req) => {
+    const caller = callerOf(req);
     const clusters = await ctx.store.clustersFor(caller);
     return {
       clusters: clusters.map((c) => ({ name: c.name, provider: c.provider, region: c.region, endpoint: c.endpoint, status: c.status, connection: c.connection })),
     };
   });
 
-  app.delete<{ Params: { name: string } }>("/v1/clusters/:name", { schema: { params: nameParams("name") } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "deleting clusters");
+  const deleting = { access: { role: "admin", audit: "cluster.delete", doing: "deleting clusters" } } as const;
+  app.delete<{ Params: { name: string } }>("/v1/clusters/:name", { config: deleting, schema: { summary: "Forget a cluster and its grants", params: nameParams("name") } }, async (req, reply) => {
+    const caller = callerOf(req);
     const { name } = req.params;
     if ((await ctx.store.deleteCluster(name)) === "not-found") {
       throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `cluster ${name} does not exist: list them with GET /v1/clusters`);
@@ -142,13 +143,16 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
   app.get<{ Params: { name: string }; Querystring: { apiVersion?: string } }>(
     "/v1/clusters/:name/token",
     {
+      // The one-query path: caller, cluster, credential and grant read together by the access hook.
+      config: { access: { role: "user", audit: "token.issue", tokenFor: (req) => (req.params as { name: string }).name } },
       schema: {
+        summary: "An ExecCredential for the cluster (a grant needed); audited before it is sent",
         params: nameParams("name"),
         querystring: { type: "object", additionalProperties: false, properties: { apiVersion: { type: "string", enum: Object.keys(API_VERSIONS) } } },
       },
     },
     async (req) => {
-      const { user, access } = await ctx.authenticateForToken(req, req.params.name);
+      const { user, access } = tokenAccessOf(req);
       const apiVersion = API_VERSIONS[req.query.apiVersion ?? "v1"];
       const issued = await issueClusterToken(ctx, req, user, req.params.name, "v1", { access });
       return formatExecCredential({ token: issued.token, expirationTimestamp: new Date(issued.expiresAt.getTime() - 60_000), ...(apiVersion === undefined ? {} : { apiVersion }) });
@@ -158,13 +162,15 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
   app.get<{ Params: { name: string }; Querystring: { mode?: "exec" | "embed" } }>(
     "/v1/clusters/:name/kubeconfig",
     {
+      config: { access: { role: "user", audit: "token.issue.kubeconfig" } },
       schema: {
+        summary: "A kubeconfig for the cluster: exec (runs 'kubeiam broker token') or embed (carries a token)",
         params: nameParams("name"),
         querystring: { type: "object", additionalProperties: false, properties: { mode: { type: "string", enum: ["exec", "embed"] } } },
       },
     },
     async (req, reply) => {
-      const caller = await ctx.authenticate(req);
+      const caller = callerOf(req);
       const mode = req.query.mode ?? "exec";
       const server = ctx.publicUrl(req);
       let yaml: string;

@@ -3,6 +3,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import { callerOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { credentialSecretsOf, sealCredential, type CredentialBody } from "../credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
@@ -54,9 +55,9 @@ const CREDENTIAL_BODY = {
  * ```
  */
 export async function credentialRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
-  app.post<{ Body: CredentialBody }>("/v1/credentials", { schema: { body: CREDENTIAL_BODY } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "adding credentials");
+  const adding = { access: { role: "admin", audit: "credential.create", doing: "adding credentials" } } as const;
+  app.post<{ Body: CredentialBody }>("/v1/credentials", { config: adding, schema: { summary: "Hold a cloud credential, sealed; never returned", body: CREDENTIAL_BODY } }, async (req, reply) => {
+    const caller = callerOf(req);
     const body = req.body;
     const secrets = credentialSecretsOf(body);
     const id = randomUUID();
@@ -68,15 +69,14 @@ export async function credentialRoutes(app: FastifyInstance, ctx: BrokerContext)
     return reply.code(201).send({ name: body.name, provider: body.provider });
   });
 
-  app.get("/v1/credentials", async (req) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "listing credentials");
+  const listing = { access: { role: "admin", audit: "credential.list", doing: "listing credentials" } } as const;
+  app.get("/v1/credentials", { config: listing, schema: { summary: "Credential names and providers (never their secrets)" } }, async () => {
     return { credentials: (await ctx.store.listCredentials()).map((c) => ({ name: c.name, provider: c.provider, createdAt: c.createdAt })) };
   });
 
-  app.delete<{ Params: { name: string } }>("/v1/credentials/:name", { schema: { params: nameParams("name") } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "deleting credentials");
+  const deleting = { access: { role: "admin", audit: "credential.delete", doing: "deleting credentials" } } as const;
+  app.delete<{ Params: { name: string } }>("/v1/credentials/:name", { config: deleting, schema: { summary: "Delete a credential no cluster uses", params: nameParams("name") } }, async (req, reply) => {
+    const caller = callerOf(req);
     const { name } = req.params;
     const { result, usedBy } = await ctx.store.deleteCredential(name);
     if (result === "not-found") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `credential ${name} does not exist: list them with GET /v1/credentials`);

@@ -2,6 +2,7 @@
  * `/v1/grants/{user}/{cluster}`: which user may reach which cluster (`*`: every one). Admins only.
  */
 import type { FastifyInstance } from "fastify";
+import { callerOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
 import { NAME_SCHEMA, USER_NAME_SCHEMA } from "./schemas.js";
@@ -21,9 +22,9 @@ const GRANT_PARAMS = {
  * ```
  */
 export async function grantRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
-  app.put<{ Params: { user: string; cluster: string } }>("/v1/grants/:user/:cluster", { schema: { params: GRANT_PARAMS } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "granting clusters");
+  const granting = { access: { role: "admin", audit: "grant.put", doing: "granting clusters" } } as const;
+  app.put<{ Params: { user: string; cluster: string } }>("/v1/grants/:user/:cluster", { config: granting, schema: { summary: "Let a user reach a cluster (* for every cluster)", params: GRANT_PARAMS } }, async (req, reply) => {
+    const caller = callerOf(req);
     const { user, cluster } = req.params;
     const result = await ctx.store.putGrant(user, cluster, new Date(ctx.now()));
     if (result === "no-user") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `user ${user} does not exist: add them first with POST /v1/users`);
@@ -32,9 +33,9 @@ export async function grantRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
     return noContent(reply);
   });
 
-  app.delete<{ Params: { user: string; cluster: string } }>("/v1/grants/:user/:cluster", { schema: { params: GRANT_PARAMS } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "revoking grants");
+  const revoking = { access: { role: "admin", audit: "grant.delete", doing: "revoking grants" } } as const;
+  app.delete<{ Params: { user: string; cluster: string } }>("/v1/grants/:user/:cluster", { config: revoking, schema: { summary: "Take a grant back; it stops on the next request", params: GRANT_PARAMS } }, async (req, reply) => {
+    const caller = callerOf(req);
     const { user, cluster } = req.params;
     const result = await ctx.store.deleteGrant(user, cluster);
     if (result === "no-user") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `user ${user} does not exist: list users with GET /v1/users`);
@@ -45,10 +46,13 @@ export async function grantRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
 
   app.get<{ Params: { user: string } }>(
     "/v1/grants/:user",
-    { schema: { params: { type: "object", required: ["user"], properties: { user: USER_NAME_SCHEMA } } } },
+    {
+      config: { access: { role: "user", audit: "grant.list" } },
+      schema: { summary: "A user's grants (your own, or anyone's for an admin)", params: { type: "object", required: ["user"], properties: { user: USER_NAME_SCHEMA } } },
+    },
     async (req) => {
-      const caller = await ctx.authenticate(req);
-      if (caller.name !== req.params.user) await ctx.requireAdmin(req, caller, "reading another user's grants");
+      const caller = callerOf(req);
+      if (caller.name !== req.params.user) await ctx.requireAdmin(req, caller, "grant.list", "reading another user's grants");
       return { user: req.params.user, grants: await ctx.store.grantsOf(req.params.user) };
     },
   );

@@ -4,7 +4,6 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { BrokerContext } from "../context.js";
-import { isLoopbackAddress } from "../auth.js";
 
 /**
  * Registers the operations routes.
@@ -15,7 +14,7 @@ import { isLoopbackAddress } from "../auth.js";
  * ```
  */
 export async function opsRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
-  app.get("/healthz", async (_req, reply) => {
+  app.get("/healthz", { config: { access: { public: true } }, schema: { summary: "200 while the store answers, 503 when it does not" } }, async (_req, reply) => {
     const started = performance.now();
     try {
       await Promise.race([
@@ -29,11 +28,8 @@ export async function opsRoutes(app: FastifyInstance, ctx: BrokerContext): Promi
     }
   });
 
-  app.get("/metrics", async (req, reply) => {
-    if (!isLoopbackAddress(req.ip)) {
-      const user = await ctx.authenticate(req);
-      await ctx.requireAdmin(req, user, "reading /metrics");
-    }
+  const metricsAccess = { access: { role: "admin", audit: "metrics.read", doing: "reading /metrics", openFromLoopback: true } } as const;
+  app.get("/metrics", { config: metricsAccess, schema: { summary: "Prometheus text (admins, or anyone from loopback)" } }, async (_req, reply) => {
     return reply.header("content-type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }

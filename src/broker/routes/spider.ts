@@ -14,6 +14,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClusterInfo, ClusterStatus, NodeGroupInfo } from "../../cluster-info.js";
 import { rfc3339Seconds } from "../../kube/exec-credential.js";
+import { callerOf, tokenAccessOf } from "../access.js";
 import type { BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
 import { storedClusterInfo } from "../cluster-info-cache.js";
@@ -212,8 +213,8 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         return reply.code(500).send({ message: "the broker failed to answer: see its log, and retry" });
       });
 
-      spider.get("/cluster", async (req) => {
-        const user = await ctx.authenticate(req);
+      spider.get("/cluster", { config: { access: { role: "user" } }, schema: { summary: "cb-spider: the caller's clusters in a connection, as ClusterInfo" } }, async (req) => {
+        const user = callerOf(req);
         const connection = connectionOf(req);
         const type = spiderKubeconfigType(req.query as SpiderQuery);
         if (type === "embed") {
@@ -225,8 +226,8 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }))) };
       });
 
-      spider.get("/cluster/:Name", async (req) => {
-        const user = await ctx.authenticate(req);
+      spider.get("/cluster/:Name", { config: { access: { role: "user", audit: "token.issue.spider.kubeconfig" } }, schema: { summary: "cb-spider: one cluster as ClusterInfo" } }, async (req) => {
+        const user = callerOf(req);
         const connection = connectionOf(req);
         const type = spiderKubeconfigType(req.query as SpiderQuery);
         const name = (req.params as { Name: string }).Name;
@@ -240,9 +241,10 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         return spiderClusterInfo(cluster, brokerKubeconfig({ cluster, server, mode: type === "native" ? "exec" : "spider" }));
       });
 
-      spider.get("/cluster/:Name/token", async (req, reply) => {
+      const tokenAccess = { access: { role: "user", audit: "token.issue.spider", tokenFor: (req: FastifyRequest) => (req.params as { Name: string }).Name } } as const;
+      spider.get("/cluster/:Name/token", { config: tokenAccess, schema: { summary: "cb-spider: an ExecCredential for the cluster (a grant needed)" } }, async (req, reply) => {
         const name = (req.params as { Name: string }).Name;
-        const { user, access } = await ctx.authenticateForToken(req, name);
+        const { user, access } = tokenAccessOf(req);
         const connection = connectionOf(req);
         if (access !== undefined && access.cluster.connection !== connection) {
           // Audited like every other token refusal.

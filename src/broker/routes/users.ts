@@ -1,7 +1,9 @@
 /**
- * `/v1/users`: add a user (their token shown once), list, delete, rotate a token. Admins only.
+ * `/v1/users`: add a user (their token shown once), list, delete, rotate a token. Admins only
+ * (declared per route: `config.access`, enforced by the access hook of `../access.ts`).
  */
 import type { FastifyInstance } from "fastify";
+import { callerOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
 import { hashBrokerToken, newBrokerToken } from "../tokens.js";
@@ -21,7 +23,9 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
   app.post<{ Body: { name: string; role?: "admin" | "user" } }>(
     "/v1/users",
     {
+      config: { access: { role: "admin", audit: "user.create", doing: "adding users" } },
       schema: {
+        summary: "Add a user; their broker token is in this answer only",
         body: {
           type: "object",
           additionalProperties: false,
@@ -31,8 +35,7 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
       },
     },
     async (req, reply) => {
-      const caller = await ctx.authenticate(req);
-      await ctx.requireAdmin(req, caller, "adding users");
+      const caller = callerOf(req);
       const { name } = req.body;
       const role = req.body.role ?? "user";
       const token = newBrokerToken();
@@ -44,15 +47,12 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
     },
   );
 
-  app.get("/v1/users", async (req) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "listing users");
-    return { users: await ctx.store.listUsers() };
-  });
+  const listing = { access: { role: "admin", audit: "user.list", doing: "listing users" } } as const;
+  app.get("/v1/users", { config: listing, schema: { summary: "List users and their roles" } }, async () => ({ users: await ctx.store.listUsers() }));
 
-  app.delete<{ Params: { name: string } }>("/v1/users/:name", { schema: { params: USER_PARAMS } }, async (req, reply) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "deleting users");
+  const deleting = { access: { role: "admin", audit: "user.delete", doing: "deleting users" } } as const;
+  app.delete<{ Params: { name: string } }>("/v1/users/:name", { config: deleting, schema: { summary: "Delete a user; their token stops at once", params: USER_PARAMS } }, async (req, reply) => {
+    const caller = callerOf(req);
     const { name } = req.params;
     if (name === caller.name) {
       throw new BrokerRefusal(409, BrokerReason.IN_USE, `you cannot delete your own user ${name}: ask another admin`);
@@ -62,9 +62,9 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
     return noContent(reply);
   });
 
-  app.post<{ Params: { name: string } }>("/v1/users/:name/token", { schema: { params: USER_PARAMS } }, async (req) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "rotating tokens");
+  const rotating = { access: { role: "admin", audit: "user.rotate", doing: "rotating tokens" } } as const;
+  app.post<{ Params: { name: string } }>("/v1/users/:name/token", { config: rotating, schema: { summary: "Rotate a user's broker token; the old one stops at once", params: USER_PARAMS } }, async (req) => {
+    const caller = callerOf(req);
     const { name } = req.params;
     const token = newBrokerToken();
     if ((await ctx.store.rotateUserToken(name, hashBrokerToken(token), new Date(ctx.now()))) === "not-found") {
