@@ -1,10 +1,12 @@
 /**
  * A throwaway PostgreSQL for tests: `initdb` into a temp folder owned by `postgres` (the server
- * refuses to run as root), `pg_ctl` on a free loopback port, stopped and removed at the end. Every
- * wait is bounded. When the tools are missing it fails with one line saying what to install.
+ * refuses to run as root), `pg_ctl` on a free loopback port (another port when that one was taken
+ * meanwhile), ready once a real connection answers, stopped and removed at the end. Every wait is
+ * bounded. When it does not start, its folder and log are kept and the log's end is printed. When the
+ * tools are missing it fails with one line saying what to install.
  */
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +48,66 @@ function freePort(): Promise<number> {
   });
 }
 
+/** How many ports to try when another process takes the one picked. */
+const MAX_START_ATTEMPTS = 4;
+/** How long the server may take to accept connections on a busy machine. */
+const READY_TIMEOUT_MS = 120_000;
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}
+
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    return `(no log: ${firstLine(error)})`;
+  }
+}
+
+/** The last lines of a log, enough to see why a server stopped. */
+function tail(text: string, lines = 60): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
+/**
+ * Starts the server on `port` and waits until it takes a real connection (`SELECT 1`), bounded by
+ * {@link READY_TIMEOUT_MS}: pg_ctl's own wait gives up early on a loaded machine, while the server
+ * goes on starting, so its verdict alone is not the answer.
+ */
+async function startOnPort(bin: string, data: string, dir: string, log: string, port: number): Promise<"ok" | { why: string }> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let ctlError: string | undefined;
+  try {
+    await asPostgres(
+      join(bin, "pg_ctl"),
+      ["-D", data, "-l", log, "-w", "-t", String(READY_TIMEOUT_MS / 1000), "-o", `-p ${port} -k ${dir} -h 127.0.0.1 -c fsync=off -c max_connections=200`, "start"],
+      READY_TIMEOUT_MS + 10_000,
+    );
+  } catch (error) {
+    ctlError = firstLine(error);
+    // A server that failed to bind has already exited: no use waiting for it.
+    if (/Address already in use|could not create any TCP\/IP sockets/.test(readLog(log))) return { why: `pg_ctl: ${ctlError}` };
+  }
+  const pg = (await import("pg")).default;
+  let last = ctlError ?? "no answer";
+  while (Date.now() < deadline) {
+    const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 5_000 });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      await client.end();
+      return "ok";
+    } catch (error) {
+      last = firstLine(error);
+      await client.end().catch(() => undefined);
+    }
+    if (!existsSync(join(data, "postmaster.pid"))) return { why: `the server is not running (pg_ctl: ${ctlError ?? "started"}; last connection: ${last})` };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { why: `no connection within ${READY_TIMEOUT_MS / 1000} s (pg_ctl: ${ctlError ?? "started"}; last connection: ${last})` };
+}
+
 /** Runs a PostgreSQL tool as `postgres` when we are root (it refuses root), else as ourselves. */
 async function asPostgres(bin: string, args: string[], timeoutMs: number): Promise<void> {
   const asRoot = process.getuid?.() === 0;
@@ -81,17 +143,28 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     }
     chownSync(dir, uid, gid);
   }
-  const port = await freePort();
   try {
     await asPostgres(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"], 120_000);
-    await asPostgres(
-      join(bin, "pg_ctl"),
-      ["-D", data, "-l", join(dir, "log"), "-w", "-t", "60", "-o", `-p ${port} -k ${dir} -h 127.0.0.1 -c fsync=off -c max_connections=200`, "start"],
-      90_000,
-    );
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`the test PostgreSQL did not start: ${(error as Error).message.split("\n")[0] ?? ""}`);
+    throw new Error(`the test PostgreSQL did not start: initdb failed (${firstLine(error)}); its folder is kept at ${dir}`);
+  }
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    const log = join(dir, `log-${attempt}`);
+    const started = await startOnPort(bin, data, dir, log, port);
+    if (started === "ok") break;
+    const text = readLog(log);
+    // Another process took the port between freePort() and the server's bind: try another one.
+    if (attempt < MAX_START_ATTEMPTS && /Address already in use|could not create any TCP\/IP sockets/.test(text)) {
+      await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], 40_000).catch(() => undefined);
+      continue;
+    }
+    // The log is kept (the folder is not removed) and printed, so the failure says why.
+    await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], 40_000).catch(() => undefined);
+    const message = `the test PostgreSQL did not start (attempt ${attempt}, port ${port}): ${started.why}; its log, kept at ${log}:\n${tail(text)}`;
+    process.stderr.write(`${message}\n`);
+    throw new Error(message);
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
