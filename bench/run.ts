@@ -14,8 +14,8 @@ import { cpus, loadavg, release, tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ncpStringToSign } from "../src/ncp/sign.js";
-import { decodeNcpToken, mintNcpToken, ncpTokenPath } from "../src/ncp/token.js";
+import { createNcpSigner, ncpStringToSign } from "../src/ncp/sign.js";
+import { decodeNcpToken, mintNcpToken, ncpTokenPath, parseNcpTokenTarget } from "../src/ncp/token.js";
 import { compareRates, timeCommands, type CommandSpec, type CommandTiming } from "./measure.js";
 import { formatSandboxLoad, runSandboxLoad } from "./sandbox-load.js";
 import { formatBrokerLoad, runBrokerLoad, startBenchBroker } from "./broker-load.js";
@@ -195,7 +195,10 @@ async function mintCase(s: Settings): Promise<Outcome> {
     accessKey: NCP.accessKey,
   });
   const bare = (): string => createHmac("sha256", NCP.secretKey).update(stringToSign).digest("base64");
-  const mint = (): string => mintNcpToken(input).token;
+  // As the CLI, a provider and the broker hold them: the signer and the parsed cluster made once.
+  const signer = createNcpSigner(NCP);
+  const cluster = parseNcpTokenTarget(NCP);
+  const mint = (): string => mintNcpToken({ signer, cluster, now: input.now }).token;
   // Same work signed on both sides: the token must carry exactly the bare signature.
   if (decodeNcpToken(mint()).signature !== bare()) throw new Error("mintNcpToken signed something other than the bare string to sign");
   const r = compareRates(mint, bare, s.mint);

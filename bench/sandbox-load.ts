@@ -14,7 +14,8 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { buildNcpRequest } from "../src/ncp/api.js";
-import { mintNcpToken } from "../src/ncp/token.js";
+import { createNcpSigner } from "../src/ncp/sign.js";
+import { mintNcpToken, parseNcpTokenTarget } from "../src/ncp/token.js";
 import { createLocalCa } from "../src/sandbox/ca.js";
 
 /** Options of {@link runSandboxLoad}. */
@@ -190,8 +191,9 @@ export async function runSandboxLoad(options: SandboxLoadOptions = {}): Promise<
     if (cluster?.endpoint == null) throw new Error("the sandbox has no running cluster");
     const ca = await fetchCa(line, cluster.uuid, cluster.region);
     const urls = [new URL("/version", cluster.endpoint), new URL("/api/v1/namespaces", cluster.endpoint)];
-    const mint = (): string =>
-      mintNcpToken({ accessKey: line.accessKey, secretKey: line.secretKey, clusterUuid: cluster.uuid, region: cluster.region }).token;
+    const signer = createNcpSigner(line);
+    const target = parseNcpTokenTarget({ clusterUuid: cluster.uuid, region: cluster.region });
+    const mint = (): string => mintNcpToken({ signer, cluster: target }).token;
     result = await drive(urls, mint, ca, clients, durationMs);
   } finally {
     await sandbox.stop();

@@ -50,7 +50,26 @@ export interface AccessInfo {
   mode?: KubeconfigMode;
   /** When `mode` is `embed`: when the embedded token stops working. */
   tokenExpiresAt?: Date;
+  /** When `mode` is `embed`: when to replace the embedded token (a minute before `tokenExpiresAt`). */
+  tokenRefreshAt?: Date;
 }
+
+/**
+ * What locates one cluster for minting, typed per cloud: NKS by region and UUID, EKS by region and
+ * name, GKE by project, location and name, and a broker's cluster by its broker and its name there.
+ * Every {@link ClusterInfo} carries its own (`ref`); {@link ClusterProvider.mintToken} takes one.
+ *
+ * @example
+ * ```ts
+ * const ref: ClusterRef = { cloud: "ncp", region: "KR", clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b" };
+ * const { token, refreshAt } = await createNcpProvider({ region: "KR" }).mintToken(ref);
+ * ```
+ */
+export type ClusterRef =
+  | { cloud: "ncp"; region: string; clusterUuid: string }
+  | { cloud: "aws"; region: string; name: string }
+  | { cloud: "gcp"; project: string; location: string; name: string }
+  | { cloud: "broker"; server: string; name: string };
 
 /** One managed cluster, the same shape on every cloud. */
 export interface ClusterInfo {
@@ -76,6 +95,8 @@ export interface ClusterInfo {
   nodeGroups: NodeGroupInfo[];
   createdAt?: Date;
   access: AccessInfo;
+  /** What locates this cluster for {@link ClusterProvider.mintToken}. */
+  ref: ClusterRef;
 }
 
 /**
@@ -96,12 +117,22 @@ export interface ClusterProvider {
   listClusters(): Promise<ClusterInfo[]>;
   /** One cluster, with a ready kubeconfig in `access.kubeconfig`. */
   getCluster(id: string, options?: { mode?: KubeconfigMode }): Promise<ClusterInfo>;
-  /** A fresh bearer token for the cluster, and when it stops working. */
-  mintToken(cluster: ClusterInfo): Promise<MintedToken>;
+  /**
+   * A fresh bearer token for one cluster (a `ClusterInfo`'s `ref`), when it stops working and when
+   * to replace it. Refuses (`InvalidInputError`) a reference to another cloud's cluster.
+   */
+  mintToken(cluster: ClusterRef): Promise<MintedToken>;
 }
 
-/** A bearer token and the moment it stops working. */
+/**
+ * A bearer token, the moment it really stops working, and the moment to replace it: a minute before
+ * (`refreshAtFor` in src/kube/exec-credential.ts, the one place that margin is applied). An
+ * ExecCredential's `expirationTimestamp` is `refreshAt`, so kubectl comes back in time.
+ */
 export interface MintedToken {
   token: string;
+  /** When the token stops being accepted: an NKS token 5 minutes after signing, an EKS token 15. */
   expiresAt: Date;
+  /** When to stop using it and mint another: `expiresAt` less a minute. */
+  refreshAt: Date;
 }

@@ -4,7 +4,8 @@
  *
  * 1. `resolveCredentials`: find credentials where the cloud's own tools look (environment, files,
  *    metadata); never prompt.
- * 2. `mintToken`: a bearer token for one cluster, `{ token, expiresAt }`.
+ * 2. `mintToken`: a bearer token for one cluster, `{ token, expiresAt, refreshAt }`: when it really
+ *    stops working, and when to replace it (a minute before, `refreshAtFor` in src/kube/exec-credential.ts).
  * 3. `describeCluster`, `getCluster`, `listClusters`: the cloud's own description of a cluster, and
  *    clusters as the shared {@link ClusterInfo}.
  * 4. `kubeconfigEntries`: the cluster, user and context entries for a described cluster, in `exec`
@@ -18,7 +19,8 @@
  * Copy `src/gcp/` to `src/azure/` and rewrite its files; they never import another cloud (the wall
  * test, test/walls.test.ts, fails if one does), only `src/lib/`, `src/kube/` and these types:
  *
- * - `token.ts`: mint the token; pure (credentials, cluster and `now` in, `{ token, expiresAt }` out).
+ * - `token.ts`: mint the token; pure (credentials, cluster and `now` in, a `MintedToken` out, made by
+ *   `mintedToken(token, expiresAt)` so that the refresh margin is the same everywhere).
  * - `credentials.ts`: the credential lookup, the only file of the cloud that reads the environment.
  * - `cluster.ts`: the cloud's REST (or SDK) calls, checked, mapped into `ClusterInfo`, and the
  *   kubeconfig entries (exec command: `kubeiam aks token …`).
@@ -67,8 +69,10 @@ export interface CloudTypes {
 /** Kubeconfig entries for one cluster, and, in `embed` mode, when the embedded token stops working. */
 export interface KubeconfigEntriesResult {
   entries: KubeconfigEntries;
-  /** Set in `embed` mode only. */
+  /** Set in `embed` mode only: when the embedded token stops working. */
   tokenExpiresAt?: Date;
+  /** Set in `embed` mode only: when to replace it (a minute before `tokenExpiresAt`). */
+  tokenRefreshAt?: Date;
 }
 
 /** How `getCluster` and `kubeconfigEntries` build kubeconfig entries: the cloud's options and the mode. */

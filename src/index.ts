@@ -22,11 +22,13 @@ export {
 export type { ErrorCodeValue, TokenErrorCode, KubeiamErrorOptions } from "./lib/errors.js";
 
 // NCP NKS: token, signing, regions, credentials
-export { signNcpRequest, ncpStringToSign } from "./ncp/sign.js";
-export type { NcpSignInput } from "./ncp/sign.js";
-export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion } from "./ncp/region.js";
+export { signNcpRequest, ncpStringToSign, createNcpSigner } from "./ncp/sign.js";
+export type { NcpSignInput, NcpSigner } from "./ncp/sign.js";
+export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion, parseNcpRegion } from "./ncp/region.js";
+export type { NcpRegion } from "./ncp/region.js";
 export {
   mintNcpToken,
+  parseNcpTokenTarget,
   decodeNcpToken,
   verifyNcpToken,
   checkClusterUuid,
@@ -36,7 +38,7 @@ export {
 } from "./ncp/token.js";
 export type {
   MintNcpTokenInput,
-  NcpToken,
+  NcpTokenTarget,
   NcpTokenClaim,
   VerifyNcpTokenOptions,
   VerifiedNcpToken,
@@ -53,6 +55,9 @@ export {
   chooseExecApiVersion,
   execCredentialText,
   EXEC_API_VERSIONS,
+  TOKEN_REFRESH_MARGIN_MS,
+  refreshAtFor,
+  mintedToken,
   DEFAULT_EXEC_API_VERSION,
 } from "./kube/exec-credential.js";
 export type { ExecCredential, ExecApiVersion, ExecInfo, ExecCredentialLayout } from "./kube/exec-credential.js";
@@ -119,7 +124,7 @@ export type {
 } from "./kube/kubeconfig.js";
 export { resolveKubeconfigPath, readKubeconfigFile, loadKubeconfigDocument, writeKubeconfigFile } from "./kube/kubeconfig-file.js";
 export type { KubeconfigFile } from "./kube/kubeconfig-file.js";
-export { selfRefreshingKubeConfig, createTokenCache, DEFAULT_REFRESH_MARGIN_MS } from "./kube/client.js";
+export { selfRefreshingKubeConfig, createTokenCache } from "./kube/client.js";
 export type { MintedToken, TokenMinter, TokenCache, SelfRefreshingCluster, SelfRefreshingKubeConfigOptions } from "./kube/client.js";
 export { ncpKubeConfig } from "./ncp/client.js";
 export type { NcpKubeConfigOptions } from "./ncp/client.js";
@@ -133,7 +138,6 @@ export {
   checkEksClusterName,
   EKS_TOKEN_PREFIX,
   EKS_TOKEN_TTL_MS,
-  EKS_TOKEN_REFRESH_MS,
 } from "./aws/token.js";
 export type { AwsCredentials, MintEksTokenInput, EksToken, EksTokenClaim } from "./aws/token.js";
 export {
@@ -206,6 +210,7 @@ export type {
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   NodeGroupInfo,

@@ -72,7 +72,8 @@ test("NKS through the contract: credentials from the environment, a verifiable t
   assert.equal(credentials.accessKey, AK);
   const ref = { region: "sgn", clusterUuid: UUID };
   const minted = await ncpAdapter.mintToken({ credentials, cluster: ref, now: NOW });
-  assert.equal(minted.expiresAt.getTime(), NOW + 15 * 60 * 1000);
+  assert.equal(minted.expiresAt.getTime(), NOW + 5 * 60 * 1000);
+  assert.equal(minted.refreshAt.getTime(), NOW + 4 * 60 * 1000);
   assert.equal(verifyNcpToken(minted.token, { secretKeyFor: (k) => (k === AK ? SK : undefined), clusterUuid: UUID, region: "SGN", now: NOW }).accessKey, AK);
 
   const described = await ncpAdapter.describeCluster({ credentials, cluster: ref });
@@ -84,7 +85,8 @@ test("NKS through the contract: credentials from the environment, a verifiable t
   const embed = await ncpAdapter.kubeconfigEntries({ credentials, cluster: described, kubeconfig: { mode: "embed", userName: "me" }, now: NOW });
   assert.equal(embed.entries.user.name, "me");
   assert.ok(embed.entries.user.user.token?.startsWith("k8s-ncp-v1."));
-  assert.equal(embed.tokenExpiresAt?.getTime(), NOW + 15 * 60 * 1000);
+  assert.equal(embed.tokenExpiresAt?.getTime(), NOW + 5 * 60 * 1000);
+  assert.equal(embed.tokenRefreshAt?.getTime(), NOW + 4 * 60 * 1000);
 
   const listed = await ncpAdapter.listClusters({ credentials, scope: { region: "SGN" } });
   assert.deepEqual(listed.map((c) => [c.cloud, c.id, c.status]), [["ncp", UUID, "Active"], ["ncp", CREATING, "Creating"]]);

@@ -11,8 +11,10 @@ import {
   KubeiamError,
   decodeNcpToken,
   formatExecCredential,
+  createNcpSigner,
   mintNcpToken,
   ncpStage,
+  parseNcpTokenTarget,
   resolveNcpCredentials,
   signNcpRequest,
   verifyNcpToken,
@@ -40,17 +42,16 @@ test('"kubeiam" exports the NCP core, ExecCredential, credentials and errors', (
 });
 
 test('mintNcpToken from "kubeiam" gives the SGN golden vector (docs/formats.md §1 format)', () => {
-  const { token, expiresAt } = mintNcpToken({
-    accessKey: "NCPTESTACCESSKEY0001",
-    secretKey: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",
-    clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b",
-    region: "SGN",
+  const { token, expiresAt, refreshAt } = mintNcpToken({
+    signer: createNcpSigner({ accessKey: "NCPTESTACCESSKEY0001", secretKey: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001" }),
+    cluster: parseNcpTokenTarget({ clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", region: "SGN" }),
     now: 1767225600000,
   });
   assert.equal(
     token,
     "k8s-ncp-v1.eyJ0aW1lc3RhbXAiOiIxNzY3MjI1NjAwMDAwIiwiYWNjZXNzS2V5IjoiTkNQVEVTVEFDQ0VTU0tFWTAwMDEiLCJzaWduYXR1cmUiOiJpT3k1L0liZFhSWERoanpXSm1uWFduVDZyTEhqV25hZWdHeUx2MzBaSVN3PSIsInBhdGgiOiIvaWFtL3Nnbi12MS91c2VyP2NsdXN0ZXJVdWlkPTNmMWQyYzRiLTVhNjktNGU3Zi04YTFiLTJjM2Q0ZTVmNmE3YiJ9",
   );
-  assert.equal(expiresAt.toISOString(), "2026-01-01T00:15:00.000Z");
+  assert.equal(expiresAt.toISOString(), "2026-01-01T00:05:00.000Z");
+  assert.equal(refreshAt.toISOString(), "2026-01-01T00:04:00.000Z");
   assert.equal(ncpStage("SGN"), "sgn-v1");
 });

@@ -49,8 +49,8 @@ export const eksAdapter: CloudAdapter<EksCloudTypes> = {
     return (await resolveAwsCredentials(options)).credentials;
   },
   async mintToken({ credentials, cluster, now }) {
-    const { token, expiresAt } = await mintEksToken({ credentials, clusterName: cluster.name, region: cluster.region, ...(now === undefined ? {} : { now }) });
-    return { token, expiresAt };
+    const { token, expiresAt, refreshAt } = await mintEksToken({ credentials, clusterName: cluster.name, region: cluster.region, ...(now === undefined ? {} : { now }) });
+    return { token, expiresAt, refreshAt };
   },
   async describeCluster({ credentials, cluster, api }) {
     return { region: cluster.region, cluster: await describeEksCluster({ ...api, credentials, region: cluster.region, name: cluster.name }) };

@@ -330,7 +330,7 @@ export async function eksKubeconfigEntries(input: {
   options?: EksKubeconfigOptions;
   credentials?: AwsCredentials;
   now?: number;
-}): Promise<{ entries: KubeconfigEntries; tokenExpiresAt?: Date }> {
+}): Promise<{ entries: KubeconfigEntries; tokenExpiresAt?: Date; tokenRefreshAt?: Date }> {
   const { cluster } = input;
   const region = checkAwsRegion(input.region);
   const options = input.options ?? {};
@@ -347,13 +347,13 @@ export async function eksKubeconfigEntries(input: {
   const tokenId = cluster.outpost && cluster.id !== undefined ? cluster.id : cluster.name;
   if ((options.mode ?? "exec") === "embed") {
     if (input.credentials === undefined) throw new KubeconfigError("embed mode needs AWS credentials to mint the token");
-    const { token, expiresAt } = await mintEksToken({
+    const { token, expiresAt, refreshAt } = await mintEksToken({
       credentials: input.credentials,
       clusterName: tokenId,
       region,
       ...(input.now === undefined ? {} : { now: input.now }),
     });
-    return { entries: { cluster: kcCluster, user: tokenUserEntry(userName, token), context }, tokenExpiresAt: expiresAt };
+    return { entries: { cluster: kcCluster, user: tokenUserEntry(userName, token), context }, tokenExpiresAt: expiresAt, tokenRefreshAt: refreshAt };
   }
   const args = [...(options.execCommandArgs ?? []), "eks", "token", "--cluster-name", tokenId, "--region", region];
   if (given(options.roleArn) !== undefined) args.push("--role-arn", options.roleArn as string);
@@ -410,6 +410,7 @@ export async function getEksCluster(options: GetEksClusterOptions): Promise<Clus
     access.kubeconfig = serializeKubeconfig(kubeconfigOf(built.entries));
     access.mode = opts.mode ?? "exec";
     if (built.tokenExpiresAt !== undefined) access.tokenExpiresAt = built.tokenExpiresAt;
+    if (built.tokenRefreshAt !== undefined) access.tokenRefreshAt = built.tokenRefreshAt;
   }
   return eksClusterInfo(cluster, options.region, groups, access);
 }
@@ -433,6 +434,8 @@ export function eksClusterInfo(cluster: EksCluster, region: string, groups: Node
     network: { subnetIds: [...cluster.subnetIds], securityGroupIds: [...cluster.securityGroupIds] },
     nodeGroups: groups,
     access,
+    // Local clusters on Outposts are named in tokens by their id, as the AWS CLI does.
+    ref: { cloud: "aws", region, name: cluster.outpost && cluster.id !== undefined ? cluster.id : cluster.name },
   };
   if (cluster.version !== undefined) info.k8sVersion = cluster.version;
   if (cluster.vpcId !== undefined) info.network.vpcId = cluster.vpcId;

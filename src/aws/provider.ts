@@ -1,7 +1,8 @@
 /**
  * The EKS clusters of one region as a {@link ClusterProvider}, on top of {@link eksAdapter}.
  */
-import type { ClusterInfo, ClusterProvider, KubeconfigMode } from "../cluster-info.js";
+import type { ClusterProvider, ClusterRef, KubeconfigMode } from "../cluster-info.js";
+import { InvalidInputError } from "../lib/errors.js";
 import { eksAdapter } from "./adapter.js";
 import type { EksKubeconfigOptions } from "./cluster.js";
 import type { AwsCredentials } from "./token.js";
@@ -64,7 +65,9 @@ export function createEksProvider(options: EksProviderOptions): ClusterProvider 
         api,
         now: now(),
       }),
-    mintToken: async (cluster: ClusterInfo) =>
-      eksAdapter.mintToken({ credentials: await creds(), cluster: { name: cluster.name, region: cluster.region || region }, now: now() }),
+    mintToken: async (ref: ClusterRef) => {
+      if (ref.cloud !== "aws") throw new InvalidInputError("cluster", `an EKS provider mints for EKS clusters, not for a cluster of ${ref.cloud}: use that cloud's provider`);
+      return eksAdapter.mintToken({ credentials: await creds(), cluster: { name: ref.name, region: ref.region }, now: now() });
+    },
   };
 }

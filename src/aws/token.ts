@@ -3,6 +3,8 @@
  * URL, byte for byte as `aws eks get-token` prints it) and decode it for `kubeiam inspect`.
  * The signer (`@smithy/signature-v4`) loads on first use, so nothing else pays for it.
  */
+import type { MintedToken } from "../cluster-info.js";
+import { mintedToken } from "../kube/exec-credential.js";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
 import { isEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
 import { KEY_RE } from "../lib/validate.js";
@@ -16,11 +18,11 @@ export const EKS_CLUSTER_ID_HEADER = "x-k8s-aws-id";
 /** How long the presigned URL says it is valid (`X-Amz-Expires`), as the AWS CLI signs it. */
 export const EKS_PRESIGN_EXPIRES_SECONDS = 60;
 
-/** How long the cluster side (aws-iam-authenticator) accepts a token after its `X-Amz-Date`: 15 minutes. */
+/**
+ * How long the cluster side (aws-iam-authenticator) accepts a token after its `X-Amz-Date`: 15 minutes.
+ * A minted token's `refreshAt` is a minute before, 14 minutes on, as `aws eks get-token` announces it.
+ */
 export const EKS_TOKEN_TTL_MS = 15 * 60 * 1000;
-
-/** How long after signing the AWS CLI tells kubectl to come back: 14 minutes (a minute's margin). */
-export const EKS_TOKEN_REFRESH_MS = 14 * 60 * 1000;
 
 const STS_QUERY = { Action: "GetCallerIdentity", Version: "2011-06-15" } as const;
 // botocore writes the presigned query in this order (not sorted); the bytes of the token depend on it.
@@ -60,11 +62,11 @@ export interface MintEksTokenInput {
   now?: TimeInput;
 }
 
-/** A minted EKS token. */
-export interface EksToken {
-  token: string;
-  /** When to stop using the token: 14 minutes after signing, or earlier when the credentials expire first. */
-  expiresAt: Date;
+/**
+ * A minted EKS token: `expiresAt` is 15 minutes after signing, or when the credentials expire if that
+ * is sooner; `refreshAt` a minute before (14 minutes on, the AWS CLI's `expirationTimestamp`).
+ */
+export interface EksToken extends MintedToken {
   /** The signing time (`X-Amz-Date`), whole seconds. */
   signedAt: Date;
   /** The presigned URL inside the token. */
@@ -199,15 +201,11 @@ export async function mintEksToken(input: MintEksTokenInput): Promise<EksToken> 
     if (typeof value === "string") parts.push(`${name}=${rfc3986(value)}`);
   }
   const url = `https://${host}/?${parts.join("&")}`;
-  const refreshAt = signedAt.getTime() + EKS_TOKEN_REFRESH_MS;
-  if (!isEpochMs(refreshAt)) throw new InvalidInputError("now", "now is too far ahead: the token's expiry would be beyond any date");
+  const end = signedAt.getTime() + EKS_TOKEN_TTL_MS;
+  if (!isEpochMs(end)) throw new InvalidInputError("now", "now is too far ahead: the token's expiry would be beyond any date");
   const credentialsEnd = credentials.expiration?.getTime();
-  return {
-    token: EKS_TOKEN_PREFIX + Buffer.from(url, "utf8").toString("base64url"),
-    expiresAt: new Date(credentialsEnd !== undefined && credentialsEnd < refreshAt ? credentialsEnd : refreshAt),
-    signedAt,
-    url,
-  };
+  const expiresAt = new Date(credentialsEnd !== undefined && credentialsEnd < end ? credentialsEnd : end);
+  return { ...mintedToken(EKS_TOKEN_PREFIX + Buffer.from(url, "utf8").toString("base64url"), expiresAt, signedAt), signedAt, url };
 }
 
 /** What an EKS token says, for `kubeiam inspect`. Nothing here is verified: that takes STS. */

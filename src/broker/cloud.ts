@@ -7,7 +7,7 @@
  * in memory only (never on disk unsealed) until 5 minutes before they expire, one AssumeRole in flight
  * per credential.
  */
-import type { ClusterInfo, ClusterProvider } from "../cluster-info.js";
+import type { ClusterInfo, ClusterProvider, ClusterRef, MintedToken } from "../cluster-info.js";
 import { DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
 import { parseGcpCredentialsFile } from "../gcp/token.js";
 // Each cloud's own provider module, not ../provider.js, which also pulls in @kubernetes/client-node.
@@ -116,7 +116,7 @@ export class CloudGateway {
    * A token for a registered cluster. `cacheKey` names the credential row and its sealed bytes, so a
    * provider (and GKE's cached access token) is reused only for the very same secrets.
    */
-  async mint(cacheKey: string, secrets: () => CredentialSecrets, provider: BrokerProvider, info: ClusterInfo): Promise<{ token: string; expiresAt: Date }> {
+  async mint(cacheKey: string, secrets: () => CredentialSecrets, provider: BrokerProvider, info: ClusterInfo): Promise<MintedToken> {
     const place = provider === "gcp" ? "gcp" : `${provider}:${info.region}`;
     const key = `${cacheKey}|${place}`;
     let p = this.#providers.get(key);
@@ -126,7 +126,7 @@ export class CloudGateway {
       if (this.#providers.size >= MAX_PROVIDERS) this.#providers.clear();
       this.#providers.set(key, p);
     }
-    return p.mintToken(info);
+    return p.mintToken(refOf(provider, info));
   }
 
   #provider(cacheKey: string, secrets: CredentialSecrets, place: { region?: string; project?: string; location?: string }): ClusterProvider {
@@ -174,6 +174,21 @@ export class CloudGateway {
       this.#roles.get(key, () =>
         assumeAwsRole({ credentials: base, roleArn, sessionName, externalId, region, stsEndpoint, env: env ?? process.env, now: this.#options.now() }),
       );
+  }
+}
+
+/** The cluster's reference: its info's own, or, for an info stored before infos carried one, read from its fields. */
+function refOf(provider: BrokerProvider, info: ClusterInfo & { ref?: ClusterRef }): ClusterRef {
+  if (info.ref !== undefined) return info.ref;
+  switch (provider) {
+    case "ncp":
+      return { cloud: "ncp", region: info.region, clusterUuid: info.id };
+    case "aws":
+      return { cloud: "aws", region: info.region, name: info.name };
+    case "gcp": {
+      const m = /projects\/([^/]+)\/locations\/([^/]+)\/clusters\//.exec(info.id);
+      return { cloud: "gcp", project: m?.[1] ?? "-", location: m?.[2] ?? info.zone ?? info.region, name: info.name };
+    }
   }
 }
 

@@ -5,6 +5,7 @@
  * gets anything back, whether the answer is a token or a refusal.
  */
 import type { FastifyRequest } from "fastify";
+import type { MintedToken } from "../cluster-info.js";
 import { ApiError, KubeiamError, NetworkError } from "../lib/errors.js";
 import type { BrokerContext } from "./context.js";
 import { openCredential } from "./credential-secrets.js";
@@ -16,6 +17,8 @@ export interface IssuedToken {
   token: string;
   /** When the token really stops working. */
   expiresAt: Date;
+  /** When to replace it: what an answer's `expirationTimestamp` says (a minute before `expiresAt`). */
+  refreshAt: Date;
   cluster: StoredCluster;
 }
 
@@ -65,7 +68,7 @@ export async function issueClusterToken(
   if (!access.granted) {
     return deny(new BrokerRefusal(403, BrokerReason.NO_GRANT, `user ${user.name} has no grant for cluster ${clusterName}: ask an admin to run 'kubeiam broker grant ${user.name} ${clusterName}'`), provider);
   }
-  let minted: { token: string; expiresAt: Date };
+  let minted: MintedToken;
   try {
     // The provider (its secrets unsealed once) is kept per credential row and its sealed bytes, and
     // the parsed info per cluster row: both are checked against the row read for this very request.
@@ -83,7 +86,7 @@ export async function issueClusterToken(
     req.log.error({ err: { type: (cause as Error).name, message: (cause as Error).message } }, "audit commit failed");
     throw new BrokerRefusal(503, BrokerReason.UNAVAILABLE, "the broker could not record the request in its audit trail, so it sent no token: retry, and tell the operator", { cause });
   }
-  return { token: minted.token, expiresAt: minted.expiresAt, cluster: access.cluster };
+  return { token: minted.token, expiresAt: minted.expiresAt, refreshAt: minted.refreshAt, cluster: access.cluster };
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../lib/errors.js";
 import type { HttpAttempt, HttpOptions } from "../lib/http.js";
 import { closestMatch } from "../lib/suggest.js";
-import { unknownNcpRegionWarning } from "../ncp/region.js";
+import { unknownNcpRegionWarning, type NcpRegion } from "../ncp/region.js";
 
 /** The world as a command sees it. Commands never touch `process` directly. */
 export interface CliContext {
@@ -287,7 +287,7 @@ export function retryProgress(ctx: CliContext, service: string, debug: boolean):
  * warnUnknownNcpRegion(ctx, values.region);
  * ```
  */
-export function warnUnknownNcpRegion(ctx: CliContext, region: string): void {
+export function warnUnknownNcpRegion(ctx: CliContext, region: string | NcpRegion): void {
   const warning = unknownNcpRegionWarning(region);
   if (warning !== undefined) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
 }

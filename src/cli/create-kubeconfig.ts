@@ -68,7 +68,7 @@ Flags:
   --alias NAME                         the context's name (default: as above)
   --namespace NS                       the context's default namespace (default: none, so "default")
   --embed-token                        put a fresh token in the file instead of an exec plugin
-                                       (it stops working after 15 minutes; its expiry goes to stderr)
+                                       (it stops working after 5 minutes; until when to use it goes to stderr)
   --exec-command CMD                   the plugin to run (default: ncp-iam-authenticator); a name on
                                        PATH, an absolute path, or a .js file (run with node)
   --exec-api-version v1|v1beta1        the exec plugin's apiVersion (default: v1beta1)
@@ -96,7 +96,7 @@ is replaced: a symbolic link is followed, and a device or FIFO is written in pla
     const fetched = await fetchNksEntries(request, ctx);
     const built = { ...fetched, entries: withContextNamespace(fetched.entries, namespace) };
     const text = serializeKubeconfig(kubeconfigOf(built.entries), request.format);
-    if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
+    if (built.tokenRefreshAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenRefreshAt, ctx.now()));
     if (toStdout) {
       // stdout holds the kubeconfig alone, so it can be piped or redirected.
       ctx.out(text);

@@ -88,8 +88,8 @@ eks update-kubeconfig: adds the cluster to a kubeconfig, like 'aws eks update-ku
 
 Credentials come from the AWS default chain: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN), shared config and credentials files and their profiles, SSO, credential_process,
-web identity, instance roles. The token's expirationTimestamp is 14 minutes on, or when the
-credentials expire if that is sooner.
+web identity, instance roles. The token's expirationTimestamp is 14 minutes on, or a minute before
+the credentials expire if that is sooner.
 
 Temporary credentials (--role-arn, and profiles with role_arn, SSO or credential_process) are cached
 in ~/.kube/cache/kubeiam/aws, one 0600 file per identity (profile, role, external id, session name),
@@ -194,7 +194,7 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
     externalId: values["external-id"],
     cache: values["no-cache"] === true ? undefined : { dir: cacheDir ?? defaultAwsCacheDir(ctx.env), forceRefresh: values["force-refresh"] === true },
   });
-  const { token, expiresAt } = await timed(ctx, `token: signed for cluster ${clusterName} in ${region}`, () =>
+  const { token, refreshAt } = await timed(ctx, `token: signed for cluster ${clusterName} in ${region}`, () =>
     mintEksToken({ credentials, clusterName, region, now: ctx.now() }),
   );
   if (values["token-only"]) {
@@ -202,7 +202,7 @@ async function eksToken(args: string[], ctx: CliContext): Promise<number> {
     return 0;
   }
   // The AWS CLI's layout, byte for byte.
-  ctx.out(execCredentialText({ token, expirationTimestamp: expiresAt, apiVersion }, "aws-cli"));
+  ctx.out(execCredentialText({ token, expirationTimestamp: refreshAt, apiVersion }, "aws-cli"));
   return 0;
 }
 

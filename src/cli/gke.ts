@@ -170,7 +170,7 @@ async function gkeToken(args: string[], ctx: CliContext): Promise<number> {
     return 0;
   }
   // gke-gcloud-auth-plugin's layout: indent 4, spec.interactive, the token's own expiry, no newline.
-  ctx.out(execCredentialText({ token: token.token, expirationTimestamp: token.expiresAt, apiVersion }, "gke-gcloud-auth-plugin"));
+  ctx.out(execCredentialText({ token: token.token, expirationTimestamp: token.refreshAt, apiVersion }, "gke-gcloud-auth-plugin"));
   return 0;
 }
 

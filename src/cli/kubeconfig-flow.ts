@@ -242,7 +242,7 @@ export async function applyKubeconfigEntries(
   };
   if (flow.dryRun) {
     const { text } = merge(target.doc);
-    if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
+    if (built.tokenRefreshAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenRefreshAt, ctx.now()));
     ctx.out(text);
     ctx.err(`${ctx.programName}: dry run: ${path} was not changed\n`);
     return 0;
@@ -259,7 +259,7 @@ export async function applyKubeconfigEntries(
     },
     { force: flow.force, signal: ctx.signal },
   );
-  if (built.tokenExpiresAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenExpiresAt, ctx.now()));
+  if (built.tokenRefreshAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenRefreshAt, ctx.now()));
   if (taken.length > 0) ctx.err(`${ctx.programName}: replaced ${taken.join(", ")}\n`);
   const context = entries.context.name;
   // The warning first: the last stderr line stays the one that says what was written.
@@ -270,14 +270,15 @@ export async function applyKubeconfigEntries(
 }
 
 /**
- * The stderr note for an embedded token: when it stops working, and what to do instead.
+ * The stderr note for an embedded token: until when to use it (its `refreshAt`, a minute before it
+ * stops working: 4 minutes for NKS, 14 for EKS), and what to do instead.
  *
  * @example
  * ```ts
- * ctx.err(embeddedTokenNote("kubeiam", expiresAt, ctx.now()));
+ * ctx.err(embeddedTokenNote("kubeiam", built.tokenRefreshAt, ctx.now()));
  * ```
  */
-export function embeddedTokenNote(programName: string, expiresAt: Date, now: number): string {
-  const minutes = Math.round((expiresAt.getTime() - now) / 60_000);
-  return `${programName}: the embedded token expires at ${expiresAt.toISOString()} (in ${minutes} minutes): run this again for a new one, or drop --embed-token for a kubeconfig that renews its own tokens\n`;
+export function embeddedTokenNote(programName: string, refreshAt: Date, now: number): string {
+  const minutes = Math.round((refreshAt.getTime() - now) / 60_000);
+  return `${programName}: the embedded token is good until ${refreshAt.toISOString()} (in ${minutes} minutes): run this again for a new one, or drop --embed-token for a kubeconfig that renews its own tokens\n`;
 }

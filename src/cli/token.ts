@@ -4,13 +4,10 @@
  */
 import { UsageError } from "../lib/errors.js";
 import { describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
-import { normalizeNcpRegion } from "../ncp/region.js";
-import { checkClusterUuid, mintNcpToken } from "../ncp/token.js";
+import { createNcpSigner } from "../ncp/sign.js";
+import { mintNcpToken, parseNcpTokenTarget } from "../ncp/token.js";
 import { chooseExecApiVersion, execCredentialText } from "../kube/exec-credential.js";
 import { NCP_FLAG_HINTS, NCP_GLOBAL_FLAGS, eitherFlag, parseFlags, requireFlag, timed, warnUnknownNcpRegion, type CliContext, type Command } from "./context.js";
-
-/** How long before the token's own expiry kubectl is told to fetch a new one. */
-const REFRESH_MARGIN_MS = 60 * 1000;
 
 const FLAGS = {
   ...NCP_GLOBAL_FLAGS,
@@ -40,8 +37,8 @@ Flags:
   -h, --help                           this help
 
 Credentials: NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY in the environment win over the file.
-The printed expirationTimestamp is one minute before the token's 15-minute lifetime ends, so that
-kubectl asks for a new token in time.
+The printed expirationTimestamp is 4 minutes on: NCP's API gateway honours the token's signature for
+5 minutes, and kubectl is told to come back a minute before that.
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("token", args, FLAGS);
@@ -52,9 +49,8 @@ kubectl asks for a new token in time.
       "pass the cluster's UUID, for example --clusterUuid 3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b",
     );
     const region = requireFlag("token", values.region, "region", "pass the cluster's region code, for example --region KR");
-    // Check every input before touching credentials, so a bad flag fails fast and alone.
-    checkClusterUuid(clusterUuid);
-    normalizeNcpRegion(region);
+    // Parse every input once, before touching credentials, so a bad flag fails fast and alone.
+    const cluster = parseNcpTokenTarget({ clusterUuid, region });
     const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
     const configFile = eitherFlag("token", values, "credentialConfig", "credential-config");
     if (configFile !== undefined && configFile.trim() === "") {
@@ -66,16 +62,17 @@ kubectl asks for a new token in time.
       () => resolveNcpCredentials({ env: ctx.env, profile: values.profile, configFile }),
     );
     for (const warning of credentials.warnings) ctx.err(`${ctx.programName}: warning: ${warning}\n`);
-    warnUnknownNcpRegion(ctx, region);
-    const { token, expiresAt } = await timed(ctx, (t) => `token: for cluster ${clusterUuid} in ${region.toUpperCase() || "KR"}, expires ${t.expiresAt.toISOString()}`, () =>
-      mintNcpToken({ accessKey: credentials.accessKey, secretKey: credentials.secretKey, clusterUuid, region, now: ctx.now() }),
+    warnUnknownNcpRegion(ctx, cluster.region);
+    const signer = createNcpSigner(credentials);
+    const { token, refreshAt } = await timed(ctx, (t) => `token: for cluster ${clusterUuid} in ${cluster.region.code || "KR"}, expires ${t.expiresAt.toISOString()}, refresh at ${t.refreshAt.toISOString()}`, () =>
+      mintNcpToken({ signer, cluster, now: ctx.now() }),
     );
     if (values["token-only"]) {
       ctx.out(`${token}\n`);
       return 0;
     }
     // The official tool's layout: compact JSON, no trailing newline.
-    ctx.out(execCredentialText({ token, expirationTimestamp: new Date(expiresAt.getTime() - REFRESH_MARGIN_MS), apiVersion }, "ncp-iam-authenticator"));
+    ctx.out(execCredentialText({ token, expirationTimestamp: refreshAt, apiVersion }, "ncp-iam-authenticator"));
     return 0;
   },
 };

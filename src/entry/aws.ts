@@ -46,7 +46,6 @@ export {
   checkEksClusterName,
   EKS_TOKEN_PREFIX,
   EKS_TOKEN_TTL_MS,
-  EKS_TOKEN_REFRESH_MS,
 } from "../aws/token.js";
 export type { AwsCredentials, MintEksTokenInput, EksToken, EksTokenClaim } from "../aws/token.js";
 export {

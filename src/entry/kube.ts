@@ -43,6 +43,9 @@ export {
   parseExecInfo,
   parseExecApiVersion,
   EXEC_API_VERSIONS,
+  TOKEN_REFRESH_MARGIN_MS,
+  refreshAtFor,
+  mintedToken,
   DEFAULT_EXEC_API_VERSION,
 } from "../kube/exec-credential.js";
 export type { ExecCredential, ExecApiVersion, ExecInfo } from "../kube/exec-credential.js";
@@ -79,5 +82,5 @@ export type {
 } from "../kube/kubeconfig.js";
 export { resolveKubeconfigPath, readKubeconfigFile, loadKubeconfigDocument, writeKubeconfigFile } from "../kube/kubeconfig-file.js";
 export type { KubeconfigFile } from "../kube/kubeconfig-file.js";
-export { selfRefreshingKubeConfig, createTokenCache, kubeConfigFor, DEFAULT_REFRESH_MARGIN_MS } from "../kube/client.js";
+export { selfRefreshingKubeConfig, createTokenCache, kubeConfigFor } from "../kube/client.js";
 export type { TokenMinter, TokenCache, SelfRefreshingCluster, SelfRefreshingKubeConfigOptions } from "../kube/client.js";

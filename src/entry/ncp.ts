@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { mintNcpToken, type ClusterInfo } from "kubeiam/ncp";
- * const { token } = mintNcpToken({ accessKey, secretKey, clusterUuid, region: "KR" });
+ * const { token } = mintNcpToken({ signer: createNcpSigner({ accessKey, secretKey }), cluster: parseNcpTokenTarget({ clusterUuid, region: "KR" }) });
  * ```
  *
  * @packageDocumentation
@@ -38,11 +38,13 @@ export type {
   NodeInfo,
 } from "../cluster-info.js";
 export type { TimeInput } from "../lib/time.js";
-export { signNcpRequest, ncpStringToSign } from "../ncp/sign.js";
-export type { NcpSignInput } from "../ncp/sign.js";
-export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion } from "../ncp/region.js";
+export { signNcpRequest, ncpStringToSign, createNcpSigner } from "../ncp/sign.js";
+export type { NcpSignInput, NcpSigner } from "../ncp/sign.js";
+export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion, parseNcpRegion } from "../ncp/region.js";
+export type { NcpRegion } from "../ncp/region.js";
 export {
   mintNcpToken,
+  parseNcpTokenTarget,
   decodeNcpToken,
   verifyNcpToken,
   checkClusterUuid,
@@ -50,7 +52,7 @@ export {
   NCP_TOKEN_PREFIX,
   NCP_TOKEN_TTL_MS,
 } from "../ncp/token.js";
-export type { MintNcpTokenInput, NcpToken, NcpTokenClaim, VerifyNcpTokenOptions, VerifiedNcpToken } from "../ncp/token.js";
+export type { MintNcpTokenInput, NcpTokenTarget, NcpTokenClaim, VerifyNcpTokenOptions, VerifiedNcpToken } from "../ncp/token.js";
 export { resolveNcpCredentials, defaultNcpConfigFile, DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
 export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "../ncp/credentials.js";
 export {

@@ -57,8 +57,7 @@ export const gkeAdapter: CloudAdapter<GkeCloudTypes> = {
   },
   async mintToken({ credentials, api, now }) {
     // A GKE access token is the identity's, good for every cluster it may reach.
-    const { token, expiresAt } = await accessToken(credentials, api, now);
-    return { token, expiresAt };
+    return accessToken(credentials, api, now);
   },
   async describeCluster({ credentials, cluster, api }) {
     const token = await accessToken(credentials, api);
@@ -71,6 +70,7 @@ export const gkeAdapter: CloudAdapter<GkeCloudTypes> = {
       ...cluster,
       ...(kubeconfig === undefined ? {} : { kubeconfig }),
       tokenExpiresAt: token.expiresAt,
+      tokenRefreshAt: token.refreshAt,
     });
   },
   async listClusters({ credentials, scope, api }) {
@@ -81,6 +81,6 @@ export const gkeAdapter: CloudAdapter<GkeCloudTypes> = {
     if ((kubeconfig?.mode ?? "exec") === "exec") return { entries: gkeKubeconfigEntries({ cluster, options: kubeconfig ?? {} }) };
     assertGkeClusterReady(cluster); // before minting a token for nothing
     const token = await accessToken(credentials, api, now);
-    return { entries: gkeKubeconfigEntries({ cluster, options: kubeconfig ?? {}, token: token.token }), tokenExpiresAt: token.expiresAt };
+    return { entries: gkeKubeconfigEntries({ cluster, options: kubeconfig ?? {}, token: token.token }), tokenExpiresAt: token.expiresAt, tokenRefreshAt: token.refreshAt };
   },
 };

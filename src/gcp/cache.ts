@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { kubeiamCacheRoot } from "../lib/cache-file.js";
 import { InvalidInputError } from "../lib/errors.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
+import { mintedToken } from "../kube/exec-credential.js";
 import type { GkeToken } from "./token.js";
 
 /** A cached token is used until this long before it expires: 5 minutes. */
@@ -94,7 +95,7 @@ export async function readGkeCachedToken(dir: string, fingerprint: string, now?:
   const expiresAt = new Date(rec.expiresAt);
   if (Number.isNaN(expiresAt.getTime())) return undefined;
   if (toEpochMs(now) >= expiresAt.getTime() - GKE_CACHE_MARGIN_MS) return undefined;
-  return { token: rec.token, expiresAt };
+  return mintedToken(rec.token, expiresAt);
 }
 
 /**
@@ -107,7 +108,7 @@ export async function readGkeCachedToken(dir: string, fingerprint: string, now?:
  * if (problem) console.error(`warning: ${problem}`);
  * ```
  */
-export async function writeGkeCachedToken(dir: string, fingerprint: string, token: GkeToken): Promise<string | undefined> {
+export async function writeGkeCachedToken(dir: string, fingerprint: string, token: Pick<GkeToken, "token" | "expiresAt">): Promise<string | undefined> {
   const path = gkeCacheFile(dir, fingerprint);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -333,6 +333,7 @@ export function gkeClusterInfo(cluster: GkeCluster, access: AccessInfo): Cluster
     network: { subnetIds: cluster.subnetwork === undefined ? [] : [cluster.subnetwork], securityGroupIds: [] },
     nodeGroups: cluster.nodePools.map((g) => ({ ...g, nodes: [...g.nodes] })),
     access,
+    ref: { cloud: "gcp", project: cluster.project, location: cluster.location, name: cluster.name },
   };
   if (zoned) info.zone = cluster.location;
   if (cluster.currentMasterVersion !== undefined) info.k8sVersion = cluster.currentMasterVersion;
@@ -351,9 +352,9 @@ export function gkeClusterInfo(cluster: GkeCluster, access: AccessInfo): Cluster
  * ```
  */
 export async function getGkeCluster(
-  options: GkeApiOptions & { project: string; location: string; cluster: string; kubeconfig?: GkeKubeconfigOptions | false; tokenExpiresAt?: Date },
+  options: GkeApiOptions & { project: string; location: string; cluster: string; kubeconfig?: GkeKubeconfigOptions | false; tokenExpiresAt?: Date; tokenRefreshAt?: Date },
 ): Promise<ClusterInfo> {
-  const { kubeconfig, tokenExpiresAt, ...query } = options;
+  const { kubeconfig, tokenExpiresAt, tokenRefreshAt, ...query } = options;
   const cluster = await getGkeClusterRaw(query);
   const access: AccessInfo = { endpoint: cluster.endpoint === undefined ? "" : gkeServerUrl(cluster.endpoint) };
   if (cluster.clusterCaCertificate !== undefined) access.certificateAuthorityData = Buffer.from(cluster.clusterCaCertificate, "base64").toString("utf8");
@@ -363,6 +364,7 @@ export async function getGkeCluster(
     access.kubeconfig = serializeKubeconfig(kubeconfigOf(entries));
     access.mode = opts.mode ?? "exec";
     if (access.mode === "embed" && tokenExpiresAt !== undefined) access.tokenExpiresAt = tokenExpiresAt;
+    if (access.mode === "embed" && tokenRefreshAt !== undefined) access.tokenRefreshAt = tokenRefreshAt;
   }
   return gkeClusterInfo(cluster, access);
 }

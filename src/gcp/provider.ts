@@ -1,7 +1,7 @@
 /**
  * The GKE clusters of one project and location as a {@link ClusterProvider}, on top of {@link gkeAdapter}.
  */
-import type { ClusterInfo, ClusterProvider, KubeconfigMode } from "../cluster-info.js";
+import type { ClusterProvider, ClusterRef, KubeconfigMode } from "../cluster-info.js";
 import { InvalidInputError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
 import { gkeAdapter, type GkeAdapterApiOptions } from "./adapter.js";
@@ -23,12 +23,9 @@ export interface GkeProviderOptions extends Omit<HttpOptions, "service"> {
   now?: () => number;
 }
 
-/** Renew a GKE access token this long before it expires. */
-const TOKEN_MARGIN_MS = 60 * 1000;
-
 /**
  * The GKE clusters of one project and location as a {@link ClusterProvider}. One access token serves
- * both the container API and the clusters; it is kept in memory until a minute before it expires.
+ * both the container API and the clusters; it is kept in memory until its `refreshAt` (a minute before it expires).
  *
  * @example
  * ```ts
@@ -44,7 +41,7 @@ export function createGkeProvider(options: GkeProviderOptions): ClusterProvider 
   let pending: Promise<GkeToken> | undefined;
   const creds = async (): Promise<GkeCredentials> => (credentials ??= await gkeAdapter.resolveCredentials({ env: process.env }));
   const token = async (): Promise<GkeToken> => {
-    if (current !== undefined && now() < current.expiresAt.getTime() - TOKEN_MARGIN_MS) return current;
+    if (current !== undefined && now() < current.refreshAt.getTime()) return current;
     pending ??= creds()
       .then((c) => mintGkeToken({ credentials: c, now: now(), http }))
       .finally(() => {
@@ -68,6 +65,10 @@ export function createGkeProvider(options: GkeProviderOptions): ClusterProvider 
         api: await api(),
       });
     },
-    mintToken: async (_cluster: ClusterInfo) => token(),
+    // A GKE access token is the identity's, good for every cluster it may reach: the reference is only checked.
+    mintToken: async (ref: ClusterRef) => {
+      if (ref.cloud !== "gcp") throw new InvalidInputError("cluster", `a GKE provider mints for GKE clusters, not for a cluster of ${ref.cloud}: use that cloud's provider`);
+      return token();
+    },
   };
 }

@@ -5,6 +5,8 @@
  * external account, the metadata server) goes through google-auth-library, loaded on first use.
  */
 import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto";
+import type { MintedToken } from "../cluster-info.js";
+import { mintedToken } from "../kube/exec-credential.js";
 import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../lib/errors.js";
 import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { isSecureOrLoopback } from "../lib/net.js";
@@ -41,11 +43,8 @@ export type GkeCredentials =
   /** Application Default Credentials as google-auth-library finds them (gcloud's file, the metadata server). */
   | { kind: "adc" };
 
-/** A minted access token. */
-export interface GkeToken {
-  token: string;
-  expiresAt: Date;
-}
+/** A minted access token: when Google says it ends (`expiresAt`), and a minute before (`refreshAt`). */
+export type GkeToken = MintedToken;
 
 function checkTokenUri(uri: string, path: string): string {
   const where = `service-account key ${path}`;
@@ -206,7 +205,7 @@ export async function exchangeJwtAssertion(input: {
   if (expiresAt === undefined) {
     throw new ApiError(`the token endpoint ${new URL(input.tokenUri).origin} answered expires_in ${String(expiresIn).slice(0, 24)}, which is beyond any date`, { status: res.status });
   }
-  return { token, expiresAt };
+  return mintedToken(token, expiresAt, new Date(sentAt));
 }
 
 /** What {@link mintGkeToken} needs. */
@@ -252,8 +251,9 @@ export async function mintGkeToken(input: MintGkeTokenInput = {}): Promise<GkeTo
     const expiry = (client as { credentials?: { expiry_date?: number | null } }).credentials?.expiry_date;
     // Without a usable expiry from the library, assume the shortest lifetime Google gives: a quarter hour.
     // An expiry no Date can hold counts as none.
-    const expiresAt = (typeof expiry === "number" ? dateFromEpochMs(expiry) : undefined) ?? new Date(toEpochMs(input.now) + 15 * 60 * 1000);
-    return { token, expiresAt };
+    const issued = toEpochMs(input.now);
+    const expiresAt = (typeof expiry === "number" ? dateFromEpochMs(expiry) : undefined) ?? new Date(issued + 15 * 60 * 1000);
+    return mintedToken(token, expiresAt, new Date(issued));
   } catch (cause) {
     const reason = cause instanceof Error ? (cause.message.split("\n")[0] ?? "").slice(0, 200) : String(cause).slice(0, 200);
     const where = credentials.kind === "file" ? `the ${credentials.type} credentials in ${credentials.path}` : "Application Default Credentials";

@@ -12,30 +12,27 @@ export type { MintedToken };
 /** Mints a token; may be synchronous or not. */
 export type TokenMinter = () => MintedToken | Promise<MintedToken>;
 
-/** How long before expiry a token is replaced by default: 60 seconds. */
-export const DEFAULT_REFRESH_MARGIN_MS = 60_000;
-
 /** A cached token that renews itself. */
 export interface TokenCache {
-  /** A token good for at least the margin; mints when needed, one mint at a time. */
+  /** A token before its `refreshAt`; mints when needed, one mint at a time. */
   get(): Promise<string>;
   /** How many times the minter ran (for metrics and tests). */
   readonly mints: number;
 }
 
 /**
- * Caches a minted token until `marginMs` before its expiry. Concurrent callers that find no valid
- * token share one mint; a failed mint is not cached, so the next call tries again.
+ * Caches a minted token until its `refreshAt` (a minute before it expires: the one margin, applied
+ * where it was minted). Concurrent callers that find no valid token share one mint; a failed mint is
+ * not cached, so the next call tries again.
  *
  * @example
  * ```ts
- * const cache = createTokenCache(() => mintNcpToken({ ...creds, clusterUuid, region }));
+ * const cache = createTokenCache(() => mintNcpToken({ signer, cluster }));
  * const token = await cache.get();
  * ```
  */
-export function createTokenCache(mint: TokenMinter, options: { now?: () => number; marginMs?: number } = {}): TokenCache {
+export function createTokenCache(mint: TokenMinter, options: { now?: () => number } = {}): TokenCache {
   const now = options.now ?? Date.now;
-  const margin = options.marginMs ?? DEFAULT_REFRESH_MARGIN_MS;
   let current: MintedToken | undefined;
   let pending: Promise<MintedToken> | undefined;
   let mints = 0;
@@ -44,7 +41,7 @@ export function createTokenCache(mint: TokenMinter, options: { now?: () => numbe
       return mints;
     },
     async get() {
-      if (current !== undefined && now() < current.expiresAt.getTime() - margin) return current.token;
+      if (current !== undefined && now() < current.refreshAt.getTime()) return current.token;
       pending ??= (async () => {
         try {
           mints++;
@@ -78,8 +75,6 @@ export interface SelfRefreshingKubeConfigOptions {
   mintToken: TokenMinter;
   /** The clock; `Date.now` by default. */
   now?: () => number;
-  /** Replace the token this long before it expires; 60 s by default. */
-  refreshMarginMs?: number;
   /** Name of the user and context entries; `kubeiam` by default. */
   userName?: string;
 }
@@ -106,10 +101,7 @@ type Authenticator = Parameters<KubeConfig["addAuthenticator"]>[0];
 export async function selfRefreshingKubeConfig(options: SelfRefreshingKubeConfigOptions): Promise<KubeConfig & { readonly tokenCache: TokenCache }> {
   // Loaded on first use, not at import: `import("kubeiam")` and the token path stay free of client-node.
   const { KubeConfig } = await import("@kubernetes/client-node");
-  const cache = createTokenCache(options.mintToken, {
-    ...(options.now === undefined ? {} : { now: options.now }),
-    ...(options.refreshMarginMs === undefined ? {} : { marginMs: options.refreshMarginMs }),
-  });
+  const cache = createTokenCache(options.mintToken, options.now === undefined ? {} : { now: options.now });
   const clusterName = options.cluster.name ?? "cluster";
   const userName = options.userName ?? "kubeiam";
   const kc = new KubeConfig();
@@ -154,12 +146,12 @@ export async function selfRefreshingKubeConfig(options: SelfRefreshingKubeConfig
 export async function kubeConfigFor(
   provider: ClusterProvider,
   cluster: ClusterInfo,
-  options: { now?: () => number; refreshMarginMs?: number } = {},
+  options: { now?: () => number } = {},
 ): Promise<KubeConfig & { readonly tokenCache: TokenCache }> {
   let target = cluster;
   if (target.access.endpoint === "" || target.access.certificateAuthorityData === undefined) {
-    // NKS names clusters by UUID; EKS and GKE by name.
-    target = await provider.getCluster(cluster.cloud === "ncp" ? cluster.id : cluster.name);
+    // NKS names clusters by UUID; EKS, GKE and a broker by name.
+    target = await provider.getCluster(cluster.ref.cloud === "ncp" ? cluster.ref.clusterUuid : cluster.ref.name);
   }
   if (target.access.endpoint === "") {
     throw new KubeconfigError(`cluster ${target.name} has no API endpoint yet: try again when it is running`);
@@ -171,8 +163,7 @@ export async function kubeConfigFor(
       server: target.access.endpoint,
       ...(ca === undefined ? {} : { caData: Buffer.from(ca, "utf8").toString("base64") }),
     },
-    mintToken: () => provider.mintToken(target),
+    mintToken: () => provider.mintToken(target.ref),
     ...(options.now === undefined ? {} : { now: options.now }),
-    ...(options.refreshMarginMs === undefined ? {} : { refreshMarginMs: options.refreshMarginMs }),
   });
 }

@@ -2,7 +2,41 @@
  * The client-go ExecCredential that an exec plugin prints (docs/formats.md §5), and the
  * `KUBERNETES_EXEC_INFO` that client-go hands the plugin.
  */
+import type { MintedToken } from "../cluster-info.js";
 import { UsageError } from "../lib/errors.js";
+
+/**
+ * How long before a token's real end kubectl (and every in-process cache) is told to replace it:
+ * one minute, as the AWS CLI announces an EKS token for 14 of its 15 minutes. Applied here only,
+ * by {@link refreshAtFor}: every mint result's `refreshAt`, and so every `expirationTimestamp`, comes from it.
+ */
+export const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+/**
+ * When to replace a token that stops working at `expiresAt`: {@link TOKEN_REFRESH_MARGIN_MS} before,
+ * never before `issuedAt` when that is given (a token with less than the margin left is used once).
+ *
+ * @example
+ * ```ts
+ * refreshAtFor(new Date("2026-01-01T00:05:00Z")); // 2026-01-01T00:04:00Z
+ * ```
+ */
+export function refreshAtFor(expiresAt: Date, issuedAt?: Date): Date {
+  const at = expiresAt.getTime() - TOKEN_REFRESH_MARGIN_MS;
+  return new Date(issuedAt === undefined ? at : Math.max(at, Math.min(issuedAt.getTime(), expiresAt.getTime())));
+}
+
+/**
+ * A {@link MintedToken}: the token, its real end, and when to replace it ({@link refreshAtFor}).
+ *
+ * @example
+ * ```ts
+ * const minted = mintedToken(token, new Date(signedAt + 15 * 60_000)); // refreshAt: 14 minutes after signing
+ * ```
+ */
+export function mintedToken(token: string, expiresAt: Date, issuedAt?: Date): MintedToken {
+  return { token, expiresAt, refreshAt: refreshAtFor(expiresAt, issuedAt) };
+}
 
 /** The exec credential API versions that kubectl understands and we print. */
 export const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"] as const;
@@ -38,7 +72,8 @@ export function rfc3339Seconds(time: Date): string {
  *
  * @example
  * ```ts
- * const cred = formatExecCredential({ token, expirationTimestamp: new Date(expiresAt.getTime() - 60_000) });
+ * const minted = mintNcpToken({ signer, cluster, now });
+ * const cred = formatExecCredential({ token: minted.token, expirationTimestamp: minted.refreshAt });
  * process.stdout.write(JSON.stringify(cred));
  * ```
  */
@@ -135,7 +170,7 @@ export type ExecCredentialLayout = "ncp-iam-authenticator" | "aws-cli" | "gke-gc
  *
  * @example
  * ```ts
- * ctx.out(execCredentialText({ token, expirationTimestamp: expiresAt, apiVersion }, "aws-cli"));
+ * ctx.out(execCredentialText({ token, expirationTimestamp: minted.refreshAt, apiVersion }, "aws-cli"));
  * ```
  */
 export function execCredentialText(

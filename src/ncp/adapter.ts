@@ -17,7 +17,8 @@ import {
 } from "./cluster.js";
 import { resolveNcpCredentials, type NcpCredentials, type ResolveNcpCredentialsOptions } from "./credentials.js";
 import { normalizeNcpRegion } from "./region.js";
-import { mintNcpToken } from "./token.js";
+import { createNcpSigner } from "./sign.js";
+import { mintNcpToken, parseNcpTokenTarget } from "./token.js";
 
 /** How the NKS adapter reaches the API: HTTP options, and the clock that signs requests. */
 export interface NcpApiOptions extends Omit<HttpOptions, "service"> {
@@ -51,8 +52,7 @@ export const ncpAdapter: CloudAdapter<NcpCloudTypes> = {
     return resolveNcpCredentials(options);
   },
   async mintToken({ credentials, cluster, now }) {
-    const { accessKey, secretKey } = credentials;
-    return mintNcpToken({ accessKey, secretKey, clusterUuid: cluster.clusterUuid, region: cluster.region, ...(now === undefined ? {} : { now }) });
+    return mintNcpToken({ signer: createNcpSigner(credentials), cluster: parseNcpTokenTarget(cluster), ...(now === undefined ? {} : { now }) });
   },
   async describeCluster({ credentials, cluster, api }) {
     return describeNcpCluster({ ...api, credentials, region: cluster.region, clusterUuid: cluster.clusterUuid });

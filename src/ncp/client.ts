@@ -8,8 +8,8 @@ import { selfRefreshingKubeConfig, type TokenCache } from "../kube/client.js";
 import { createNcpApiClient } from "./api.js";
 import { ncpBaseCluster } from "./cluster.js";
 import { resolveNcpCredentials, type NcpCredentials } from "./credentials.js";
-import { normalizeNcpRegion } from "./region.js";
-import { checkClusterUuid, mintNcpToken } from "./token.js";
+import { createNcpSigner } from "./sign.js";
+import { mintNcpToken, parseNcpTokenTarget } from "./token.js";
 
 /** Options of {@link ncpKubeConfig}. */
 export interface NcpKubeConfigOptions extends Omit<HttpOptions, "service"> {
@@ -24,13 +24,11 @@ export interface NcpKubeConfigOptions extends Omit<HttpOptions, "service"> {
   cluster?: { server: string; caData?: string };
   /** The clock, for minting and for expiry; `Date.now` by default. */
   now?: () => number;
-  /** Replace the token this long before it expires; 60 s by default. */
-  refreshMarginMs?: number;
 }
 
 /**
  * A `@kubernetes/client-node` `KubeConfig` for one NKS cluster that mints `k8s-ncp-v1` tokens
- * in-process (no child process) and renews them before their 15 minutes run out.
+ * in-process (no child process) and renews them at their `refreshAt`, 4 of their 5 minutes on.
  *
  * @example
  * ```ts
@@ -40,21 +38,23 @@ export interface NcpKubeConfigOptions extends Omit<HttpOptions, "service"> {
  * ```
  */
 export async function ncpKubeConfig(options: NcpKubeConfigOptions): Promise<KubeConfig & { readonly tokenCache: TokenCache }> {
-  const clusterUuid = checkClusterUuid(options.clusterUuid);
-  const region = normalizeNcpRegion(options.region);
+  // Parsed and checked once, here; each refresh only signs.
+  const target = parseNcpTokenTarget(options);
+  const { clusterUuid } = target;
+  const region = target.region.code;
   const credentials = options.credentials ?? (await resolveNcpCredentials());
+  const signer = createNcpSigner(credentials);
   const now = options.now ?? Date.now;
   let cluster = options.cluster;
   if (cluster === undefined) {
-    const { clusterUuid: _u, region: _r, credentials: _c, cluster: _k, now: _n, refreshMarginMs: _m, ...http } = options;
+    const { clusterUuid: _u, region: _r, credentials: _c, cluster: _k, now: _n, ...http } = options;
     const api = createNcpApiClient({ ...http, credentials, region, now });
     const base = ncpBaseCluster(await api.getKubeconfig(clusterUuid), clusterUuid);
     cluster = { server: base.server, ...(base.certificateAuthorityData === undefined ? {} : { caData: base.certificateAuthorityData }) };
   }
   return selfRefreshingKubeConfig({
     cluster: { name: `nks_${region.toLowerCase()}_${clusterUuid}`, ...cluster },
-    mintToken: () => mintNcpToken({ accessKey: credentials.accessKey, secretKey: credentials.secretKey, clusterUuid, region, now: now() }),
+    mintToken: () => mintNcpToken({ signer, cluster: target, now: now() }),
     now,
-    ...(options.refreshMarginMs === undefined ? {} : { refreshMarginMs: options.refreshMarginMs }),
   });
 }

@@ -1,7 +1,7 @@
 /**
  * One NKS cluster as the shared ClusterInfo, with a ready kubeconfig: the NKS API's answers mapped
  * and checked, default names as the official ncp-iam-authenticator picks them (docs/formats.md §5), and
- * the user in exec mode (a plugin that mints tokens) or embed mode (a fresh token, good for 15 minutes).
+ * the user in exec mode (a plugin that mints tokens) or embed mode (a fresh token, good for 5 minutes, to be replaced after 4).
  */
 import type { AccessInfo, ClusterInfo, ClusterStatus, KubeconfigMode, NodeGroupInfo, NodeInfo } from "../cluster-info.js";
 import { ApiError, ClusterStateError, KubeconfigError } from "../lib/errors.js";
@@ -22,7 +22,8 @@ import {
 import { createNcpApiClient, type NcpApiClient, type NcpCluster, type NcpNodePool, type NcpWorkerNode } from "./api.js";
 import { resolveNcpCredentials, type NcpCredentials } from "./credentials.js";
 import { normalizeNcpRegion } from "./region.js";
-import { checkClusterUuid, mintNcpToken } from "./token.js";
+import { createNcpSigner } from "./sign.js";
+import { checkClusterUuid, mintNcpToken, parseNcpTokenTarget } from "./token.js";
 
 /** The command that the official kubeconfig runs as its exec plugin. */
 export const NCP_EXEC_COMMAND = "ncp-iam-authenticator";
@@ -178,7 +179,7 @@ function pemOf(base64: string): string {
  * mergeKubeconfigEntries(doc, same, { overwrite: false });
  * ```
  */
-export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: KubeconfigEntries; tokenExpiresAt?: Date } {
+export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: KubeconfigEntries; tokenExpiresAt?: Date; tokenRefreshAt?: Date } {
   const region = normalizeNcpRegion(input.region);
   const options = input.options ?? {};
   const uuid = checkClusterUuid(input.cluster.uuid);
@@ -194,8 +195,8 @@ export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: Kube
   const context = contextEntry(names.context, { cluster: names.cluster, user: names.user });
   if ((options.mode ?? "exec") === "embed") {
     if (input.credentials === undefined) throw new KubeconfigError("embed mode needs credentials to mint the token");
-    const { token, expiresAt } = mintNcpToken({ ...input.credentials, clusterUuid: uuid, region, now: input.now ?? Date.now() });
-    return { entries: { cluster, user: tokenUserEntry(names.user, token), context }, tokenExpiresAt: expiresAt };
+    const minted = mintNcpToken({ signer: createNcpSigner(input.credentials), cluster: parseNcpTokenTarget({ clusterUuid: uuid, region }), now: input.now ?? Date.now() });
+    return { entries: { cluster, user: tokenUserEntry(names.user, minted.token), context }, tokenExpiresAt: minted.expiresAt, tokenRefreshAt: minted.refreshAt };
   }
   const args = [...(options.execCommandArgs ?? []), "token", "--clusterUuid", uuid, "--region", region];
   if (options.credentialConfig !== undefined && options.credentialConfig.trim() !== "") args.push("--credentialConfig", options.credentialConfig);
@@ -277,6 +278,7 @@ function infoOf(c: NcpCluster, region: string, groups: NodeGroupInfo[], access: 
     },
     nodeGroups: groups,
     access,
+    ref: { cloud: "ncp", region: c.regionCode ?? region, clusterUuid: c.uuid },
   };
   if (c.zoneCode !== undefined) info.zone = c.zoneCode;
   if (c.k8sVersion !== undefined) info.k8sVersion = c.k8sVersion;
@@ -366,6 +368,7 @@ export async function getNcpCluster(options: GetNcpClusterOptions): Promise<Clus
     access.kubeconfig = serializeKubeconfig(kubeconfigOf(built.entries));
     access.mode = opts.mode ?? "exec";
     if (built.tokenExpiresAt !== undefined) access.tokenExpiresAt = built.tokenExpiresAt;
+    if (built.tokenRefreshAt !== undefined) access.tokenRefreshAt = built.tokenRefreshAt;
   }
   return infoOf(cluster, region, groupsOf(pools.length > 0 ? pools : cluster.nodePool, nodes), access);
 }

@@ -1,9 +1,12 @@
 /**
  * The NKS clusters of one region as a {@link ClusterProvider}, on top of {@link ncpAdapter}.
  */
-import type { ClusterInfo, ClusterProvider, KubeconfigMode } from "../cluster-info.js";
+import type { ClusterProvider, ClusterRef, KubeconfigMode } from "../cluster-info.js";
+import { InvalidInputError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
 import { ncpAdapter } from "./adapter.js";
+import { createNcpSigner, type NcpSigner } from "./sign.js";
+import { mintNcpToken, parseNcpTokenTarget, type NcpTokenTarget } from "./token.js";
 import type { NcpKubeconfigOptions } from "./cluster.js";
 import type { NcpCredentials } from "./credentials.js";
 
@@ -18,8 +21,12 @@ export interface NcpProviderOptions extends Omit<HttpOptions, "service"> {
   now?: () => number;
 }
 
+/** How many parsed clusters a provider keeps for minting before starting over. */
+const MAX_PARSED = 1000;
+
 /**
- * The NKS clusters of one region as a {@link ClusterProvider}.
+ * The NKS clusters of one region as a {@link ClusterProvider}. It holds its key's signer (made once)
+ * and each cluster it mints for, parsed once, so that a mint is an HMAC and a few concatenations.
  *
  * @example
  * ```ts
@@ -33,6 +40,19 @@ export function createNcpProvider(options: NcpProviderOptions): ClusterProvider 
   const api = { ...http, now };
   let credentials = given;
   const creds = async (): Promise<NcpCredentials> => (credentials ??= await ncpAdapter.resolveCredentials({}));
+  let signer: NcpSigner | undefined;
+  const parsed = new Map<string, NcpTokenTarget>();
+  const target = (ref: ClusterRef): NcpTokenTarget => {
+    if (ref.cloud !== "ncp") throw new InvalidInputError("cluster", `an NKS provider mints for NKS clusters, not for a cluster of ${ref.cloud}: use that cloud's provider`);
+    const key = `${ref.region}\n${ref.clusterUuid}`;
+    let hit = parsed.get(key);
+    if (hit === undefined) {
+      hit = parseNcpTokenTarget(ref);
+      if (parsed.size >= MAX_PARSED) parsed.clear();
+      parsed.set(key, hit);
+    }
+    return hit;
+  };
   return {
     cloud: "ncp",
     listClusters: async () => ncpAdapter.listClusters({ credentials: await creds(), scope: { region }, api }),
@@ -43,7 +63,10 @@ export function createNcpProvider(options: NcpProviderOptions): ClusterProvider 
         kubeconfig: { ...kubeconfig, ...(opts?.mode === undefined ? {} : { mode: opts.mode }) },
         api,
       }),
-    mintToken: async (cluster: ClusterInfo) =>
-      ncpAdapter.mintToken({ credentials: await creds(), cluster: { clusterUuid: cluster.id, region: cluster.region || region }, now: now() }),
+    mintToken: async (ref: ClusterRef) => {
+      const cluster = target(ref);
+      signer ??= createNcpSigner(await creds());
+      return mintNcpToken({ signer, cluster, now: now() });
+    },
   };
 }

@@ -27,14 +27,44 @@ export function normalizeNcpRegion(region: string): string {
   return region.toUpperCase();
 }
 
+declare const parsedRegion: unique symbol;
+
+/**
+ * An NCP region code checked and upper-cased once where it entered ({@link parseNcpRegion}), with
+ * the IAM stage its tokens name and the NKS API prefix its calls use. Everything inside `src/ncp/`
+ * past the edge takes this, never the raw string.
+ */
+export interface NcpRegion {
+  readonly [parsedRegion]: true;
+  /** The code, upper-cased (`SGN`); empty for the default region, KR. */
+  readonly code: string;
+  /** The IAM stage (`sgn-v1`): docs/formats.md §1, step 2. */
+  readonly stage: string;
+  /** The NKS API path prefix (`/vnks/sgn-v2`): docs/formats.md §2. */
+  readonly apiPrefix: string;
+}
+
+/**
+ * Checks a region code ({@link normalizeNcpRegion}) and returns it with its stage and API prefix.
+ *
+ * @example
+ * ```ts
+ * parseNcpRegion("sgn"); // { code: "SGN", stage: "sgn-v1", apiPrefix: "/vnks/sgn-v2" }
+ * ```
+ */
+export function parseNcpRegion(region: string): NcpRegion {
+  const code = normalizeNcpRegion(region);
+  const { api, suffix } = regionRule(code);
+  return { code, stage: `${suffix}v1`, apiPrefix: `/${api}/${suffix}v2` } as NcpRegion;
+}
+
 /**
  * The one rule that ties a region to its IAM stage (docs/formats.md §2) and API prefix (docs/formats.md §2):
  * financial regions (`F…`) are served under `/nks`, the others under `/vnks`; KR, the empty default,
  * financial and `…CS…` regions use the unsuffixed names (`v1`, `v2`), every other region prefixes its
  * own code (`sgn-v1`, `sgn-v2`).
  */
-function regionRule(region: string): { api: "nks" | "vnks"; suffix: string } {
-  const r = normalizeNcpRegion(region);
+function regionRule(r: string): { api: "nks" | "vnks"; suffix: string } {
   const financial = r.startsWith("F");
   const unsuffixed = r === "" || r === "KR" || financial || r.includes("CS");
   return { api: financial ? "nks" : "vnks", suffix: unsuffixed ? "" : `${r.toLowerCase()}-` };
@@ -50,7 +80,7 @@ function regionRule(region: string): { api: "nks" | "vnks"; suffix: string } {
  * ```
  */
 export function ncpStage(region: string): string {
-  return `${regionRule(region).suffix}v1`;
+  return parseNcpRegion(region).stage;
 }
 
 /**
@@ -64,8 +94,7 @@ export function ncpStage(region: string): string {
  * ```
  */
 export function ncpApiPrefix(region: string): string {
-  const { api, suffix } = regionRule(region);
-  return `/${api}/${suffix}v2`;
+  return parseNcpRegion(region).apiPrefix;
 }
 
 /**
@@ -115,8 +144,8 @@ export const KNOWN_NCP_REGIONS: readonly string[] = ["KR", "KRS", "SGN", "JPN", 
  * unknownNcpRegionWarning("SGN"); // undefined
  * ```
  */
-export function unknownNcpRegionWarning(region: string): string | undefined {
-  const r = normalizeNcpRegion(region);
+export function unknownNcpRegionWarning(region: string | NcpRegion): string | undefined {
+  const { code: r, stage, apiPrefix } = typeof region === "string" ? parseNcpRegion(region) : region;
   if (r === "" || KNOWN_NCP_REGIONS.includes(r) || /^[A-Z]*CS\d+$/.test(r)) return undefined;
-  return `region ${r} is not one kubeiam knows (${KNOWN_NCP_REGIONS.join(", ")}, or a cloud-stack region such as PCS01): using IAM stage ${ncpStage(r)} and API prefix ${ncpApiPrefix(r)}; check --region if that is not the cluster's region`;
+  return `region ${r} is not one kubeiam knows (${KNOWN_NCP_REGIONS.join(", ")}, or a cloud-stack region such as PCS01): using IAM stage ${stage} and API prefix ${apiPrefix}; check --region if that is not the cluster's region`;
 }

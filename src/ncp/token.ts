@@ -3,18 +3,26 @@
  * Pure: the clock and the key lookup are passed in.
  */
 import { timingSafeEqual } from "node:crypto";
+import type { MintedToken } from "../cluster-info.js";
+import { mintedToken } from "../kube/exec-credential.js";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
 import { MAX_DATE_MS, toEpochMs, type TimeInput } from "../lib/time.js";
-import { KEY_RE, UUID_RE } from "../lib/validate.js";
+import { UUID_RE } from "../lib/validate.js";
 import { clipped, quoted } from "../lib/printable.js";
-import { ncpStage, normalizeNcpRegion } from "./region.js";
-import { hmacSha256Base64, signNcpRequest } from "./sign.js";
+import { parseNcpRegion, type NcpRegion } from "./region.js";
+import { signNcpRequest, type NcpSigner } from "./sign.js";
 
 /** The prefix of every NKS IAM token. */
 export const NCP_TOKEN_PREFIX = "k8s-ncp-v1.";
 
-/** How long an NKS token is accepted after its timestamp: 15 minutes. */
-export const NCP_TOKEN_TTL_MS = 15 * 60 * 1000;
+/**
+ * How long an NKS token works after its timestamp: 5 minutes. The cluster replays the token's
+ * signature to NCP IAM, whose API gateway refuses a timestamp more than 5 minutes off its clock
+ * (NCP API docs, common request headers; docs/formats.md §1). So a minted token's `expiresAt` is
+ * its timestamp + 5 minutes and its `refreshAt` (the ExecCredential's `expirationTimestamp`) + 4,
+ * as cb-spider announces NKS tokens (cb-spider#1828); and a verifier's default window is 5 minutes.
+ */
+export const NCP_TOKEN_TTL_MS = 5 * 60 * 1000;
 
 /** How far in the future a token's timestamp may lie by default when verifying: 1 minute. */
 export const NCP_TOKEN_MAX_FUTURE_SKEW_MS = 60 * 1000;
@@ -35,7 +43,7 @@ const GO_ESCAPES: Record<string, string> = {
   "\u2029": "\\u2029",
 };
 
-// The last timestamp whose expiry (15 minutes on) is still a Date.
+// The last timestamp whose expiry is still a Date.
 const MAX_TIMESTAMP_MS = MAX_DATE_MS - NCP_TOKEN_TTL_MS;
 
 /**
@@ -58,101 +66,84 @@ export function checkClusterUuid(clusterUuid: string): string {
   return clusterUuid;
 }
 
-/** Checks an access or secret key without ever echoing it. */
-function checkKey(field: "accessKey" | "secretKey", value: string): void {
-  const label = field === "accessKey" ? "access key" : "secret key";
-  if (value === "") {
-    throw new InvalidInputError(field, `the ${label} is empty: set it in the environment or in ~/.ncloud/configure`);
-  }
-  if (!KEY_RE.test(value)) {
-    throw new InvalidInputError(
-      field,
-      `the ${label} holds white space or control characters: copy it again without spaces or line breaks`,
-    );
-  }
+declare const parsedCluster: unique symbol;
+
+/**
+ * One NKS cluster as its tokens name it, parsed once where the input entered ({@link parseNcpTokenTarget}):
+ * the UUID checked, the region checked with its stage, and the IAM path a token signs. Hold it for as
+ * long as you mint for the cluster: minting then checks nothing again.
+ */
+export interface NcpTokenTarget {
+  readonly [parsedCluster]: true;
+  /** The cluster UUID, as given (case kept). */
+  readonly clusterUuid: string;
+  readonly region: NcpRegion;
+  /** `/iam/{stage}/user?clusterUuid={uuid}`: docs/formats.md §1, step 3. */
+  readonly path: string;
 }
 
-/** What {@link mintNcpToken} needs. */
-export interface MintNcpTokenInput {
-  accessKey: string;
-  secretKey: string;
-  clusterUuid: string;
-  /** NCP region code (`KR`, `SGN`, …); case does not matter. */
-  region: string;
-  /** The time to sign at; defaults to the current time. */
-  now?: TimeInput;
-}
-
-/** A minted token and the moment it stops being accepted. */
-export interface NcpToken {
-  token: string;
-  expiresAt: Date;
+/**
+ * Checks a cluster's region and UUID (refusing, with `InvalidInputError` naming the field, anything
+ * that would change what is signed) and returns the {@link NcpTokenTarget} that minting takes.
+ *
+ * @example
+ * ```ts
+ * const cluster = parseNcpTokenTarget({ region: "sgn", clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b" });
+ * cluster.path; // "/iam/sgn-v1/user?clusterUuid=3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b"
+ * ```
+ */
+export function parseNcpTokenTarget(input: { region: string | NcpRegion; clusterUuid: string }): NcpTokenTarget {
+  const clusterUuid = checkClusterUuid(input.clusterUuid);
+  const region = typeof input.region === "string" ? parseNcpRegion(input.region) : input.region;
+  return { clusterUuid, region, path: `/iam/${region.stage}/user?clusterUuid=${clusterUuid}` } as NcpTokenTarget;
 }
 
 /** The IAM path that a token for this cluster and region signs. */
 export function ncpTokenPath(clusterUuid: string, region: string): string {
-  return `/iam/${ncpStage(region)}/user?clusterUuid=${checkClusterUuid(clusterUuid)}`;
+  return parseNcpTokenTarget({ clusterUuid, region }).path;
 }
 
-// kubectl and long-running clients mint for one cluster again and again: keep the last checked
-// path, with the parts of the string to sign and of the claim that follow from it.
-interface PathParts {
-  clusterUuid: string;
-  region: string;
-  path: string;
-  /** `GET {path}\n`: the string to sign (docs/formats.md §1, step 3) up to the timestamp. */
-  signHead: string;
-  /** The claim from the end of the signature on. */
-  claimTail: string;
-}
-let lastPath: PathParts | undefined;
-
-function pathParts(clusterUuid: string, region: string): PathParts {
-  if (lastPath?.clusterUuid !== clusterUuid || lastPath.region !== region) {
-    const path = ncpTokenPath(clusterUuid, region);
-    lastPath = { clusterUuid, region, path, signHead: `GET ${path}\n`, claimTail: `","path":"${path}"}` };
-  }
-  return lastPath;
+/** What {@link mintNcpToken} needs: a key ready to sign, a parsed cluster, and the time. */
+export interface MintNcpTokenInput {
+  /** The API key that signs ({@link createNcpSigner}). */
+  signer: NcpSigner;
+  /** The cluster the token is for ({@link parseNcpTokenTarget}). */
+  cluster: NcpTokenTarget;
+  /** The time to sign at; defaults to the current time. */
+  now?: TimeInput;
 }
 
-// Printable ASCII other than space: a key made only of these passes checkKey (the common case, checked fast).
-const PLAIN_KEY_RE = /^[!-~]+$/;
-// Of those, the ones that Go's encoding/json writes as they are (all but " & < > and backslash).
+// Of the printable ASCII characters, the ones that Go's encoding/json writes as they are (all but " & < > and backslash).
 const GO_PLAIN_RE = /^[!#-%'-;=?-[\]-~]+$/;
 
 /**
- * Mints an NKS IAM token, byte for byte as the official `ncp-iam-authenticator` does (docs/formats.md §1).
+ * Mints an NKS IAM token, byte for byte as the official `ncp-iam-authenticator` does (docs/formats.md §1):
+ * good for 5 minutes after its timestamp (`expiresAt`), to be replaced after 4 (`refreshAt`). Pure:
+ * the key, the cluster and the time are all passed in, and nothing is kept between calls.
  *
  * @example
  * ```ts
- * const { token, expiresAt } = mintNcpToken({
- *   accessKey, secretKey, clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", region: "KR",
- * });
+ * const signer = createNcpSigner({ accessKey, secretKey });
+ * const cluster = parseNcpTokenTarget({ region: "KR", clusterUuid: "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b" });
+ * const { token, expiresAt, refreshAt } = mintNcpToken({ signer, cluster });
  * ```
  */
-export function mintNcpToken(input: MintNcpTokenInput): NcpToken {
-  const { accessKey, secretKey } = input;
-  const plainAccessKey = GO_PLAIN_RE.test(accessKey);
-  if (!plainAccessKey) checkKey("accessKey", accessKey);
-  if (!PLAIN_KEY_RE.test(secretKey)) checkKey("secretKey", secretKey);
-  const parts = pathParts(input.clusterUuid, input.region);
+export function mintNcpToken(input: MintNcpTokenInput): MintedToken {
+  const { signer, cluster } = input;
   const ms = toEpochMs(input.now);
   if (ms < 0 || ms > MAX_TIMESTAMP_MS) {
     throw new InvalidInputError("now", "now is before 1970 or too far ahead: a token's timestamp cannot carry it");
   }
   const timestamp = String(ms);
+  const accessKey = signer.accessKey;
+  const signature = signer.sign(`GET ${cluster.path}\n${timestamp}\n${accessKey}`);
   // The timestamp is digits, the signature Base64 and the path checked: only the access key can
-  // need escaping. The common case, a plain ASCII key, is written as is from the cached parts;
-  // any other key goes the long way: JSON.stringify, Go's extra escapes, UTF-8.
-  let body: string;
-  if (plainAccessKey) {
-    const signature = hmacSha256Base64(secretKey, `${parts.signHead}${timestamp}\n${accessKey}`);
-    body = btoa(`{"timestamp":"${timestamp}","accessKey":"${accessKey}","signature":"${signature}${parts.claimTail}`);
-  } else {
-    const signature = signNcpRequest({ method: "GET", uri: parts.path, timestamp, accessKey, secretKey });
-    body = encodeClaim({ timestamp, accessKey, signature, path: parts.path });
-  }
-  return { token: NCP_TOKEN_PREFIX + body, expiresAt: new Date(ms + NCP_TOKEN_TTL_MS) };
+  // need escaping. The common case, a plain ASCII key, is written as it is; any other key goes the
+  // long way: JSON.stringify, Go's extra escapes, UTF-8.
+  const body = GO_PLAIN_RE.test(accessKey)
+    ? btoa(`{"timestamp":"${timestamp}","accessKey":"${accessKey}","signature":"${signature}","path":"${cluster.path}"}`)
+    : encodeClaim({ timestamp, accessKey, signature, path: cluster.path });
+  return mintedToken(NCP_TOKEN_PREFIX + body, new Date(ms + NCP_TOKEN_TTL_MS));
 }
 
 /** JSON as Go's encoding/json writes it: also escaping <, >, &, U+2028 and U+2029. */
@@ -174,7 +165,7 @@ export interface NcpTokenClaim {
   issuedAt: Date;
   /** The signing time as it stands in the claim (milliseconds, decimal). */
   timestamp: string;
-  /** When the token stops being accepted: `issuedAt` plus 15 minutes. */
+  /** When the token stops being accepted: `issuedAt` plus 5 minutes ({@link NCP_TOKEN_TTL_MS}). */
   expiresAt: Date;
   accessKey: string;
   signature: string;
@@ -278,7 +269,7 @@ export interface VerifyNcpTokenOptions {
   region?: string;
   /** The time to check against; defaults to the current time. */
   now?: TimeInput;
-  /** How old a token may be; 15 minutes by default. */
+  /** How old a token may be; 5 minutes by default (NCP's gateway window, {@link NCP_TOKEN_TTL_MS}). */
   maxAgeMs?: number;
   /** How far in the future its timestamp may be; 1 minute by default. */
   maxFutureSkewMs?: number;
@@ -344,7 +335,7 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
     throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token is for cluster ${claim.clusterUuid}, not ${clipped(options.clusterUuid, 64)}`);
   }
   if (options.region !== undefined) {
-    const want = ncpStage(normalizeNcpRegion(options.region));
+    const want = parseNcpRegion(options.region).stage;
     if (want !== claim.stage) {
       throw new TokenError(ErrorCode.TOKEN_CLUSTER, `the token names IAM stage ${claim.stage}, but this cluster's region ${options.region.toUpperCase()} uses ${want}`);
     }

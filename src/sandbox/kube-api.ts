@@ -1,6 +1,6 @@
 /**
  * A sandbox cluster's Kubernetes API endpoint: authenticates `k8s-ncp-v1` bearer tokens with
- * verifyNcpToken (docs/formats.md §1: key ring signature, 15 minutes old at most, 1 minute ahead at
+ * verifyNcpToken (docs/formats.md §1: key ring signature, 5 minutes old at most, as NCP's gateway, 1 minute ahead at
  * most, this cluster's UUID and its region's stage), maps the key to a user through `ncp-auth`,
  * and answers the part of the API that kubectl needs: version, discovery, namespaces, nodes (one
  * per worker node of its node pool, as the NKS API lists them), pods (a few system pods in

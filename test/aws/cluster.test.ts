@@ -105,7 +105,8 @@ test("eksKubeconfigEntries: aliases name the context and user; embed mode holds 
   const embedded = await eksKubeconfigEntries({ cluster, region, options: { mode: "embed" }, credentials, now });
   const token = embedded.entries.user.user.token ?? "";
   verifyEksTokenByHand(token, { secretFor: () => secret, clusterName: "prod-eks", now });
-  assert.equal(embedded.tokenExpiresAt?.toISOString(), "2026-05-05T06:21:08.000Z");
+  assert.equal(embedded.tokenExpiresAt?.toISOString(), "2026-05-05T06:22:08.000Z");
+  assert.equal(embedded.tokenRefreshAt?.toISOString(), "2026-05-05T06:21:08.000Z");
 });
 
 test("a cluster still being created gets no kubeconfig: ClusterStateError", async () => {

@@ -70,8 +70,9 @@ for (const c of cases) {
     assert.equal(ours.signedAt.getTime(), at);
     // The CLI reads its clock again after signing; the two agree unless a second ticked in between.
     const cliExpiry = Date.parse(cli.status.expirationTimestamp);
-    assert.ok(cliExpiry - ours.expiresAt.getTime() >= 0 && cliExpiry - ours.expiresAt.getTime() <= 1000);
-    assert.equal(ours.expiresAt.getTime(), at + 14 * 60 * 1000);
+    assert.ok(cliExpiry - ours.refreshAt.getTime() >= 0 && cliExpiry - ours.refreshAt.getTime() <= 1000);
+    assert.equal(ours.refreshAt.getTime(), at + 14 * 60 * 1000);
+    assert.equal(ours.expiresAt.getTime(), at + 15 * 60 * 1000);
   });
 }
 
@@ -109,13 +110,19 @@ test("the presigned URL's parts: host, query order, scope, signed headers, sessi
   assert.throws(() => verifyEksTokenByHand(token, { secretFor: () => randomSecret(), clusterName: "prod-eks", now }), /signature mismatch/);
 });
 
-test("expiresAt: 14 minutes on, or when the credentials expire if sooner", async () => {
+test("expiresAt: 15 minutes on, or when the credentials expire if sooner; refreshAt a minute before", async () => {
   const now = Date.UTC(2026, 5, 1, 12, 0, 0);
   const base = { accessKeyId: AK, secretAccessKey: randomSecret(), sessionToken: "t" };
   const later = await mintEksToken({ credentials: { ...base, expiration: new Date(now + 3600_000) }, clusterName: "c", region: "us-east-1", now });
-  assert.equal(later.expiresAt.toISOString(), "2026-06-01T12:14:00.000Z");
+  assert.equal(later.expiresAt.toISOString(), "2026-06-01T12:15:00.000Z");
+  assert.equal(later.refreshAt.toISOString(), "2026-06-01T12:14:00.000Z");
   const sooner = await mintEksToken({ credentials: { ...base, expiration: new Date(now + 5 * 60_000) }, clusterName: "c", region: "us-east-1", now });
   assert.equal(sooner.expiresAt.toISOString(), "2026-06-01T12:05:00.000Z");
+  assert.equal(sooner.refreshAt.toISOString(), "2026-06-01T12:04:00.000Z");
+  // Credentials with less than the margin left: replace the token at once, never before it was signed.
+  const last = await mintEksToken({ credentials: { ...base, expiration: new Date(now + 30_000) }, clusterName: "c", region: "us-east-1", now });
+  assert.equal(last.expiresAt.toISOString(), "2026-06-01T12:00:30.000Z");
+  assert.equal(last.refreshAt.toISOString(), "2026-06-01T12:00:00.000Z");
 });
 
 test("stsHostFor: the partition's DNS suffix", () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createHmac, randomBytes } from "node:crypto";
 import { runCli } from "../../src/cli/main.js";
 import { assertOneLine as assertRefusal, runInProcess, type CliRun } from "../helpers/cli.js";
-import { mintNcpToken } from "../../src/ncp/token.js";
+import { mintFor } from "../helpers/ncp-mint.js";
 import { mintEksToken } from "../../src/aws/token.js";
 
 // The SGN golden vector (test/fixtures/ncp-token-vectors.json): its fields are known without decoding.
@@ -59,15 +59,15 @@ test("inspect prints the claim of the SGN vector, its age and validity, never it
   assert.match(r.out, /^stage: +sgn-v1$/m);
   assert.match(r.out, /^access key: +NCPTESTACCESSKEY0001$/m);
   assert.match(r.out, /^issued at: +2026-01-01T00:00:00\.000Z$/m);
-  assert.match(r.out, /^expires at: +2026-01-01T00:15:00\.000Z$/m);
+  assert.match(r.out, /^expires at: +2026-01-01T00:05:00\.000Z$/m);
   assert.match(r.out, /^age: +2m0s$/m);
-  assert.match(r.out, /^valid: +yes \(expires in 13m0s\)$/m);
+  assert.match(r.out, /^valid: +yes \(expires in 3m0s\)$/m);
   assert.match(r.out, /^signature: +not checked \(add --verify\)$/m);
   assert.ok(!r.out.includes(SGN.signature));
 });
 
 test("inspect -o json gives every field for scripts", async () => {
-  const r = await run(["inspect", "-o", "json", SGN.token], { now: SGN.timestamp + 16 * MIN });
+  const r = await run(["inspect", "-o", "json", SGN.token], { now: SGN.timestamp + 6 * MIN });
   assert.equal(r.status, 0, r.err);
   assert.deepEqual(JSON.parse(r.out), {
     type: "k8s-ncp-v1",
@@ -76,8 +76,8 @@ test("inspect -o json gives every field for scripts", async () => {
     accessKey: SGN.accessKey,
     path: `/iam/sgn-v1/user?clusterUuid=${SGN.clusterUuid}`,
     issuedAt: "2026-01-01T00:00:00.000Z",
-    expiresAt: "2026-01-01T00:15:00.000Z",
-    ageSeconds: 960,
+    expiresAt: "2026-01-01T00:05:00.000Z",
+    ageSeconds: 360,
     valid: false,
     reason: "expired",
     signature: "unchecked",
@@ -86,10 +86,13 @@ test("inspect -o json gives every field for scripts", async () => {
 });
 
 test("inspect says when a token has expired or lies in the future", async () => {
-  const expired = await run(["inspect", SGN.token], { now: SGN.timestamp + 20 * MIN });
+  // NCP's gateway window: 5 minutes. A 6-minute-old token is dead, a 4-minute-old one alive.
+  const expired = await run(["inspect", SGN.token], { now: SGN.timestamp + 6 * MIN });
   assert.equal(expired.status, 0);
-  assert.match(expired.out, /^valid: +no: expired 5m0s ago, mint a new one$/m);
-  const atEdge = await run(["inspect", SGN.token], { now: SGN.timestamp + 15 * MIN });
+  assert.match(expired.out, /^valid: +no: expired 1m0s ago, mint a new one$/m);
+  const alive = await run(["inspect", SGN.token], { now: SGN.timestamp + 4 * MIN });
+  assert.match(alive.out, /^valid: +yes \(expires in 1m0s\)$/m);
+  const atEdge = await run(["inspect", SGN.token], { now: SGN.timestamp + 5 * MIN });
   assert.match(atEdge.out, /^valid: +yes/m);
   const future = await run(["inspect", SGN.token], { now: SGN.timestamp - 3 * MIN });
   assert.match(future.out, /^age: +-3m0s$/m);
@@ -142,8 +145,8 @@ test("inspect --verify with a profile from the configure file", async () => {
 test("inspect --verify refuses what fails a check, with exit 4 and one line", async () => {
   const wrongSecret = await run(["inspect", "--verify", SGN.token], { env: { ...specKeys, NCLOUD_SECRET_ACCESS_KEY: randomBytes(20).toString("hex") } });
   assertOneLine(wrongSecret, 4, /signature does not match/);
-  const expired = await run(["inspect", "--verify", SGN.token], { env: specKeys, now: SGN.timestamp + 16 * MIN });
-  assertOneLine(expired, 4, /expired at 2026-01-01T00:15:00\.000Z.*mint a new one/);
+  const expired = await run(["inspect", "--verify", SGN.token], { env: specKeys, now: SGN.timestamp + 6 * MIN });
+  assertOneLine(expired, 4, /expired at 2026-01-01T00:05:00\.000Z.*mint a new one/);
   const future = await run(["inspect", "--verify", SGN.token], { env: specKeys, now: SGN.timestamp - 2 * MIN });
   assertOneLine(future, 4, /in the future: check the clock/);
   const otherCluster = await run(["inspect", "--verify", "--clusterUuid", "00000000-0000-4000-8000-000000000000", SGN.token], { env: specKeys });
@@ -262,7 +265,7 @@ test("inspect is a kubeiam command, not one of ncp-iam-authenticator's", async (
   assert.equal(status, 2);
   assert.match(err, /^ncp-iam-authenticator: unknown command "inspect"/);
   // A token minted here decodes to what was minted.
-  const { token } = mintNcpToken({ accessKey: "AK1", secretKey: "sk", clusterUuid: SGN.clusterUuid, region: "FKR", now: SGN.timestamp });
+  const { token } = mintFor({ accessKey: "AK1", secretKey: "sk", clusterUuid: SGN.clusterUuid, region: "FKR", now: SGN.timestamp });
   const r = await run(["inspect", "-o", "json", token]);
   assert.equal((JSON.parse(r.out) as { stage: string }).stage, "v1");
 });

@@ -9,9 +9,9 @@ import { createHash, createHmac, generateKeyPairSync, verify } from "node:crypto
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { mintNcpToken } from "../../src/ncp/token.js";
+import { mintNcpToken, parseNcpTokenTarget } from "../../src/ncp/token.js";
 import { ncpApiPrefix, ncpStage } from "../../src/ncp/region.js";
-import { signNcpRequest } from "../../src/ncp/sign.js";
+import { createNcpSigner, signNcpRequest } from "../../src/ncp/sign.js";
 import { ncpApiBaseUrl } from "../../src/ncp/api.js";
 import { mintEksToken } from "../../src/aws/token.js";
 import { signJwtAssertion, GKE_DEFAULT_SCOPES } from "../../src/gcp/token.js";
@@ -66,16 +66,18 @@ test("section 1: the NKS token example, recomputed with node:crypto and minted b
   const claim = `{"timestamp":"${field(t, "timestamp")}","accessKey":"${field(t, "access key")}","signature":"${signature}","path":"${path}"}`;
   assert.equal(field(t, "claim"), claim);
   assert.equal(field(t, "token"), `k8s-ncp-v1.${Buffer.from(claim, "utf8").toString("base64")}`);
-  assert.equal(field(t, "valid until"), new Date(time + 15 * 60_000).toISOString().replace(".000Z", "Z"));
+  // NCP's gateway window is 5 minutes; kubectl is told to come back a minute before (240 s).
+  assert.equal(field(t, "valid until"), new Date(time + 5 * 60_000).toISOString().replace(".000Z", "Z"));
+  assert.equal(field(t, "expirationTimestamp"), new Date(time + 240_000).toISOString().replace(".000Z", "Z"));
 
   const minted = mintNcpToken({
-    accessKey: field(t, "access key"),
-    secretKey: field(t, "secret key"),
-    clusterUuid: field(t, "cluster UUID"),
-    region: field(t, "region"),
+    signer: createNcpSigner({ accessKey: field(t, "access key"), secretKey: field(t, "secret key") }),
+    cluster: parseNcpTokenTarget({ clusterUuid: field(t, "cluster UUID"), region: field(t, "region") }),
     now: time,
   });
   assert.equal(minted.token, field(t, "token"));
+  assert.equal(minted.expiresAt.toISOString().replace(".000Z", "Z"), field(t, "valid until"));
+  assert.equal(minted.refreshAt.toISOString().replace(".000Z", "Z"), field(t, "expirationTimestamp"));
   // The string to sign as the page prints it.
   assert.equal(codeBlock("nks-string-to-sign"), `GET ${path}\n${field(t, "timestamp")}\n${field(t, "access key")}`);
 });
@@ -156,7 +158,7 @@ test("section 6: the EKS example, by SigV4 written from AWS's documentation and 
     now: time,
   });
   assert.equal(minted.token, field(t, "token"));
-  assert.equal(minted.expiresAt.toISOString().replace(".000Z", "Z"), field(t, "expirationTimestamp"));
+  assert.equal(minted.refreshAt.toISOString().replace(".000Z", "Z"), field(t, "expirationTimestamp"));
 });
 
 test("section 7: the GKE assertion's signing input, recomputed and produced by signJwtAssertion", () => {

@@ -151,7 +151,7 @@ test("update-kubeconfig --ca-file: the plugin gets the CA too, and kubectl reach
 test("createBrokerProvider({ ca }) over TLS", async () => {
   const provider = createBrokerProvider({ server: url, token: alice, ca: caPem });
   assert.deepEqual((await provider.listClusters()).map((c) => c.name), ["demo"]);
-  const t = await provider.mintToken((await provider.listClusters())[0] as Awaited<ReturnType<typeof provider.listClusters>>[number]);
+  const t = await provider.mintToken((await provider.listClusters())[0]!.ref);
   assert.match(t.token, /^k8s-ncp-v1\./);
   await assert.rejects(createBrokerProvider({ server: url, token: alice }).listClusters(), (e: Error & { code?: string }) => e.code === "ERR_NETWORK" && /not trusted/.test(e.message));
 });

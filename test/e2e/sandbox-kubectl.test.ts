@@ -214,7 +214,7 @@ test("embedded-token mode: kubectl works with no NCP key in its environment", as
   const file = join(dir, "config-embed");
   const up = await updateKubeconfig(file, c, ["--embed-token"]);
   assert.equal(up.code, 0, up.stderr);
-  assert.match(up.stderr, /the embedded token expires at .* \(in 15 minutes\)/);
+  assert.match(up.stderr, /the embedded token is good until .* \(in 4 minutes\)/);
   const doc = parseYaml(await readFile(file, "utf8")) as { users: { user: { token?: string; exec?: unknown } }[] };
   assert.match(doc.users[0]?.user.token ?? "", /^k8s-ncp-v1\./);
   assert.equal(doc.users[0]?.user.exec, undefined);

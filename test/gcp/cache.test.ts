@@ -16,8 +16,9 @@ test("a written token is read back until 5 minutes before it expires, then it is
   const now = Date.UTC(2026, 0, 1, 12, 0, 0);
   const expiresAt = new Date(now + 60 * 60 * 1000);
   assert.equal(await writeGkeCachedToken(dir, fp("id-1"), { token: "ya29.cached", expiresAt }), undefined);
-  assert.deepEqual(await readGkeCachedToken(dir, fp("id-1"), now), { token: "ya29.cached", expiresAt });
-  assert.deepEqual(await readGkeCachedToken(dir, fp("id-1"), expiresAt.getTime() - 5 * 60 * 1000 - 1), { token: "ya29.cached", expiresAt });
+  const refreshAt = new Date(expiresAt.getTime() - 60 * 1000);
+  assert.deepEqual(await readGkeCachedToken(dir, fp("id-1"), now), { token: "ya29.cached", expiresAt, refreshAt });
+  assert.deepEqual(await readGkeCachedToken(dir, fp("id-1"), expiresAt.getTime() - 5 * 60 * 1000 - 1), { token: "ya29.cached", expiresAt, refreshAt });
   assert.equal(await readGkeCachedToken(dir, fp("id-1"), expiresAt.getTime() - 5 * 60 * 1000), undefined);
   assert.equal(await readGkeCachedToken(dir, fp("id-1"), expiresAt.getTime() + 1), undefined);
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { VersionApi } from "@kubernetes/client-node";
 import { createTokenCache, selfRefreshingKubeConfig } from "../../src/kube/client.js";
 import { ncpKubeConfig } from "../../src/ncp/client.js";
-import { mintNcpToken } from "../../src/ncp/token.js";
+import { mintFor } from "../helpers/ncp-mint.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 import { startTlsCluster, VERSION_BODY, type TlsCluster } from "../helpers/tls-cluster.js";
 
@@ -32,7 +32,7 @@ after(async () => {
   await standIn.close();
 });
 
-test("createTokenCache: one mint for concurrent callers, cached until the margin, failures not cached", async () => {
+test("createTokenCache: one mint for concurrent callers, cached until the token's refreshAt, failures not cached", async () => {
   let t = 0;
   let mints = 0;
   let fail = false;
@@ -41,9 +41,9 @@ test("createTokenCache: one mint for concurrent callers, cached until the margin
       mints++;
       await new Promise((r) => setTimeout(r, 5));
       if (fail) throw new Error("mint failed");
-      return { token: `t${mints}`, expiresAt: new Date(t + 100_000) };
+      return { token: `t${mints}`, expiresAt: new Date(t + 100_000), refreshAt: new Date(t + 90_000) };
     },
-    { now: () => t, marginMs: 10_000 },
+    { now: () => t },
   );
   assert.deepEqual(await Promise.all([cache.get(), cache.get(), cache.get()]), ["t1", "t1", "t1"]);
   assert.equal(mints, 1);
@@ -63,7 +63,7 @@ test("selfRefreshingKubeConfig: a long-running program keeps working past a toke
     cluster: { server: cluster.server, caData: cluster.caData },
     mintToken: () => {
       mints++;
-      return mintNcpToken({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: now() });
+      return mintFor({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: now() });
     },
     now,
   });
@@ -72,11 +72,11 @@ test("selfRefreshingKubeConfig: a long-running program keeps working past a toke
   assert.deepEqual(results.map((r) => r.gitVersion), Array(4).fill(VERSION_BODY.gitVersion));
   assert.equal(mints, 1, "concurrent requests share one mint");
 
-  clock += 10 * 60 * 1000; // still valid, outside the 60 s margin
+  clock += 3.5 * 60 * 1000; // before the token's refreshAt (4 of its 5 minutes)
   await api.getCode();
   assert.equal(mints, 1);
 
-  clock += 4.5 * 60 * 1000; // 14.5 min after minting: inside the margin, so a new token
+  clock += 60 * 1000; // 4.5 min after minting: past refreshAt, so a new token
   await api.getCode();
   assert.equal(mints, 2);
 
@@ -88,11 +88,11 @@ test("selfRefreshingKubeConfig: a long-running program keeps working past a toke
 });
 
 test("the cluster refuses an expired token: the refresh is what keeps the program working", async () => {
-  const stale = mintNcpToken({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: now() - 16 * 60 * 1000 });
+  const stale = mintFor({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: now() - 6 * 60 * 1000 });
   const kc = await selfRefreshingKubeConfig({
     cluster: { server: cluster.server, caData: cluster.caData },
     mintToken: () => stale,
-    now: () => stale.expiresAt.getTime() - 10 * 60 * 1000, // the cache believes it fresh
+    now: () => stale.refreshAt.getTime() - 60 * 1000, // the cache believes it fresh
   });
   await assert.rejects(kc.makeApiClient(VersionApi).getCode(), (e: unknown) => e instanceof Error && /401/.test(e.message));
   assert.match(cluster.seen.at(-1)?.reason ?? "", /expired/);
@@ -124,7 +124,7 @@ test("ncpKubeConfig with a known endpoint makes no API call", async () => {
 test("a token for another cluster is refused by the endpoint", async () => {
   const kc = await selfRefreshingKubeConfig({
     cluster: { server: cluster.server, caData: cluster.caData },
-    mintToken: () => mintNcpToken({ accessKey: AK, secretKey: SK, clusterUuid: "00000000-0000-4000-8000-000000000000", region: "KR", now: now() }),
+    mintToken: () => mintFor({ accessKey: AK, secretKey: SK, clusterUuid: "00000000-0000-4000-8000-000000000000", region: "KR", now: now() }),
     now,
   });
   await assert.rejects(kc.makeApiClient(VersionApi).getCode());

@@ -137,7 +137,8 @@ test("embed mode: a fresh token for this cluster, and when it expires", async ()
   const now = Date.now();
   const info = await getNcpCluster({ clusterUuid: UUID, region: "KR", credentials, kubeconfig: { mode: "embed" }, now: () => now });
   assert.equal(info.access.mode, "embed");
-  assert.equal(info.access.tokenExpiresAt?.getTime(), now + 15 * 60 * 1000);
+  assert.equal(info.access.tokenExpiresAt?.getTime(), now + 5 * 60 * 1000);
+  assert.equal(info.access.tokenRefreshAt?.getTime(), now + 4 * 60 * 1000);
   const token = parseKubeconfig(info.access.kubeconfig ?? "").users[0]?.user.token ?? "";
   const who = verifyNcpToken(token, { secretKeyFor: (ak) => (ak === AK ? SK : undefined), clusterUuid: UUID, region: "KR", now });
   assert.equal(who.accessKey, AK);

@@ -5,13 +5,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { inspect } from "node:util";
 import {
   checkClusterUuid,
   decodeNcpToken,
   mintNcpToken,
+  parseNcpTokenTarget,
   verifyNcpToken,
   type VerifyNcpTokenOptions,
 } from "../../src/ncp/token.js";
+import { createNcpSigner } from "../../src/ncp/sign.js";
+import { mintFor } from "../helpers/ncp-mint.js";
 import { ErrorCode, InvalidInputError, TokenError, type ErrorCodeValue } from "../../src/lib/errors.js";
 
 // The SGN golden vector of test/fixtures/ncp-token-vectors.json (format: docs/formats.md §1).
@@ -63,8 +67,8 @@ test("decodeNcpToken: every field of the SGN vector", () => {
   const c = decodeNcpToken(TOKEN);
   assert.equal(c.timestamp, "1767225600000");
   assert.equal(c.issuedAt.toISOString(), "2026-01-01T00:00:00.000Z");
-  assert.equal(c.expiresAt.toISOString(), "2026-01-01T00:15:00.000Z");
-  assert.equal(c.expiresAt.getTime() - c.issuedAt.getTime(), 15 * MIN);
+  assert.equal(c.expiresAt.toISOString(), "2026-01-01T00:05:00.000Z");
+  assert.equal(c.expiresAt.getTime() - c.issuedAt.getTime(), 5 * MIN);
   assert.equal(c.accessKey, AK);
   assert.equal(c.signature, SIG);
   assert.equal(c.path, PATH);
@@ -155,7 +159,7 @@ test("verifyNcpToken: the SGN vector verifies with its secret, cluster and regio
     clusterUuid: UUID,
     stage: "sgn-v1",
     issuedAt: new Date("2026-01-01T00:00:00.000Z"),
-    expiresAt: new Date("2026-01-01T00:15:00.000Z"),
+    expiresAt: new Date("2026-01-01T00:05:00.000Z"),
   });
 });
 
@@ -191,15 +195,19 @@ test("verifyNcpToken: a tampered or wrongly keyed token is ERR_TOKEN_SIGNATURE",
   throwsToken(() => verifyNcpToken(TOKEN, opts({ secretKeyFor: () => `${SK}x` })), ErrorCode.TOKEN_SIGNATURE, /signature does not match/);
 });
 
-test("verifyNcpToken: valid through exactly 15 minutes, expired 1 ms later", () => {
+test("verifyNcpToken: by default, like NCP's gateway, valid through exactly 5 minutes, expired 1 ms later", () => {
   assert.equal(verifyNcpToken(TOKEN, opts({ now: TS })).accessKey, AK);
-  assert.equal(verifyNcpToken(TOKEN, opts({ now: TS + 15 * MIN })).accessKey, AK);
-  assert.equal(verifyNcpToken(TOKEN, opts({ now: new Date(TS + 15 * MIN) })).accessKey, AK);
+  assert.equal(verifyNcpToken(TOKEN, opts({ now: TS + 4 * MIN })).accessKey, AK);
+  assert.equal(verifyNcpToken(TOKEN, opts({ now: TS + 5 * MIN })).accessKey, AK);
+  assert.equal(verifyNcpToken(TOKEN, opts({ now: new Date(TS + 5 * MIN) })).accessKey, AK);
   throwsToken(
-    () => verifyNcpToken(TOKEN, opts({ now: TS + 15 * MIN + 1 })),
+    () => verifyNcpToken(TOKEN, opts({ now: TS + 5 * MIN + 1 })),
     ErrorCode.TOKEN_EXPIRED,
-    /expired at 2026-01-01T00:15:00\.000Z \(issued 2026-01-01T00:00:00\.000Z\): mint a new one/,
+    /expired at 2026-01-01T00:05:00\.000Z \(issued 2026-01-01T00:00:00\.000Z\): mint a new one/,
   );
+  // What the old 15-minute window let through: a 6-minute-old token (and one of 14 minutes).
+  throwsToken(() => verifyNcpToken(TOKEN, opts({ now: TS + 6 * MIN })), ErrorCode.TOKEN_EXPIRED, /expired at 2026-01-01T00:05:00\.000Z/);
+  throwsToken(() => verifyNcpToken(TOKEN, opts({ now: TS + 14 * MIN })), ErrorCode.TOKEN_EXPIRED, /expired/);
   throwsToken(() => verifyNcpToken(TOKEN, opts({ now: new Date("2026-01-02T00:00:00Z") })), ErrorCode.TOKEN_EXPIRED, /expired/);
 });
 
@@ -245,49 +253,57 @@ test("checkClusterUuid: returns a UUID unchanged, refuses anything else", () => 
   for (const uuid of bad) throwsInvalid(() => checkClusterUuid(uuid), "clusterUuid", /is not a UUID: give the cluster's 8-4-4-4-12 hexadecimal UUID/);
 });
 
-test("mintNcpToken: a non-UUID cluster is refused before the clock is read or anything is signed", () => {
-  let clockRead = false;
-  const input = {
-    accessKey: AK,
-    secretKey: SK,
-    clusterUuid: "abc&x=1",
-    region: "SGN",
-    get now(): number {
-      clockRead = true;
-      return TS;
-    },
-  };
-  throwsInvalid(() => mintNcpToken(input), "clusterUuid", /"abc&x=1" is not a UUID/);
-  assert.equal(clockRead, false);
+test("parseNcpTokenTarget: a non-UUID cluster or a bad region is refused with INVALID_INPUT, before anything is signed", () => {
+  throwsInvalid(() => parseNcpTokenTarget({ clusterUuid: "abc&x=1", region: "SGN" }), "clusterUuid", /"abc&x=1" is not a UUID/);
+  throwsInvalid(() => parseNcpTokenTarget({ clusterUuid: UUID, region: "S GN" }), "region", /letters and digits/);
+  const target = parseNcpTokenTarget({ clusterUuid: UUID, region: "sgn" });
+  assert.equal(target.path, PATH);
+  assert.equal(target.region.code, "SGN");
+  assert.equal(target.region.stage, "sgn-v1");
 });
 
-test("mintNcpToken: bad region and keys are refused with INVALID_INPUT, never echoing the secret", () => {
-  const good = { accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "SGN", now: TS };
-  throwsInvalid(() => mintNcpToken({ ...good, region: "S GN" }), "region", /letters and digits/);
-  throwsInvalid(() => mintNcpToken({ ...good, accessKey: "" }), "accessKey", /access key is empty/);
-  throwsInvalid(() => mintNcpToken({ ...good, accessKey: `${AK} ` }), "accessKey", /white space or control characters/);
-  throwsInvalid(() => mintNcpToken({ ...good, secretKey: "" }), "secretKey", /secret key is empty/);
+test("createNcpSigner: bad keys are refused with INVALID_INPUT, never echoing the secret; the signer never shows it", () => {
+  const good = { accessKey: AK, secretKey: SK };
+  throwsInvalid(() => createNcpSigner({ ...good, accessKey: "" }), "accessKey", /access key is empty/);
+  throwsInvalid(() => createNcpSigner({ ...good, accessKey: `${AK} ` }), "accessKey", /white space or control characters/);
+  throwsInvalid(() => createNcpSigner({ ...good, secretKey: "" }), "secretKey", /secret key is empty/);
   for (const secretKey of [`${SK}\n`, `${SK.slice(0, 10)} ${SK.slice(10)}`, `${SK}\t`, `${SK}\u0000`, `${SK}\u007f`]) {
-    throwsInvalid(() => mintNcpToken({ ...good, secretKey }), "secretKey", /white space or control characters/);
+    assert.throws(() => createNcpSigner({ ...good, secretKey }), (e: unknown) => e instanceof InvalidInputError && e.field === "secretKey" && !e.message.includes(SK.slice(0, 10)));
   }
-  throwsInvalid(() => mintNcpToken({ ...good, now: Number.NaN }), "now", /not a valid time/);
-  throwsInvalid(() => mintNcpToken({ ...good, now: new Date("not a date") }), "now", /not a valid time/);
+  const signer = createNcpSigner(good);
+  assert.equal(signer.accessKey, AK);
+  for (const shown of [JSON.stringify(signer), JSON.stringify({ signer }), inspect(signer, { showHidden: true, depth: 5 }), String(Object.values(signer))]) {
+    assert.ok(!shown.includes(SK), `the secret shows in ${shown}`);
+  }
+  assert.equal(signer.sign(`GET ${PATH}\n${TS}\n${AK}`), SIG);
+  assert.equal(signer.signRequest("GET", PATH, String(TS)), SIG);
 });
 
-test("mintNcpToken: now as Date or as number gives the same token; expiresAt is now + 15 minutes", () => {
-  const base = { accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "SGN" };
-  const fromNumber = mintNcpToken({ ...base, now: TS });
-  const fromDate = mintNcpToken({ ...base, now: new Date("2026-01-01T00:00:00Z") });
+test("mintNcpToken: a time that is not one is refused with INVALID_INPUT", () => {
+  const signer = createNcpSigner({ accessKey: AK, secretKey: SK });
+  const cluster = parseNcpTokenTarget({ clusterUuid: UUID, region: "SGN" });
+  throwsInvalid(() => mintNcpToken({ signer, cluster, now: Number.NaN }), "now", /not a valid time/);
+  throwsInvalid(() => mintNcpToken({ signer, cluster, now: new Date("not a date") }), "now", /not a valid time/);
+});
+
+test("mintNcpToken: now as Date or as number gives the same token; it ends 5 minutes on and is to be replaced after 4", () => {
+  const signer = createNcpSigner({ accessKey: AK, secretKey: SK });
+  const cluster = parseNcpTokenTarget({ clusterUuid: UUID, region: "SGN" });
+  const fromNumber = mintNcpToken({ signer, cluster, now: TS });
+  const fromDate = mintNcpToken({ signer, cluster, now: new Date("2026-01-01T00:00:00Z") });
   assert.equal(fromNumber.token, TOKEN);
   assert.equal(fromDate.token, TOKEN);
-  assert.equal(fromNumber.expiresAt.toISOString(), "2026-01-01T00:15:00.000Z");
+  assert.equal(fromNumber.expiresAt.toISOString(), "2026-01-01T00:05:00.000Z");
+  assert.equal(fromNumber.refreshAt.toISOString(), "2026-01-01T00:04:00.000Z");
   assert.deepEqual(fromDate.expiresAt, fromNumber.expiresAt);
   // A fractional millisecond is dropped, not rounded into the next one.
-  assert.equal(mintNcpToken({ ...base, now: TS + 0.9 }).token, TOKEN);
+  assert.equal(mintNcpToken({ signer, cluster, now: TS + 0.9 }).token, TOKEN);
+  // The same signer and target, used again, give the same bytes: nothing is kept between calls.
+  assert.equal(mintNcpToken({ signer, cluster, now: TS }).token, TOKEN);
 });
 
 test("mintNcpToken then verifyNcpToken round-trips", () => {
-  const { token, expiresAt } = mintNcpToken({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: TS + 12345 });
+  const { token, expiresAt } = mintFor({ accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "KR", now: TS + 12345 });
   const who = verifyNcpToken(token, opts({ now: TS + 12345, clusterUuid: UUID, region: "KR" }));
   assert.equal(who.stage, "v1");
   assert.deepEqual(who.expiresAt, expiresAt);
@@ -302,8 +318,8 @@ test("a correctly signed token whose timestamp is not a canonical millisecond co
   const absurd = [
     "9999999999999999", // above 8.64e15: new Date() of it is Invalid Date
     "8640000000000001",
-    "8640000000000000", // the last Date, but its expiry 15 minutes on is not one
-    "8639999999100001",
+    "8640000000000000", // the last Date, but its expiry 5 minutes on is not one
+    "8639999999700001",
     "01767225600000", // leading zero: not the bytes minting writes
     "00",
     "1767225600000 ",
@@ -324,13 +340,13 @@ test("a correctly signed token whose timestamp is not a canonical millisecond co
     }
   }
   // The last timestamp whose expiry is still a Date decodes, and is refused as too far ahead.
-  const last = "8639999999100000";
+  const last = "8639999999700000";
   const edge = tokenOf({ timestamp: last, accessKey: AK, signature: sign(last, AK, PATH), path: PATH });
   assert.equal(decodeNcpToken(edge).expiresAt.getTime(), 8.64e15);
-  throwsToken(() => verifyNcpToken(edge, opts()), ErrorCode.TOKEN_FUTURE, /\+275760-09-12T23:45:00\.000Z, more than 60 s in the future/);
+  throwsToken(() => verifyNcpToken(edge, opts()), ErrorCode.TOKEN_FUTURE, /\+275760-09-12T23:55:00\.000Z, more than 60 s in the future/);
   // The first millisecond of the epoch is a canonical timestamp: long expired, never malformed.
   const zero = tokenOf({ timestamp: "0", accessKey: AK, signature: sign("0", AK, PATH), path: PATH });
-  throwsToken(() => verifyNcpToken(zero, opts()), ErrorCode.TOKEN_EXPIRED, /expired at 1970-01-01T00:15:00\.000Z/);
+  throwsToken(() => verifyNcpToken(zero, opts()), ErrorCode.TOKEN_EXPIRED, /expired at 1970-01-01T00:05:00\.000Z/);
 });
 
 test("verifyNcpToken: times and spans outside the Date range are refused with typed errors, never a RangeError", () => {
@@ -347,6 +363,7 @@ test("verifyNcpToken: times and spans outside the Date range are refused with ty
 
 test("mintNcpToken: a time outside what a token can carry is refused as INVALID_INPUT", () => {
   const good = { accessKey: AK, secretKey: SK, clusterUuid: UUID, region: "SGN" };
+  const mintNcpToken = mintFor;
   for (const now of [1e300, 8.64e15 + 1, 8.64e15, -1, -8.64e15]) {
     throwsInvalid(() => mintNcpToken({ ...good, now }), "now", /not a valid time|before 1970|cannot carry/);
   }
@@ -408,7 +425,7 @@ test("verifyNcpToken: an access key that Go's JSON escapes (<, >, &) verifies on
   const goForm = `{"timestamp":"${ts}","accessKey":"NCP\\u003c\\u0026\\u003eKEY","signature":"${sig}","path":"${PATH}"}`;
   const plainForm = JSON.stringify({ timestamp: ts, accessKey: ak, signature: sig, path: PATH });
   assert.equal(verifyNcpToken(rawToken(goForm), ring).accessKey, ak);
-  assert.equal(mintNcpToken({ accessKey: ak, secretKey: sk, clusterUuid: UUID, region: "SGN", now: TS }).token, rawToken(goForm));
+  assert.equal(mintFor({ accessKey: ak, secretKey: sk, clusterUuid: UUID, region: "SGN", now: TS }).token, rawToken(goForm));
   throwsToken(() => verifyNcpToken(rawToken(plainForm), ring), ErrorCode.TOKEN_MALFORMED, /not in its canonical form/);
 });
 

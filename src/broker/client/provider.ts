@@ -7,8 +7,8 @@
 import type { Agent as HttpAgent } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { proxyUrlFor } from "../../lib/proxy-env.js";
-import type { CloudName, ClusterInfo, ClusterProvider, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
-import { ApiError } from "../../lib/errors.js";
+import type { CloudName, ClusterInfo, ClusterProvider, ClusterRef, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
+import { ApiError, InvalidInputError } from "../../lib/errors.js";
 import { parseKubeconfig } from "../../kube/kubeconfig.js";
 import { fetchBrokerKubeconfig, fetchBrokerToken, listBrokerClusters, type BrokerCluster, type BrokerConnection } from "./api.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "./credentials.js";
@@ -46,6 +46,7 @@ function toClusterInfo(server: string, c: BrokerCluster): ClusterInfo {
     network: { subnetIds: [], securityGroupIds: [] },
     nodeGroups: [],
     access: { endpoint: c.endpoint },
+    ref: { cloud: "broker", server, name: c.name },
   };
 }
 
@@ -116,9 +117,12 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
       };
       return info;
     },
-    mintToken: async (cluster: ClusterInfo) => {
-      const t = await fetchBrokerToken(await conn(), cluster.name);
-      return { token: t.token, expiresAt: t.expiresAt };
+    mintToken: async (ref: ClusterRef) => {
+      if (ref.cloud !== "broker") throw new InvalidInputError("cluster", `a broker provider mints for the broker's clusters (a ClusterInfo's ref from its listClusters or getCluster), not for a cluster of ${ref.cloud}`);
+      const t = await fetchBrokerToken(await conn(), ref.name);
+      // The broker announces when to come back (its expirationTimestamp, the margin already taken);
+      // the token's real end is not on the wire, so that moment stands for both.
+      return { token: t.token, expiresAt: t.expiresAt, refreshAt: t.expiresAt };
     },
   };
 }

@@ -155,7 +155,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
       const { user, access } = tokenAccessOf(req);
       const apiVersion = API_VERSIONS[req.query.apiVersion ?? "v1"];
       const issued = await issueClusterToken(ctx, req, user, req.params.name, "v1", { access });
-      return formatExecCredential({ token: issued.token, expirationTimestamp: new Date(issued.expiresAt.getTime() - 60_000), ...(apiVersion === undefined ? {} : { apiVersion }) });
+      return formatExecCredential({ token: issued.token, expirationTimestamp: issued.refreshAt, ...(apiVersion === undefined ? {} : { apiVersion }) });
     },
   );
 

@@ -256,7 +256,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         return reply.send({
           apiVersion: "client.authentication.k8s.io/v1",
           kind: "ExecCredential",
-          status: { token: issued.token, expirationTimestamp: rfc3339Seconds(new Date(issued.expiresAt.getTime() - 60_000)) },
+          status: { token: issued.token, expirationTimestamp: rfc3339Seconds(issued.refreshAt) },
         });
       });
     },
