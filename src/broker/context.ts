@@ -9,6 +9,7 @@ import type { FailedAuthLimiter, TokenRateLimiter } from "./auth.js";
 import type { CloudGateway } from "./cloud.js";
 import type { ClusterInfoCache } from "./cluster-info-cache.js";
 import type { BrokerMetrics } from "./metrics.js";
+import type { OidcRelyingParty } from "./oidc.js";
 import type { SessionService } from "./sessions.js";
 import type { AuditRecord, BrokerStore, StoredUser, TokenAccess } from "./store/store.js";
 
@@ -29,6 +30,8 @@ export interface BrokerContext {
   instance: string;
   /** Signed-in people's sessions (sessions.ts), shared by the device flow and the web console. */
   sessions: SessionService;
+  /** The identity provider people sign in with (`serve --oidc-issuer`), when configured. */
+  oidc: OidcRelyingParty | undefined;
   /**
    * The URL users reach this broker at (kubeconfigs name it): `--public-url`, else the listen URL;
    * on a wildcard listen address (0.0.0.0, ::), the Host the request came to.

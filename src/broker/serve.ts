@@ -11,6 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js";
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
+import type { OidcSettings } from "./oidc.js";
 import { keyCheckValue, parseMasterKey } from "./sealing.js";
 import { migrateStore } from "./store/migrations.js";
 import { openStore, parseStoreLocation, type OpenStore } from "./store/open.js";
@@ -52,6 +53,8 @@ export interface StartBrokerOptions {
   sessionTtlMs?: number;
   /** A session's hard end, ms (`--session-max`). */
   sessionMaxMs?: number;
+  /** Sign-in through an identity provider (`--oidc-issuer`, `--oidc-client-id`, the secret, claims). */
+  oidc?: OidcSettings;
   now?: () => number;
 }
 
@@ -164,6 +167,10 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     masterKey = masterKeyFromFile(file, newStore && options.masterKeyFile === undefined);
   }
 
+  // The identity provider's discovery document and keys, before anything opens: a wrong issuer or an
+  // unreachable provider is one line at start, not a failure at the first sign-in.
+  const oidc = options.oidc === undefined ? undefined : await (await import("./oidc.js")).discoverRelyingParty(options.oidc);
+
   const store: OpenStore = await openStore(location);
   let app: FastifyInstance | undefined;
   try {
@@ -193,6 +200,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
       ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
       ...(options.sessionMaxMs === undefined ? {} : { sessionMaxMs: options.sessionMaxMs }),
+      ...(oidc === undefined ? {} : { oidc }),
     });
     app = built.app;
     try {

@@ -16,6 +16,7 @@ import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
 import { registerOpenApi } from "./openapi.js";
 import { ROUTE_GROUPS } from "./routes/index.js";
+import type { OidcRelyingParty } from "./oidc.js";
 import { SessionService } from "./sessions.js";
 import type { BrokerStore, StoredUser } from "./store/store.js";
 
@@ -46,6 +47,8 @@ export interface BrokerAppOptions {
   sessionTtlMs?: number;
   /** A session's hard end, ms (`--session-max`); 12 hours by default. */
   sessionMaxMs?: number;
+  /** The identity provider people sign in with (`--oidc-issuer`), discovered before the app is built. */
+  oidc?: OidcRelyingParty;
 }
 
 /** A broker app and its context (tests and `serve` reach the audit writer through it). */
@@ -173,6 +176,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     now,
     authenticate,
     sessions,
+    oidc: options.oidc,
     authenticateForToken: (req, clusterName) =>
       identify(req, "token_access_lookup", async (hash, session) => {
         if (!session) return store.tokenAccess(hash, clusterName);

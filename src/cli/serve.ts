@@ -14,12 +14,71 @@ const FLAGS = {
   "public-url": { type: "string" },
   "insecure-http": { type: "boolean" },
   "rate-limit": { type: "string" },
+  "oidc-issuer": { type: "string" },
+  "oidc-client-id": { type: "string" },
+  "oidc-client-secret-file": { type: "string" },
+  "oidc-username-claim": { type: "string" },
+  "oidc-groups-claim": { type: "string" },
+  "oidc-admin-group": { type: "string" },
+  "oidc-scopes": { type: "string" },
+  "session-ttl": { type: "string" },
+  "session-max": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 function nonEmpty(flag: string, value: string | undefined): string | undefined {
   if (value !== undefined && value.trim() === "") throw new UsageError(`serve: --${flag} is empty: give a value or leave the flag out`);
   return value;
+}
+
+/**
+ * A duration as `--session-ttl` takes it: a whole number with s, m or h (`90s`, `10m`, `12h`), in ms.
+ *
+ * @example
+ * ```ts
+ * parseDurationFlag("session-ttl", "10m"); // 600000
+ * ```
+ */
+export function parseDurationFlag(flag: string, value: string): number {
+  const m = /^(\d{1,6})(s|m|h)$/.exec(value.trim());
+  const ms = m === null ? NaN : Number(m[1]) * { s: 1000, m: 60_000, h: 3600_000 }[m[2] as "s" | "m" | "h"];
+  if (!Number.isFinite(ms) || ms < 1000) throw new UsageError(`serve: --${flag} ${JSON.stringify(value)} is not a duration: write a whole number with s, m or h, for example 10m`);
+  return ms;
+}
+
+/** The sign-in settings from the --oidc-… flags and the client secret (environment, else file), or none. */
+async function oidcSettings(values: Record<string, string | boolean | undefined>, ctx: CliContext): Promise<import("../broker/oidc.js").OidcSettings | undefined> {
+  const str = (name: string): string | undefined => nonEmpty(name, values[name] as string | undefined);
+  const issuer = str("oidc-issuer");
+  const clientId = str("oidc-client-id");
+  const others = ["oidc-client-secret-file", "oidc-username-claim", "oidc-groups-claim", "oidc-admin-group", "oidc-scopes"].filter((f) => values[f] !== undefined);
+  if (issuer === undefined && clientId === undefined) {
+    if (others.length > 0) throw new UsageError(`serve: --${others[0]} goes with --oidc-issuer and --oidc-client-id: give those too, or leave it out`);
+    return undefined;
+  }
+  if (issuer === undefined || clientId === undefined) throw new UsageError("serve: --oidc-issuer and --oidc-client-id go together: give both to let people sign in through the identity provider");
+  let clientSecret = ctx.env.KUBEIAM_OIDC_CLIENT_SECRET;
+  const file = str("oidc-client-secret-file");
+  if ((clientSecret === undefined || clientSecret === "") && file !== undefined) {
+    const { readUserFile } = await import("../lib/read-file.js");
+    try {
+      clientSecret = (await readUserFile(file, { what: "client secret file", signal: ctx.signal })).text.trim();
+    } catch (cause) {
+      throw new UsageError(`serve: cannot read --oidc-client-secret-file ${file} (${(cause as NodeJS.ErrnoException).code ?? "error"}): give a readable file holding the client secret`, { cause });
+    }
+  }
+  if (clientSecret === undefined || clientSecret.trim() === "") {
+    throw new UsageError("serve: the identity provider's client secret is missing: set KUBEIAM_OIDC_CLIENT_SECRET or give --oidc-client-secret-file (never on the command line)");
+  }
+  return {
+    issuer,
+    clientId,
+    clientSecret: clientSecret.trim(),
+    ...(str("oidc-username-claim") === undefined ? {} : { usernameClaim: str("oidc-username-claim") }),
+    ...(str("oidc-groups-claim") === undefined ? {} : { groupsClaim: str("oidc-groups-claim") }),
+    ...(str("oidc-admin-group") === undefined ? {} : { adminGroup: str("oidc-admin-group") }),
+    ...(str("oidc-scopes") === undefined ? {} : { scopes: str("oidc-scopes") }),
+  };
 }
 
 /**
@@ -39,6 +98,8 @@ tokens their grants allow, writing an audit row for every answer.
 Usage:
   serve [--db URL] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]
         [--public-url URL] [--insecure-http] [--rate-limit N]
+        [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file F] [--oidc-username-claim C]
+         [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]
 
 Flags:
   --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://user:pass@host:5432/db
@@ -52,6 +113,19 @@ Flags:
   --insecure-http        allow plain HTTP off loopback (only behind a TLS proxy)
   --rate-limit N         token requests per user per second (off by default)
   -h, --help             this help
+
+Signing in through the organisation's identity provider (OpenID Connect; the broker's redirect URI,
+to register there, is <public URL>/v1/login/callback):
+  --oidc-issuer URL      the provider's issuer (https://, or http:// on loopback)
+  --oidc-client-id ID    the broker's client at the provider (a confidential client)
+  --oidc-client-secret-file F
+                         the client secret; KUBEIAM_OIDC_CLIENT_SECRET wins (never on the command line)
+  --oidc-username-claim C  the claim naming the person (default email)
+  --oidc-groups-claim C  the claim listing their groups (default groups; else from userinfo)
+  --oidc-admin-group G   members of this group are admins
+  --oidc-scopes S        scopes asked for (default "openid email profile offline_access")
+  --session-ttl D        how long a session's access token works (default 10m); renewing asks the provider
+  --session-max D        when a session ends whatever happens (default 12h)
 
 When ready it prints one JSON line on stdout:
   {"url":"http://127.0.0.1:8750","db":"sqlite:/…/broker.db","adminToken":"kbi_…"}
@@ -67,6 +141,14 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
       if (!/^\d{1,6}$/.test(rl) || Number(rl) < 1) throw new UsageError(`serve: --rate-limit ${JSON.stringify(rl)} is not a whole number of requests per second (1 or more)`);
       rateLimit = Number(rl);
     }
+    const ttl = nonEmpty("session-ttl", values["session-ttl"]);
+    const max = nonEmpty("session-max", values["session-max"]);
+    const sessionTtlMs = ttl === undefined ? undefined : parseDurationFlag("session-ttl", ttl);
+    const sessionMaxMs = max === undefined ? undefined : parseDurationFlag("session-max", max);
+    if (sessionTtlMs !== undefined && sessionMaxMs !== undefined && sessionTtlMs > sessionMaxMs) {
+      throw new UsageError("serve: --session-ttl is longer than --session-max: an access token cannot outlive its session");
+    }
+    const oidc = await oidcSettings(values, ctx);
     const home = ctx.env.HOME;
     if (home === undefined || home === "") throw new UsageError("serve: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
     const { startBroker } = await import("../broker/serve.js");
@@ -83,6 +165,9 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
       ...(nonEmpty("public-url", values["public-url"]) === undefined ? {} : { publicUrl: values["public-url"] }),
       ...(values["insecure-http"] === true ? { insecureHttp: true } : {}),
       ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...(sessionTtlMs === undefined ? {} : { sessionTtlMs }),
+      ...(sessionMaxMs === undefined ? {} : { sessionMaxMs }),
+      ...(oidc === undefined ? {} : { oidc }),
       cloud: {
         env: ctx.env,
         ...(ctx.env.AWS_ENDPOINT_URL_EKS === undefined ? {} : { eksEndpoint: ctx.env.AWS_ENDPOINT_URL_EKS }),

@@ -72,10 +72,39 @@ export function brokerCredentialsFile(env: Record<string, string | undefined>): 
   return join(env.HOME || homedir(), ".kubeiam", "credentials.json");
 }
 
-/** The file's content: one token per server URL. */
+/**
+ * A session from `kubeiam broker login --device` (BROKER.md "Signing in"): the access token (kbs_…)
+ * with its end, the refresh token (kbr_…) that renews it, and a random id of this sign-in that keys
+ * the ExecCredential cache (a new sign-in, perhaps as someone else, never reads the old one's).
+ */
+export interface BrokerSessionEntry {
+  accessToken: string;
+  /** When the access token stops (RFC 3339). */
+  accessExpiresAt: string;
+  refreshToken: string;
+  loginId: string;
+}
+
+/** One server's entry: a broker token, or a session. */
+export type BrokerCredentialsEntry = { token: string; session?: undefined } | { token?: undefined; session: BrokerSessionEntry };
+
+/** The file's content: one token or session per server URL. */
 export interface BrokerCredentialsFileContent {
   version: 1;
-  servers: Record<string, { token: string }>;
+  servers: Record<string, BrokerCredentialsEntry>;
+}
+
+const SESSION_ACCESS_RE = /^kbs_[A-Za-z0-9_-]{43}$/;
+const SESSION_REFRESH_RE = /^kbr_[A-Za-z0-9_-]{43}$/;
+
+function sessionEntryOf(value: unknown): BrokerSessionEntry | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.accessToken !== "string" || !SESSION_ACCESS_RE.test(v.accessToken)) return undefined;
+  if (typeof v.refreshToken !== "string" || !SESSION_REFRESH_RE.test(v.refreshToken)) return undefined;
+  if (typeof v.accessExpiresAt !== "string" || Number.isNaN(Date.parse(v.accessExpiresAt))) return undefined;
+  if (typeof v.loginId !== "string" || !/^[A-Za-z0-9_-]{8,64}$/.test(v.loginId)) return undefined;
+  return { accessToken: v.accessToken, accessExpiresAt: v.accessExpiresAt, refreshToken: v.refreshToken, loginId: v.loginId };
 }
 
 /**
@@ -112,8 +141,13 @@ export async function readBrokerCredentials(path: string): Promise<BrokerCredent
   const out: BrokerCredentialsFileContent = { version: 1, servers: {} };
   for (const [server, entry] of Object.entries(servers as Record<string, unknown>)) {
     const token = (entry as { token?: unknown } | null)?.token;
-    if (typeof token !== "string") return bad();
-    out.servers[server] = { token };
+    const session = (entry as { session?: unknown } | null)?.session;
+    if (typeof token === "string") out.servers[server] = { token };
+    else if (session !== undefined) {
+      const s = sessionEntryOf(session);
+      if (s === undefined) return bad();
+      out.servers[server] = { session: s };
+    } else return bad();
   }
   return out;
 }
@@ -128,8 +162,23 @@ export async function readBrokerCredentials(path: string): Promise<BrokerCredent
  * ```
  */
 export async function saveBrokerToken(path: string, server: string, token: string): Promise<void> {
+  await saveBrokerEntry(path, server, { token: checkBrokerToken(token, "the token given") });
+}
+
+/**
+ * Keeps one server's entry (a token, a session, or none to forget it) in the credentials file, as
+ * {@link saveBrokerToken} does: the others stay, 0600, atomic.
+ *
+ * @example
+ * ```ts
+ * await saveBrokerEntry(brokerCredentialsFile(process.env), server, { session });
+ * ```
+ */
+export async function saveBrokerEntry(path: string, server: string, entry: BrokerCredentialsEntry | undefined): Promise<void> {
   const content = await readBrokerCredentials(path);
-  content.servers[normalizeBrokerServer(server)] = { token: checkBrokerToken(token, "the token given") };
+  const key = normalizeBrokerServer(server);
+  if (entry === undefined) delete content.servers[key];
+  else content.servers[key] = entry;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // Loaded here: the exec plugin only reads this file, and need not load node:crypto for it.
@@ -149,14 +198,23 @@ export async function saveBrokerToken(path: string, server: string, token: strin
  * const token = await resolveBrokerToken("https://broker.example:8750", process.env);
  * ```
  */
-export async function resolveBrokerToken(server: string, env: Record<string, string | undefined>): Promise<string> {
+export async function resolveBrokerToken(
+  server: string,
+  env: Record<string, string | undefined>,
+  options: { ca?: string; signal?: AbortSignal; now?: () => number } = {},
+): Promise<string> {
   const fromEnv = env[BROKER_TOKEN_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== "") return checkBrokerToken(fromEnv.trim(), BROKER_TOKEN_ENV);
   const key = normalizeBrokerServer(server);
   const path = brokerCredentialsFile(env);
   const entry = (await readBrokerCredentials(path)).servers[key];
   if (entry === undefined) {
-    throw new CredentialsError(`no broker token for ${key}: run 'kubeiam broker login --server ${key}' with your token on stdin, or set ${BROKER_TOKEN_ENV}`);
+    throw new CredentialsError(`no broker token for ${key}: run 'kubeiam broker login --server ${key}' (sign in, or your token on stdin), or set ${BROKER_TOKEN_ENV}`);
+  }
+  if (entry.session !== undefined) {
+    // A signed-in session: its access token, renewed first when it ran out (session.ts).
+    const { sessionAccessToken } = await import("./session.js");
+    return (await sessionAccessToken(key, env, options)).accessToken;
   }
   return checkBrokerToken(entry.token, `the entry for ${key} in ${path}`);
 }

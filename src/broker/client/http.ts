@@ -42,6 +42,10 @@ export interface BrokerGetOptions {
   env?: Record<string, string | undefined>;
   /** Stops the request. */
   signal?: AbortSignal;
+  /** `GET` by default; `POST` with a form `body` for the sign-in endpoints. */
+  method?: "GET" | "POST";
+  /** A form body (`application/x-www-form-urlencoded`), sent with POST. */
+  form?: Record<string, string>;
 }
 
 /** Answers larger than this are refused: an ExecCredential or a cluster list is a few KiB. */
@@ -134,11 +138,16 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
       tunnel?.destroy();
       reject(error instanceof NetworkError ? error : describeFailure(origin, error, timedOut, proxy));
     };
+    const body = options.form === undefined ? undefined : new URLSearchParams(options.form).toString();
     const req = send(
       url,
       {
-        method: "GET",
-        headers: { accept: "application/json", ...options.headers },
+        method: options.method ?? "GET",
+        headers: {
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/x-www-form-urlencoded", "content-length": String(Buffer.byteLength(body)) }),
+          ...options.headers,
+        },
         ...(options.ca === undefined ? {} : { ca: options.ca }),
         ...(agent === undefined ? {} : { agent }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -182,6 +191,6 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
       fail(new Error("timeout"));
     }, timeoutMs);
     req.on("error", fail);
-    req.end();
+    req.end(body);
   });
 }

@@ -7,9 +7,10 @@ import { auditRoutes } from "./audit.js";
 import { clusterRoutes } from "./clusters.js";
 import { credentialRoutes } from "./credentials.js";
 import { grantRoutes } from "./grants.js";
+import { loginRoutes } from "./login.js";
 import { opsRoutes } from "./ops.js";
 import { spiderRoutes } from "./spider.js";
 import { userRoutes } from "./users.js";
 
 /** The route groups `createBrokerApp` registers. */
-export const ROUTE_GROUPS: readonly RouteGroup[] = [opsRoutes, userRoutes, grantRoutes, credentialRoutes, clusterRoutes, auditRoutes, spiderRoutes];
+export const ROUTE_GROUPS: readonly RouteGroup[] = [opsRoutes, userRoutes, grantRoutes, credentialRoutes, clusterRoutes, auditRoutes, spiderRoutes, loginRoutes];

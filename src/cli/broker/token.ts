@@ -3,9 +3,10 @@
  * the ExecCredential kubectl reads. Runs on every kubectl call, so it stays on the light path: the
  * broker client's node:https edge, no SDK, no YAML, no framework.
  */
-import { fetchBrokerToken } from "../../broker/client/api.js";
+import { fetchBrokerToken, type BrokerToken } from "../../broker/client/api.js";
 import { readBrokerCaFile } from "../../broker/client/ca-file.js";
-import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
+import { BROKER_TOKEN_ENV, brokerCredentialsFile, normalizeBrokerServer, readBrokerCredentials, resolveBrokerToken } from "../../broker/client/credentials.js";
+import type { ExecApiVersion } from "../../kube/exec-credential.js";
 import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../../kube/exec-credential.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 
@@ -42,6 +43,11 @@ Flags:
   -h, --help                this help
 
 The broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login --server URL'.
+After a sign-in ('kubeiam broker login --device'), the session's access token is renewed here when
+it ran out (one renewal at a time per server, under a file lock), and each cluster's ExecCredential
+is kept in ~/.kube/cache/kubeiam/broker/ (0600) until the time the broker gives (a minute before
+the token's end), so parallel kubectl runs share one token request. When the session has ended,
+one line says to run 'kubeiam broker login --server URL' again.
 A refusal (no grant, unknown cluster, bad token, broker unreachable or answering something that
 is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is printed on stdout.
 `,
@@ -55,10 +61,59 @@ is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is 
     const flagApiVersion = values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]);
     const apiVersion = parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ?? flagApiVersion ?? "client.authentication.k8s.io/v1";
     const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
-    const token = await resolveBrokerToken(server, ctx.env);
-    const answer = await fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion);
+    const fromEnv = ctx.env[BROKER_TOKEN_ENV];
+    const session = fromEnv !== undefined && fromEnv.trim() !== "" ? undefined : (await readBrokerCredentials(brokerCredentialsFile(ctx.env))).servers[server]?.session;
+    let answer: BrokerToken;
+    if (session !== undefined) {
+      answer = await sessionClusterToken(server, cluster, apiVersion, session.loginId, ca, ctx);
+    } else {
+      const token = await resolveBrokerToken(server, ctx.env);
+      answer = await fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion);
+    }
     const credential = formatExecCredential({ token: answer.token, expirationTimestamp: answer.expiresAt, apiVersion });
     ctx.out(JSON.stringify(credential));
     return 0;
   },
 };
+
+/**
+ * A cluster token for a signed-in session: the cached ExecCredential while it is good, else (one run
+ * at a time per cluster, the others waiting for its answer) the session's access token, renewed when
+ * it ran out, and one token request, whose answer is cached (0600) until the time the broker gives.
+ */
+async function sessionClusterToken(server: string, cluster: string, apiVersion: ExecApiVersion, loginId: string, ca: string | undefined, ctx: CliContext): Promise<BrokerToken> {
+  const { createHash } = await import("node:crypto");
+  const { join } = await import("node:path");
+  const { kubeiamCacheRoot, readPrivateJson, withFileLock, writePrivateJson } = await import("../../lib/cache-file.js");
+  const dir = join(kubeiamCacheRoot(ctx.env), "broker");
+  const name = `${createHash("sha256").update(`${server}\0${cluster}\0${apiVersion}\0${loginId}`).digest("hex").slice(0, 40)}.json`;
+  const cached = async (): Promise<BrokerToken | undefined> => {
+    const r = await readPrivateJson(join(dir, name));
+    const ends = typeof r?.expirationTimestamp === "string" ? Date.parse(r.expirationTimestamp) : NaN;
+    if (r === undefined || typeof r.token !== "string" || r.apiVersion !== apiVersion || !(ends > ctx.now())) return undefined;
+    return { apiVersion, token: r.token, expirationTimestamp: r.expirationTimestamp as string, expiresAt: new Date(ends) };
+  };
+  const hit = await cached();
+  if (hit !== undefined) return hit;
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+  return withFileLock(join(dir, `${name}.lock`), async () => {
+    const again = await cached();
+    if (again !== undefined) return again;
+    const { sessionAccessToken } = await import("../../broker/client/session.js");
+    const { accessToken } = await sessionAccessToken(server, ctx.env, { ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal, now: ctx.now });
+    let answer: BrokerToken;
+    try {
+      answer = await fetchBrokerToken({ server, token: accessToken, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion);
+    } catch (error) {
+      if ((error as { status?: unknown }).status === 401 || (error as { details?: { status?: unknown } }).details?.status === 401) {
+        const { CredentialsError } = await import("../../lib/errors.js");
+        throw new CredentialsError(`your session with ${server} has ended (the broker no longer accepts it): sign in again with 'kubeiam broker login --server ${server}'`, { cause: error });
+      }
+      throw error;
+    }
+    const problem = await writePrivateJson(dir, name, { apiVersion, token: answer.token, expirationTimestamp: answer.expirationTimestamp });
+    if (problem !== undefined) ctx.err(`${ctx.programName}: warning: ${problem}\n`);
+    return answer;
+  }, { waitMs: 30_000, pollMs: 25 });
+}
