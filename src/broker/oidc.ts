@@ -115,15 +115,19 @@ export function describeOidcError(error: unknown, doing: string): SignInRefused 
     return new SignInRefused("unavailable", `the identity provider could not be reached while ${doing}: try again in a moment`, { cause: error });
   }
   if (typeof e.code === "string" && e.code.startsWith("OAUTH_")) {
-    if (message === "JWT signature verification failed") {
+    // openid-client wraps oauth4webapi's precise error ("unexpected JWT \"aud\" …") in a general one: read the chain.
+    let detail = message;
+    for (let c: unknown = (error as Error).cause, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) detail += ` | ${c.message}`;
+    if (/JWT signature verification failed/.test(detail)) {
       return new SignInRefused("refused", "the ID token's signature does not verify against the identity provider's keys, so the broker did not trust it", { cause: error });
     }
-    if (/"exp"/.test(message) && /past/.test(message)) return new SignInRefused("refused", "the ID token has expired, so the broker did not trust it", { cause: error });
-    if (/"iss"/.test(message)) return new SignInRefused("refused", "the ID token was issued by another identity provider than the one configured, so the broker did not trust it", { cause: error });
-    if (/"aud"|"azp"/.test(message)) return new SignInRefused("refused", "the ID token was issued for another client than this broker, so the broker did not trust it", { cause: error });
-    if (/"nonce"/.test(message)) return new SignInRefused("refused", "the ID token does not answer this sign-in (its nonce differs), so the broker did not trust it", { cause: error });
-    if (/state/.test(message)) return new SignInRefused("refused", "the answer does not belong to this sign-in (its state differs)", { cause: error });
-    return new SignInRefused("refused", `the identity provider's answer did not pass the broker's checks (${said(message)})`, { cause: error });
+    if (/"exp"/.test(detail) && /past/.test(detail)) return new SignInRefused("refused", "the ID token has expired, so the broker did not trust it", { cause: error });
+    if (/"iss"/.test(detail)) return new SignInRefused("refused", "the ID token was issued by another identity provider than the one configured, so the broker did not trust it", { cause: error });
+    if (/"aud"|"azp"/.test(detail)) return new SignInRefused("refused", "the ID token was issued for another client than this broker, so the broker did not trust it", { cause: error });
+    if (/"nonce"/.test(detail)) return new SignInRefused("refused", "the ID token does not answer this sign-in (its nonce differs), so the broker did not trust it", { cause: error });
+    if (/state/.test(detail)) return new SignInRefused("refused", "the answer does not belong to this sign-in (its state differs)", { cause: error });
+    if (/"id_token"/.test(detail)) return new SignInRefused("refused", "the identity provider's answer has no ID token, so the broker cannot tell who signed in", { cause: error });
+    return new SignInRefused("refused", `the identity provider's answer did not pass the broker's checks (${said(detail)})`, { cause: error });
   }
   return new SignInRefused("unavailable", `the identity provider's answer could not be used while ${doing} (${said(message)}): try again, or tell the broker's admin`, { cause: error });
 }

@@ -209,7 +209,7 @@ export async function resolveBrokerToken(
   const path = brokerCredentialsFile(env);
   const entry = (await readBrokerCredentials(path)).servers[key];
   if (entry === undefined) {
-    throw new CredentialsError(`no broker token for ${key}: run 'kubeiam broker login --server ${key}' (sign in, or your token on stdin), or set ${BROKER_TOKEN_ENV}`);
+    throw new CredentialsError(`no broker token for ${key}: run 'kubeiam broker login --server ${key}' with your token on stdin, or set ${BROKER_TOKEN_ENV}`);
   }
   if (entry.session !== undefined) {
     // A signed-in session: its access token, renewed first when it ran out (session.ts).
