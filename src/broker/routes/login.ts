@@ -20,6 +20,9 @@ const LOGIN_COOKIE = "kubeiam_login";
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
+/** Every sign-in route is public: the person has no broker token yet (access.ts). */
+const PUBLIC = { access: { public: true } } as const;
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 }
@@ -82,7 +85,7 @@ export async function loginRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
       starts.fail(req.ip, now);
     };
 
-    scope.post("/v1/login/device", async (req, reply) => {
+    scope.post("/v1/login/device", { config: PUBLIC, schema: { summary: "Start a device sign-in (RFC 8628): device_code, user_code, verification_uri_complete" } }, async (req, reply) => {
       oidcOr404();
       limit(req);
       const { deviceCode, userCode, expiresAt } = await requests.create();
@@ -102,7 +105,7 @@ export async function loginRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
     // The page the person opens: the code to compare with their terminal, and a button on to the IdP.
     scope.get<{ Querystring: { user_code?: string } }>(
       "/v1/login/verify",
-      { schema: { querystring: { type: "object", properties: { user_code: { type: "string", maxLength: 64 } } } } },
+      { config: PUBLIC, schema: { summary: "The sign-in page: shows the code, continues to the identity provider (HTML, no script)", querystring: { type: "object", properties: { user_code: { type: "string", maxLength: 64 } } } } },
       async (req, reply) => {
         const rp = oidcOr404();
         const typed = req.query.user_code;
@@ -134,7 +137,7 @@ export async function loginRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
 
     scope.post<{ Body: { user_code?: string; csrf?: string } }>(
       "/v1/login/verify",
-      { schema: { body: { type: "object", properties: { user_code: { type: "string", maxLength: 64 }, csrf: { type: "string", maxLength: 128 } } } } },
+      { config: PUBLIC, schema: { summary: "The sign-in page's form: on to the identity provider (303)", body: { type: "object", properties: { user_code: { type: "string", maxLength: 64 }, csrf: { type: "string", maxLength: 128 } } } } },
       async (req, reply) => {
         const rp = oidcOr404();
         limit(req);
@@ -156,7 +159,7 @@ export async function loginRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
       },
     );
 
-    scope.get<{ Querystring: Record<string, string> }>("/v1/login/callback", async (req, reply) => {
+    scope.get<{ Querystring: Record<string, string> }>("/v1/login/callback", { config: PUBLIC, schema: { summary: "The identity provider's redirect back (the broker's redirect URI)" } }, async (req, reply) => {
       const rp = oidcOr404();
       const query = new URLSearchParams(req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "");
       const state = query.get("state");
@@ -195,7 +198,7 @@ export async function loginRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
       );
     });
 
-    scope.post<{ Body: Record<string, unknown> }>("/v1/login/token", async (req, reply) => {
+    scope.post<{ Body: Record<string, unknown> }>("/v1/login/token", { config: PUBLIC, schema: { summary: "Tokens: the device_code grant (RFC 8628) and the refresh_token grant" } }, async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const field = (name: string): string | undefined => (typeof body[name] === "string" ? (body[name] as string) : undefined);
       const grant = field("grant_type");
