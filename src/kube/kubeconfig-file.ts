@@ -7,7 +7,8 @@ import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { FileError, KubeconfigError, KubeiamError } from "../lib/errors.js";
 import type { FileLock, FileLockOptions } from "../lib/file-lock.js";
-import { readUserFile } from "../lib/read-file.js";
+import { stat } from "node:fs/promises";
+import { fileStamp, readUserFile } from "../lib/read-file.js";
 import { createFolderFor, resolveWriteTarget, writeToTarget, type WriteTarget } from "../lib/safe-write.js";
 import { parseKubeconfigDocument, type KubeconfigDocument } from "./kubeconfig.js";
 
@@ -34,6 +35,33 @@ export interface KubeconfigFile {
   /** The file's text; `""` when it does not exist. */
   text: string;
   exists: boolean;
+  /**
+   * What the file was when read: `absent`, or a regular file's identity and version (device, inode,
+   * size, mtime, ctime); absent for a FIFO or device. See {@link kubeconfigFileUnchanged}.
+   */
+  stamp?: string;
+}
+
+/**
+ * Whether the file at `file.path` is still the one read into `file`: still missing, or the same
+ * regular file (device, inode) at the same size, mtime and ctime. False for a FIFO or device, and
+ * for anything that cannot be looked at.
+ *
+ * @example
+ * ```ts
+ * const file = await readKubeconfigFile(path);
+ * // … an API call …
+ * if (!(await kubeconfigFileUnchanged(file))) file = await readKubeconfigFile(path);
+ * ```
+ */
+export async function kubeconfigFileUnchanged(file: KubeconfigFile): Promise<boolean> {
+  if (file.stamp === undefined) return false;
+  try {
+    const info = await stat(file.path);
+    return info.isFile() && fileStamp(info) === file.stamp;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" && file.stamp === "absent";
+  }
 }
 
 /**
@@ -48,12 +76,13 @@ export interface KubeconfigFile {
  */
 export async function readKubeconfigFile(path: string, options: { signal?: AbortSignal } = {}): Promise<KubeconfigFile> {
   try {
-    return { path, text: (await readUserFile(path, { what: "kubeconfig", ...options })).text, exists: true };
+    const read = await readUserFile(path, { what: "kubeconfig", ...options });
+    return { path, text: read.text, exists: true, ...(read.stamp === undefined ? {} : { stamp: read.stamp }) };
   } catch (cause) {
     if (cause instanceof KubeiamError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "EISDIR") throw new KubeconfigError(`kubeconfig ${path} is a directory: name the file itself`, { cause, field: "kubeconfig", value: path });
-    if (code === "ENOENT") return { path, text: "", exists: false };
+    if (code === "ENOENT") return { path, text: "", exists: false, stamp: "absent" };
     throw new KubeconfigError(`cannot read kubeconfig ${path} (${code ?? "error"}): check its permissions`, { cause });
   }
 }
@@ -80,6 +109,12 @@ export interface KubeconfigWriteOptions {
   signal?: AbortSignal;
   /** How long to wait for another run's lock, and when a lock counts as stale (tests shorten them). */
   lock?: Pick<FileLockOptions, "waitMs" | "staleMs">;
+  /**
+   * The file as the caller read it before the edit (an update that parsed it to check it before an API
+   * call): under the lock it is handed to `edit` as it is when {@link kubeconfigFileUnchanged} says
+   * so, and read again only when it changed, so that a large kubeconfig is not read and parsed twice.
+   */
+  current?: KubeconfigFile;
 }
 
 /** What an edit does with the file's current content. */
@@ -181,7 +216,9 @@ export async function editKubeconfigFile(
   try {
     // Looked at again under the lock: another run may have created or replaced it meanwhile.
     const target = await checkKubeconfigTarget(path, kind, options);
-    const text = await edit(await readKubeconfigFile(path));
+    const known = options.current;
+    const current = known !== undefined && known.path === path && (await kubeconfigFileUnchanged(known)) ? known : await readKubeconfigFile(path);
+    const text = await edit(current);
     if (text !== undefined) await writeToTarget(target, text, options).catch((e: unknown) => Promise.reject(kubeconfigFileError(e)));
     return target;
   } finally {

@@ -1,9 +1,12 @@
 /**
  * The HTTP edge shared by every cloud API client: one request with a per-try timeout, retries with
  * jittered backoff on 429, 5xx and network errors (never on other 4xx), and `HTTPS_PROXY` /
- * `NO_PROXY` honoured through undici's `EnvHttpProxyAgent`. `fetch` is injectable so tests pass their own.
+ * `NO_PROXY` honoured: a request no proxy applies to goes over node:http(s) (./node-fetch.js), and
+ * undici's `EnvHttpProxyAgent` loads only for one that a proxy applies to. `fetch` is injectable so
+ * tests pass their own.
  */
 import { NetworkError } from "./errors.js";
+import { proxyUrlFor } from "./proxy-env.js";
 import { displayUrl, redactUrls } from "./redact-url.js";
 import { sleep as abortableSleep } from "./time.js";
 
@@ -44,7 +47,10 @@ export interface HttpResponse {
 
 /** Options of {@link sendHttpRequest}. */
 export interface HttpOptions {
-  /** The fetch to use; defaults to undici's `fetch` through an `EnvHttpProxyAgent`. */
+  /**
+   * The fetch to use; by default node:http(s) when no proxy applies to the URL, else undici's
+   * `fetch` through an `EnvHttpProxyAgent`.
+   */
   fetch?: FetchLike;
   /** Milliseconds each try may take, body included; 10 000 by default. */
   timeoutMs?: number;
@@ -120,20 +126,27 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || (status >= 500 && status <= 599);
 }
 
-let defaultFetchPromise: Promise<FetchLike> | undefined;
+let proxyFetchPromise: Promise<FetchLike> | undefined;
 
 /**
- * undici's `fetch` with an `EnvHttpProxyAgent`, which reads `HTTPS_PROXY`, `HTTP_PROXY` and
- * `NO_PROXY` (Node 20's global `fetch` ignores them). Created on first use, then shared.
+ * The fetch for one URL under the process's `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (Node 20's
+ * global `fetch` ignores them): node:http(s) when no proxy applies (the rules of ./proxy-env.js, the
+ * same as undici's), else undici's `fetch` with an `EnvHttpProxyAgent`, created on first use and shared.
  */
-function defaultFetch(): Promise<FetchLike> {
-  defaultFetchPromise ??= import("undici").then(({ fetch, EnvHttpProxyAgent }) => {
+async function defaultFetch(url: string): Promise<FetchLike> {
+  let direct = true;
+  try {
+    direct = proxyUrlFor(new URL(url), process.env) === undefined;
+  } catch {
+    // Not a URL: the fetch below words the failure.
+  }
+  if (direct) return (await import("./node-fetch.js")).nodeFetch;
+  proxyFetchPromise ??= import("undici").then(({ fetch, EnvHttpProxyAgent }) => {
     const dispatcher = new EnvHttpProxyAgent();
     return (url, init) => fetch(url, { ...init, dispatcher });
   });
-  return defaultFetchPromise;
+  return proxyFetchPromise;
 }
-
 
 function retryAfterMs(value: string | null): number | undefined {
   if (value === null) return undefined;
@@ -196,7 +209,7 @@ export function describeNetworkError(error: unknown): string {
  * ```
  */
 export async function sendHttpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResponse> {
-  const fetchFn = options.fetch ?? (await defaultFetch());
+  const fetchFn = options.fetch ?? (await defaultFetch(request.url));
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
   const attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_HTTP_ATTEMPTS));
   const backoffMs = options.backoffMs ?? 250;

@@ -65,6 +65,25 @@ export interface UserFile {
   mode: number;
   /** The kind of node the text came from. */
   kind: "regular file" | "FIFO" | "character device";
+  /**
+   * A regular file's identity and version as read (see {@link fileStamp}), taken through the
+   * descriptor before the read: a later `fileStamp` of the path that equals it means the file was not
+   * replaced or written since. Absent for a FIFO or a device, which can never be taken as unchanged.
+   */
+  stamp?: string;
+}
+
+/**
+ * A file's identity and version in one string: device, inode, size, mtime and ctime (a write or a
+ * rename onto the path changes at least one of them; ctime cannot be set back by `utimes`).
+ *
+ * @example
+ * ```ts
+ * const unchanged = fileStamp(await stat(path)) === file.stamp;
+ * ```
+ */
+export function fileStamp(info: Stats): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
 }
 
 /**
@@ -104,7 +123,7 @@ export async function readUserFile(path: string, options: ReadUserFileOptions = 
       // read(2) gives the file system's own EISDIR, for the caller to word ("pass the file itself").
       await readFd(fd, Buffer.alloc(1), 0, 1, null);
     }
-    if (info.isFile()) return { text: await readWhole(fd, "utf8"), mode: info.mode, kind: "regular file" };
+    if (info.isFile()) return { text: await readWhole(fd, "utf8"), mode: info.mode, kind: "regular file", stamp: fileStamp(info) };
     // A block device is a disk, never a configuration file (here if one was swapped in after the look).
     if (!info.isFIFO() && !info.isCharacterDevice()) throw notAFile(path, what, info);
     if (info.isFIFO() && options.refuseFifo !== undefined) {

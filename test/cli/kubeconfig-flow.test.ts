@@ -11,6 +11,8 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
@@ -261,4 +263,45 @@ test("bad --namespace, --exec-command and --alias values: one line, exit 2, the 
   const never = join(root, "never-created.yaml");
   assertOneLine(await run(["create-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "-o", never, "--namespace", "UPPER"]), 2, /^kubeiam: create-kubeconfig: --namespace "UPPER" is not a namespace name/);
   await assert.rejects(readFile(never), { code: "ENOENT" });
+});
+
+test("the kubeconfig is parsed once when nothing changed it during the API call, and read again under the lock when another writer did (its entry kept)", async () => {
+  const file = join(root, "parse-once", "config");
+  await mkdir(join(root, "parse-once"), { recursive: true });
+  await writeFile(file, SEED);
+  const quiet = await run(["update-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "--kubeconfig", file, "--debug"]);
+  assert.equal(quiet.status, 0, quiet.err);
+  assert.match(quiet.err, /kubeconfig: unchanged under the lock, parsed once/);
+  assert.doesNotMatch(quiet.err, /parsed again/);
+
+  // A relay in front of the NKS stand-in that, before it passes the API call on, has another writer
+  // (the real kubectl, as a user at another terminal) add a context to the same file.
+  // (kubectl reads YAML 1.1, where the seed's "user: y" is a boolean.)
+  await writeFile(file, SEED.replace("user: y", "user: someone"));
+  const relay = createServer((req, res) => {
+    execFileAsync("kubectl", ["config", "set-context", "written-meanwhile", "--cluster=x", "--user=someone", "--kubeconfig", file])
+      .then(() => {
+        const up = request(new URL(req.url ?? "/", ncp.url), { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        req.pipe(up);
+      })
+      .catch((e: unknown) => {
+        res.writeHead(500);
+        res.end(String(e));
+      });
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  try {
+    const url = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const busy = await run(["update-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "--kubeconfig", file, "--debug"], { NCLOUD_API_GW: url });
+    assert.equal(busy.status, 0, busy.err);
+    assert.match(busy.err, /kubeconfig: changed since it was read, parsed again under the lock/);
+    const names = parseKubeconfig(await readFile(file, "utf8")).contexts.map((c) => c.name);
+    assert.ok(names.includes("keep") && names.includes("written-meanwhile") && names.some((n) => n.startsWith("nks_kr_demo_")), names.join(", "));
+  } finally {
+    relay.closeAllConnections();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+  }
 });

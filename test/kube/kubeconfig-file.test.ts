@@ -2,11 +2,11 @@ import { after, before, test } from "node:test";
 import { execFile } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile, lstat } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile, lstat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { KubeconfigError } from "../../src/lib/errors.js";
-import { editKubeconfigFile, loadKubeconfigDocument, readKubeconfigFile, resolveKubeconfigPath, writeKubeconfigFile } from "../../src/kube/kubeconfig-file.js";
+import { editKubeconfigFile, kubeconfigFileUnchanged, loadKubeconfigDocument, readKubeconfigFile, resolveKubeconfigPath, writeKubeconfigFile } from "../../src/kube/kubeconfig-file.js";
 import { requireTools } from "../helpers/tools.js";
 
 const root = await mkdtemp(join(tmpdir(), "kubeiam-kcfile-"));
@@ -79,7 +79,7 @@ test("a read-only file and a FIFO to update are refused in domain words, naming 
 });
 
 test("a missing file reads as empty; a directory is refused", async () => {
-  assert.deepEqual(await readKubeconfigFile(join(root, "absent")), { path: join(root, "absent"), text: "", exists: false });
+  assert.deepEqual(await readKubeconfigFile(join(root, "absent")), { path: join(root, "absent"), text: "", exists: false, stamp: "absent" });
   await assert.rejects(readKubeconfigFile(root), (e: unknown) => e instanceof KubeconfigError && /is a directory: name the file itself/.test(e.message) && e.field === "kubeconfig");
 });
 
@@ -140,4 +140,37 @@ test("the lock is kubectl's for the path as given: a kubectl writing through a l
   }
   await writeKubeconfigFile(link, "apiVersion: v1\n");
   assert.equal(await readFile(real, "utf8"), "apiVersion: v1\n");
+});
+
+test("editKubeconfigFile with the file as read before: handed back as it was when unchanged, read again when replaced, written in place or created", async () => {
+  const path = join(root, "stamped-config");
+  const seen: (string | boolean)[] = [];
+  const editWith = async (before: Awaited<ReturnType<typeof readKubeconfigFile>>): Promise<void> => {
+    await editKubeconfigFile(path, "update", (file) => {
+      seen.push(file === before ? "as read" : file.text);
+      return undefined;
+    }, { current: before });
+  };
+  await writeFile(path, "one\n");
+  await editWith(await readKubeconfigFile(path));
+  // Replaced by a rename (a new inode), as kubectl and kubeiam write.
+  let before = await readKubeconfigFile(path);
+  await writeFile(`${path}.new`, "two\n");
+  await rename(`${path}.new`, path);
+  await editWith(before);
+  // Written in place at the same size: the ctime moves even when the mtime is set back.
+  before = await readKubeconfigFile(path);
+  const { mtime } = await stat(path);
+  await writeFile(path, "2wo\n");
+  await utimes(path, mtime, mtime);
+  await editWith(before);
+  // Missing when read, still missing: as read; created meanwhile: read.
+  const absent = join(root, "stamped-absent");
+  const missing = await readKubeconfigFile(absent);
+  assert.equal(missing.exists, false);
+  assert.equal(await kubeconfigFileUnchanged(missing), true);
+  await writeFile(absent, "three\n");
+  assert.equal(await kubeconfigFileUnchanged(missing), false);
+  assert.deepEqual(seen, ["as read", "two\n", "2wo\n"]);
+  assert.equal(await kubeconfigFileUnchanged({ path: "/dev/null", text: "", exists: true }), false, "a device is never taken as unchanged");
 });

@@ -1,8 +1,10 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 import { NetworkError } from "../../src/lib/errors.js";
 import { isRetryableStatus, sendHttpRequest } from "../../src/lib/http.js";
+import { nodeFetch } from "../../src/lib/node-fetch.js";
 import { startScriptedServer } from "../helpers/ncp-api-stand-in.js";
 
 const noSleep = { sleep: async () => undefined, random: () => 0.5 };
@@ -105,10 +107,60 @@ test("an aborted signal stops the retries", async () => {
   assert.equal(s.hits(), 1);
 });
 
-test("the default fetch (undici with EnvHttpProxyAgent) reaches a loopback server", async () => {
-  const s = await startScriptedServer([{ status: 200, body: { via: "undici" } }]);
+test("the default fetch with no proxy set (node:http) reaches a loopback server", async () => {
+  const s = await startScriptedServer([{ status: 200, body: { via: "node:http" } }]);
   closers.push(s.close);
   const res = await sendHttpRequest({ method: "GET", url: s.url, headers: { accept: "application/json" } });
   assert.equal(res.status, 200);
-  assert.equal(res.text, '{"via":"undici"}');
+  assert.equal(res.text, '{"via":"node:http"}');
+  assert.equal(res.headers.get("Content-Type"), "application/json");
+});
+
+test("nodeFetch sends the method, headers and body, and reads a body that comes in pieces", async () => {
+  let seen: { method?: string | undefined; headers: Record<string, unknown>; body: string } | undefined;
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      seen = { method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      res.writeHead(201, { "x-many": ["a", "b"] });
+      res.write("first ");
+      setTimeout(() => res.end("second"), 20);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const res = await nodeFetch(`http://127.0.0.1:${port}/p?q=1`, { method: "POST", headers: { "content-type": "text/plain" }, body: "héllo", signal: AbortSignal.timeout(5_000) });
+  assert.equal(res.status, 201);
+  assert.equal(res.headers.get("x-many"), "a, b");
+  assert.equal(res.headers.get("absent"), null);
+  assert.equal(await res.text(), "first second");
+  assert.equal(seen?.method, "POST");
+  assert.equal(seen?.body, "héllo");
+  assert.equal(seen?.headers["content-length"], String(Buffer.byteLength("héllo")));
+  assert.equal(seen?.headers["content-type"], "text/plain");
+});
+
+test("nodeFetch: a body cut short rejects text(), and a timeout aborts a request that hangs", async () => {
+  const server = createHttpServer((req, res) => {
+    if (req.url === "/hang") return;
+    res.writeHead(200, { "content-length": "100" });
+    res.write("only part");
+    setTimeout(() => res.destroy(), 20);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  const { port } = server.address() as AddressInfo;
+  const res = await nodeFetch(`http://127.0.0.1:${port}/cut`, { method: "GET", headers: {}, signal: AbortSignal.timeout(5_000) });
+  await assert.rejects(res.text());
+  const timeout = AbortSignal.timeout(100);
+  await assert.rejects(nodeFetch(`http://127.0.0.1:${port}/hang`, { method: "GET", headers: {}, signal: timeout }));
+  assert.ok(timeout.aborted);
 });
