@@ -9,9 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AuthenticationV1Api, CoreV1Api, VersionApi } from "@kubernetes/client-node";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { ncpKubeConfig } from "./ncp/client.js";
+import { yaml } from "./lib/yaml.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "./sandbox/index.js";
 
 const CLI = fileURLToPath(new URL("./cli/main.js", import.meta.url));
@@ -73,6 +71,10 @@ export interface DemoOptions {
  * ```
  */
 export async function runDemo(options: DemoOptions = {}): Promise<void> {
+  // Loaded when the demo runs, not when kubeiam/sandbox is imported: client-node is some 800 files.
+  const { AuthenticationV1Api, CoreV1Api, VersionApi } = await import("@kubernetes/client-node");
+  const { ncpKubeConfig } = await import("./ncp/client.js");
+  const { parse: parseYaml, stringify: stringifyYaml } = yaml();
   const print = options.print ?? ((line: string): void => void process.stdout.write(`${line}\n`));
   const kubectl = options.kubectl ?? "kubectl";
   let step = 0;

@@ -1,8 +1,9 @@
 /**
  * `kubeiam/sandbox`: a local NCP API gateway and NKS cluster endpoints that check signatures and
  * tokens for real, and the scripted demo behind `npm run demo`, with the shared cluster types and the
- * typed errors. Named re-exports only. Unlike the root, importing this loads `@kubernetes/client-node`
- * (the demo drives the sandbox's clusters with it); the CA's x509 library loads when `startSandbox` runs.
+ * typed errors. Named re-exports only. Importing it loads no npm package: the CA's x509 library loads
+ * when `startSandbox` runs, and `@kubernetes/client-node` (the demo drives the clusters with it) when
+ * `runDemo` runs.
  *
  * @example
  * ```ts
