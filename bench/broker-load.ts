@@ -48,6 +48,8 @@ export interface BrokerLoadResult {
   healthz: BrokerSide;
   /** token req/s over healthz req/s. */
   ratio: number;
+  /** Each round's token req/s over the /healthz req/s of the same round. */
+  roundRatios: number[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -193,13 +195,33 @@ export async function startBenchBroker(db?: string): Promise<BenchBroker> {
  * ```
  */
 export async function runBrokerLoad(options: BrokerLoadOptions = {}): Promise<BrokerLoadResult> {
+  const b = await startBenchBroker(options.db);
+  try {
+    return await measureBrokerLoad(b, options);
+  } finally {
+    await b.stop();
+  }
+}
+
+/**
+ * Drives the load against a broker already started by {@link startBenchBroker}, in alternated rounds
+ * of its token route and its /healthz, after a short warm-up of each; one broker serves several
+ * client counts in turn.
+ *
+ * @example
+ * ```ts
+ * const b = await startBenchBroker();
+ * for (const clients of [1, 16, 64, 256]) console.log(formatBrokerLoad(await measureBrokerLoad(b, { clients, durationMs: 6_000 })));
+ * await b.stop();
+ * ```
+ */
+export async function measureBrokerLoad(b: BenchBroker, options: Omit<BrokerLoadOptions, "db"> = {}): Promise<BrokerLoadResult> {
   const clients = options.clients ?? 64;
   const rounds = options.rounds ?? 6;
   const durationMs = options.durationMs ?? 12_000;
   const perRound = Math.max(200, Math.floor(durationMs / (2 * rounds)));
-  const b = await startBenchBroker(options.db);
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
   try {
-    const agent = new Agent({ keepAlive: true, maxSockets: clients });
     const tokenUrl = new URL(`/v1/clusters/${b.cluster}/token`, b.url);
     const healthUrl = new URL("/healthz", b.url);
     // Warm-up: connections open, JIT warm, store caches filled.
@@ -216,12 +238,20 @@ export async function runBrokerLoad(options: BrokerLoadOptions = {}): Promise<Br
         tokenRounds.push(await round(tokenUrl, b.token, agent, clients, perRound, isToken));
       }
     }
-    agent.destroy();
     const t = side(tokenRounds);
     const h = side(healthRounds);
-    return { store: b.db.startsWith("sqlite:") ? "embedded (SQLite)" : "PostgreSQL", clients, rounds, token: t, healthz: h, ratio: t.requestsPerSecond / h.requestsPerSecond };
+    const rate = (r: Round): number => (r.requests / r.elapsedMs) * 1000;
+    return {
+      store: b.db.startsWith("sqlite:") ? "embedded (SQLite)" : "PostgreSQL",
+      clients,
+      rounds,
+      token: t,
+      healthz: h,
+      ratio: t.requestsPerSecond / h.requestsPerSecond,
+      roundRatios: tokenRounds.map((r, i) => rate(r) / rate(healthRounds[i] as Round)),
+    };
   } finally {
-    await b.stop();
+    agent.destroy();
   }
 }
 
@@ -239,7 +269,7 @@ function sideLine(label: string, s: BrokerSide): string {
  */
 export function formatBrokerLoad(r: BrokerLoadResult): string {
   return [
-    `store: ${r.store}; ${r.clients} keep-alive clients; medians of ${r.rounds} alternated rounds a side`,
+    `store: ${r.store}; ${r.clients} keep-alive clients; medians of ${r.rounds} alternated rounds a side; per-round token/healthz ${r.roundRatios.map((x) => x.toFixed(2)).join(" ")}`,
     sideLine("GET /v1/clusters/{name}/token (NKS)", r.token),
     sideLine("GET /healthz (same server)", r.healthz),
   ].join("\n");

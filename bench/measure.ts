@@ -111,6 +111,8 @@ export interface CommandSpec {
   cwd?: string;
   /** Checks a successful run's stdout; throws when it is not what the command should print. */
   check?: (stdout: string) => void;
+  /** Runs before each run, untimed (a fresh copy of the file the command edits). */
+  prepare?: () => void;
 }
 
 /** Median wall time of one command over alternated runs. */
@@ -120,10 +122,13 @@ export interface CommandTiming {
   minMs: number;
   maxMs: number;
   runs: number;
+  /** Each timed run's wall time, in round order (run i of every command is in the same round). */
+  timesMs: number[];
 }
 
 /** Runs a command once and returns its wall time in ms; throws unless it exited 0 and passed its check. */
 export function timeOnce(cmd: CommandSpec): number {
+  cmd.prepare?.();
   const start = process.hrtime.bigint();
   const res = spawnSync(cmd.file, cmd.args, { env: cmd.env, ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }), stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -156,6 +161,70 @@ export function timeCommands(commands: readonly CommandSpec[], options: { runs: 
   }
   return commands.map((cmd, i) => {
     const t = times[i] as number[];
-    return { name: cmd.name, medianMs: median(t), minMs: Math.min(...t), maxMs: Math.max(...t), runs: t.length };
+    return { name: cmd.name, medianMs: median(t), minMs: Math.min(...t), maxMs: Math.max(...t), runs: t.length, timesMs: t };
   });
+}
+
+/**
+ * Each round's own ratio of two commands timed together by {@link timeCommands} (run i of both
+ * is in round i), to show how far a figure moves from round to round.
+ *
+ * @example
+ * ```ts
+ * roundRatios(token, bare); // [1.21, 1.34, 1.18, …]
+ * ```
+ */
+export function roundRatios(subject: CommandTiming, baseline: CommandTiming): number[] {
+  return subject.timesMs.map((t, i) => t / (baseline.timesMs[i] as number));
+}
+
+/** How a figure's rounds spread: quartiles and extremes of the per-round values. */
+export interface Spread {
+  rounds: number;
+  min: number;
+  p25: number;
+  median: number;
+  p75: number;
+  max: number;
+}
+
+/**
+ * The quartiles (nearest rank) and extremes of per-round values.
+ *
+ * @example
+ * ```ts
+ * spreadOf([1, 2, 3, 4, 5]); // { rounds: 5, min: 1, p25: 2, median: 3, p75: 4, max: 5 }
+ * ```
+ */
+export function spreadOf(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))))] ?? Number.NaN;
+  return { rounds: sorted.length, min: sorted[0] ?? Number.NaN, p25: rank(0.25), median: median(sorted), p75: rank(0.75), max: sorted.at(-1) ?? Number.NaN };
+}
+
+/** A target: at most (`<=`) or at least (`>=`) a limit. */
+export interface Target {
+  op: "<=" | ">=";
+  limit: number;
+}
+
+/** PASS, FAIL, or UNSURE when the rounds spread wider than the figure's margin to its target. */
+export type Verdict = "PASS" | "FAIL" | "UNSURE";
+
+/**
+ * Judges a figure against its target, honestly for a noisy machine: the margin is how far the figure
+ * lies from the limit, the spread is half the interquartile range of its per-round values; a spread
+ * wider than the margin gives UNSURE (the rounds do not tell which side the figure is on), otherwise
+ * PASS or FAIL by the figure.
+ *
+ * @example
+ * ```ts
+ * judge(1.2, spreadOf([1.1, 1.2, 1.3]), { op: "<=", limit: 1.5 }); // "PASS"
+ * judge(1.45, spreadOf([1.2, 1.45, 1.8]), { op: "<=", limit: 1.5 }); // "UNSURE"
+ * ```
+ */
+export function judge(value: number, spread: Spread | undefined, target: Target): Verdict {
+  const meets = target.op === "<=" ? value <= target.limit : value >= target.limit;
+  if (spread !== undefined && spread.rounds > 1 && (spread.p75 - spread.p25) / 2 > Math.abs(value - target.limit)) return "UNSURE";
+  return meets ? "PASS" : "FAIL";
 }

@@ -75,13 +75,13 @@ function tail(text: string, lines = 60): string {
  * {@link READY_TIMEOUT_MS}: pg_ctl's own wait gives up early on a loaded machine, while the server
  * goes on starting, so its verdict alone is not the answer.
  */
-async function startOnPort(bin: string, data: string, dir: string, log: string, port: number): Promise<"ok" | { why: string }> {
+async function startOnPort(bin: string, data: string, dir: string, log: string, port: number, durable: boolean): Promise<"ok" | { why: string }> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let ctlError: string | undefined;
   try {
     await asPostgres(
       join(bin, "pg_ctl"),
-      ["-D", data, "-l", log, "-w", "-t", String(READY_TIMEOUT_MS / 1000), "-o", `-p ${port} -k ${dir} -h 127.0.0.1 -c fsync=off -c max_connections=200`, "start"],
+      ["-D", data, "-l", log, "-w", "-t", String(READY_TIMEOUT_MS / 1000), "-o", `-p ${port} -k ${dir} -h 127.0.0.1${durable ? "" : " -c fsync=off"} -c max_connections=200`, "start"],
       READY_TIMEOUT_MS + 10_000,
     );
   } catch (error) {
@@ -116,7 +116,8 @@ async function asPostgres(bin: string, args: string[], timeoutMs: number): Promi
 }
 
 /**
- * Starts a throwaway PostgreSQL on 127.0.0.1.
+ * Starts a throwaway PostgreSQL on 127.0.0.1: with `fsync=off` for tests, or, with `durable`, at
+ * PostgreSQL's own durability (fsync and synchronous commit on), as an operator runs it (the bench).
  *
  * @example
  * ```ts
@@ -125,7 +126,7 @@ async function asPostgres(bin: string, args: string[], timeoutMs: number): Promi
  * await pg.stop();
  * ```
  */
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = findPostgresBin();
   const dir = mkdtempSync(join(tmpdir(), "kubeiam-pg-"));
   const data = join(dir, "data");
@@ -152,7 +153,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     const log = join(dir, `log-${attempt}`);
-    const started = await startOnPort(bin, data, dir, log, port);
+    const started = await startOnPort(bin, data, dir, log, port, options.durable === true);
     if (started === "ok") break;
     const text = readLog(log);
     // Another process took the port between freePort() and the server's bind: try another one.
