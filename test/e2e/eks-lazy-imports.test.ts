@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,4 +58,30 @@ test("positive control: the EKS token command does resolve @smithy/signature-v4 
   assert.match(stdout, /k8s-aws-v1\./);
   assert.ok(specifiers.includes("@smithy/signature-v4"), specifiers.filter((s) => !s.startsWith(".")).join(", "));
   assert.ok(!specifiers.some((s) => s.startsWith("google-auth-library")), "the EKS path does not load the GCP library either");
+});
+
+test("eks token with keys in the environment signs with @smithy/signature-v4 alone: no credential chain, no AWS SDK, no shared files (ini)", async () => {
+  const { specifiers, stdout } = await trace("eks-env-keys", ["eks", "token", "--cluster-name", "c", "--region", "us-east-1"], {
+    AWS_ACCESS_KEY_ID: "AKIDLAZYTEST00000001",
+    AWS_SECRET_ACCESS_KEY: "lazy-test-secret-not-real",
+    AWS_SESSION_TOKEN: "lazy-session",
+    AWS_CONFIG_FILE: join(root, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, "none"),
+    AWS_EC2_METADATA_DISABLED: "true",
+  });
+  assert.match(stdout, /k8s-aws-v1\./);
+  assert.ok(specifiers.includes("@smithy/signature-v4"), "the tracer saw the signer");
+  assert.deepEqual(specifiers.filter((s) => /^@aws-sdk\/|^ini$|^@smithy\/node-http-handler/.test(s)), []);
+});
+
+test("positive control: eks token with a profile (keys in the shared credentials file) loads the SDK's credential chain", async () => {
+  const credentials = join(root, "credentials");
+  await writeFile(credentials, "[lazy]\naws_access_key_id = AKIDLAZYTEST00000002\naws_secret_access_key = lazy-test-secret-not-real\n");
+  const { specifiers, stdout } = await trace("eks-profile", ["eks", "token", "--cluster-name", "c", "--region", "us-east-1", "--profile", "lazy"], {
+    AWS_CONFIG_FILE: join(root, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: credentials,
+    AWS_EC2_METADATA_DISABLED: "true",
+  });
+  assert.match(stdout, /k8s-aws-v1\./);
+  assert.ok(specifiers.includes("@aws-sdk/credential-providers"), specifiers.filter((s) => !s.startsWith(".")).join(", "));
 });
