@@ -5,6 +5,7 @@
 import type { RouteGroup } from "../context.js";
 import { auditRoutes } from "./audit.js";
 import { clusterRoutes } from "./clusters.js";
+import { consoleRouteGroup } from "./console.js";
 import { credentialRoutes } from "./credentials.js";
 import { grantRoutes } from "./grants.js";
 import { loginRoutes } from "./login.js";
@@ -13,4 +14,4 @@ import { spiderRoutes } from "./spider.js";
 import { userRoutes } from "./users.js";
 
 /** The route groups `createBrokerApp` registers. */
-export const ROUTE_GROUPS: readonly RouteGroup[] = [opsRoutes, userRoutes, grantRoutes, credentialRoutes, clusterRoutes, auditRoutes, spiderRoutes, loginRoutes];
+export const ROUTE_GROUPS: readonly RouteGroup[] = [opsRoutes, userRoutes, grantRoutes, credentialRoutes, clusterRoutes, auditRoutes, spiderRoutes, loginRoutes, consoleRouteGroup];
