@@ -17,7 +17,8 @@ export const BrokerReason = {
   RATE_LIMITED: "rate_limited",
   CLOUD_REJECTED: "cloud_rejected",
   CLOUD_UNREACHABLE: "cloud_unreachable",
-  UNAVAILABLE: "unavailable",
+  /** The store (database) does not answer: 503, retry later; no token is sent without its audit row. */
+  STORE_UNAVAILABLE: "store_unavailable",
   INTERNAL: "internal",
 } as const;
 

@@ -84,7 +84,7 @@ export async function issueClusterToken(
     await ctx.record(req, { actor: user.name, action, cluster: clusterName, outcome: "issued" });
   } catch (cause) {
     req.log.error({ err: { type: (cause as Error).name, message: (cause as Error).message } }, "audit commit failed");
-    throw new BrokerRefusal(503, BrokerReason.UNAVAILABLE, "the broker could not record the request in its audit trail, so it sent no token: retry, and tell the operator", { cause });
+    throw new BrokerRefusal(503, BrokerReason.STORE_UNAVAILABLE, "the broker could not record the request in its audit trail, so it sent no token: retry, and tell the operator", { cause });
   }
   return { token: minted.token, expiresAt: minted.expiresAt, refreshAt: minted.refreshAt, cluster: access.cluster };
 }

@@ -239,7 +239,7 @@ function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
     return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not valid JSON: send one JSON object");
   }
   if (isStoreUnreachable(e)) {
-    return new BrokerRefusal(503, BrokerReason.UNAVAILABLE, "the broker's store does not answer: retry in a moment, and tell the operator if it lasts");
+    return new BrokerRefusal(503, BrokerReason.STORE_UNAVAILABLE, "the broker's store does not answer: retry in a moment, and tell the operator if it lasts");
   }
   if (e.statusCode === 413) return new BrokerRefusal(413, BrokerReason.BODY_TOO_LARGE, `the request body is over ${BODY_LIMIT / 1024} KiB: send less`);
   return new BrokerRefusal(500, BrokerReason.INTERNAL, "the broker failed to answer: see its log for the request id, and retry");

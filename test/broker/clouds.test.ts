@@ -123,7 +123,7 @@ test("no token leaves when its audit row cannot be committed: 503, and the answe
   try {
     const r = await call(broker.url, "GET", "/v1/clusters/eks-prod/token", { token: user });
     assert.equal(r.status, 503, r.text);
-    assert.equal(r.json.error.code, "unavailable");
+    assert.equal(r.json.error.code, "store_unavailable");
     assert.match(r.json.error.message, /could not record the request in its audit trail, so it sent no token/);
     assert.ok(!r.text.includes("k8s-aws-v1."));
   } finally {

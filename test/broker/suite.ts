@@ -780,7 +780,7 @@ export function defineBrokerSuite(kind: StoreKind): void {
       assert.equal(health.status, 503);
       assert.equal(health.json.status, "unavailable");
       const alice = secrets.find((s, i) => i > 1 && TOKEN_RE.test(s)) as string;
-      assertError(await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice }), 503, "unavailable", /store does not answer/);
+      assertError(await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice }), 503, "store_unavailable", /store does not answer/);
     });
 
     test("log lines: JSON with a request id, method, route, status and user, and never a secret or token", async () => {

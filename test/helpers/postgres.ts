@@ -20,6 +20,10 @@ export interface TestPostgres {
   url: string;
   /** A URL for a fresh, empty database of this server. */
   newDatabase(name: string): Promise<string>;
+  /** Stops the server as an operator's restart does (`pg_ctl stop -m fast`: sessions end with 57P01), keeping its data. */
+  pause(): Promise<void>;
+  /** Starts the paused server again on the same port. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -181,6 +185,14 @@ export async function startTestPostgres(options: { durable?: boolean } = {}): Pr
         await client.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    async pause(): Promise<void> {
+      await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "-t", "30", "stop"], 40_000);
+    },
+    async resume(): Promise<void> {
+      const log = join(dir, `log-resumed-${Date.now()}`);
+      const started = await startOnPort(bin, data, dir, log, port);
+      if (started !== "ok") throw new Error(`the test PostgreSQL did not start again on port ${port}: ${started.why}; its log, kept at ${log}:\n${tail(readLog(log))}`);
     },
     async stop(): Promise<void> {
       if (stopped) return;

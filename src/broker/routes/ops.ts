@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { BrokerContext } from "../context.js";
+import { BrokerReason } from "../errors.js";
 
 /**
  * Registers the operations routes.
@@ -24,7 +25,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: BrokerContext): Promi
       ctx.metrics.store.observe({ op: "ping" }, (performance.now() - started) / 1000);
       return { status: "ok" };
     } catch {
-      return reply.code(503).send({ status: "unavailable", error: { code: "unavailable", message: "the broker's store does not answer: check the database" } });
+      return reply.code(503).send({ status: "unavailable", error: { code: BrokerReason.STORE_UNAVAILABLE, message: "the broker's store does not answer: check the database" } });
     }
   });
 

@@ -115,6 +115,7 @@ async function openSqlite(path: string, display: string): Promise<OpenStore> {
 interface PgClientLike {
   query(text: unknown, values?: unknown[]): Promise<unknown>;
   release(destroy?: boolean): void;
+  on(event: "error", listener: (error: Error) => void): unknown;
 }
 
 /**
@@ -124,6 +125,7 @@ interface PgClientLike {
  */
 function preparingStatements<P extends { connect(): Promise<PgClientLike>; end(): Promise<void> }>(pool: P): P {
   const names = new Map<string, string>();
+  const listened = new WeakSet<PgClientLike>();
   const nameOf = (text: string): string => {
     let name = names.get(text);
     if (name === undefined) {
@@ -137,6 +139,14 @@ function preparingStatements<P extends { connect(): Promise<PgClientLike>; end()
       if (key !== "connect") return Reflect.get(target, key, receiver) as unknown;
       return async () => {
         const client = await target.connect();
+        // pg-pool listens for errors only on idle clients: a checked-out one whose server ends the
+        // session between two queries (a restart's 57P01, a failover) emits 'error' with no listener,
+        // which ends the process. The error is the connection's; its pending query (if any) rejects on
+        // its own, the request answers 503, and pg-pool discards the broken client on release.
+        if (!listened.has(client)) {
+          listened.add(client);
+          client.on("error", () => undefined);
+        }
         return new Proxy(client, {
           get(c, k, r) {
             if (k !== "query") return Reflect.get(c, k, r) as unknown;
