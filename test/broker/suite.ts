@@ -305,6 +305,9 @@ export function defineBrokerSuite(kind: StoreKind): void {
       );
       assertError(await post({ name: "x", provider: "aws", aws: { accessKeyId: "a", secretAccessKey: "b", roleArn: AWS_ROLE_ARN, externalId: "x" } }), 400, "bad_request", /aws\.externalId: the external id is not valid/);
       assertError(await post({ name: "x", provider: "gcp", gcp: { serviceAccount: { type: "service_account", client_email: "a@b" } } }), 400, "bad_request", /gcp\.serviceAccount/);
+      // 20,000 levels deep (40 KB, under the body limit): a 400 naming the field, not a stack overflow's 500.
+      const deep = `{"name":"x","provider":"gcp","gcp":{"serviceAccount":{"type":"service_account","a":${"[".repeat(20_000)}${"]".repeat(20_000)}}}}`;
+      assertError(await call(base, "POST", "/v1/credentials", { token: admin, rawBody: deep, headers: { "content-type": "application/json" } }), 400, "bad_request", /gcp\.serviceAccount\.a must be a string/);
       assertError(await post({ name: "x", provider: "ncp", ncp: { accessKey: "a", secretKey: "b", apiUrl: "http://example.com" } }), 400, "bad_request", /https/);
       assertError(await post({ name: "bad name!", provider: "ncp", ncp: { accessKey: "a", secretKey: "b" } }), 400, "bad_request", /field name has characters/);
       assertError(await post([1, 2]), 400, "bad_request", /must be a JSON object/);

@@ -41,7 +41,9 @@ const CREDENTIAL_BODY = {
       type: "object",
       additionalProperties: false,
       required: ["serviceAccount"],
-      properties: { serviceAccount: { type: "object" } },
+      // A service account key file is one flat object of strings. Nothing nested is accepted, so no
+      // later walk over it (JSON.stringify, the key file parser) can be sent 20,000 levels deep.
+      properties: { serviceAccount: { type: "object", maxProperties: 64, additionalProperties: { type: "string", maxLength: 16_384 } } },
     },
   },
 } as const;
