@@ -5,16 +5,17 @@
  * migrations, then the HTTP(S) listener.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, renameSync } from "node:fs";
+import { existsSync, openSync, readFileSync, statSync, writeSync, closeSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js";
+import { ConfigFileError, CredentialsError, KubeiamError, UsageError } from "../lib/errors.js";
+import { StoreError } from "./errors.js";
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import type { OidcSettings } from "./oidc.js";
 import { keyCheckValue, parseMasterKey } from "./sealing.js";
 import { migrateStore } from "./store/migrations.js";
-import { openStore, parseStoreLocation, type OpenStore } from "./store/open.js";
+import { makeFoldersSync, openStore, parseStoreLocation, type OpenStore } from "./store/open.js";
 import { BrokerStore } from "./store/store.js";
 import { hashBrokerToken, newBrokerToken } from "./tokens.js";
 
@@ -99,22 +100,39 @@ function readTlsFile(flag: string, path: string): Buffer {
   }
 }
 
-/** Reads the master key file, or creates it (0600, random) when `mayCreate`. */
-function masterKeyFromFile(path: string, mayCreate: boolean): Buffer {
+/**
+ * Reads the master key file, or creates it (0600, random) when `mayCreate` (the first start of an
+ * embedded store). Like ssh with a private key, a key file that others may read is refused.
+ */
+function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" | "postgres"): Buffer {
   if (existsSync(path)) {
     let text: string;
+    let mode: number;
     try {
+      mode = statSync(path).mode;
       text = readFileSync(path, "utf8");
     } catch (cause) {
       throw new CredentialsError(`cannot read the master key file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): fix its permissions`, { cause });
     }
+    if ((mode & 0o077) !== 0) {
+      throw new CredentialsError(`the master key file ${path} may be read by others (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): make it the owner's only with 'chmod 600 ${path}'`);
+    }
     return parseMasterKey(text, `the master key file ${path}`);
   }
   if (!mayCreate) {
+    if (dialect === "postgres") {
+      throw new CredentialsError(
+        `the master key file ${path} does not exist: give the file every instance shares, or create one for a new database with 'head -c 32 /dev/urandom | base64 > ${path}; chmod 600 ${path}' (or set KUBEIAM_MASTER_KEY)`,
+      );
+    }
     throw new CredentialsError(`the master key file ${path} does not exist and the database already holds sealed keys: give the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file)`);
   }
   const key = randomBytes(32);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    makeFoldersSync(dirname(path), 0o700);
+  } catch (cause) {
+    throw new CredentialsError(`cannot create the folder of the master key file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): pick a writable place with --master-key-file`, { cause });
+  }
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, "wx", 0o600);
   try {
@@ -124,6 +142,24 @@ function masterKeyFromFile(path: string, mayCreate: boolean): Buffer {
   }
   renameSync(tmp, path);
   return key;
+}
+
+/**
+ * A driver error met while preparing the store, as one line that says what to do: a damaged SQLite
+ * file, a full disk, a read-only one, a lost PostgreSQL connection. Our own errors pass unchanged.
+ */
+function storeProblem(error: unknown, display: string): unknown {
+  if (error instanceof KubeiamError) return error;
+  const code = String((error as { code?: unknown }).code ?? "");
+  const said = (error as Error).message?.split("\n")[0] ?? "";
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") {
+    return new StoreError(`the database ${display} is damaged (${said}): restore it from a backup, or start on a new file`, { cause: error });
+  }
+  if (code === "SQLITE_FULL") return new StoreError(`the disk holding ${display} is full: free some space and start again`, { cause: error });
+  if (code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN" || code.startsWith("SQLITE_IOERR")) {
+    return new StoreError(`cannot write the database ${display} (${code}): check the file, its folder and their permissions`, { cause: error });
+  }
+  return new StoreError(`the database ${display} failed while being prepared (${code === "" ? said : `${code}: ${said}`}): check it, and start again`, { cause: error });
 }
 
 /** `scheme://host[:port]` from a Host header, when it is a plain host name or address. */
@@ -164,7 +200,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   } else {
     const file = options.masterKeyFile ?? join(options.home, ".kubeiam", "master.key");
     const newStore = location.dialect === "sqlite" && (!existsSync(location.path) || statSync(location.path).size === 0);
-    masterKey = masterKeyFromFile(file, newStore && options.masterKeyFile === undefined);
+    masterKey = masterKeyFromFile(file, newStore, location.dialect);
   }
 
   // The identity provider's discovery document and keys, before anything opens: a wrong issuer or an
@@ -181,6 +217,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       keyCheck: keyCheckValue(masterKey),
       bootstrapTokenHash: hashBrokerToken(bootstrap),
       now: new Date(now()),
+    }).catch((error: unknown) => {
+      throw storeProblem(error, store.display);
     });
     const scheme = tls === undefined ? "http" : "https";
     // Listening on every address, the listen URL (0.0.0.0) is no address a user can reach.

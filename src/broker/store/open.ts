@@ -80,7 +80,7 @@ async function openSqlite(path: string, display: string): Promise<OpenStore> {
   const { default: Database } = await import("better-sqlite3");
   const folder = dirname(path);
   try {
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    makeFoldersSync(folder, 0o700);
     // Create the file ourselves so it is 0600 from its first byte; SQLite gives its WAL the same mode.
     closeSync(openSync(path, "a", 0o600));
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
@@ -109,6 +109,43 @@ async function openSqlite(path: string, display: string): Promise<OpenStore> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Creates `folder` and its missing parents, one at a time, with `mode`. Node's recursive mkdir
+ * retries forever where the kernel answers ENOENT for a parent that exists (under /proc), blocking
+ * the process and its signals; this one stops at the first refusal and throws it.
+ *
+ * @example
+ * ```ts
+ * makeFoldersSync("/home/ann/.kubeiam", 0o700);
+ * ```
+ */
+export function makeFoldersSync(folder: string, mode: number): void {
+  const missing: string[] = [];
+  let at = resolve(folder);
+  for (;;) {
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(at).isDirectory();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      missing.push(at);
+      const parent = dirname(at);
+      if (parent === at) break;
+      at = parent;
+      continue;
+    }
+    if (!isFolder) throw Object.assign(new Error(`${at} is not a folder`), { code: "ENOTDIR", path: at });
+    break;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
 }
 
 /** The part of a pg client that Kysely's driver calls. */
@@ -160,6 +197,31 @@ function preparingStatements<P extends { connect(): Promise<PgClientLike>; end()
   });
 }
 
+/** One line for a failed first connection: what PostgreSQL said, and what to do about it. */
+function postgresConnectProblem(cause: unknown, display: string, url: string): string {
+  const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+  let database = "";
+  try {
+    database = decodeURIComponent(new URL(url).pathname.slice(1));
+  } catch {
+    // parseStoreLocation checked it; keep the generic line
+  }
+  switch (code) {
+    case "3D000":
+      return `PostgreSQL at ${display} has no database ${JSON.stringify(database)} (3D000): create it (createdb ${database.replace(/[^A-Za-z0-9_.-]/g, "")}, or CREATE DATABASE as its owner) or name one that exists in --db`;
+    case "28P01":
+    case "28000":
+      return `PostgreSQL at ${display} refused the user or password (${code}): check the user and password in --db (or KUBEIAM_DB), and pg_hba.conf`;
+    case "ECONNREFUSED":
+      return `cannot reach PostgreSQL at ${display} (ECONNREFUSED): nothing listens there; check the host and port, and that the server runs`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `cannot reach PostgreSQL at ${display} (${code}): the host name does not resolve; check the host in --db`;
+    default:
+      return `cannot reach PostgreSQL at ${display} (${code}): check the URL, the server and its password`;
+  }
+}
+
 /** Statements kept per connection: the broker's queries are few; multi-row audit inserts vary by row count. */
 const STATEMENT_CACHE_SIZE = 256;
 
@@ -184,8 +246,7 @@ async function openPostgres(url: string, display: string, max: number): Promise<
     client.release();
   } catch (cause) {
     await pool.end().catch(() => undefined);
-    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-    throw new StoreError(`cannot reach PostgreSQL at ${display} (${code}): check the URL, the server and its password`, { cause });
+    throw new StoreError(postgresConnectProblem(cause, display, url), { cause });
   }
   const db = new Kysely<BrokerDatabase>({ dialect: new PostgresDialect({ pool: preparingStatements(pool) }) });
   return { db, dialect: "postgres", display, close: () => db.destroy() };
