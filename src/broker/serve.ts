@@ -8,14 +8,13 @@ import { randomBytes } from "node:crypto";
 import { existsSync, openSync, readFileSync, statSync, writeSync, closeSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { ConfigFileError, CredentialsError, KubeiamError, UsageError } from "../lib/errors.js";
-import { StoreError } from "./errors.js";
+import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js";
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import type { OidcSettings } from "./oidc.js";
 import { keyCheckValue, parseMasterKey } from "./sealing.js";
 import { migrateStore } from "./store/migrations.js";
-import { makeFoldersSync, openStore, parseStoreLocation, type OpenStore } from "./store/open.js";
+import { makeFoldersSync, openStore, parseStoreLocation, storeProblem, type OpenStore } from "./store/open.js";
 import { BrokerStore } from "./store/store.js";
 import { hashBrokerToken, newBrokerToken } from "./tokens.js";
 
@@ -142,24 +141,6 @@ function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" |
   }
   renameSync(tmp, path);
   return key;
-}
-
-/**
- * A driver error met while preparing the store, as one line that says what to do: a damaged SQLite
- * file, a full disk, a read-only one, a lost PostgreSQL connection. Our own errors pass unchanged.
- */
-function storeProblem(error: unknown, display: string): unknown {
-  if (error instanceof KubeiamError) return error;
-  const code = String((error as { code?: unknown }).code ?? "");
-  const said = (error as Error).message?.split("\n")[0] ?? "";
-  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") {
-    return new StoreError(`the database ${display} is damaged (${said}): restore it from a backup, or start on a new file`, { cause: error });
-  }
-  if (code === "SQLITE_FULL") return new StoreError(`the disk holding ${display} is full: free some space and start again`, { cause: error });
-  if (code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN" || code.startsWith("SQLITE_IOERR")) {
-    return new StoreError(`cannot write the database ${display} (${code}): check the file, its folder and their permissions`, { cause: error });
-  }
-  return new StoreError(`the database ${display} failed while being prepared (${code === "" ? said : `${code}: ${said}`}): check it, and start again`, { cause: error });
 }
 
 /** `scheme://host[:port]` from a Host header, when it is a plain host name or address. */

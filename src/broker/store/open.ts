@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import { UsageError } from "../../lib/errors.js";
+import { KubeiamError, UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
 import type { BrokerDatabase } from "./schema.js";
 import { startSqliteAuditWorker, type AuditSink } from "./sqlite-audit-worker.js";
@@ -95,7 +95,7 @@ async function openSqlite(path: string, display: string): Promise<OpenStore> {
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("foreign_keys = ON");
   } catch (cause) {
-    throw new StoreError(`cannot open ${path} as a SQLite database (${(cause as Error).message}): is it another kind of file?`, { cause });
+    throw storeProblem(cause, display);
   }
   const db = new Kysely<BrokerDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   const auditSink = startSqliteAuditWorker(path);
@@ -146,6 +146,30 @@ export function makeFoldersSync(folder: string, mode: number): void {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
   }
+}
+
+/**
+ * A driver error met while preparing the store, as one line that says what to do: a damaged SQLite
+ * file, a full disk, a read-only one. Our own errors pass unchanged.
+ *
+ * @example
+ * ```ts
+ * await migrateStore(db, options).catch((e: unknown) => { throw storeProblem(e, store.display); });
+ * ```
+ */
+export function storeProblem(error: unknown, display: string): unknown {
+  if (error instanceof KubeiamError) return error;
+  const code = String((error as { code?: unknown }).code ?? "");
+  const said = (error as Error).message?.split("\n")[0] ?? "";
+  if (code === "SQLITE_NOTADB") return new StoreError(`${display} is not a SQLite database (${said}): is it another kind of file? Give another path`, { cause: error });
+  if (code === "SQLITE_CORRUPT") {
+    return new StoreError(`the database ${display} is damaged (${said}): restore it from a backup, or start on a new file`, { cause: error });
+  }
+  if (code === "SQLITE_FULL") return new StoreError(`the disk holding ${display} is full: free some space and start again`, { cause: error });
+  if (code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN" || code.startsWith("SQLITE_IOERR")) {
+    return new StoreError(`cannot write the database ${display} (${code}): check the file, its folder and their permissions`, { cause: error });
+  }
+  return new StoreError(`the database ${display} failed while being prepared (${code === "" ? said : `${code}: ${said}`}): check it, and start again`, { cause: error });
 }
 
 /** The part of a pg client that Kysely's driver calls. */
