@@ -106,7 +106,18 @@ export async function call(
   } else if (options.rawBody !== undefined) {
     body = options.rawBody;
   }
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(30_000) });
+  const send = () => fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(30_000) });
+  let r: Response;
+  try {
+    r = await send();
+  } catch (error) {
+    // A kept-alive socket that the broker closed at its 5 s idle timeout just as fetch reused it (a test
+    // that waited that long, e.g. for PostgreSQL to stop) fails before the request reached the broker:
+    // a GET is sent once more on a new connection. Nothing else is retried.
+    const code = (error as { cause?: { code?: unknown } }).cause?.code;
+    if (method !== "GET" || (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET")) throw error;
+    r = await send();
+  }
   const text = await r.text();
   let json: unknown;
   try {
