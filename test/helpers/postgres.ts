@@ -191,7 +191,7 @@ export async function startTestPostgres(options: { durable?: boolean } = {}): Pr
     },
     async resume(): Promise<void> {
       const log = join(dir, `log-resumed-${Date.now()}`);
-      const started = await startOnPort(bin, data, dir, log, port);
+      const started = await startOnPort(bin, data, dir, log, port, options.durable === true);
       if (started !== "ok") throw new Error(`the test PostgreSQL did not start again on port ${port}: ${started.why}; its log, kept at ${log}:\n${tail(readLog(log))}`);
     },
     async stop(): Promise<void> {
