@@ -210,13 +210,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
 
     const { runBrokerAct } = await import("./demo-broker.js");
     await runBrokerAct({ sandbox, dir, cli: CLI, kubectl: probe.spawnError === undefined ? kubectl : undefined, title, print, run, expectOk, indent });
+    const { runSignInAct } = await import("./demo-signin.js");
+    await runSignInAct({ sandbox, dir, cli: CLI, kubectl: probe.spawnError === undefined ? kubectl : undefined, title, print, run, expectOk, indent });
 
     title("stop the broker and the sandbox, and remove the temporary files");
     print(`      the sandbox answered ${requests} requests; each was checked (gateway signature or k8s-ncp-v1 token)`);
     summary =
       `proved: kubeconfigs written through the signed NKS API let ${probe.spawnError === undefined ? "kubectl and " : ""}@kubernetes/client-node in with ` +
       `k8s-ncp-v1 tokens that the clusters checked (${requests} requests), a token for another cluster was refused, ` +
-      "and a broker handed out tokens per grant and stopped at the revoke, with no cloud key on the user's side.";
+      "and a broker handed out tokens per grant and stopped at the revoke, with no cloud key on the user's side, " +
+      "and a person signed in through the identity provider, holding no token at all, and reached a cluster.";
   } finally {
     await sandbox?.close();
     await rm(dir, { recursive: true, force: true });

@@ -68,38 +68,47 @@ export async function startSandboxIdp(options: { people?: readonly SandboxIdpPer
 
   // A variable specifier: oidc-provider ships no types, and is a devDependency loaded only here.
   const name = "oidc-provider";
-  const warn = process.emitWarning;
-  const { default: Provider } = (await import(name)) as { default: new (issuer: string, config: object) => ProviderLike };
-  process.emitWarning = warn;
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: clientId,
-        client_secret: clientSecret,
-        application_type: "native",
-        redirect_uris: ["http://127.0.0.1/v1/login/callback"],
-        grant_types: ["authorization_code", "refresh_token"],
-        response_types: ["code"],
-        token_endpoint_auth_method: "client_secret_basic",
+  // Its start-up warnings (a Node 20 runtime, the in-memory store, development keys and login pages)
+  // are what a sandbox is: kept off the demo's and the tests' output.
+  const { warn, info } = console;
+  console.warn = () => undefined;
+  console.info = () => undefined;
+  let provider: ProviderLike;
+  try {
+    const { default: Provider } = (await import(name)) as { default: new (issuer: string, config: object) => ProviderLike };
+    provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          application_type: "native",
+          redirect_uris: ["http://127.0.0.1/v1/login/callback"],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "client_secret_basic",
+        },
+      ],
+      cookies: { keys: [randomBytes(32).toString("base64url")] },
+      jwks: undefined,
+      claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "groups"] },
+      features: { devInteractions: { enabled: true }, userinfo: { enabled: true } },
+      pkce: { required: () => true },
+      // Refresh tokens without insisting on prompt=consent, as most providers give them to confidential clients.
+      issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed("refresh_token"),
+      ttl: { AccessToken: options.accessTokenTtlS ?? 600, IdToken: 600, RefreshToken: 86_400, Interaction: 600, Session: 86_400, Grant: 86_400, AuthorizationCode: 120 },
+      findAccount: async (_ctx: unknown, id: string) => {
+        const person = people.get(id);
+        if (person === undefined || disabled.has(id)) return undefined;
+        return {
+          accountId: id,
+          claims: async () => ({ sub: id, email: person.email, email_verified: true, name: person.login, groups: person.groups }),
+        };
       },
-    ],
-    cookies: { keys: [randomBytes(32).toString("base64url")] },
-    jwks: undefined,
-    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "groups"] },
-    features: { devInteractions: { enabled: true }, userinfo: { enabled: true } },
-    pkce: { required: () => true },
-    // Refresh tokens without insisting on prompt=consent, as most providers give them to confidential clients.
-    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed("refresh_token"),
-    ttl: { AccessToken: options.accessTokenTtlS ?? 600, IdToken: 600, RefreshToken: 86_400, Interaction: 600, Session: 86_400, Grant: 86_400, AuthorizationCode: 120 },
-    findAccount: async (_ctx: unknown, id: string) => {
-      const person = people.get(id);
-      if (person === undefined || disabled.has(id)) return undefined;
-      return {
-        accountId: id,
-        claims: async () => ({ sub: id, email: person.email, email_verified: true, name: person.login, groups: person.groups }),
-      };
-    },
-  });
+    });
+  } finally {
+    console.warn = warn;
+    console.info = info;
+  }
   provider.on("grant.success", (ctx: unknown) => {
     const type = (ctx as { oidc?: { params?: { grant_type?: string } } }).oidc?.params?.grant_type ?? "unknown";
     grants[type] = (grants[type] ?? 0) + 1;

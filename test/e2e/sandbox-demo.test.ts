@@ -42,6 +42,9 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
   const tmp = await mkdtemp(join(dir, "with-"));
   const r = await runDemo(cleanEnv(tmp, undefined));
   assert.equal(r.code, 0, r.stderr);
+  // Act three: a person signs in through the identity provider with no token and reaches a cluster.
+  assert.match(r.stdout, /the broker's page: "You are signed in to the kubeiam broker as carol@example\.com/);
+  assert.match(r.stdout, /carol@example\.com\s+token\.issue\s+bars-kr\s+issued/);
   for (const region of ["KR", "SGN"]) assert.match(r.stdout, new RegExp(`kubeiam update-kubeconfig --clusterUuid [0-9a-f-]{36} --region ${region}\\n\\s+kubeconfig updated successfully\\.`));
   assert.match(r.stdout, /ncp-iam-authenticator token --clusterUuid [0-9a-f-]{36} --region KR \| kubeiam inspect --verify\n/);
   // The user entry exactly as an installed kubeiam writes it: the official command name, from PATH.
