@@ -7,7 +7,7 @@
  *
  * Flags: `--quick` (short smoke run, about a minute), `--json` (one JSON object of all figures on
  * stdout; the report goes to stderr), `--check` (exit 1 when a target is missed: FAIL, not UNSURE),
- * `--only a,b` (case ids: mint, startup, import, aws, kubeconfig, sandbox, broker, broker-pg, broker-startup).
+ * `--only a,b` (case ids: mint, startup, import, aws, kubeconfig, sandbox, broker, broker-pg, broker-startup, signin).
  * A case that fails to run (a child that exits non-zero, a wrong token) always exits 1.
  *
  * Run: `npm run bench [-- --quick]` (builds dist and .test-build, then runs .test-build/bench/run.js).
@@ -24,6 +24,7 @@ import { decodeNcpToken, mintNcpToken, ncpTokenPath, parseNcpTokenTarget } from 
 import { compareRates, judge, roundRatios, spreadOf, timeCommands, type CommandSpec, type CommandTiming, type Spread, type Target, type Verdict } from "./measure.js";
 import { formatSandboxLoad, runSandboxLoad } from "./sandbox-load.js";
 import { formatBrokerLoad, measureBrokerLoad, startBenchBroker, type BrokerLoadResult } from "./broker-load.js";
+import { measureSignIn } from "./signin.js";
 import { startTestPostgres } from "../test/helpers/postgres.js";
 import { startCliChild, type ReadyChild, type SandboxLine } from "../test/helpers/serve-process.js";
 
@@ -514,6 +515,29 @@ async function brokerStartupCase(s: Settings): Promise<Outcome> {
   }
 }
 
+/** Issue 19: from approval at the identity provider to the first successful kubectl, at most 1.5 s. */
+const SIGNIN_TARGET_MS = 1500;
+/** Issue 19: N kubectl runs at once after the access token ran out cost at most 2 broker requests. */
+const SIGNIN_PARALLEL = 12;
+
+/** 10. Sign-in: approval to the first successful kubectl, and N parallel kubectl runs against one token request. */
+async function signInCase(s: Settings, dir: string): Promise<Outcome> {
+  if (findOnPath("kubectl") === undefined) return { lines: [], figures: { skipped: "kubectl not on PATH" }, checks: [], skipped: "kubectl not on PATH" };
+  const f = await measureSignIn({ cli: CLI, dir, rounds: s.quick ? 2 : 5, parallel: SIGNIN_PARALLEL, env: s.env });
+  const sorted = [...f.approvalToKubectlMs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  const approval = check("approval at the IdP to first successful kubectl get namespaces, ms", median, { op: "<=", limit: SIGNIN_TARGET_MS }, f.approvalToKubectlMs);
+  const requests = check(`broker requests for ${f.parallelRuns} kubectl runs at once after the access token ran out`, f.parallelRequests, { op: "<=", limit: 2 });
+  return {
+    lines: [
+      `approval -> kubectl get namespaces: median ${fmtMs(median)} over ${f.approvalToKubectlMs.length} sign-ins (${f.approvalToKubectlMs.map((x) => fmtMs(x)).join(", ")})   target <= ${fmtMs(SIGNIN_TARGET_MS)}   ${approval.verdict}`,
+      `${f.parallelRuns} kubectl runs at once, access token expired: ${f.parallelRequests} broker requests (renewal + token), ${f.idpRefreshes} IdP refresh, all done in ${fmtMs(f.parallelMs)}   target <= 2   ${requests.verdict}`,
+    ],
+    figures: { ...f, approvalToKubectlMedianMs: median },
+    checks: [approval, requests],
+  };
+}
+
 const CASES: BenchCase[] = [
   { id: "mint", title: "In-process minting: mintNcpToken vs bare createHmac('sha256') over the same string to sign", run: mintCase },
   { id: "startup", title: "Whole process: kubeiam token vs node -e 0", run: startupCase },
@@ -524,6 +548,7 @@ const CASES: BenchCase[] = [
   { id: "broker", title: "Broker under load, embedded store: GET /v1/clusters/{name}/token (NKS) vs /healthz, by keep-alive clients", run: (s) => brokerLoadCase(s, "embedded") },
   { id: "broker-pg", title: "Broker under load, PostgreSQL (fsync on): GET /v1/clusters/{name}/token (NKS) vs /healthz, by keep-alive clients", run: (s) => brokerLoadCase(s, "postgres") },
   { id: "broker-startup", title: "Whole process: kubeiam broker token (real broker on loopback) vs kubeiam token", run: brokerStartupCase },
+  { id: "signin", title: "Sign-in (device flow, sandbox IdP): approval to first kubectl; N kubectl at once after the access token ran out", run: signInCase },
 ];
 
 // ---------------------------------------------------------------------------------------------
