@@ -121,7 +121,8 @@ const NCP = {
 };
 const FAKE_AWS = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
 
-const MINT_TARGET = 0.7;
+/** Issue 23: minting at least 0.8 of a bare HMAC (the signer holds the key as a KeyObject, made once). */
+const MINT_TARGET = 0.8;
 /** Issue 23: `kubeiam token` within 1.3x of `node -e 0` (DESIGN.md said 1.5). */
 const STARTUP_TARGET = 1.3;
 /** Issues 9, 17 and 23: every entry point's import within 1.5x of `node -e 0`; the root never above 2x. */

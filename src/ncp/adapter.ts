@@ -16,7 +16,7 @@ import {
   type NcpKubeconfigOptions,
 } from "./cluster.js";
 import { resolveNcpCredentials, type NcpCredentials, type ResolveNcpCredentialsOptions } from "./credentials.js";
-import { normalizeNcpRegion } from "./region.js";
+import { parseNcpRegion } from "./region.js";
 import { createNcpSigner } from "./sign.js";
 import { mintNcpToken, parseNcpTokenTarget } from "./token.js";
 
@@ -72,10 +72,11 @@ export const ncpAdapter: CloudAdapter<NcpCloudTypes> = {
     return listNcpClusters({ ...api, credentials, region: scope.region });
   },
   async kubeconfigEntries({ credentials, cluster: described, kubeconfig, now }) {
-    const { cluster, region } = described;
+    const { cluster } = described;
+    const region = parseNcpRegion(described.region);
     assertNcpClusterReady(cluster, region);
     if (described.baseKubeconfig === undefined) {
-      throw new ClusterStateError(`cluster ${cluster.name} (${cluster.uuid}) in region ${normalizeNcpRegion(region) || "KR"} has no kubeconfig yet: try again when its status is RUNNING`);
+      throw new ClusterStateError(`cluster ${cluster.name} (${cluster.uuid}) in region ${region.code || "KR"} has no kubeconfig yet: try again when its status is RUNNING`);
     }
     return ncpKubeconfigEntries({ cluster, baseKubeconfig: described.baseKubeconfig, region, options: kubeconfig ?? {}, credentials, now: toEpochMs(now) });
   },

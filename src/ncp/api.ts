@@ -6,8 +6,8 @@
 import { ApiError, InvalidInputError } from "../lib/errors.js";
 import { sendHttpRequest, type HttpOptions, type HttpRequest, type HttpResponse } from "../lib/http.js";
 import type { NcpCredentials } from "./credentials.js";
-import { ncpApiPrefix, normalizeNcpRegion } from "./region.js";
-import { signNcpRequest } from "./sign.js";
+import { ncpRegionOf, type NcpRegion } from "./region.js";
+import { createNcpSigner, type NcpSigner } from "./sign.js";
 import { isSecureOrLoopback } from "../lib/net.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import { isRecord } from "../lib/validate.js";
@@ -65,7 +65,8 @@ export interface NcpCall {
 /** What {@link buildNcpRequest} needs. */
 export interface BuildNcpRequestInput {
   credentials: NcpCredentials;
-  region: string;
+  /** A region code, or one parsed already ({@link parseNcpRegion}). */
+  region: string | NcpRegion;
   call: NcpCall;
   /** The time to sign at; the current time by default. */
   now?: TimeInput;
@@ -81,7 +82,7 @@ export interface BuildNcpRequestInput {
  * ncpApiBaseUrl("https://ncloud.apigw.ntruss.com", "SGN"); // "https://nks.apigw.ntruss.com/vnks/sgn-v2"
  * ```
  */
-export function ncpApiBaseUrl(apiUrl: string, region: string): string {
+export function ncpApiBaseUrl(apiUrl: string, region: string | NcpRegion): string {
   let url: URL;
   try {
     url = new URL(apiUrl.trim());
@@ -95,7 +96,7 @@ export function ncpApiBaseUrl(apiUrl: string, region: string): string {
     throw new InvalidInputError("apiUrl", `API URL ${displayUrl(url)} must not hold a query or fragment: give the gateway's base URL`);
   }
   const base = `${url.protocol}//${url.host}${url.pathname}`.replace(/\/+$/, "").replace(/^https:\/\/(?:fin-)?ncloud\./, "https://nks.");
-  return base + ncpApiPrefix(region);
+  return base + ncpRegionOf(region).apiPrefix;
 }
 
 /**
@@ -109,13 +110,18 @@ export function ncpApiBaseUrl(apiUrl: string, region: string): string {
  * ```
  */
 export function buildNcpRequest(input: BuildNcpRequestInput): HttpRequest {
-  const region = normalizeNcpRegion(input.region);
-  const url = new URL(ncpApiBaseUrl(input.credentials.apiUrl, region) + input.call.path);
-  const timestamp = String(toEpochMs(input.now));
-  const { accessKey, secretKey } = input.credentials;
-  const signature = signNcpRequest({ method: input.call.method, uri: url.pathname + url.search, timestamp, accessKey, secretKey });
+  const region = ncpRegionOf(input.region);
+  return signedRequest(ncpApiBaseUrl(input.credentials.apiUrl, region), createNcpSigner(input.credentials), region, input.call, toEpochMs(input.now));
+}
+
+/** The request of {@link buildNcpRequest} from parts parsed once: base URL, signer, region. */
+function signedRequest(baseUrl: string, signer: NcpSigner, region: NcpRegion, call: NcpCall, now: number): HttpRequest {
+  const url = new URL(baseUrl + call.path);
+  const timestamp = String(now);
+  const accessKey = signer.accessKey;
+  const signature = signer.signRequest(call.method, url.pathname + url.search, timestamp);
   return {
-    method: input.call.method,
+    method: call.method,
     url: url.toString(),
     headers: {
       accept: "application/json",
@@ -123,7 +129,7 @@ export function buildNcpRequest(input: BuildNcpRequestInput): HttpRequest {
       "x-ncp-iam-access-key": accessKey,
       "x-ncp-apigw-signature-v2": signature,
       "x-ncp-apigw-signature-v1": signature,
-      "x-ncp-region_code": region === "" ? "KR" : region,
+      "x-ncp-region_code": region.code === "" ? "KR" : region.code,
     },
   };
 }
@@ -427,7 +433,8 @@ export function parseNcpNodePoolList(body: unknown): NcpNodePool[] {
 /** Options of {@link createNcpApiClient}. */
 export interface NcpApiClientOptions extends Omit<HttpOptions, "service"> {
   credentials: NcpCredentials;
-  region: string;
+  /** A region code, or one parsed already ({@link parseNcpRegion}). */
+  region: string | NcpRegion;
   /** The clock used to sign; `Date.now` by default. */
   now?: () => number;
 }
@@ -454,15 +461,19 @@ export interface NcpApiClient {
  * ```
  */
 export function createNcpApiClient(options: NcpApiClientOptions): NcpApiClient {
-  const region = normalizeNcpRegion(options.region);
+  // Everything parsed and checked once, here: the region, the base URL (a bad one fails now, before
+  // any call) and the key (held ready to sign); each call only signs and sends.
+  const parsed = ncpRegionOf(options.region);
+  const region = parsed.code;
   const { credentials } = options;
-  ncpApiBaseUrl(credentials.apiUrl, region); // fail now on a bad URL, before any call
+  const baseUrl = ncpApiBaseUrl(credentials.apiUrl, parsed);
+  const signer = createNcpSigner(credentials);
   const now = options.now ?? Date.now;
   const http: HttpOptions = { ...options, service: "NCP API" };
 
   async function call(path: string, ctx: Omit<NcpCallContext, "region" | "accessKey">): Promise<unknown> {
     const sentAt = now();
-    const req = buildNcpRequest({ credentials, region, call: { method: "GET", path }, now: sentAt });
+    const req = signedRequest(baseUrl, signer, parsed, { method: "GET", path }, sentAt);
     const res = await sendHttpRequest(req, http);
     return checkNcpResponse(res, { ...ctx, region, accessKey: credentials.accessKey, sentAt });
   }

@@ -21,7 +21,7 @@ import {
 } from "../kube/kubeconfig.js";
 import { createNcpApiClient, type NcpApiClient, type NcpCluster, type NcpNodePool, type NcpWorkerNode } from "./api.js";
 import { resolveNcpCredentials, type NcpCredentials } from "./credentials.js";
-import { normalizeNcpRegion } from "./region.js";
+import { ncpRegionOf, type NcpRegion } from "./region.js";
 import { createNcpSigner } from "./sign.js";
 import { checkClusterUuid, mintNcpToken, parseNcpTokenTarget } from "./token.js";
 
@@ -75,14 +75,14 @@ export interface NcpKubeconfigNames {
  * ```
  */
 export function ncpKubeconfigNames(input: {
-  region: string;
+  region: string | NcpRegion;
   clusterName: string;
   clusterUuid: string;
   kubeconfigClusterName?: string | undefined;
   userName?: string | undefined;
   contextName?: string | undefined;
 }): NcpKubeconfigNames {
-  const fallback = `nks_${normalizeNcpRegion(input.region).toLowerCase()}_${input.clusterName}_${input.clusterUuid}`;
+  const fallback = `nks_${ncpRegionOf(input.region).code.toLowerCase()}_${input.clusterName}_${input.clusterUuid}`;
   const cluster = given(input.kubeconfigClusterName) ?? fallback;
   const user = given(input.userName) ?? fallback;
   const named = given(input.kubeconfigClusterName) !== undefined || given(input.userName) !== undefined;
@@ -116,7 +116,8 @@ export interface NcpKubeconfigInput {
   cluster: NcpCluster;
   /** The YAML text of the NKS API's own kubeconfig for the cluster. */
   baseKubeconfig: string;
-  region: string;
+  /** A region code, or one parsed already ({@link parseNcpRegion}). */
+  region: string | NcpRegion;
   options?: NcpKubeconfigOptions;
   /** Needed in `embed` mode only. */
   credentials?: NcpCredentials;
@@ -180,11 +181,12 @@ function pemOf(base64: string): string {
  * ```
  */
 export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: KubeconfigEntries; tokenExpiresAt?: Date; tokenRefreshAt?: Date } {
-  const region = normalizeNcpRegion(input.region);
+  const parsed = ncpRegionOf(input.region);
+  const region = parsed.code;
   const options = input.options ?? {};
   const uuid = checkClusterUuid(input.cluster.uuid);
   const names = ncpKubeconfigNames({
-    region,
+    region: parsed,
     clusterName: input.cluster.name,
     clusterUuid: uuid,
     kubeconfigClusterName: options.clusterName,
@@ -195,7 +197,7 @@ export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: Kube
   const context = contextEntry(names.context, { cluster: names.cluster, user: names.user });
   if ((options.mode ?? "exec") === "embed") {
     if (input.credentials === undefined) throw new KubeconfigError("embed mode needs credentials to mint the token");
-    const minted = mintNcpToken({ signer: createNcpSigner(input.credentials), cluster: parseNcpTokenTarget({ clusterUuid: uuid, region }), now: input.now ?? Date.now() });
+    const minted = mintNcpToken({ signer: createNcpSigner(input.credentials), cluster: parseNcpTokenTarget({ clusterUuid: uuid, region: parsed }), now: input.now ?? Date.now() });
     return { entries: { cluster, user: tokenUserEntry(names.user, minted.token), context }, tokenExpiresAt: minted.expiresAt, tokenRefreshAt: minted.refreshAt };
   }
   const args = [...(options.execCommandArgs ?? []), "token", "--clusterUuid", uuid, "--region", region];
@@ -213,7 +215,8 @@ export function ncpKubeconfigEntries(input: NcpKubeconfigInput): { entries: Kube
 
 /** Options shared by {@link getNcpCluster} and {@link listNcpClusters}. */
 export interface NcpClusterQuery extends Omit<HttpOptions, "service"> {
-  region: string;
+  /** A region code, or one parsed already ({@link parseNcpRegion}). */
+  region: string | NcpRegion;
   /** API key and gateway; found per docs/formats.md §4 when absent. */
   credentials?: NcpCredentials;
   /** The clock used to sign requests and tokens; `Date.now` by default. */
@@ -299,10 +302,10 @@ function infoOf(c: NcpCluster, region: string, groups: NodeGroupInfo[], access: 
  * assertNcpClusterReady(await api.getCluster(uuid), "KR");
  * ```
  */
-export function assertNcpClusterReady(cluster: NcpCluster, region: string): void {
+export function assertNcpClusterReady(cluster: NcpCluster, region: string | NcpRegion): void {
   if (cluster.status.toUpperCase() === "CREATING") {
     throw new ClusterStateError(
-      `cluster ${cluster.name} (${cluster.uuid}) in region ${normalizeNcpRegion(region) || "KR"} is still being created (status CREATING): try again when its status is RUNNING`,
+      `cluster ${cluster.name} (${cluster.uuid}) in region ${ncpRegionOf(region).code || "KR"} is still being created (status CREATING): try again when its status is RUNNING`,
     );
   }
 }
@@ -327,9 +330,10 @@ export interface NcpClusterDescription {
  */
 export async function describeNcpCluster(options: NcpClusterQuery & { clusterUuid: string }): Promise<NcpClusterDescription> {
   const uuid = checkClusterUuid(options.clusterUuid);
-  const region = normalizeNcpRegion(options.region);
+  const parsed = ncpRegionOf(options.region);
+  const region = parsed.code;
   const { clusterUuid: _u, ...query } = options;
-  const { api } = await apiFor(query);
+  const { api } = await apiFor({ ...query, region: parsed });
   const cluster = await api.getCluster(uuid);
   if (cluster.status.toUpperCase() === "CREATING") return { region, cluster };
   return { region, cluster, baseKubeconfig: await api.getKubeconfig(uuid) };
@@ -347,12 +351,13 @@ export async function describeNcpCluster(options: NcpClusterQuery & { clusterUui
  */
 export async function getNcpCluster(options: GetNcpClusterOptions): Promise<ClusterInfo> {
   const uuid = checkClusterUuid(options.clusterUuid);
-  const region = normalizeNcpRegion(options.region);
+  const parsed = ncpRegionOf(options.region);
+  const region = parsed.code;
   const { kubeconfig: kubeconfigOptions, clusterUuid: _u, ...query } = options;
-  const { api, credentials, now } = await apiFor(query);
+  const { api, credentials, now } = await apiFor({ ...query, region: parsed });
   const cluster = await api.getCluster(uuid);
   const wantKubeconfig = kubeconfigOptions !== false;
-  if (wantKubeconfig) assertNcpClusterReady(cluster, region);
+  if (wantKubeconfig) assertNcpClusterReady(cluster, parsed);
   const [base, nodes, pools] = await Promise.all([
     wantKubeconfig ? api.getKubeconfig(uuid) : Promise.resolve(undefined),
     api.listNodes(uuid),
@@ -361,7 +366,7 @@ export async function getNcpCluster(options: GetNcpClusterOptions): Promise<Clus
   const access: AccessInfo = { endpoint: cluster.endpoint ?? "" };
   if (base !== undefined) {
     const opts = kubeconfigOptions === false ? {} : (kubeconfigOptions ?? {});
-    const built = ncpKubeconfigEntries({ cluster, baseKubeconfig: base, region, options: opts, credentials, now: now() });
+    const built = ncpKubeconfigEntries({ cluster, baseKubeconfig: base, region: parsed, options: opts, credentials, now: now() });
     access.endpoint = built.entries.cluster.cluster.server;
     const ca = built.entries.cluster.cluster.certificateAuthorityData;
     if (ca !== undefined) access.certificateAuthorityData = pemOf(ca);
@@ -383,8 +388,9 @@ export async function getNcpCluster(options: GetNcpClusterOptions): Promise<Clus
  * ```
  */
 export async function listNcpClusters(options: NcpClusterQuery): Promise<ClusterInfo[]> {
-  const region = normalizeNcpRegion(options.region);
-  const { api } = await apiFor(options);
+  const parsed = ncpRegionOf(options.region);
+  const region = parsed.code;
+  const { api } = await apiFor({ ...options, region: parsed });
   const clusters = await api.listClusters();
   return clusters.map((c) => infoOf(c, region, groupsOf(c.nodePool, []), { endpoint: c.endpoint ?? "" }));
 }

@@ -45,6 +45,20 @@ export interface NcpRegion {
 }
 
 /**
+ * A region as given at the edge (a string, checked here) or already parsed (returned as it is): what
+ * every function of `src/ncp/` that takes a region accepts, so that it is parsed once per call chain.
+ *
+ * @example
+ * ```ts
+ * ncpRegionOf("kr").code;                  // "KR"
+ * ncpRegionOf(parseNcpRegion("kr")).code; // "KR", not parsed again
+ * ```
+ */
+export function ncpRegionOf(region: string | NcpRegion): NcpRegion {
+  return typeof region === "string" ? parseNcpRegion(region) : region;
+}
+
+/**
  * Checks a region code ({@link normalizeNcpRegion}) and returns it with its stage and API prefix.
  *
  * @example
