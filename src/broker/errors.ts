@@ -10,6 +10,7 @@ export const BrokerReason = {
   UNAUTHENTICATED: "unauthenticated",
   FORBIDDEN: "forbidden",
   NO_GRANT: "no_grant",
+  GRANT_ENDED: "grant_ended",
   NOT_FOUND: "not_found",
   CONFLICT: "conflict",
   IN_USE: "in_use",

@@ -58,16 +58,14 @@ export async function issueClusterToken(
   let access = prefetched?.access;
   if (prefetched === undefined) {
     const started = performance.now();
-    access = await ctx.store.clusterAccess(user, clusterName);
+    access = await ctx.store.clusterAccess(user, clusterName, new Date(ctx.now()));
     ctx.metrics.store.observe({ op: "access_lookup" }, (performance.now() - started) / 1000);
   }
   if (access === undefined) {
     return deny(new BrokerRefusal(404, BrokerReason.NOT_FOUND, `cluster ${clusterName} is not known to this broker: list yours with 'kubeiam broker clusters'`), "-");
   }
   const provider = access.cluster.provider;
-  if (!access.granted) {
-    return deny(new BrokerRefusal(403, BrokerReason.NO_GRANT, `user ${user.name} has no grant for cluster ${clusterName}: ask an admin to run 'kubeiam broker grant ${user.name} ${clusterName}'`), provider);
-  }
+  if (!access.granted) return deny(noGrantRefusal(user, clusterName, access), provider);
   let minted: MintedToken;
   try {
     // The provider (its secrets unsealed once) is kept per credential row and its sealed bytes, and
@@ -81,12 +79,29 @@ export async function issueClusterToken(
   ctx.metrics.tokens.inc({ provider, outcome: "issued" });
   // No token leaves before its row is committed: if this throws, the caller gets a 503 and no token.
   try {
-    await ctx.record(req, { actor: user.name, action, cluster: clusterName, outcome: "issued" });
+    await ctx.record(req, { actor: user.name, action, cluster: clusterName, outcome: "issued", credential: access.credential.name });
   } catch (cause) {
     req.log.error({ err: { type: (cause as Error).name, message: (cause as Error).message } }, "audit commit failed");
     throw new BrokerRefusal(503, BrokerReason.STORE_UNAVAILABLE, "the broker could not record the request in its audit trail, so it sent no token: retry, and tell the operator", { cause });
   }
   return { token: minted.token, expiresAt: minted.expiresAt, refreshAt: minted.refreshAt, cluster: access.cluster };
+}
+
+/**
+ * The 403 for a caller without a grant in force: `grant_ended` when a grant that covered the cluster
+ * has ended (saying when), else `no_grant`.
+ *
+ * @example
+ * ```ts
+ * if (!access.granted) throw noGrantRefusal(user, "prod-kr", access);
+ * ```
+ */
+export function noGrantRefusal(user: StoredUser, clusterName: string, access: ClusterAccess): BrokerRefusal {
+  const ask = `ask an admin to run 'kubeiam broker grant ${user.name} ${clusterName}'`;
+  if (access.endedAt !== undefined) {
+    return new BrokerRefusal(403, BrokerReason.GRANT_ENDED, `user ${user.name}'s grant for cluster ${clusterName} ended at ${access.endedAt}: ${ask} again`);
+  }
+  return new BrokerRefusal(403, BrokerReason.NO_GRANT, `user ${user.name} has no grant for cluster ${clusterName}: ${ask}`);
 }
 
 /**

@@ -179,9 +179,9 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     oidc: options.oidc,
     authenticateForToken: (req, clusterName) =>
       identify(req, "token_access_lookup", async (hash, session) => {
-        if (!session) return store.tokenAccess(hash, clusterName);
+        if (!session) return store.tokenAccess(hash, clusterName, new Date(now()));
         const user = await sessions.callerByAccessHash(hash);
-        return user === undefined ? undefined : { user, access: await store.clusterAccess(user, clusterName) };
+        return user === undefined ? undefined : { user, access: await store.clusterAccess(user, clusterName, new Date(now())) };
       }),
     requireAdmin: async (req, user, action, doing) => {
       if (user.role === "admin") return;

@@ -93,7 +93,7 @@ test("the operator's three steps with the admin CLI: credential (keys from the e
   const grant = await kubeiam(["broker", "grant", "alice", "kr-demo", "--server", server], adminEnv());
   assert.equal(grant.status, 0, grant.err);
   const list = await kubeiam(["broker", "grant", "--list", "alice", "--server", server], adminEnv());
-  assert.equal(list.out, "kr-demo\n");
+  assert.match(list.out, /^CLUSTER\s+AS\s+EXPIRES\nkr-demo\s+-\s+never\n$/);
   const creds = await kubeiam(["broker", "credential", "list", "--server", server], adminEnv());
   assert.match(creds.out, /^sandbox\s+ncp\s+/m);
   assert.ok(!creds.out.includes(sandbox.accessKey) && !creds.out.includes(sandbox.secretKey));
@@ -136,9 +136,9 @@ test("the admin revokes: the next kubectl call is refused with the broker's reas
   const audit = await kubeiam(["broker", "audit", "--user", "alice", "--server", server], adminEnv());
   assert.equal(audit.status, 0, audit.err);
   const lines = audit.out.trim().split("\n");
-  assert.match(lines[0] ?? "", /^ID\s+TIME\s+ACTOR\s+ACTION\s+CLUSTER\s+OUTCOME\s+REMOTE\s+REASON$/);
-  assert.match(lines[1] ?? "", /\salice\s+token\.issue\s+kr-demo\s+denied\s+127\.0\.0\.1\s+no_grant$/);
-  assert.ok(lines.some((l) => /\salice\s+token\.issue\s+kr-demo\s+issued\s/.test(l)));
+  assert.match(lines[0] ?? "", /^ID\s+TIME\s+ACTOR\s+ACTION\s+CLUSTER\s+OUTCOME\s+CREDENTIAL\s+REMOTE\s+REASON$/);
+  assert.match(lines[1] ?? "", /\salice\s+token\.issue\s+kr-demo\s+denied\s+-\s+127\.0\.0\.1\s+no_grant$/);
+  assert.ok(lines.some((l) => /\salice\s+token\.issue\s+kr-demo\s+issued\s+sandbox\s/.test(l)));
   assert.ok(lines.some((l) => /\salice\s+token\.issue\.kubeconfig\s+kr-demo\s+issued\s/.test(l)));
   const json = JSON.parse((await kubeiam(["broker", "audit", "--user", "alice", "--limit", "1", "-o", "json", "--server", server], adminEnv())).out);
   assert.equal(json.entries.length, 1);

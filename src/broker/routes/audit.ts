@@ -49,6 +49,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
           remote: e.remote ?? null,
           instance: e.instance,
           reason: e.reason ?? null,
+          credential: e.credential ?? null,
         })),
       };
     },

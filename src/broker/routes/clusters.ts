@@ -11,7 +11,7 @@ import { callerOf, tokenAccessOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { openCredential } from "../credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
-import { cloudRefusal, issueClusterToken } from "../issue.js";
+import { cloudRefusal, issueClusterToken, noGrantRefusal } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { BrokerProvider } from "../store/store.js";
 import { NAME_SCHEMA, nameParams } from "./schemas.js";
@@ -123,7 +123,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
 
   app.get("/v1/clusters", { config: { access: { role: "user" } }, schema: { summary: "The caller's clusters (an admin's: all)" } }, async (req) => {
     const caller = callerOf(req);
-    const clusters = await ctx.store.clustersFor(caller);
+    const clusters = await ctx.store.clustersFor(caller, new Date(ctx.now()));
     return {
       clusters: clusters.map((c) => ({ name: c.name, provider: c.provider, region: c.region, endpoint: c.endpoint, status: c.status, connection: c.connection })),
     };
@@ -178,11 +178,9 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
         const issued = await issueClusterToken(ctx, req, caller, req.params.name, "kubeconfig");
         yaml = brokerKubeconfig({ cluster: issued.cluster, server, mode: "embed", token: issued.token });
       } else {
-        const access = await ctx.store.clusterAccess(caller, req.params.name);
+        const access = await ctx.store.clusterAccess(caller, req.params.name, new Date(ctx.now()));
         if (access === undefined) throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `cluster ${req.params.name} is not known to this broker: list yours with 'kubeiam broker clusters'`);
-        if (!access.granted) {
-          throw new BrokerRefusal(403, BrokerReason.NO_GRANT, `user ${caller.name} has no grant for cluster ${req.params.name}: ask an admin to run 'kubeiam broker grant ${caller.name} ${req.params.name}'`);
-        }
+        if (!access.granted) throw noGrantRefusal(caller, req.params.name, access);
         yaml = brokerKubeconfig({ cluster: access.cluster, server, mode: "exec" });
       }
       return reply.header("content-type", "application/yaml; charset=utf-8").send(yaml);

@@ -83,7 +83,7 @@ export async function credentialRoutes(app: FastifyInstance, ctx: BrokerContext)
     const { result, usedBy } = await ctx.store.deleteCredential(name);
     if (result === "not-found") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `credential ${name} does not exist: list them with GET /v1/credentials`);
     if (result === "in-use") {
-      throw new BrokerRefusal(409, BrokerReason.IN_USE, `credential ${name} is still used by cluster ${usedBy ?? "(another)"}: delete the clusters that use it first`);
+      throw new BrokerRefusal(409, BrokerReason.IN_USE, `credential ${name} is still used by ${usedBy ?? "a cluster or a grant"}: delete the clusters that use it, and revoke the grants that act as it, first`);
     }
     await ctx.record(req, { actor: caller.name, action: "credential.delete", outcome: "ok", reason: name });
     return noContent(reply);

@@ -222,7 +222,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
           throw new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "KubeconfigType=embed mints a token, so it is given one cluster at a time: ask GET /spider/cluster/{Name}?ConnectionName=…&KubeconfigType=embed");
         }
         const server = ctx.publicUrl(req);
-        const clusters = (await ctx.store.clustersFor(user)).filter((c) => c.connection === connection);
+        const clusters = (await ctx.store.clustersFor(user, new Date(ctx.now()))).filter((c) => c.connection === connection);
         return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }))) };
       });
 
@@ -231,7 +231,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         const connection = connectionOf(req);
         const type = spiderKubeconfigType(req.query as SpiderQuery);
         const name = (req.params as { Name: string }).Name;
-        const cluster = (await ctx.store.clustersFor(user)).find((c) => c.name === name && c.connection === connection);
+        const cluster = (await ctx.store.clustersFor(user, new Date(ctx.now()))).find((c) => c.name === name && c.connection === connection);
         if (cluster === undefined) throw notInConnection(name, connection);
         const server = ctx.publicUrl(req);
         if (type === "embed") {

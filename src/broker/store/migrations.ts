@@ -108,6 +108,39 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX login_requests_expires ON login_requests (expires_at)`,
     ],
   },
+  {
+    // Grants name a user or a group (`group:NAME`), the cluster by its row (NULL: `*`), optionally the
+    // credential they act as and when they end. Rows are tied to their user and cluster by foreign
+    // keys with ON DELETE CASCADE, so a grant racing its cluster's or user's deletion either lands
+    // before it (and is taken along) or fails: it can no longer outlive them, nor pass to a cluster
+    // registered later under the same name. Grants of clusters already gone are dropped.
+    version: 3,
+    statements: () => [
+      `CREATE TABLE grants_v2 (
+        id TEXT PRIMARY KEY,
+        user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
+        group_name TEXT,
+        cluster_id TEXT REFERENCES clusters (id) ON DELETE CASCADE,
+        as_credential_id TEXT REFERENCES credentials (id),
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        CHECK ((user_id IS NULL) <> (group_name IS NULL)))`,
+      `INSERT INTO grants_v2 (id, user_id, group_name, cluster_id, as_credential_id, expires_at, created_at)
+        SELECT g.user_id || '/' || COALESCE(c.id, '*'), g.user_id, NULL, c.id, NULL, NULL, g.created_at
+        FROM grants g LEFT JOIN clusters c ON c.name = g.cluster
+        WHERE g.cluster = '*' OR c.id IS NOT NULL`,
+      `DROP TABLE grants`,
+      `ALTER TABLE grants_v2 RENAME TO grants`,
+      // One grant per subject and cluster (NULLs folded, so that both stores see them as equal).
+      `CREATE UNIQUE INDEX grants_subject_cluster ON grants (COALESCE(user_id, ''), COALESCE(group_name, ''), COALESCE(cluster_id, '*'))`,
+      `CREATE INDEX grants_user ON grants (user_id)`,
+      `CREATE INDEX grants_group ON grants (group_name)`,
+      `CREATE INDEX grants_cluster ON grants (cluster_id)`,
+      `CREATE INDEX grants_as ON grants (as_credential_id)`,
+      // Which credential minted each token (NULL on other rows).
+      `ALTER TABLE audit ADD COLUMN credential TEXT`,
+    ],
+  },
 ];
 
 /** The schema version this kubeiam writes and reads. */
@@ -126,6 +159,8 @@ export interface MigrateInput {
   /** The bootstrap admin's name. */
   bootstrapAdminName?: string;
   now: Date;
+  /** Stops at this schema version instead of {@link SCHEMA_VERSION} (for tests of one migration, from the store before it). */
+  upTo?: number;
 }
 
 /** What happened on start. */
@@ -164,11 +199,12 @@ export async function migrateStore(db: Kysely<BrokerDatabase>, input: MigrateInp
         throw new CredentialsError("the database's keys were sealed under another master key: start with the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file)");
       }
       const applied: number[] = [];
-      for (const m of MIGRATIONS.filter((x) => x.version > current)) {
+      const target = input.upTo ?? SCHEMA_VERSION;
+      for (const m of MIGRATIONS.filter((x) => x.version > current && x.version <= target)) {
         for (const statement of m.statements(input.dialect)) await sql.raw(statement).execute(conn);
         applied.push(m.version);
       }
-      await upsertMeta(conn, "schema_version", String(SCHEMA_VERSION), meta.has("schema_version"));
+      await upsertMeta(conn, "schema_version", String(Math.max(current, target)), meta.has("schema_version"));
       if (stored === undefined) await upsertMeta(conn, "key_check", input.keyCheck, false);
       let createdAdmin = false;
       const anyUser = await conn.selectFrom("users").select("id").limit(1).executeTakeFirst();

@@ -7,7 +7,7 @@
 import type { CompiledQuery, Compilable } from "kysely";
 
 /**
- * Builds `build(p0, p1, …)` with unique stand-in values, compiles it, and returns a function that
+ * Builds `build(p0, p1, …)` (`arity` parameters, by default as many as `build` declares) with unique stand-in values, compiles it, and returns a function that
  * gives the compiled query with the stand-ins replaced by real values, wherever (and however often)
  * the compiler placed them among the parameters.
  *
@@ -17,8 +17,7 @@ import type { CompiledQuery, Compilable } from "kysely";
  * const { rows } = await db.executeQuery(byHash(digest));
  * ```
  */
-export function reusableQuery<R>(build: (...params: string[]) => Compilable<R>): (...values: unknown[]) => CompiledQuery<R> {
-  const arity = build.length;
+export function reusableQuery<R>(build: (...params: string[]) => Compilable<R>, arity = build.length): (...values: unknown[]) => CompiledQuery<R> {
   const standIns = Array.from({ length: arity }, (_, i) => `\u0000kubeiam-param-${i}-${Math.random().toString(36).slice(2)}`);
   const compiled = build(...standIns).compile();
   const slots = compiled.parameters.map((p) => standIns.indexOf(p as string));

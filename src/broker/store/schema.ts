@@ -47,10 +47,18 @@ export interface ClustersTable {
   created_at: string;
 }
 
-/** `grants`: which user may reach which cluster (`*`: every cluster). */
+/**
+ * `grants`: a user (`user_id`) or a group (`group_name`) may reach a cluster (`cluster_id`; NULL for
+ * `*`, every cluster), acting as `as_credential_id` (NULL: the cluster's own credential) until
+ * `expires_at` (NULL: no end). Deleting the user or the cluster deletes the grant.
+ */
 export interface GrantsTable {
-  user_id: string;
-  cluster: string;
+  id: string;
+  user_id: string | null;
+  group_name: string | null;
+  cluster_id: string | null;
+  as_credential_id: string | null;
+  expires_at: string | null;
   created_at: string;
 }
 
@@ -65,6 +73,8 @@ export interface AuditTable {
   remote: string | null;
   instance: string;
   reason: string | null;
+  /** The credential a token was minted with (token rows only). */
+  credential: string | null;
 }
 
 /** `sessions`: a signed-in person's session (BROKER.md "Signing in"): digests of its tokens, the IdP's refresh token sealed. */

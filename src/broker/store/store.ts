@@ -4,7 +4,7 @@
  * than one row runs in one transaction; "name taken" comes back as a typed answer, never a driver error.
  */
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { sql, type CompiledQuery, type Kysely } from "kysely";
 import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase, ClustersTable } from "./schema.js";
@@ -21,13 +21,44 @@ export interface StoredUser {
   id: string;
   name: string;
   role: BrokerRole;
-  /** The caller's groups, when they came through a session (the identity provider's groups claim). */
+  /**
+   * The caller's groups, when they came through a session (the identity provider's groups claim):
+   * grants to `group:NAME` apply to them. None for static tokens.
+   */
   groups?: readonly string[];
   /** The session id, when the caller presented a session access token. */
   session?: string;
   /** How the session began (`oidc`, `token`), when there is one. */
   source?: string;
 }
+
+/** Whom a grant is for: a user by name, or every member of a group (`group:NAME`). */
+export type GrantSubject = { kind: "user"; name: string } | { kind: "group"; name: string };
+
+/** A grant as listed. */
+export interface StoredGrant {
+  /** The cluster's name, or `*`. */
+  cluster: string;
+  /** The credential tokens are minted with; `null`: the cluster's own. */
+  as: string | null;
+  /** When the grant ends (ISO 8601, UTC); `null`: never. */
+  expiresAt: string | null;
+  createdAt: string;
+}
+
+/** What a grant carries besides its subject and cluster. */
+export interface GrantTerms {
+  /** A credential's name to mint with instead of the cluster's own. */
+  as?: string;
+  /** When the grant ends. */
+  expiresAt?: Date;
+}
+
+/** How {@link BrokerStore.putGrant} can end. */
+export type PutGrantResult =
+  | { result: "ok" }
+  | { result: "no-user" | "no-cluster" | "no-credential" }
+  | { result: "wrong-cloud"; credentialProvider: BrokerProvider; clusterProvider: BrokerProvider };
 
 /** A credential row (the secrets still sealed). */
 export interface StoredCredential {
@@ -63,6 +94,8 @@ export interface AuditRecord {
   remote?: string | null;
   instance: string;
   reason?: string | null;
+  /** The credential a token was minted with (token rows only). */
+  credential?: string | null;
 }
 
 /** One audit row as read back. */
@@ -70,11 +103,18 @@ export interface AuditEntry extends AuditRecord {
   id: number;
 }
 
-/** What a token request needs, read in one query: the cluster, its sealed credential, the grant. */
+/** What a token request needs, read in one query: the cluster, the credential to mint with, the grant. */
 export interface ClusterAccess {
   cluster: StoredCluster;
+  /**
+   * The sealed credential tokens for this caller are minted with: the one their grant acts as
+   * (`as`), else the cluster's own.
+   */
   credential: StoredCredential;
+  /** Whether a grant in force (or the admin role) lets the caller reach the cluster. */
   granted: boolean;
+  /** When not granted: the latest end of a grant that would have (ISO 8601), so "ended" can be said. */
+  endedAt?: string;
 }
 
 /**
@@ -84,6 +124,33 @@ export interface ClusterAccess {
 export interface TokenAccess {
   user: StoredUser;
   access: ClusterAccess | undefined;
+}
+
+/** One row of the access query (see `BrokerStore.#accessQuery`). */
+interface AccessRow {
+  user_id: string;
+  user_name: string;
+  user_role: string;
+  c_id: string | null;
+  c_name: string | null;
+  c_provider: string | null;
+  c_credential_id: string | null;
+  c_region: string | null;
+  c_connection: string | null;
+  c_endpoint: string | null;
+  c_ca_data: string | null;
+  c_status: string | null;
+  c_info: string | null;
+  c_created_at: string | null;
+  cred_name: string | null;
+  cred_provider: string | null;
+  cred_sealed: string | null;
+  grant_id: string | null;
+  as_id: string | null;
+  as_name: string | null;
+  as_provider: string | null;
+  as_sealed: string | null;
+  ended_at: string | null;
 }
 
 /** How a change that names things can end. */
@@ -104,6 +171,38 @@ function toCluster(r: ClustersTable): StoredCluster {
     createdAt: r.created_at,
   };
 }
+
+/** Whether a driver error is a foreign-key violation (a row referred to was deleted meanwhile). */
+function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY";
+}
+
+/**
+ * The condition "grant `g` covers the caller and the cluster": the caller's own grant or one of one of
+ * their groups, for this cluster or for `*`. `userRef` and `clusterRef` are the outer query's columns.
+ */
+function grantCovers(userRef: string, clusterRef: string, groups: readonly string[]) {
+  const byGroup = groups.length === 0 ? sql`` : sql` OR g.group_name IN (${sql.join(groups.map((x) => sql`${x}`))})`;
+  return sql`(g.user_id = ${sql.ref(userRef)}${byGroup}) AND (g.cluster_id = ${sql.ref(clusterRef)} OR g.cluster_id IS NULL)`;
+}
+
+/**
+ * The grant in force that decides how a caller reaches a cluster: their own before a group's, a
+ * grant of this cluster before `*`, then by group name (so the choice never varies between requests).
+ */
+function chosenGrantId(userRef: string, clusterRef: string, groups: readonly string[], now: string) {
+  return sql<string | null>`(SELECT g.id FROM grants g WHERE ${grantCovers(userRef, clusterRef, groups)} AND (g.expires_at IS NULL OR g.expires_at > ${now})
+    ORDER BY (g.user_id IS NULL), (g.cluster_id IS NULL), g.group_name LIMIT 1)`;
+}
+
+/** The latest end of a grant that covered the caller and the cluster and has ended. */
+function endedAt(userRef: string, clusterRef: string, groups: readonly string[], now: string) {
+  return sql<string | null>`(SELECT MAX(g.expires_at) FROM grants g WHERE ${grantCovers(userRef, clusterRef, groups)} AND g.expires_at <= ${now})`;
+}
+
+/** How many group stand-ins a compiled access query is kept for; callers with more groups build theirs each time. */
+const MAX_COMPILED_GROUPS = 64;
 
 /** A NOT NULL column of a left-joined row that matched; null there means the store is broken. */
 function joined<T>(value: T | null): T {
@@ -140,72 +239,91 @@ export class BrokerStore {
     this.dialect = dialect;
     this.#auditSink = options.auditSink;
     this.#userByTokenHash = reusableQuery((tokenHash) => db.selectFrom("users").select(["id", "name", "role"]).where("token_hash", "=", tokenHash));
-    this.#clusterAccess = reusableQuery((userId, name) =>
-      db
-        .selectFrom("clusters")
-        .innerJoin("credentials", "credentials.id", "clusters.credential_id")
-        .selectAll("clusters")
-        .select([
-          "credentials.name as cred_name",
-          "credentials.provider as cred_provider",
-          "credentials.sealed as cred_sealed",
-          (eb) =>
-            eb
-              .exists(
-                eb
-                  .selectFrom("grants")
-                  .select("grants.user_id")
-                  .where("grants.user_id", "=", userId)
-                  .where((g) => g.or([g("grants.cluster", "=", name), g("grants.cluster", "=", "*")])),
-              )
-              .as("granted"),
-        ])
-        .where("clusters.name", "=", name),
-    );
-    // The caller by digest, left-joined to the one cluster of that name (names are unique) and its
-    // credential: one round trip answers "who", "which cluster with which key" and "may they".
-    this.#tokenAccess = reusableQuery((tokenHash, name) =>
-      db
-        .selectFrom("users")
-        .leftJoin("clusters", (join) => join.on("clusters.name", "=", name))
-        .leftJoin("credentials", "credentials.id", "clusters.credential_id")
-        .select([
-          "users.id as user_id",
-          "users.name as user_name",
-          "users.role as user_role",
-          "clusters.id as c_id",
-          "clusters.name as c_name",
-          "clusters.provider as c_provider",
-          "clusters.credential_id as c_credential_id",
-          "clusters.region as c_region",
-          "clusters.connection as c_connection",
-          "clusters.endpoint as c_endpoint",
-          "clusters.ca_data as c_ca_data",
-          "clusters.status as c_status",
-          "clusters.info as c_info",
-          "clusters.created_at as c_created_at",
-          "credentials.name as cred_name",
-          "credentials.provider as cred_provider",
-          "credentials.sealed as cred_sealed",
-          (eb) =>
-            eb
-              .exists(
-                eb
-                  .selectFrom("grants")
-                  .select("grants.user_id")
-                  .whereRef("grants.user_id", "=", "users.id")
-                  .where((g) => g.or([g("grants.cluster", "=", name), g("grants.cluster", "=", "*")])),
-              )
-              .as("granted"),
-        ])
-        .where("users.token_hash", "=", tokenHash),
-    );
+  }
+
+  /**
+   * The access query: the caller (by token digest or by id) left-joined to the one cluster of that
+   * name (names are unique), its credential, the grant in force that decides (with the credential it
+   * acts as) and the end of any grant that has ended. One round trip answers "who", "which cluster
+   * with which key" and "may they". Compiled once per way of finding the caller and number of groups.
+   */
+  #accessQuery(by: "token_hash" | "id", groupCount: number): (...values: unknown[]) => CompiledQuery<AccessRow> {
+    const key = `${by}:${groupCount}`;
+    let q = this.#accessQueries.get(key);
+    if (q === undefined) {
+      const db = this.db;
+      q = reusableQuery(
+        (userKey: string, name: string, now: string, ...groups: string[]) =>
+          db
+            .selectFrom("users")
+            .leftJoin("clusters", (join) => join.on("clusters.name", "=", name))
+            .leftJoin("credentials", "credentials.id", "clusters.credential_id")
+            .leftJoin("grants as chosen", (join) => join.on(sql<boolean>`chosen.id = ${chosenGrantId("users.id", "clusters.id", groups, now)}`))
+            .leftJoin("credentials as as_cred", "as_cred.id", "chosen.as_credential_id")
+            .select([
+              "users.id as user_id",
+              "users.name as user_name",
+              "users.role as user_role",
+              "clusters.id as c_id",
+              "clusters.name as c_name",
+              "clusters.provider as c_provider",
+              "clusters.credential_id as c_credential_id",
+              "clusters.region as c_region",
+              "clusters.connection as c_connection",
+              "clusters.endpoint as c_endpoint",
+              "clusters.ca_data as c_ca_data",
+              "clusters.status as c_status",
+              "clusters.info as c_info",
+              "clusters.created_at as c_created_at",
+              "credentials.name as cred_name",
+              "credentials.provider as cred_provider",
+              "credentials.sealed as cred_sealed",
+              "chosen.id as grant_id",
+              "as_cred.id as as_id",
+              "as_cred.name as as_name",
+              "as_cred.provider as as_provider",
+              "as_cred.sealed as as_sealed",
+              endedAt("users.id", "clusters.id", groups, now).as("ended_at"),
+            ])
+            .where(`users.${by}`, "=", userKey),
+        3 + groupCount,
+      );
+      if (groupCount <= MAX_COMPILED_GROUPS) this.#accessQueries.set(key, q);
+    }
+    return q;
+  }
+
+  /** Reads the access row for a caller and a cluster; `undefined` when no user matches. */
+  async #readAccess(by: "token_hash" | "id", userKey: string, clusterName: string, groups: readonly string[], now: Date): Promise<TokenAccess | undefined> {
+    const r = (await this.db.executeQuery(this.#accessQuery(by, groups.length)(userKey, clusterName, now.toISOString(), ...groups))).rows[0];
+    if (r === undefined) return undefined;
+    const user: StoredUser = { id: r.user_id, name: r.user_name, role: r.user_role as BrokerRole, ...(groups.length === 0 ? {} : { groups }) };
+    if (r.c_id === null) return { user, access: undefined };
+    // Left-joined columns are typed nullable; a joined row has them all (NOT NULL columns, and the foreign key).
+    const cluster = toCluster({
+      id: r.c_id,
+      name: joined(r.c_name),
+      provider: joined(r.c_provider),
+      credential_id: joined(r.c_credential_id),
+      region: joined(r.c_region),
+      connection: joined(r.c_connection),
+      endpoint: joined(r.c_endpoint),
+      ca_data: r.c_ca_data,
+      status: joined(r.c_status),
+      info: joined(r.c_info),
+      created_at: joined(r.c_created_at),
+    });
+    const credential: StoredCredential =
+      r.as_id === null
+        ? { id: cluster.credentialId, name: joined(r.cred_name), provider: joined(r.cred_provider) as BrokerProvider, sealed: joined(r.cred_sealed) }
+        : { id: r.as_id, name: joined(r.as_name), provider: joined(r.as_provider) as BrokerProvider, sealed: joined(r.as_sealed) };
+    const granted = user.role === "admin" || r.grant_id !== null;
+    return { user, access: { cluster, credential, granted, ...(granted || r.ended_at === null ? {} : { endedAt: r.ended_at }) } };
   }
 
   // The queries of every request, compiled once (see reusable-query.ts).
   readonly #userByTokenHash;
-  readonly #clusterAccess;
-  readonly #tokenAccess;
+  readonly #accessQueries = new Map<string, (...values: unknown[]) => CompiledQuery<AccessRow>>();
 
   /** Answers when the database does (for /healthz). */
   async ping(): Promise<void> {
@@ -262,7 +380,7 @@ export class BrokerStore {
     }
   }
 
-  /** Removes a user and their grants. */
+  /** Removes a user; their grants go with them (the foreign key's cascade). */
   async deleteUser(name: string): Promise<"ok" | "not-found"> {
     return this.db.transaction().execute(async (tx) => {
       const user = await tx.selectFrom("users").select("id").where("name", "=", name).executeTakeFirst();
@@ -286,44 +404,102 @@ export class BrokerStore {
     return r.numUpdatedRows > 0n ? "ok" : "not-found";
   }
 
-  /** Grants a user a cluster, or every cluster with `*`. Granting twice is not an error. */
-  async putGrant(userName: string, cluster: string, now: Date): Promise<"ok" | "no-user" | "no-cluster"> {
-    return this.db.transaction().execute(async (tx) => {
-      const user = await tx.selectFrom("users").select("id").where("name", "=", userName).executeTakeFirst();
-      if (user === undefined) return "no-user";
-      if (cluster !== "*") {
-        const c = await tx.selectFrom("clusters").select("id").where("name", "=", cluster).executeTakeFirst();
-        if (c === undefined) return "no-cluster";
+  /**
+   * Grants a user or a group a cluster (or every cluster, `*`), replacing what an earlier grant of the
+   * same subject and cluster said (`as`, end). The grant is tied to the user and cluster rows: when
+   * either is deleted meanwhile, the foreign key refuses it and the answer says which is gone.
+   */
+  async putGrant(subject: GrantSubject, cluster: string, terms: GrantTerms, now: Date): Promise<PutGrantResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(async (tx): Promise<PutGrantResult> => {
+          let userId: string | null = null;
+          if (subject.kind === "user") {
+            const user = await tx.selectFrom("users").select("id").where("name", "=", subject.name).executeTakeFirst();
+            if (user === undefined) return { result: "no-user" };
+            userId = user.id;
+          }
+          let clusterId: string | null = null;
+          let clusterProvider: BrokerProvider | undefined;
+          if (cluster !== "*") {
+            const c = await tx.selectFrom("clusters").select(["id", "provider"]).where("name", "=", cluster).executeTakeFirst();
+            if (c === undefined) return { result: "no-cluster" };
+            clusterId = c.id;
+            clusterProvider = c.provider as BrokerProvider;
+          }
+          let asId: string | null = null;
+          if (terms.as !== undefined) {
+            const cred = await tx.selectFrom("credentials").select(["id", "provider"]).where("name", "=", terms.as).executeTakeFirst();
+            if (cred === undefined) return { result: "no-credential" };
+            if (clusterProvider !== undefined && cred.provider !== clusterProvider) {
+              return { result: "wrong-cloud", credentialProvider: cred.provider as BrokerProvider, clusterProvider };
+            }
+            asId = cred.id;
+          }
+          const values = { as_credential_id: asId, expires_at: terms.expiresAt?.toISOString() ?? null, created_at: now.toISOString() };
+          const updated = await tx
+            .updateTable("grants")
+            .set(values)
+            .where((eb) => (userId === null ? eb("group_name", "=", subject.name) : eb("user_id", "=", userId)))
+            .where((eb) => (clusterId === null ? eb("cluster_id", "is", null) : eb("cluster_id", "=", clusterId)))
+            .executeTakeFirst();
+          if (updated.numUpdatedRows === 0n) {
+            await tx
+              .insertInto("grants")
+              .values({ id: randomUUID(), user_id: userId, group_name: userId === null ? subject.name : null, cluster_id: clusterId, ...values })
+              .execute();
+          }
+          return { result: "ok" };
+        });
+      } catch (error) {
+        // The same grant put by another request at the same moment: try again, as an update.
+        if (isUniqueViolation(error) && attempt < 2) continue;
+        if (!isForeignKeyViolation(error)) throw error;
+        // The user, the cluster or the credential was deleted between the look-up and the insert.
+        if (subject.kind === "user" && (await this.db.selectFrom("users").select("id").where("name", "=", subject.name).executeTakeFirst()) === undefined) {
+          return { result: "no-user" };
+        }
+        if (terms.as !== undefined && (await this.credentialByName(terms.as)) === undefined) return { result: "no-credential" };
+        return { result: "no-cluster" };
       }
-      await tx
-        .insertInto("grants")
-        .values({ user_id: user.id, cluster, created_at: now.toISOString() })
-        .onConflict((oc) => oc.columns(["user_id", "cluster"]).doNothing())
-        .execute();
-      return "ok";
-    });
+    }
   }
 
-  /** Takes a grant back; `not-found` when the user or the grant does not exist. */
-  async deleteGrant(userName: string, cluster: string): Promise<"ok" | "no-user" | "not-found"> {
-    return this.db.transaction().execute(async (tx) => {
-      const user = await tx.selectFrom("users").select("id").where("name", "=", userName).executeTakeFirst();
+  /** Takes a grant back; `no-user` when the user does not exist, `not-found` when the grant does not. */
+  async deleteGrant(subject: GrantSubject, cluster: string): Promise<"ok" | "no-user" | "not-found"> {
+    let userId: string | null = null;
+    if (subject.kind === "user") {
+      const user = await this.db.selectFrom("users").select("id").where("name", "=", subject.name).executeTakeFirst();
       if (user === undefined) return "no-user";
-      const r = await tx.deleteFrom("grants").where("user_id", "=", user.id).where("cluster", "=", cluster).executeTakeFirst();
-      return r.numDeletedRows > 0n ? "ok" : "not-found";
-    });
+      userId = user.id;
+    }
+    let q = this.db.deleteFrom("grants").where((eb) => (userId === null ? eb("group_name", "=", subject.name) : eb("user_id", "=", userId)));
+    q = cluster === "*" ? q.where("cluster_id", "is", null) : q.where("cluster_id", "in", (eb) => eb.selectFrom("clusters").select("id").where("name", "=", cluster));
+    const r = await q.executeTakeFirst();
+    return r.numDeletedRows > 0n ? "ok" : "not-found";
   }
 
-  /** The grants of a user (cluster names and `*`). */
-  async grantsOf(userName: string): Promise<string[]> {
-    const rows = await this.db
+  /**
+   * The grants of a user or a group (cluster names and `*`, ended ones too), or `undefined` when the
+   * user does not exist.
+   */
+  async grantsOf(subject: GrantSubject): Promise<StoredGrant[] | undefined> {
+    let q = this.db
       .selectFrom("grants")
-      .innerJoin("users", "users.id", "grants.user_id")
-      .select("grants.cluster")
-      .where("users.name", "=", userName)
-      .orderBy("grants.cluster")
-      .execute();
-    return rows.map((r) => r.cluster);
+      .leftJoin("clusters", "clusters.id", "grants.cluster_id")
+      .leftJoin("credentials", "credentials.id", "grants.as_credential_id")
+      .select(["clusters.name as cluster", "credentials.name as as", "grants.expires_at", "grants.created_at"]);
+    if (subject.kind === "user") {
+      const user = await this.db.selectFrom("users").select("id").where("name", "=", subject.name).executeTakeFirst();
+      if (user === undefined) return undefined;
+      q = q.where("grants.user_id", "=", user.id);
+    } else {
+      q = q.where("grants.group_name", "=", subject.name);
+    }
+    const rows = await q.execute();
+    return rows
+      .map((r) => ({ cluster: r.cluster ?? "*", as: r.as, expiresAt: r.expires_at, createdAt: r.created_at }))
+      .sort((a, b) => (a.cluster === b.cluster ? 0 : a.cluster === "*" ? -1 : b.cluster === "*" ? 1 : a.cluster < b.cluster ? -1 : 1));
   }
 
   /** Adds a sealed credential under an id chosen by the caller (it is in the sealing's AAD). */
@@ -349,21 +525,33 @@ export class BrokerStore {
     return r === undefined ? undefined : { ...r, provider: r.provider as BrokerProvider };
   }
 
-  /** Removes a credential unless a cluster uses it (`in-use`, with that cluster's name). */
+  /**
+   * Removes a credential unless a cluster uses it or a grant acts as it (`in-use`, naming which:
+   * `cluster X` or `the grant of SUBJECT for CLUSTER`).
+   */
   async deleteCredential(name: string): Promise<{ result: "ok" | "not-found" | "in-use"; usedBy?: string }> {
     try {
       return await this.db.transaction().execute(async (tx) => {
         const cred = await tx.selectFrom("credentials").select("id").where("name", "=", name).executeTakeFirst();
         if (cred === undefined) return { result: "not-found" as const };
         const user = await tx.selectFrom("clusters").select("name").where("credential_id", "=", cred.id).orderBy("name").executeTakeFirst();
-        if (user !== undefined) return { result: "in-use" as const, usedBy: user.name };
+        if (user !== undefined) return { result: "in-use" as const, usedBy: `cluster ${user.name}` };
+        const grant = await tx
+          .selectFrom("grants")
+          .leftJoin("users", "users.id", "grants.user_id")
+          .leftJoin("clusters", "clusters.id", "grants.cluster_id")
+          .select(["users.name as user", "grants.group_name", "clusters.name as cluster"])
+          .where("grants.as_credential_id", "=", cred.id)
+          .executeTakeFirst();
+        if (grant !== undefined) {
+          return { result: "in-use" as const, usedBy: `the grant of ${grant.user ?? `group:${grant.group_name ?? "?"}`} for ${grant.cluster ?? "*"}` };
+        }
         await tx.deleteFrom("credentials").where("id", "=", cred.id).execute();
         return { result: "ok" as const };
       });
     } catch (error) {
-      // A cluster added by another instance between the check and the delete: the foreign key says no.
-      const code = (error as { code?: unknown }).code;
-      if (code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY") return { result: "in-use" };
+      // A cluster or grant added by another instance between the check and the delete: the foreign key says no.
+      if (isForeignKeyViolation(error)) return { result: "in-use" };
       throw error;
     }
   }
@@ -401,80 +589,42 @@ export class BrokerStore {
     return (await this.db.selectFrom("clusters").select("id").where("name", "=", name).executeTakeFirst()) !== undefined;
   }
 
-  /** Removes a cluster and the grants that name it. */
+  /** Removes a cluster; the grants that name it go with it (the foreign key's cascade). */
   async deleteCluster(name: string): Promise<"ok" | "not-found"> {
-    return this.db.transaction().execute(async (tx) => {
-      const r = await tx.deleteFrom("clusters").where("name", "=", name).executeTakeFirst();
-      if (r.numDeletedRows === 0n) return "not-found";
-      await tx.deleteFrom("grants").where("cluster", "=", name).execute();
-      return "ok";
-    });
+    const r = await this.db.deleteFrom("clusters").where("name", "=", name).executeTakeFirst();
+    return r.numDeletedRows === 0n ? "not-found" : "ok";
   }
 
-  /** The clusters a user may reach: all for an admin, else those granted (or all, with `*`). */
-  async clustersFor(user: StoredUser): Promise<StoredCluster[]> {
+  /**
+   * The clusters a user may reach: all for an admin, else those granted to them or their groups (or
+   * all, with `*`) by a grant in force at `now`.
+   */
+  async clustersFor(user: StoredUser, now: Date): Promise<StoredCluster[]> {
     let q = this.db.selectFrom("clusters").selectAll("clusters");
     if (user.role !== "admin") {
-      q = q.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom("grants")
-            .select("grants.user_id")
-            .where("grants.user_id", "=", user.id)
-            .where((g) => g.or([g("grants.cluster", "=", g.ref("clusters.name")), g("grants.cluster", "=", "*")])),
-        ),
-      );
+      const groups = user.groups ?? [];
+      q = q.where(sql<boolean>`EXISTS (SELECT 1 FROM grants g WHERE (g.user_id = ${user.id}${groups.length === 0 ? sql`` : sql` OR g.group_name IN (${sql.join(groups.map((x) => sql`${x}`))})`})
+        AND (g.cluster_id = clusters.id OR g.cluster_id IS NULL) AND (g.expires_at IS NULL OR g.expires_at > ${now.toISOString()}))`);
     }
     return (await q.orderBy("clusters.name").execute()).map(toCluster);
   }
 
   /**
-   * A cluster, its credential and whether `user` may reach it, in one query. Admins may reach every
-   * cluster. `undefined` when no cluster has that name.
+   * A cluster, the credential to mint with and whether `user` (with their groups) may reach it at
+   * `now`, in one query. Admins may reach every cluster. `undefined` when no cluster has that name.
    */
-  async clusterAccess(user: StoredUser, name: string): Promise<ClusterAccess | undefined> {
-    const r = (await this.db.executeQuery(this.#clusterAccess(user.id, name))).rows[0];
-    if (r === undefined) return undefined;
-    const granted = user.role === "admin" || r.granted === true || Number(r.granted) === 1;
-    return {
-      cluster: toCluster(r),
-      credential: { id: r.credential_id, name: r.cred_name, provider: r.cred_provider as BrokerProvider, sealed: r.cred_sealed },
-      granted,
-    };
+  async clusterAccess(user: StoredUser, name: string, now: Date): Promise<ClusterAccess | undefined> {
+    return (await this.#readAccess("id", user.id, name, user.groups ?? [], now))?.access;
   }
 
   /**
-   * The caller holding a token digest and, for them, a cluster with its credential and grant, in one
-   * query (a token request's only read). `undefined` when no user holds the digest. Never cached: a
-   * deleted user, a rotated token, a revoked grant or a replaced credential shows on the next request.
+   * The caller holding a token digest and, for them (and `groups`, what their sign-in carries), a
+   * cluster with the credential to mint with and the grant in force at `now`, in one query (a token
+   * request's only read). `undefined` when no user holds the digest. Never cached: a deleted user, a
+   * rotated token, a revoked or ended grant or a replaced credential shows on the next request.
    */
-  async tokenAccess(tokenHash: string, clusterName: string): Promise<TokenAccess | undefined> {
-    const r = (await this.db.executeQuery(this.#tokenAccess(tokenHash, clusterName))).rows[0];
-    if (r === undefined) return undefined;
-    const user: StoredUser = { id: r.user_id, name: r.user_name, role: r.user_role as BrokerRole };
-    if (r.c_id === null) return { user, access: undefined };
-    // Left-joined columns are typed nullable; a joined row has them all (NOT NULL columns, and the foreign key).
-    const cluster = toCluster({
-      id: r.c_id,
-      name: joined(r.c_name),
-      provider: joined(r.c_provider),
-      credential_id: joined(r.c_credential_id),
-      region: joined(r.c_region),
-      connection: joined(r.c_connection),
-      endpoint: joined(r.c_endpoint),
-      ca_data: r.c_ca_data,
-      status: joined(r.c_status),
-      info: joined(r.c_info),
-      created_at: joined(r.c_created_at),
-    });
-    return {
-      user,
-      access: {
-        cluster,
-        credential: { id: cluster.credentialId, name: joined(r.cred_name), provider: joined(r.cred_provider) as BrokerProvider, sealed: joined(r.cred_sealed) },
-        granted: user.role === "admin" || r.granted === true || Number(r.granted) === 1,
-      },
-    };
+  async tokenAccess(tokenHash: string, clusterName: string, now: Date, groups: readonly string[] = []): Promise<TokenAccess | undefined> {
+    return this.#readAccess("token_hash", tokenHash, clusterName, groups, now);
   }
 
   /** Writes audit rows in one statement (one transaction), as the audit writer batches them. */
@@ -493,6 +643,7 @@ export class BrokerStore {
           remote: r.remote ?? null,
           instance: r.instance,
           reason: r.reason ?? null,
+          credential: r.credential ?? null,
         })),
       )
       .execute();

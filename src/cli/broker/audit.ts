@@ -17,6 +17,8 @@ interface Entry {
   outcome: string;
   remote: string | null;
   reason?: string | null;
+  /** The credential a token was minted with. */
+  credential?: string | null;
 }
 
 /**
@@ -60,8 +62,8 @@ ${ADMIN_FLAGS_HELP}
     }
     ctx.out(
       table([
-        ["ID", "TIME", "ACTOR", "ACTION", "CLUSTER", "OUTCOME", "REMOTE", "REASON"],
-        ...r.entries.map((e) => [String(e.id), e.time, e.actor, e.action, e.cluster ?? "-", e.outcome, e.remote ?? "-", e.reason ?? "-"]),
+        ["ID", "TIME", "ACTOR", "ACTION", "CLUSTER", "OUTCOME", "CREDENTIAL", "REMOTE", "REASON"],
+        ...r.entries.map((e) => [String(e.id), e.time, e.actor, e.action, e.cluster ?? "-", e.outcome, e.credential ?? "-", e.remote ?? "-", e.reason ?? "-"]),
       ]),
     );
     return 0;
