@@ -325,6 +325,27 @@ export class BrokerStore {
   readonly #userByTokenHash;
   readonly #accessQueries = new Map<string, (...values: unknown[]) => CompiledQuery<AccessRow>>();
 
+  /**
+   * Runs `work` in a transaction that writes. On SQLite it starts with BEGIN IMMEDIATE: a deferred
+   * transaction that reads first cannot take the write lock once the audit writer's connection has
+   * committed meanwhile (SQLITE_BUSY at once, whatever the busy timeout), while an immediate one
+   * waits for the lock like any single write.
+   */
+  async #writeTransaction<T>(work: (tx: Kysely<BrokerDatabase>) => Promise<T>): Promise<T> {
+    if (this.dialect !== "sqlite") return this.db.transaction().execute(work);
+    return this.db.connection().execute(async (conn) => {
+      await sql.raw("BEGIN IMMEDIATE").execute(conn);
+      try {
+        const result = await work(conn);
+        await sql.raw("COMMIT").execute(conn);
+        return result;
+      } catch (error) {
+        await sql.raw("ROLLBACK").execute(conn).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
   /** Answers when the database does (for /healthz). */
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.db);
@@ -412,7 +433,7 @@ export class BrokerStore {
   async putGrant(subject: GrantSubject, cluster: string, terms: GrantTerms, now: Date): Promise<PutGrantResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction().execute(async (tx): Promise<PutGrantResult> => {
+        return await this.#writeTransaction(async (tx): Promise<PutGrantResult> => {
           let userId: string | null = null;
           if (subject.kind === "user") {
             const user = await tx.selectFrom("users").select("id").where("name", "=", subject.name).executeTakeFirst();
@@ -531,7 +552,7 @@ export class BrokerStore {
    */
   async deleteCredential(name: string): Promise<{ result: "ok" | "not-found" | "in-use"; usedBy?: string }> {
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      return await this.#writeTransaction(async (tx) => {
         const cred = await tx.selectFrom("credentials").select("id").where("name", "=", name).executeTakeFirst();
         if (cred === undefined) return { result: "not-found" as const };
         const user = await tx.selectFrom("clusters").select("name").where("credential_id", "=", cred.id).orderBy("name").executeTakeFirst();
