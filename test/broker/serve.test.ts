@@ -19,7 +19,6 @@ import { startTestPostgres } from "../helpers/postgres.js";
 import { createLocalCa } from "../../src/sandbox/ca.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertOneLine } from "../helpers/cli.js";
-import { SCHEMA_VERSION } from "../../src/broker/store/migrations.js";
 import { call } from "./helpers.js";
 import { childEnv, runCliChild, startServe, type ServeChild } from "./serve-helpers.js";
 import { SCHEMA_VERSION } from "../../src/broker/store/migrations.js";

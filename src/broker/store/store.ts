@@ -401,7 +401,7 @@ export class BrokerStore {
     }
   }
 
-  /** Removes a user; their grants go with them (the foreign key's cascade). */
+  /** Removes a user, their grants and their sessions. */
   async deleteUser(name: string): Promise<"ok" | "not-found"> {
     return this.db.transaction().execute(async (tx) => {
       const user = await tx.selectFrom("users").select("id").where("name", "=", name).executeTakeFirst();

@@ -81,8 +81,8 @@ ${ADMIN_FLAGS_HELP}
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values, positionals } = parseFlags("broker grant", args, FLAGS, true);
     const group = values.group;
-    if (group !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(group)) {
-      throw new UsageError(`broker grant: --group ${JSON.stringify(group)} is not a group name (letters, digits, '.', '_' and '-', up to 63)`);
+    if (group !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}$/.test(group)) {
+      throw new UsageError(`broker grant: --group ${JSON.stringify(group)} is not a group name (letters, digits, '.', '_', '@', '+' and '-')`);
     }
     const subjectFrom = (first: string | undefined): string | undefined => (group !== undefined ? `group:${group}` : first);
     const shown = (subject: string): string => (group !== undefined ? `group ${group}` : subject);
