@@ -254,6 +254,7 @@ export function defineGrantsSuite(kind: StoreKind): void {
           call(base, "PUT", `/v1/grants/racer-${i}/bars-kr`, { token: admin }),
           call(base, "DELETE", `/v1/users/racer-${i}`, { token: admin }),
         ]);
+        if ([del, delUser, put, putUser].some((r) => r.status >= 500)) console.error(log.lines.filter((l) => /"level":50/.test(l)).join("\n"));
         assert.equal(del.status, 204, del.text);
         assert.equal(delUser.status, 204, delUser.text);
         assert.ok([204, 404].includes(put.status), `grant racing the cluster: ${put.status} ${put.text}`);

@@ -403,7 +403,7 @@ export class BrokerStore {
 
   /** Removes a user, their grants and their sessions. */
   async deleteUser(name: string): Promise<"ok" | "not-found"> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.#writeTransaction(async (tx) => {
       const user = await tx.selectFrom("users").select("id").where("name", "=", name).executeTakeFirst();
       if (user === undefined) return "not-found";
       await tx.deleteFrom("grants").where("user_id", "=", user.id).execute();
