@@ -93,8 +93,8 @@ export function auditPage(frame: PageFrame, view: AuditView): Html {
 <td>${e.id}</td>
 <td><time datetime="${e.time}">${displayTime(e.time)}</time></td>
 <td>${e.actor}</td>
-<td>${e.action}</td>
-<td>${e.cluster ?? ""}</td>
+<td class="nowrap">${e.action}</td>
+<td class="nowrap">${e.cluster ?? ""}</td>
 <td class="outcome-${e.outcome.replace(/[^a-z]/g, "")}">${e.outcome}</td>
 <td>${e.remote ?? ""}</td>
 <td>${e.reason ?? ""}</td>
