@@ -19,6 +19,7 @@ import { startSandboxIdp, type SandboxIdp } from "../../src/sandbox/idp.js";
 import { signInWithoutBrowser } from "../../src/sandbox/browserless.js";
 import { call } from "../broker/helpers.js";
 import { CLI, childEnv, runCliChild, startServe, type ServeChild } from "../broker/serve-helpers.js";
+import { createModuleTracer } from "../helpers/module-trace.js";
 import { requireTools } from "../helpers/tools.js";
 
 before(() => requireTools("kubectl"));
@@ -169,6 +170,33 @@ test("dave (no grant) is refused 403; erin (admin group) reads the audit and car
   const refused = await call(server, "GET", "/v1/audit?limit=5", { token: carol.accessToken });
   // Her access token may have run out meanwhile (TTL of a few seconds): refused either way, never 200.
   assert.ok(refused.status === 403 || refused.status === 401, refused.text);
+});
+
+test("the exec plugin renewing a session loads no npm package (no openid-client on kubectl's path)", async (t) => {
+  const tracer = await createModuleTracer();
+  t.after(() => tracer.remove());
+  const erin = session("erin");
+  const wait = Date.parse(erin.accessExpiresAt) - Date.now() + 1500;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const { file, env: trace } = await tracer.newTrace("session-plugin");
+  const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [...tracer.nodeArgs, CLI, "broker", "token", "--server", server, "--cluster", "bars-kr"], { env: { ...envOf("erin"), ...trace }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /"token":"k8s-ncp-v1\./);
+  assert.notEqual(session("erin").accessToken, erin.accessToken, "the run renewed the session");
+  const specifiers = (await tracer.read(file)).filter((x) => !x.startsWith("file:"));
+  assert.ok(specifiers.some((x) => x.endsWith("/session.js")), "the renewal's module was loaded");
+  assert.deepEqual(specifiers.filter((x) => !x.startsWith(".") && !x.startsWith("node:")), [], "no npm package on the plugin's path");
 });
 
 test("12 kubectl runs at once after carol's access token ran out all succeed, for at most 2 requests to the broker, the renewal having asked the IdP", async () => {
