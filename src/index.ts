@@ -18,21 +18,22 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "./lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode, KubeiamErrorOptions } from "./lib/errors.js";
+export { BrokerRefusal, BrokerReason, StoreError } from "./broker/errors.js";
+export type { BrokerReasonValue } from "./broker/errors.js";
 
 // NCP NKS: token, signing, regions, credentials
 export { signNcpRequest, ncpStringToSign, createNcpSigner } from "./ncp/sign.js";
 export type { NcpSignInput, NcpSigner } from "./ncp/sign.js";
-export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion, parseNcpRegion } from "./ncp/region.js";
+export { ncpStage, ncpApiPrefix, parseNcpRegion } from "./ncp/region.js";
 export type { NcpRegion } from "./ncp/region.js";
 export {
   mintNcpToken,
   parseNcpTokenTarget,
   decodeNcpToken,
   verifyNcpToken,
-  checkClusterUuid,
-  ncpTokenPath,
   NCP_TOKEN_PREFIX,
   NCP_TOKEN_TTL_MS,
 } from "./ncp/token.js";
@@ -44,14 +45,12 @@ export type {
   VerifiedNcpToken,
 } from "./ncp/token.js";
 export type { TimeInput } from "./lib/time.js";
-export { resolveNcpCredentials, defaultNcpConfigFile, describeNcpCredentialSource, DEFAULT_NCP_API_URL } from "./ncp/credentials.js";
+export { resolveNcpCredentials, DEFAULT_NCP_API_URL } from "./ncp/credentials.js";
 export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "./ncp/credentials.js";
 
 // Kubernetes: exec credentials
 export {
   formatExecCredential,
-  parseExecInfo,
-  parseExecApiVersion,
   chooseExecApiVersion,
   execCredentialText,
   EXEC_API_VERSIONS,
@@ -60,48 +59,24 @@ export {
   mintedToken,
   DEFAULT_EXEC_API_VERSION,
 } from "./kube/exec-credential.js";
-export type { ExecCredential, ExecApiVersion, ExecInfo, ExecCredentialLayout } from "./kube/exec-credential.js";
+export type { ExecCredential, ExecApiVersion, ExecCredentialLayout } from "./kube/exec-credential.js";
 
 // NKS cluster access: HTTP edge, signed API client, cluster info, kubeconfig model/merge/files, client-node bridge
-export { sendHttpRequest, loggableUrl, isRetryableStatus, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_HTTP_ATTEMPTS } from "./lib/http.js";
+export { sendHttpRequest } from "./lib/http.js";
 export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse, HttpAttempt } from "./lib/http.js";
-export {
-  createNcpApiClient,
-  buildNcpRequest,
-  checkNcpResponse,
-  ncpApiBaseUrl,
-  ncpErrorDetails,
-  parseNcpCluster,
-  parseNcpClusterList,
-  parseNcpKubeconfigBody,
-  parseNcpNodeList,
-  parseNcpNodePoolList,
-} from "./ncp/api.js";
+export { createNcpApiClient, buildNcpRequest, checkNcpResponse } from "./ncp/api.js";
 export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "./ncp/api.js";
-export {
-  getNcpCluster,
-  describeNcpCluster,
-  listNcpClusters,
-  ncpKubeconfigEntries,
-  ncpKubeconfigNames,
-  ncpBaseCluster,
-  normalizeNcpClusterStatus,
-  assertNcpClusterReady,
-  NCP_EXEC_COMMAND,
-} from "./ncp/cluster.js";
-export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions, NcpKubeconfigInput, NcpKubeconfigNames } from "./ncp/cluster.js";
+export { getNcpCluster, listNcpClusters } from "./ncp/cluster.js";
+export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions } from "./ncp/cluster.js";
 export {
   clusterEntry,
   execUserEntry,
-  execInstallHint,
   tokenUserEntry,
   contextEntry,
   kubeconfigOf,
   serializeKubeconfig,
   parseKubeconfig,
   parseKubeconfigDocument,
-  newKubeconfigDocument,
-  kubeconfigConflicts,
   mergeKubeconfigEntries,
   serializeKubeconfigDocument,
 } from "./kube/kubeconfig.js";
@@ -134,8 +109,6 @@ export {
   mintEksToken,
   decodeEksToken,
   stsHostFor,
-  checkAwsRegion,
-  checkEksClusterName,
   EKS_TOKEN_PREFIX,
   EKS_TOKEN_TTL_MS,
 } from "./aws/token.js";
@@ -145,22 +118,9 @@ export {
   resolveAwsProfile,
   resolveAwsRegion,
   readAwsSharedFiles,
-  DEFAULT_EKS_ROLE_SESSION_NAME,
 } from "./aws/credentials.js";
 export type { ResolveAwsCredentialsOptions, ResolvedAwsCredentials, AwsSharedFiles } from "./aws/credentials.js";
-export {
-  describeEksCluster,
-  listEksClusterNames,
-  listEksNodeGroups,
-  listEksClusters,
-  getEksCluster,
-  eksKubeconfigEntries,
-  eksClusterInfo,
-  assertEksClusterReady,
-  normalizeEksClusterStatus,
-  parseEksCluster,
-  EKS_EXEC_COMMAND,
-} from "./aws/cluster.js";
+export { describeEksCluster, listEksClusters, getEksCluster } from "./aws/cluster.js";
 export type { EksCluster, EksApiOptions, EksKubeconfigOptions, GetEksClusterOptions } from "./aws/cluster.js";
 export {
   mintGkeToken,
@@ -172,22 +132,8 @@ export {
 } from "./gcp/token.js";
 export { readGcpCredentialsFile, resolveGkeCredentials } from "./gcp/credentials.js";
 export type { ServiceAccountKey, GkeCredentials, GkeToken, MintGkeTokenInput } from "./gcp/token.js";
-export { defaultGkeCacheDir, gkeCacheFile, readGkeCachedToken, writeGkeCachedToken, GKE_CACHE_MARGIN_MS } from "./gcp/cache.js";
-export {
-  getGkeCluster,
-  getGkeClusterRaw,
-  listGkeClustersRaw,
-  listGkeClusters,
-  gkeKubeconfigEntries,
-  gkeClusterInfo,
-  gkeServerUrl,
-  assertGkeClusterReady,
-  checkGkeClusterRef,
-  normalizeGkeClusterStatus,
-  parseGkeCluster,
-  GKE_API_URL,
-  GKE_EXEC_COMMAND,
-} from "./gcp/cluster.js";
+export { readGkeCachedToken, writeGkeCachedToken } from "./gcp/cache.js";
+export { getGkeCluster, listGkeClusters } from "./gcp/cluster.js";
 export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "./gcp/cluster.js";
 export { createNcpProvider } from "./ncp/provider.js";
 export type { NcpProviderOptions } from "./ncp/provider.js";
@@ -218,27 +164,15 @@ export type {
 } from "./cluster-info.js";
 
 // Sandbox: a local NCP API gateway and NKS cluster endpoints that check signatures and tokens for real
-// (only the key and mapping parsers load with the root: the servers, the CA and its x509 library load
-// when startSandbox runs)
-export {
-  startSandbox,
-  DEFAULT_SANDBOX_CLUSTERS,
-  generateSandboxKey,
-  parseSandboxKeys,
-  loadSandboxKeysFile,
-  parseSandboxMapping,
-  loadSandboxMappingFile,
-  resolveSandboxIdentity,
-} from "./sandbox/index.js";
+// (the servers, the CA and its x509 library load when startSandbox runs)
+export { startSandbox } from "./sandbox/index.js";
 export type {
   Sandbox,
   SandboxOptions,
   SandboxClusterSummary,
   SandboxClusterSpec,
   SandboxKey,
-  SandboxKeyFull,
   SandboxMapping,
-  SandboxMappingEntry,
   SandboxIdentity,
 } from "./sandbox/index.js";
 
@@ -246,7 +180,7 @@ export type {
 // (node:http, node:https and the connection pool load with the first request)
 export { createBrokerProvider } from "./broker/client/provider.js";
 export type { BrokerProviderOptions } from "./broker/client/provider.js";
-export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig, parseBrokerExecCredential } from "./broker/client/api.js";
+export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig } from "./broker/client/api.js";
 export type { BrokerConnection, BrokerToken, BrokerCluster } from "./broker/client/api.js";
-export { normalizeBrokerServer, resolveBrokerToken, brokerCredentialsFile, readBrokerCredentials, saveBrokerToken, BROKER_TOKEN_ENV } from "./broker/client/credentials.js";
-export type { BrokerCredentialsFileContent } from "./broker/client/credentials.js";
+export { resolveBrokerToken } from "./broker/client/credentials.js";
+

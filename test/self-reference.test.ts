@@ -55,3 +55,24 @@ test('mintNcpToken from "kubeiam" gives the SGN golden vector (docs/formats.md Â
   assert.equal(refreshAt.toISOString(), "2026-01-01T00:04:00.000Z");
   assert.equal(ncpStage("SGN"), "sgn-v1");
 });
+
+test('"kubeiam" is curated: every error class, no deprecated or internal helper, and every subpath a subset of the root', async () => {
+  for (const name of ["KubeiamError", "UsageError", "InvalidInputError", "CredentialsError", "ConfigFileError", "TokenError", "ApiError", "NetworkError", "KubeconfigError", "ClusterStateError", "FileError", "StoreError", "BrokerRefusal"]) {
+    const value = (kubeiam as Record<string, unknown>)[name];
+    assert.equal(typeof value, "function", `${name} is exported`);
+    assert.ok((value as { prototype: unknown }).prototype instanceof kubeiam.KubeiamError || value === kubeiam.KubeiamError, `${name} is a KubeiamError`);
+  }
+  // Deprecated before 1.0 (the adapters build the same entries), and helpers that no user calls.
+  for (const name of ["ncpKubeconfigEntries", "eksKubeconfigEntries", "gkeKubeconfigEntries", "normalizeNcpRegion", "checkClusterUuid", "ncpTokenPath", "loggableUrl", "parseNcpClusterList", "DEFAULT_REFRESH_MARGIN_MS", "EKS_TOKEN_REFRESH_MS"]) {
+    assert.equal(name in kubeiam, false, `${name} is not exported`);
+  }
+  // The factories and the pure token functions are.
+  for (const name of ["createNcpProvider", "createEksProvider", "createGkeProvider", "createBrokerProvider", "createNcpSigner", "parseNcpTokenTarget", "mintNcpToken", "mintEksToken", "mintGkeToken", "refreshAtFor"]) {
+    assert.equal(typeof (kubeiam as Record<string, unknown>)[name], "function", `${name} is exported`);
+  }
+  const root = new Set(Object.keys(kubeiam));
+  for (const entry of ["kubeiam/ncp", "kubeiam/aws", "kubeiam/gcp", "kubeiam/kube", "kubeiam/broker"]) {
+    const names = Object.keys((await import(entry)) as object);
+    assert.deepEqual(names.filter((n) => !root.has(n)), [], `${entry} exports only names the root exports`);
+  }
+});

@@ -25,6 +25,7 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "../lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
 export type {
@@ -32,6 +33,7 @@ export type {
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   MintedToken,
@@ -42,8 +44,6 @@ export {
   mintEksToken,
   decodeEksToken,
   stsHostFor,
-  checkAwsRegion,
-  checkEksClusterName,
   EKS_TOKEN_PREFIX,
   EKS_TOKEN_TTL_MS,
 } from "../aws/token.js";
@@ -53,22 +53,9 @@ export {
   resolveAwsProfile,
   resolveAwsRegion,
   readAwsSharedFiles,
-  DEFAULT_EKS_ROLE_SESSION_NAME,
 } from "../aws/credentials.js";
 export type { ResolveAwsCredentialsOptions, ResolvedAwsCredentials, AwsSharedFiles } from "../aws/credentials.js";
-export {
-  describeEksCluster,
-  listEksClusterNames,
-  listEksNodeGroups,
-  listEksClusters,
-  getEksCluster,
-  eksKubeconfigEntries,
-  eksClusterInfo,
-  assertEksClusterReady,
-  normalizeEksClusterStatus,
-  parseEksCluster,
-  EKS_EXEC_COMMAND,
-} from "../aws/cluster.js";
+export { describeEksCluster, listEksClusters, getEksCluster } from "../aws/cluster.js";
 export type { EksCluster, EksApiOptions, EksKubeconfigOptions, GetEksClusterOptions } from "../aws/cluster.js";
 export { createEksProvider } from "../aws/provider.js";
 export type { EksProviderOptions } from "../aws/provider.js";

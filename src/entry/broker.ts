@@ -24,13 +24,17 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "../lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
+export { BrokerRefusal, BrokerReason, StoreError } from "../broker/errors.js";
+export type { BrokerReasonValue } from "../broker/errors.js";
 export type {
   AccessInfo,
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   MintedToken,
@@ -39,14 +43,7 @@ export type {
 } from "../cluster-info.js";
 export { createBrokerProvider } from "../broker/client/provider.js";
 export type { BrokerProviderOptions } from "../broker/client/provider.js";
-export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig, parseBrokerExecCredential } from "../broker/client/api.js";
+export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig } from "../broker/client/api.js";
 export type { BrokerConnection, BrokerToken, BrokerCluster } from "../broker/client/api.js";
-export {
-  normalizeBrokerServer,
-  resolveBrokerToken,
-  brokerCredentialsFile,
-  readBrokerCredentials,
-  saveBrokerToken,
-  BROKER_TOKEN_ENV,
-} from "../broker/client/credentials.js";
-export type { BrokerCredentialsFileContent } from "../broker/client/credentials.js";
+export { resolveBrokerToken } from "../broker/client/credentials.js";
+

@@ -25,6 +25,7 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "../lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
 export type {
@@ -32,6 +33,7 @@ export type {
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   MintedToken,
@@ -48,22 +50,8 @@ export {
 } from "../gcp/token.js";
 export type { ServiceAccountKey, GkeCredentials, GkeToken, MintGkeTokenInput } from "../gcp/token.js";
 export { readGcpCredentialsFile, resolveGkeCredentials } from "../gcp/credentials.js";
-export { defaultGkeCacheDir, gkeCacheFile, readGkeCachedToken, writeGkeCachedToken, GKE_CACHE_MARGIN_MS } from "../gcp/cache.js";
-export {
-  getGkeCluster,
-  getGkeClusterRaw,
-  listGkeClustersRaw,
-  listGkeClusters,
-  gkeKubeconfigEntries,
-  gkeClusterInfo,
-  gkeServerUrl,
-  assertGkeClusterReady,
-  checkGkeClusterRef,
-  normalizeGkeClusterStatus,
-  parseGkeCluster,
-  GKE_API_URL,
-  GKE_EXEC_COMMAND,
-} from "../gcp/cluster.js";
+export { readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
+export { getGkeCluster, listGkeClusters } from "../gcp/cluster.js";
 export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "../gcp/cluster.js";
 export { createGkeProvider } from "../gcp/provider.js";
 export type { GkeProviderOptions } from "../gcp/provider.js";

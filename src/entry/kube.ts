@@ -24,6 +24,7 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "../lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
 export type {
@@ -31,6 +32,7 @@ export type {
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   MintedToken,
@@ -40,8 +42,6 @@ export type {
 export type { CloudAdapter, CloudTypes, KubeconfigEntriesResult, KubeconfigRequest } from "../contract.js";
 export {
   formatExecCredential,
-  parseExecInfo,
-  parseExecApiVersion,
   EXEC_API_VERSIONS,
   TOKEN_REFRESH_MARGIN_MS,
   refreshAtFor,
@@ -58,8 +58,6 @@ export {
   serializeKubeconfig,
   parseKubeconfig,
   parseKubeconfigDocument,
-  newKubeconfigDocument,
-  kubeconfigConflicts,
   mergeKubeconfigEntries,
   serializeKubeconfigDocument,
 } from "../kube/kubeconfig.js";

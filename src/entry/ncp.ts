@@ -24,6 +24,7 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "../lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
 export type {
@@ -31,6 +32,7 @@ export type {
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   MintedToken,
@@ -40,46 +42,23 @@ export type {
 export type { TimeInput } from "../lib/time.js";
 export { signNcpRequest, ncpStringToSign, createNcpSigner } from "../ncp/sign.js";
 export type { NcpSignInput, NcpSigner } from "../ncp/sign.js";
-export { ncpStage, ncpApiPrefix, ncpRegionForApiPrefix, normalizeNcpRegion, parseNcpRegion } from "../ncp/region.js";
+export { ncpStage, ncpApiPrefix, parseNcpRegion } from "../ncp/region.js";
 export type { NcpRegion } from "../ncp/region.js";
 export {
   mintNcpToken,
   parseNcpTokenTarget,
   decodeNcpToken,
   verifyNcpToken,
-  checkClusterUuid,
-  ncpTokenPath,
   NCP_TOKEN_PREFIX,
   NCP_TOKEN_TTL_MS,
 } from "../ncp/token.js";
 export type { MintNcpTokenInput, NcpTokenTarget, NcpTokenClaim, VerifyNcpTokenOptions, VerifiedNcpToken } from "../ncp/token.js";
-export { resolveNcpCredentials, defaultNcpConfigFile, DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
+export { resolveNcpCredentials, DEFAULT_NCP_API_URL } from "../ncp/credentials.js";
 export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "../ncp/credentials.js";
-export {
-  createNcpApiClient,
-  buildNcpRequest,
-  checkNcpResponse,
-  ncpApiBaseUrl,
-  ncpErrorDetails,
-  parseNcpCluster,
-  parseNcpClusterList,
-  parseNcpKubeconfigBody,
-  parseNcpNodeList,
-  parseNcpNodePoolList,
-} from "../ncp/api.js";
+export { createNcpApiClient, buildNcpRequest, checkNcpResponse } from "../ncp/api.js";
 export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "../ncp/api.js";
-export {
-  getNcpCluster,
-  describeNcpCluster,
-  listNcpClusters,
-  ncpKubeconfigEntries,
-  ncpKubeconfigNames,
-  ncpBaseCluster,
-  normalizeNcpClusterStatus,
-  assertNcpClusterReady,
-  NCP_EXEC_COMMAND,
-} from "../ncp/cluster.js";
-export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions, NcpKubeconfigInput, NcpKubeconfigNames } from "../ncp/cluster.js";
+export { getNcpCluster, listNcpClusters } from "../ncp/cluster.js";
+export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions } from "../ncp/cluster.js";
 export { ncpKubeConfig } from "../ncp/client.js";
 export type { NcpKubeConfigOptions } from "../ncp/client.js";
 export { createNcpProvider } from "../ncp/provider.js";

@@ -27,6 +27,7 @@ export {
   NetworkError,
   KubeconfigError,
   ClusterStateError,
+  FileError,
 } from "../lib/errors.js";
 export type { ErrorCodeValue, TokenErrorCode } from "../lib/errors.js";
 export type {
@@ -34,31 +35,21 @@ export type {
   CloudName,
   ClusterInfo,
   ClusterProvider,
+  ClusterRef,
   ClusterStatus,
   KubeconfigMode,
   MintedToken,
   NodeGroupInfo,
   NodeInfo,
 } from "../cluster-info.js";
-export {
-  startSandbox,
-  DEFAULT_SANDBOX_CLUSTERS,
-  generateSandboxKey,
-  parseSandboxKeys,
-  loadSandboxKeysFile,
-  parseSandboxMapping,
-  loadSandboxMappingFile,
-  resolveSandboxIdentity,
-} from "../sandbox/index.js";
+export { startSandbox } from "../sandbox/index.js";
 export type {
   Sandbox,
   SandboxOptions,
   SandboxClusterSummary,
   SandboxClusterSpec,
   SandboxKey,
-  SandboxKeyFull,
   SandboxMapping,
-  SandboxMappingEntry,
   SandboxIdentity,
 } from "../sandbox/index.js";
 export { runDemo } from "../demo.js";
