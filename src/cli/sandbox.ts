@@ -51,6 +51,9 @@ Flags:
                      the first key is the clusters' creator (system:masters); default: one generated key
   --mapping FILE     the ncp-auth identity mapping, YAML or JSON (or the ncp-auth ConfigMap itself):
                        mapSubAccounts: [{subAccountIdNo | accessKey, username, groups}, …]
+                       clusterRoleBindings: [{clusterRole: view | cluster-admin, users?, groups?}, …]
+                     the clusters enforce that small RBAC: system:masters is cluster-admin, every
+                     mapped identity may read (view), only cluster-admin may delete a pod
   -h, --help         this help
 
 On start it prints one JSON line on stdout:

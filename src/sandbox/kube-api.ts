@@ -4,14 +4,16 @@
  * most, this cluster's UUID and its region's stage), maps the key to a user through `ncp-auth`,
  * and answers the part of the API that kubectl needs: version, discovery, namespaces, nodes (one
  * per worker node of its node pool, as the NKS API lists them), pods (a few system pods in
- * kube-system, none elsewhere), whoami. Read-only: every other verb is 405.
+ * kube-system, none elsewhere), whoami, and deleting a pod. Each request is authorized by the
+ * mapping's small RBAC (mapping.ts: `view` reads, `cluster-admin` also deletes), answering 403 as
+ * Kubernetes does; discovery and whoami are open to everyone authenticated. Other writes are 405.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { KubeiamError } from "../lib/errors.js";
 import { verifyNcpToken } from "../ncp/token.js";
 import { sandboxNodes, type SandboxCluster } from "./clusters.js";
 import type { SandboxKeyFull } from "./keys.js";
-import { resolveSandboxIdentity, type SandboxIdentity, type SandboxMapping } from "./mapping.js";
+import { resolveSandboxIdentity, sandboxAllows, type SandboxIdentity, type SandboxMapping } from "./mapping.js";
 
 /** What a cluster endpoint checks against. */
 export interface ClusterEndpointState {
@@ -98,7 +100,7 @@ const NAMESPACE_RESOURCE = {
 };
 
 const NODE_RESOURCE = { name: "nodes", singularName: "node", namespaced: false, kind: "Node", verbs: ["get", "list"], shortNames: ["no"] };
-const POD_RESOURCE = { name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["get", "list"], shortNames: ["po"], categories: ["all"] };
+const POD_RESOURCE = { name: "pods", singularName: "pod", namespaced: true, kind: "Pod", verbs: ["delete", "get", "list"], shortNames: ["po"], categories: ["all"] };
 
 const stamp = (iso: string): string => iso.replace(/\.\d+Z$/, "Z");
 const uidOf = (c: SandboxCluster, kind: string, name: string): string => {
@@ -346,9 +348,48 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function route(req: IncomingMessage, path: string, state: ClusterEndpointState, who: SandboxIdentity): Promise<Answer> {
+/** Paths every authenticated identity may read (system:discovery), and whoami (system:basic-user). */
+const OPEN_PATHS = new Set(["/version", "/api", "/api/v1", "/apis", "/apis/authentication.k8s.io", "/apis/authentication.k8s.io/v1", "/apis/authentication.k8s.io/v1/selfsubjectreviews"]);
+
+const VERBS: Record<string, string> = { GET: "get", HEAD: "get", DELETE: "delete", POST: "create", PUT: "update", PATCH: "patch" };
+
+/** The 403 Kubernetes answers when RBAC says no, in its words. */
+function forbidden(who: SandboxIdentity, verb: string, path: string): Answer {
+  const pod = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/.exec(path);
+  const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(path);
+  const resource = pod !== null ? "pods" : ns !== null || path === "/api/v1/namespaces" ? "namespaces" : path.startsWith("/api/v1/nodes") ? "nodes" : path.startsWith("/api/v1/pods") ? "pods" : undefined;
+  const name = pod?.[2] ?? ns?.[1] ?? /^\/api\/v1\/nodes\/([^/]+)$/.exec(path)?.[1];
+  const decoded = name === undefined ? undefined : safeDecode(name).slice(0, 63);
+  const where = pod !== null ? ` in the namespace "${safeDecode(pod[1] as string).slice(0, 63)}"` : "";
+  const user = who.username.slice(0, 128);
+  const message =
+    resource === undefined
+      ? `forbidden: User "${user}" cannot ${verb} path "${path.slice(0, 200)}"`
+      : `${resource}${decoded === undefined ? "" : ` "${decoded}"`} is forbidden: User "${user}" cannot ${verb === "get" && decoded === undefined ? "list" : verb} resource "${resource}" in API group ""${where}`;
+  return { status: 403, body: kubeStatus(403, "Forbidden", message, { ...(decoded === undefined ? {} : { name: decoded }), ...(resource === undefined ? {} : { kind: resource }) }), note: "forbidden" };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Only the objects `fieldSelector=metadata.name=NAME` asks for (what `kubectl delete` polls with), or all. */
+function byFieldSelector<T extends { name: string }>(req: IncomingMessage, items: T[]): T[] {
+  const selector = new URL(req.url ?? "/", "https://sandbox").searchParams.get("fieldSelector");
+  const m = selector === null ? null : /^metadata\.name(?:=|==)(.+)$/.exec(selector);
+  return m === null ? items : items.filter((i) => i.name === m[1]);
+}
+
+async function route(req: IncomingMessage, path: string, state: ClusterEndpointState, who: SandboxIdentity, deleted: Set<string>): Promise<Answer> {
   const c = state.cluster;
   const method = req.method ?? "GET";
+  const verb = VERBS[method] ?? method.toLowerCase();
+  if (!OPEN_PATHS.has(path) && !sandboxAllows(who, verb, state.mapping)) return forbidden(who, verb, path);
+  const livePods = (): SandboxPod[] => clusterPods(c).filter((p) => !deleted.has(`${p.namespace}/${p.name}`));
   const notFound = (what: string): Answer => ({ status: 404, body: kubeStatus(404, "NotFound", `the server could not find the requested resource${what}`) });
   const notAllowed = (): Answer => ({ status: 405, body: kubeStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource") });
   if (path === "/apis/authentication.k8s.io/v1/selfsubjectreviews") {
@@ -368,6 +409,20 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
       },
     };
   }
+  const podPath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path);
+  if (method === "DELETE" && podPath !== null) {
+    try {
+      await readBody(req, 64 * 1024);
+    } catch {
+      return { status: 413, body: kubeStatus(413, "RequestEntityTooLarge", "the request body is too large") };
+    }
+    const ns = decodeURIComponent(podPath[1] as string);
+    const name = decodeURIComponent(podPath[2] as string);
+    const found = livePods().find((p) => p.namespace === ns && p.name === name);
+    if (found === undefined) return { status: 404, body: kubeStatus(404, "NotFound", `pods "${name.slice(0, 63)}" not found`, { name: name.slice(0, 63), kind: "pods" }) };
+    deleted.add(`${ns}/${name}`);
+    return { status: 200, body: podObject(c, found), note: `deleted by ${who.username}` };
+  }
   if (method !== "GET") return notAllowed();
   switch (path) {
     case "/version":
@@ -384,7 +439,7 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
       return { status: 200, body: wantsTable(req) ? nodeTable(c, nodes, state.now()) : list("NodeList", nodes.map((n) => nodeObject(c, n))) };
     }
     case "/api/v1/pods": {
-      const pods = clusterPods(c);
+      const pods = byFieldSelector(req, livePods());
       return { status: 200, body: wantsTable(req) ? podTable(c, pods, state.now()) : list("PodList", pods.map((p) => podObject(c, p))) };
     }
     case "/apis":
@@ -442,7 +497,7 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
       if (pods !== null) {
         const ns = decodeURIComponent(pods[1] as string);
         if (!c.namespaces.includes(ns)) return { status: 404, body: kubeStatus(404, "NotFound", `namespaces "${ns.slice(0, 63)}" not found`, { name: ns.slice(0, 63), kind: "namespaces" }) };
-        const inNs = clusterPods(c).filter((p) => p.namespace === ns);
+        const inNs = livePods().filter((p) => p.namespace === ns);
         if (pods[2] === undefined) {
           return { status: 200, body: wantsTable(req) ? podTable(c, inNs, state.now()) : list("PodList", inNs.map((p) => podObject(c, p))) };
         }
@@ -475,6 +530,8 @@ async function route(req: IncomingMessage, path: string, state: ClusterEndpointS
  * ```
  */
 export function createClusterHandler(state: ClusterEndpointState): (req: IncomingMessage, res: ServerResponse) => void {
+  /** The pods deleted so far (`namespace/name`), gone from every list until the sandbox stops. */
+  const deleted = new Set<string>();
   const send = (res: ServerResponse, answer: Answer): void => {
     const text = JSON.stringify(answer.body);
     res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-cache, private" });
@@ -508,7 +565,7 @@ export function createClusterHandler(state: ClusterEndpointState): (req: Incomin
       req.resume();
       return;
     }
-    route(req, path, state, auth.identity).then(
+    route(req, path, state, auth.identity, deleted).then(
       (answer) => {
         state.log(`${tag} user=${auth.identity.username} -> ${answer.status}`);
         send(res, answer);

@@ -1,7 +1,9 @@
 /**
  * Identity mapping as NKS's `ncp-auth` ConfigMap does it: `mapSubAccounts` maps a sub account (or,
  * in the sandbox, an access key) to a Kubernetes user name and groups; the key that created the
- * clusters is always in `system:masters`.
+ * clusters is always in `system:masters`. And a small RBAC: `clusterRoleBindings` bind users or groups
+ * to `view` (get, list, watch) or `cluster-admin` (everything); `system:masters` is always
+ * cluster-admin and `system:authenticated` (everyone mapped) always view.
  */
 import { yaml } from "../lib/yaml.js";
 import { ConfigFileError } from "../lib/errors.js";
@@ -17,9 +19,66 @@ export interface SandboxMappingEntry {
   groups: string[];
 }
 
-/** The sandbox's `ncp-auth`. */
+/** The cluster roles the sandbox knows: `view` reads, `cluster-admin` does everything. */
+export type SandboxClusterRole = "view" | "cluster-admin";
+
+/** A ClusterRoleBinding, reduced to what the sandbox enforces: a role, and the users and groups bound to it. */
+export interface SandboxRoleBinding {
+  clusterRole: SandboxClusterRole;
+  users?: string[];
+  groups?: string[];
+}
+
+/** The sandbox's `ncp-auth`, and the RBAC its clusters enforce. */
 export interface SandboxMapping {
   mapSubAccounts: SandboxMappingEntry[];
+  /** Bindings besides the built-in ones (`system:masters`: cluster-admin; `system:authenticated`: view). */
+  clusterRoleBindings?: SandboxRoleBinding[];
+}
+
+/** The bindings every sandbox cluster has, as a fresh cluster's RBAC would let these groups in. */
+export const BUILTIN_ROLE_BINDINGS: readonly SandboxRoleBinding[] = [
+  { clusterRole: "cluster-admin", groups: ["system:masters"] },
+  { clusterRole: "view", groups: ["system:authenticated"] },
+];
+
+const ROLES: readonly SandboxClusterRole[] = ["view", "cluster-admin"];
+const READ_VERBS = new Set(["get", "list", "watch"]);
+
+/**
+ * Whether an identity may do `verb` (Kubernetes verbs: get, list, watch, create, delete…): allowed
+ * when a binding of `cluster-admin` names them or one of their groups, or, for reading, one of `view`.
+ *
+ * @example
+ * ```ts
+ * sandboxAllows({ username: "bob", uid: "1", groups: ["system:authenticated"], creator: false }, "delete", mapping); // false
+ * ```
+ */
+export function sandboxAllows(who: SandboxIdentity, verb: string, mapping: SandboxMapping): boolean {
+  const bindings = [...BUILTIN_ROLE_BINDINGS, ...(mapping.clusterRoleBindings ?? [])];
+  const roles = new Set(
+    bindings.filter((b) => (b.users ?? []).includes(who.username) || (b.groups ?? []).some((g) => who.groups.includes(g))).map((b) => b.clusterRole),
+  );
+  return roles.has("cluster-admin") || (roles.has("view") && READ_VERBS.has(verb));
+}
+
+function checkBinding(value: unknown, field: string): SandboxRoleBinding {
+  if (!isRecord(value)) throw new SandboxFileProblem(`${field} is not a mapping with clusterRole and users or groups`);
+  const extra = Object.keys(value).filter((k) => !["clusterRole", "users", "groups"].includes(k));
+  if (extra.length > 0) throw new SandboxFileProblem(`${field} has unknown field ${JSON.stringify(extra[0])}: use clusterRole, users, groups`);
+  const role = value.clusterRole;
+  if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) {
+    throw new SandboxFileProblem(`${field}.clusterRole must be one of ${ROLES.join(", ")}`);
+  }
+  const binding: SandboxRoleBinding = { clusterRole: role as SandboxClusterRole };
+  for (const list of ["users", "groups"] as const) {
+    const v = value[list];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x.trim() === "")) throw new SandboxFileProblem(`${field}.${list} is not a list of names`);
+    binding[list] = v as string[];
+  }
+  if (binding.users === undefined && binding.groups === undefined) throw new SandboxFileProblem(`${field} binds no one: give users or groups`);
+  return binding;
 }
 
 /** Who a verified key is in the cluster (what `kubectl auth whoami` shows). */
@@ -81,8 +140,11 @@ export function checkSandboxMapping(value: unknown): SandboxMapping {
     prefix = "data.";
   }
   if (!isRecord(top)) throw new SandboxFileProblem("the mapping is not a mapping: write `mapSubAccounts:` with a list");
-  const extra = Object.keys(top).filter((k) => k !== "mapSubAccounts");
-  if (extra.length > 0) throw new SandboxFileProblem(`unknown field ${JSON.stringify(prefix + extra[0])}: only ${prefix}mapSubAccounts is read`);
+  const extra = Object.keys(top).filter((k) => k !== "mapSubAccounts" && k !== "clusterRoleBindings");
+  if (extra.length > 0) throw new SandboxFileProblem(`unknown field ${JSON.stringify(prefix + extra[0])}: only ${prefix}mapSubAccounts and clusterRoleBindings are read`);
+  const rawBindings = top.clusterRoleBindings;
+  if (rawBindings !== undefined && !Array.isArray(rawBindings)) throw new SandboxFileProblem("clusterRoleBindings is not a list");
+  const bindings = rawBindings?.map((b, i) => checkBinding(b, `clusterRoleBindings[${i}]`));
   let list = top.mapSubAccounts;
   if (typeof list === "string") {
     try {
@@ -93,7 +155,7 @@ export function checkSandboxMapping(value: unknown): SandboxMapping {
   }
   if (list === undefined || list === null) throw new SandboxFileProblem(`${prefix}mapSubAccounts is missing`);
   if (!Array.isArray(list)) throw new SandboxFileProblem(`${prefix}mapSubAccounts is not a list`);
-  return { mapSubAccounts: list.map((e, i) => checkEntry(e, `${prefix}mapSubAccounts[${i}]`)) };
+  return { mapSubAccounts: list.map((e, i) => checkEntry(e, `${prefix}mapSubAccounts[${i}]`)), ...(bindings === undefined ? {} : { clusterRoleBindings: bindings }) };
 }
 
 /**

@@ -114,7 +114,7 @@ const badMappings: [string, string, RegExp][] = [
   ["ConfigMap without data", "kind: ConfigMap\nmetadata: {name: ncp-auth}\n", /data is missing/],
   ["ConfigMap with bad text", "kind: ConfigMap\ndata:\n  mapSubAccounts: \"- [\"\n", /data\.mapSubAccounts is text but not YAML/],
   ["ConfigMap entry", "kind: ConfigMap\ndata:\n  mapSubAccounts: \"- subAccountIdNo: x\\n  username: a\"\n", /data\.mapSubAccounts\[0\]\.subAccountIdNo is not a sub account number/],
-  ["unknown top-level", "mapUsers: []\n", /unknown field "mapUsers": only mapSubAccounts is read/],
+  ["unknown top-level", "mapUsers: []\n", /unknown field "mapUsers": only mapSubAccounts and clusterRoleBindings are read/],
 ];
 for (const [what, text, message] of badMappings) {
   test(`a mapping file is refused: ${what}`, () => {
