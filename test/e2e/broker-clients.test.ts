@@ -248,7 +248,7 @@ test("update-kubeconfig runs at once into one file keep every entry (read, chang
   assert.equal(text.match(/^- cluster:/gm)?.length, 1, "one cluster entry, replaced in place");
 });
 
-test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, expiry a minute before the token's end", async () => {
+test("the plugin's output: v1beta1 by default (the rule of kubeiam token), v1 from --api-version, KUBERNETES_EXEC_INFO above both, expiry a minute before the token's end", async () => {
   const home = await freshHome();
   const e = { KUBEIAM_BROKER_TOKEN: tokens.alice as string };
   const v1 = await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, e);
@@ -256,7 +256,11 @@ test("the plugin's output: v1 by default, v1beta1 from KUBERNETES_EXEC_INFO, exp
   assert.equal(v1.err, "");
   const c1 = JSON.parse(v1.out) as { kind: string; apiVersion: string; spec: unknown; status: { token: string; expirationTimestamp: string } };
   assert.deepEqual(Object.keys(c1), ["kind", "apiVersion", "spec", "status"]);
-  assert.equal(c1.apiVersion, "client.authentication.k8s.io/v1");
+  assert.equal(c1.apiVersion, "client.authentication.k8s.io/v1beta1", "the default of every kubeiam plugin");
+  const byNcp = await kubeiam(["token", "--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--region", "KR"], home, { NCLOUD_ACCESS_KEY_ID: "NCPTESTACCESSKEY0001", NCLOUD_SECRET_ACCESS_KEY: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001" });
+  assert.equal((JSON.parse(byNcp.out) as { apiVersion: string }).apiVersion, c1.apiVersion, "kubeiam token prints the same apiVersion without KUBERNETES_EXEC_INFO");
+  const asked = await kubeiam(["broker", "token", "--server", url, "--cluster", "demo", "--api-version", "v1"], home, e);
+  assert.equal((JSON.parse(asked.out) as { apiVersion: string }).apiVersion, "client.authentication.k8s.io/v1");
   assert.match(c1.status.token, /^k8s-ncp-v1\./);
   const left = Date.parse(c1.status.expirationTimestamp) - Date.now();
   // An NKS token: announced for at most 240 s (NCP's gateway honours it for 5 minutes).

@@ -7,7 +7,7 @@ import { fetchBrokerToken, type BrokerToken } from "../../broker/client/api.js";
 import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { BROKER_TOKEN_ENV, brokerCredentialsFile, normalizeBrokerServer, readBrokerCredentials, resolveBrokerToken } from "../../broker/client/credentials.js";
 import type { ExecApiVersion } from "../../kube/exec-credential.js";
-import { formatExecCredential, parseExecApiVersion, parseExecInfo } from "../../kube/exec-credential.js";
+import { chooseExecApiVersion, formatExecCredential } from "../../kube/exec-credential.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 
 const FLAGS = {
@@ -37,7 +37,8 @@ Usage:
 Flags:
   --server URL              the broker (https://…; http:// only on loopback) (required)
   --cluster NAME            the cluster's name on the broker (required)
-  --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1)
+  --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1,
+                            as every kubeiam plugin)
   --ca-file PEM             the broker's CA, when a private one signed its certificate
                             (NODE_EXTRA_CA_CERTS works as well)
   -h, --help                this help
@@ -57,9 +58,9 @@ is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is 
       requireFlag("broker token", values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"),
     );
     const cluster = requireFlag("broker token", values.cluster, "cluster", "pass the cluster's name on the broker ('kubeiam broker clusters' lists them)");
-    // Checked even when KUBERNETES_EXEC_INFO decides, so a typo in the kubeconfig shows at once.
-    const flagApiVersion = values["api-version"] === undefined ? undefined : parseExecApiVersion(values["api-version"]);
-    const apiVersion = parseExecInfo(ctx.env.KUBERNETES_EXEC_INFO)?.apiVersion ?? flagApiVersion ?? "client.authentication.k8s.io/v1";
+    // The one rule of every kubeiam plugin: kubectl's KUBERNETES_EXEC_INFO, else --api-version (checked
+    // even when kubectl decides, so a typo in the kubeconfig shows at once), else v1beta1.
+    const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
     const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     const fromEnv = ctx.env[BROKER_TOKEN_ENV];
     const session = fromEnv !== undefined && fromEnv.trim() !== "" ? undefined : (await readBrokerCredentials(brokerCredentialsFile(ctx.env))).servers[server]?.session;
