@@ -26,6 +26,10 @@
  *   kubeconfig entries (exec command: `kubeiam aks token …`).
  * - `adapter.ts`: the `CloudAdapter` object tying the four operations together.
  * - `provider.ts`: `createAksProvider`, the `ClusterProvider` on top of the adapter.
+ * - `engine.ts`: `aksEngine`, the broker's view of the cloud (`CloudEngine`, src/cloud-engine.ts):
+ *   the credential block it holds and checks, the locator of a cluster, lookup and mint, and the CLI
+ *   flags of `broker credential add` / `broker cluster add`; then one line in src/broker/engines.ts.
+ *   (The broker's store still lists the providers in a CHECK constraint: a migration widens it.)
  *
  * Then, outside the folder: add `"azure"` to `CloudName` (src/cluster-info.ts); a command
  * `src/cli/aks.ts` whose `update-kubeconfig` calls `applyKubeconfigEntries` (src/cli/kubeconfig-flow.ts)

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AuditWriter } from "./audit.js";
 import type { FailedAuthLimiter, TokenRateLimiter } from "./auth.js";
 import type { CloudGateway } from "./cloud.js";
-import type { ClusterInfoCache } from "./cluster-info-cache.js";
+import type { ClusterLocatorCache } from "./cluster-locator.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { OidcRelyingParty } from "./oidc.js";
 import type { SessionService } from "./sessions.js";
@@ -18,8 +18,8 @@ export interface BrokerContext {
   store: BrokerStore;
   audit: AuditWriter;
   cloud: CloudGateway;
-  /** Parsed ClusterInfo per cluster row (checked against the row on each use). */
-  clusterInfo: ClusterInfoCache;
+  /** Parsed locators per cluster row (checked against the row on each use). */
+  locators: ClusterLocatorCache;
   /** The master key (32 bytes): seals and opens cloud secrets. */
   masterKey: Buffer;
   metrics: BrokerMetrics;

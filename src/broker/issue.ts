@@ -68,10 +68,10 @@ export async function issueClusterToken(
   if (!access.granted) return deny(noGrantRefusal(user, clusterName, access), provider);
   let minted: MintedToken;
   try {
-    // The provider (its secrets unsealed once) is kept per credential row and its sealed bytes, and
-    // the parsed info per cluster row: both are checked against the row read for this very request.
+    // The opened secrets are kept per credential row and its sealed bytes, and the parsed locator per
+    // cluster row: both are checked against the rows read for this very request.
     const cred = access.credential;
-    minted = await ctx.cloud.mint(`${cred.id}|${cred.sealed}`, () => openCredential(ctx.masterKey, cred), provider, ctx.clusterInfo.of(access.cluster));
+    minted = await ctx.cloud.mint({ provider, cacheKey: `${cred.id}|${cred.sealed}`, open: () => openCredential(ctx.masterKey, cred).secrets }, ctx.locators.of(access.cluster));
   } catch (error) {
     req.log.warn({ err: { type: (error as Error).name, code: (error as KubeiamError).code, message: (error as Error).message } }, "mint failed");
     return deny(cloudRefusal(error, `minting a token for cluster ${clusterName}`), provider);

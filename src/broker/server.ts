@@ -10,7 +10,7 @@ import { AuditWriter } from "./audit.js";
 import { installAccessHook } from "./access.js";
 import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
 import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
-import { ClusterInfoCache } from "./cluster-info-cache.js";
+import { ClusterLocatorCache } from "./cluster-locator.js";
 import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
@@ -166,7 +166,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     store,
     audit,
     cloud: new CloudGateway({ ...options.cloud, now }),
-    clusterInfo: new ClusterInfoCache(),
+    locators: new ClusterLocatorCache(),
     masterKey: options.masterKey,
     metrics,
     failedAuth,

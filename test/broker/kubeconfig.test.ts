@@ -22,6 +22,7 @@ const CLUSTER: StoredCluster = {
   caData: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
   status: "Active",
   info: "{}",
+  locator: JSON.stringify({ region: "ap-northeast-2", name: "prod-kr" }),
   createdAt: "2026-01-01T00:00:00.000Z",
 };
 

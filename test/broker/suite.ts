@@ -216,7 +216,7 @@ export function defineBrokerSuite(kind: StoreKind): void {
 
     test("a sealed credential opens only in its own row: copied to another row, it does not open", async () => {
       const store = broker.ctx.store;
-      const secretsA = { provider: "ncp" as const, ncp: { accessKey: "AKA", secretKey: "secret-a" } };
+      const secretsA = { provider: "ncp", secrets: { accessKey: "AKA", secretKey: "secret-a" } };
       const sealedA = sealCredential(masterKey, "id-a", secretsA);
       assert.ok(!sealedA.includes("secret-a"));
       assert.equal((await store.createCredential({ id: "id-a", name: "seal-a", provider: "ncp", sealed: sealedA }, new Date())), "ok");
@@ -495,6 +495,25 @@ export function defineBrokerSuite(kind: StoreKind): void {
         ],
       );
       assert.equal((await call(base, "GET", "/v1/clusters", { token: alice })).json.clusters.length, 1);
+    });
+
+    test("a cluster row keeps what locates it (its engine's locator); a row from before schema v4 (no locator) is located from its stored info", async () => {
+      const db = broker.ctx.store.db;
+      const row = await db.selectFrom("clusters").select(["locator", "provider"]).where("name", "=", "kr-main").executeTakeFirstOrThrow();
+      assert.equal(row.provider, "ncp");
+      const locator = { cloud: "ncp", region: running.region, clusterUuid: running.uuid };
+      assert.deepEqual(JSON.parse(row.locator ?? "null"), locator);
+      const alice = secrets.find((s, i) => i > 1 && TOKEN_RE.test(s)) as string;
+      await sql`UPDATE clusters SET locator = NULL WHERE name = 'kr-main'`.execute(db);
+      try {
+        const r = await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice });
+        assert.equal(r.status, 200, r.text);
+        secrets.push(r.json.status.token);
+        const who = verifyNcpToken(r.json.status.token, { secretKeyFor: (ak) => (ak === sandbox.accessKey ? sandbox.secretKey : undefined), clusterUuid: running.uuid, region: running.region });
+        assert.equal(who.accessKey, sandbox.accessKey);
+      } finally {
+        await sql`UPDATE clusters SET locator = ${JSON.stringify(locator)} WHERE name = 'kr-main'`.execute(db);
+      }
     });
 
     test("grant * reaches every cluster; deleting it takes effect on the next request", async () => {

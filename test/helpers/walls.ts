@@ -5,6 +5,8 @@
  * - `lib/` (the cloud-neutral layer) imports nothing of ours outside `lib/`.
  * - `kube/` imports no cloud (`ncp/`, `aws/`, `gcp/`).
  * - A cloud imports no other cloud.
+ * - At most one file under `broker/` imports a cloud's folder (the engine registry, `broker/engines.ts`):
+ *   the broker reaches every cloud through the engines, as Vault's core reaches its secrets engines.
  * - A CLI command file (one that exports a `Command`, in `cli/` or `cli/broker/`) imports no other
  *   command file; shared CLI modules (`context.ts`, flag and flow helpers) are fine, and so is a parent
  *   command reaching into its own folder of subcommands (`cli/broker.ts` into `cli/broker/`).
@@ -53,6 +55,8 @@ export function findWallBreaches(srcDir: string): WallBreach[] {
   const text = new Map(files.map((f) => [rel(f), readFileSync(f, "utf8")]));
   const isCommand = (r: string): boolean => isCliCommandPlace(r) && COMMAND_EXPORT.test(text.get(r) ?? "");
   const breaches: WallBreach[] = [];
+  /** Per cloud, the imports of it from files under broker/: allowed from one file only. */
+  const brokerImports = new Map<string, WallBreach[]>();
   for (const file of files) {
     const from = rel(file);
     const lines = (text.get(from) ?? "").split("\n");
@@ -72,6 +76,11 @@ export function findWallBreaches(srcDir: string): WallBreach[] {
         if (a === "kube" && CLOUDS.has(b)) add("kube/ imports no cloud");
         if (a === "lib" && CLOUDS.has(b)) continue; // already reported above
         if (CLOUDS.has(a) && CLOUDS.has(b) && a !== b) add("a cloud imports no other cloud");
+        if (a === "broker" && CLOUDS.has(b)) {
+          const list = brokerImports.get(b) ?? [];
+          list.push({ file: from, line: i + 1, target, rule: "" });
+          brokerImports.set(b, list);
+        }
         if (isCommand(from) && isCommand(target) && target !== from) {
           const ownSubcommands = from.replace(/\.ts$/, "/");
           if (!target.startsWith(ownSubcommands)) add("a CLI command imports no other command");
@@ -79,6 +88,13 @@ export function findWallBreaches(srcDir: string): WallBreach[] {
       }
     });
   }
+  for (const [cloud, imports] of brokerImports) {
+    const importers = new Set(imports.map((i) => i.file));
+    if (importers.size <= 1) continue;
+    const rule = `at most one file under broker/ imports ${cloud}/ (the engine registry): ${[...importers].join(", ")} do`;
+    for (const i of imports) breaches.push({ ...i, rule });
+  }
+  breaches.sort((x, y) => (x.file === y.file ? x.line - y.line : x.file < y.file ? -1 : 1));
   return breaches;
 }
 

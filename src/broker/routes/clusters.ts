@@ -6,18 +6,18 @@
 import type { FastifyInstance } from "fastify";
 import type { ClusterInfo } from "../../cluster-info.js";
 import { formatExecCredential, type ExecApiVersion } from "../../kube/exec-credential.js";
-import type { ClusterLocator } from "../cloud.js";
+import type { CloudEngine } from "../../cloud-engine.js";
 import { callerOf, tokenAccessOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { openCredential } from "../credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
+import { ENGINES, engineFor } from "../engines.js";
 import { cloudRefusal, issueClusterToken, noGrantRefusal } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { BrokerProvider } from "../store/store.js";
 import { NAME_SCHEMA, nameParams } from "./schemas.js";
 
-const ID_SCHEMA = { type: "string", minLength: 1, maxLength: 255 } as const;
-
+/** The body of `POST /v1/clusters`: the cluster's locator in its cloud's block, each engine's schema. */
 const CLUSTER_BODY = {
   type: "object",
   additionalProperties: false,
@@ -27,14 +27,7 @@ const CLUSTER_BODY = {
     credential: NAME_SCHEMA,
     region: { type: "string", minLength: 1, maxLength: 64 },
     connection: NAME_SCHEMA,
-    ncp: { type: "object", additionalProperties: false, required: ["clusterUuid"], properties: { clusterUuid: ID_SCHEMA } },
-    aws: { type: "object", additionalProperties: false, required: ["clusterName"], properties: { clusterName: ID_SCHEMA } },
-    gcp: {
-      type: "object",
-      additionalProperties: false,
-      required: ["project", "location", "cluster"],
-      properties: { project: ID_SCHEMA, location: ID_SCHEMA, cluster: ID_SCHEMA },
-    },
+    ...Object.fromEntries(ENGINES.map((e) => [e.id, e.locatorSchema])),
   },
 } as const;
 
@@ -43,9 +36,7 @@ interface ClusterBody {
   credential: string;
   region: string;
   connection?: string;
-  ncp?: { clusterUuid: string };
-  aws?: { clusterName: string };
-  gcp?: { project: string; location: string; cluster: string };
+  [block: string]: unknown;
 }
 
 const API_VERSIONS: Record<string, ExecApiVersion> = {
@@ -55,21 +46,18 @@ const API_VERSIONS: Record<string, ExecApiVersion> = {
   "client.authentication.k8s.io/v1beta1": "client.authentication.k8s.io/v1beta1",
 };
 
-/** Where the body says the cluster is, for the credential's provider. */
-function locatorOf(body: ClusterBody, provider: BrokerProvider): ClusterLocator {
-  const given = (["ncp", "aws", "gcp"] as const).filter((p) => body[p] !== undefined);
-  const bad = (message: string): BrokerRefusal => new BrokerRefusal(400, BrokerReason.BAD_REQUEST, message);
-  const need = provider === "ncp" ? "ncp.clusterUuid" : provider === "aws" ? "aws.clusterName" : "gcp.project, gcp.location and gcp.cluster";
+/** Where the body says the cluster is, in the block of the credential's cloud, and that cloud's engine. */
+function locatorOf(body: ClusterBody, provider: BrokerProvider): { engine: CloudEngine; locator: unknown } {
+  const engine = engineFor(provider);
+  const given = ENGINES.filter((e) => body[e.id] !== undefined).map((e) => e.id);
+  if (engine === undefined) throw new BrokerRefusal(400, BrokerReason.BAD_REQUEST, `credential ${body.credential} is for ${provider}, which this broker does not serve: delete it`);
   if (given.length !== 1 || given[0] !== provider) {
-    throw bad(`credential ${body.credential} is for ${provider}: send ${need}${given.length > 0 ? `, not ${given.join(" and ")}` : ""}`);
+    throw new BrokerRefusal(400, BrokerReason.BAD_REQUEST, `credential ${body.credential} is for ${provider}: send ${engine.locatorFields}${given.length > 0 ? `, not ${given.join(" and ")}` : ""}`);
   }
-  if (body.ncp !== undefined) return { provider: "ncp", region: body.region, clusterUuid: body.ncp.clusterUuid };
-  if (body.aws !== undefined) return { provider: "aws", region: body.region, clusterName: body.aws.clusterName };
-  const gcp = body.gcp as NonNullable<ClusterBody["gcp"]>;
-  return { provider: "gcp", project: gcp.project, location: gcp.location, cluster: gcp.cluster };
+  return { engine, locator: engine.locate(body[provider] as Record<string, unknown>, body.region) };
 }
 
-/** What the info column keeps: the cloud's ClusterInfo without any kubeconfig. */
+/** What the info column keeps: the cloud's ClusterInfo without any kubeconfig (cb-spider's shapes show it). */
 function infoJson(info: ClusterInfo): string {
   return JSON.stringify(info);
 }
@@ -91,13 +79,13 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
     if (credential === undefined) {
       throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `credential ${body.credential} does not exist: add it first with POST /v1/credentials`);
     }
-    const where = locatorOf(body, credential.provider);
+    const { engine, locator } = locatorOf(body, credential.provider);
     if (await ctx.store.clusterExists(body.name)) {
       throw new BrokerRefusal(409, BrokerReason.CONFLICT, `cluster ${body.name} already exists: pick another name, or delete it first`);
     }
     let info: ClusterInfo;
     try {
-      info = await ctx.cloud.lookup(`${credential.id}|${credential.sealed}`, openCredential(ctx.masterKey, credential), where);
+      info = await ctx.cloud.lookup({ provider: credential.provider, cacheKey: `${credential.id}|${credential.sealed}`, open: () => openCredential(ctx.masterKey, credential).secrets }, locator);
     } catch (error) {
       throw cloudRefusal(error, `looking up cluster ${body.name} with credential ${credential.name}`);
     }
@@ -112,12 +100,13 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
         caData: info.access.certificateAuthorityData ?? null,
         status: info.status,
         info: infoJson(info),
+        locator: JSON.stringify(locator),
       },
       new Date(ctx.now()),
     );
     if (result === "taken") throw new BrokerRefusal(409, BrokerReason.CONFLICT, `cluster ${body.name} already exists: pick another name, or delete it first`);
     if (result === "not-found") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `credential ${body.credential} was deleted meanwhile: add it again`);
-    await ctx.record(req, { actor: caller.name, action: "cluster.create", cluster: body.name, outcome: "ok", reason: `${credential.provider} ${info.id}` });
+    await ctx.record(req, { actor: caller.name, action: "cluster.create", cluster: body.name, outcome: "ok", reason: `${engine.id} ${info.id}` });
     return reply.code(201).send({ name: body.name, provider: credential.provider, region: body.region, endpoint: info.access.endpoint, status: info.status });
   });
 

@@ -7,44 +7,18 @@ import { callerOf } from "../access.js";
 import { noContent, type BrokerContext } from "../context.js";
 import { credentialSecretsOf, sealCredential, type CredentialBody } from "../credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
-import { NAME_SCHEMA, SECRET_SCHEMA, nameParams } from "./schemas.js";
+import { ENGINES, ENGINE_IDS } from "../engines.js";
+import { NAME_SCHEMA, nameParams } from "./schemas.js";
 
-const URL_SCHEMA = { type: "string", minLength: 1, maxLength: 2048 } as const;
-
+/** The body of `POST /v1/credentials`: a name, a provider, and that provider's block, each engine's schema. */
 const CREDENTIAL_BODY = {
   type: "object",
   additionalProperties: false,
   required: ["name", "provider"],
   properties: {
     name: NAME_SCHEMA,
-    provider: { type: "string", enum: ["ncp", "aws", "gcp"] },
-    ncp: {
-      type: "object",
-      additionalProperties: false,
-      required: ["accessKey", "secretKey"],
-      properties: { accessKey: SECRET_SCHEMA, secretKey: SECRET_SCHEMA, apiUrl: URL_SCHEMA },
-    },
-    aws: {
-      type: "object",
-      additionalProperties: false,
-      required: ["accessKeyId", "secretAccessKey"],
-      properties: {
-        accessKeyId: SECRET_SCHEMA,
-        secretAccessKey: SECRET_SCHEMA,
-        sessionToken: SECRET_SCHEMA,
-        roleArn: SECRET_SCHEMA,
-        externalId: SECRET_SCHEMA,
-        sessionName: SECRET_SCHEMA,
-      },
-    },
-    gcp: {
-      type: "object",
-      additionalProperties: false,
-      required: ["serviceAccount"],
-      // A service account key file is one flat object of strings. Nothing nested is accepted, so no
-      // later walk over it (JSON.stringify, the key file parser) can be sent 20,000 levels deep.
-      properties: { serviceAccount: { type: "object", maxProperties: 64, additionalProperties: { type: "string", maxLength: 16_384 } } },
-    },
+    provider: { type: "string", enum: ENGINE_IDS },
+    ...Object.fromEntries(ENGINES.map((e) => [e.id, e.credentialSchema])),
   },
 } as const;
 

@@ -17,7 +17,7 @@ import { rfc3339Seconds } from "../../kube/exec-credential.js";
 import { callerOf, tokenAccessOf } from "../access.js";
 import type { BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
-import { storedClusterInfo } from "../cluster-info-cache.js";
+import { storedClusterInfo } from "../cluster-locator.js";
 import { issueClusterToken } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { StoredCluster } from "../store/store.js";

@@ -141,6 +141,12 @@ const MIGRATIONS: Migration[] = [
       `ALTER TABLE audit ADD COLUMN credential TEXT`,
     ],
   },
+  {
+    // What locates each cluster in its cloud (its engine's locator, JSON), which tokens are minted
+    // from; rows from before it have none and are located from their stored info on read.
+    version: 4,
+    statements: () => [`ALTER TABLE clusters ADD COLUMN locator TEXT`],
+  },
 ];
 
 /** The schema version this kubeiam writes and reads. */

@@ -44,6 +44,8 @@ export interface ClustersTable {
   status: string;
   /** The cloud's ClusterInfo as JSON (without kubeconfig), what minting and cb-spider's shapes need. */
   info: string;
+  /** What locates the cluster in its cloud (its engine's locator) as JSON; null on rows from before v4. */
+  locator: string | null;
   created_at: string;
 }
 

@@ -13,8 +13,8 @@ import { reusableQuery } from "./reusable-query.js";
 /** A user's role. */
 export type BrokerRole = "admin" | "user";
 
-/** The clouds a credential or cluster can be for. */
-export type BrokerProvider = "ncp" | "aws" | "gcp";
+/** The cloud a credential or cluster is for: the id of one of the engines of `../engines.ts` (`ncp`, …). */
+export type BrokerProvider = string;
 
 /** An authenticated caller. */
 export interface StoredUser {
@@ -79,8 +79,10 @@ export interface StoredCluster {
   endpoint: string;
   caData: string | null;
   status: string;
-  /** The cloud's ClusterInfo as JSON text. */
+  /** The cloud's ClusterInfo as JSON text, as looked up at registration: what cb-spider's shapes show. */
   info: string;
+  /** What locates the cluster in its cloud (the engine's locator) as JSON text; null on rows from before schema v4. */
+  locator: string | null;
   createdAt: string;
 }
 
@@ -141,6 +143,7 @@ interface AccessRow {
   c_ca_data: string | null;
   c_status: string | null;
   c_info: string | null;
+  c_locator: string | null;
   c_created_at: string | null;
   cred_name: string | null;
   cred_provider: string | null;
@@ -168,6 +171,7 @@ function toCluster(r: ClustersTable): StoredCluster {
     caData: r.ca_data,
     status: r.status,
     info: r.info,
+    locator: r.locator,
     createdAt: r.created_at,
   };
 }
@@ -274,6 +278,7 @@ export class BrokerStore {
               "clusters.ca_data as c_ca_data",
               "clusters.status as c_status",
               "clusters.info as c_info",
+              "clusters.locator as c_locator",
               "clusters.created_at as c_created_at",
               "credentials.name as cred_name",
               "credentials.provider as cred_provider",
@@ -311,6 +316,7 @@ export class BrokerStore {
       ca_data: r.c_ca_data,
       status: joined(r.c_status),
       info: joined(r.c_info),
+      locator: r.c_locator,
       created_at: joined(r.c_created_at),
     });
     const credential: StoredCredential =
@@ -593,6 +599,7 @@ export class BrokerStore {
           ca_data: c.caData,
           status: c.status,
           info: c.info,
+          locator: c.locator,
           created_at: now.toISOString(),
         })
         .execute();

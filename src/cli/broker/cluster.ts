@@ -4,20 +4,23 @@
  */
 import { UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
+import { ENGINES } from "../../broker/engines.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { ADMIN_FLAGS, ADMIN_FLAGS_HELP, adminConnection, table } from "./admin.js";
 
+/** Every engine's flags that locate one of its clusters, from the registry. */
+const LOCATOR_FLAGS = Object.fromEntries(ENGINES.flatMap((e) => e.cli.clusterFlags.map((f) => [f.name, { type: "string" } as const])));
+
 const FLAGS = {
   ...ADMIN_FLAGS,
+  ...LOCATOR_FLAGS,
   credential: { type: "string" },
   region: { type: "string" },
   connection: { type: "string" },
-  "cluster-uuid": { type: "string" },
-  "cluster-name": { type: "string" },
-  project: { type: "string" },
-  location: { type: "string" },
-  "gke-cluster": { type: "string" },
 } as const;
+
+/** "--cluster-uuid (NKS), --cluster-name (EKS) or …": each engine's locator flags. */
+const LOCATOR_CHOICES = ENGINES.map((e) => `${e.cli.clusterFlags.map((f) => `--${f.name}`).join("/")} (${e.title})`);
 
 /**
  * The `broker cluster` command.
@@ -35,7 +38,7 @@ named and keeps its endpoint and CA; lists them; deletes one (and the grants nam
 
 Usage:
   kubeiam broker cluster add NAME --credential C --region R [--connection CONN] --server URL \\
-      (--cluster-uuid UUID | --cluster-name EKS_NAME | --project P --location L --gke-cluster G)
+      (${ENGINES.map((e) => e.cli.clusterFlags.map((f) => `--${f.name} ${f.value}`).join(" ")).join(" | ")})
   kubeiam broker cluster list --server URL
   kubeiam broker cluster delete NAME --server URL
 
@@ -43,9 +46,7 @@ Flags:
   --credential C           the held credential to look the cluster up and mint with
   --region R               the cluster's region (KR, us-east-1, europe-west1, …)
   --connection CONN        the cb-spider ConnectionName it answers to (default: the credential's name)
-  --cluster-uuid UUID      an NKS cluster
-  --cluster-name NAME      an EKS cluster
-  --project, --location, --gke-cluster   a GKE cluster
+${ENGINES.flatMap((e) => e.cli.clusterFlags.map((f) => `  --${`${f.name} ${f.value}`.padEnd(22)} ${f.help}`)).join("\n")}
 ${ADMIN_FLAGS_HELP}
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
@@ -57,14 +58,11 @@ ${ADMIN_FLAGS_HELP}
         if (name === undefined) throw new UsageError("broker cluster add: name the cluster: kubeiam broker cluster add NAME --credential C --region R …");
         if (values.credential === undefined) throw new UsageError("broker cluster add: --credential is required: the held credential to reach the cluster with");
         if (values.region === undefined) throw new UsageError("broker cluster add: --region is required");
-        const kinds = [
-          values["cluster-uuid"] !== undefined ? { ncp: { clusterUuid: values["cluster-uuid"] } } : undefined,
-          values["cluster-name"] !== undefined ? { aws: { clusterName: values["cluster-name"] } } : undefined,
-          values.project !== undefined || values.location !== undefined || values["gke-cluster"] !== undefined
-            ? { gcp: { project: values.project ?? "", location: values.location ?? "", cluster: values["gke-cluster"] ?? "" } }
-            : undefined,
-        ].filter((k) => k !== undefined);
-        if (kinds.length !== 1) throw new UsageError("broker cluster add: give exactly one of --cluster-uuid (NKS), --cluster-name (EKS) or --project/--location/--gke-cluster (GKE)");
+        const kinds = ENGINES.flatMap((e) => {
+          const block = e.cli.clusterBlock(values);
+          return block === undefined ? [] : [{ [e.id]: block }];
+        });
+        if (kinds.length !== 1) throw new UsageError(`broker cluster add: give exactly one of ${LOCATOR_CHOICES.slice(0, -1).join(", ")} or ${LOCATOR_CHOICES[LOCATOR_CHOICES.length - 1] ?? ""}`);
         const conn = await adminConnection("broker cluster add", values, ctx);
         const body = { name, credential: values.credential, region: values.region, ...(values.connection === undefined ? {} : { connection: values.connection }), ...kinds[0] };
         const r = (await brokerAdminRequest(conn, "POST", "/v1/clusters", body)) as { name: string; provider: string; region: string; endpoint: string; status: string };
