@@ -21,6 +21,33 @@ export interface AdminConnection {
   signal?: AbortSignal;
 }
 
+/** Answers larger than this are refused, as the exec plugin refuses them: a broker's answer is a few KiB. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/** The answer's text, or a NetworkError once it passes {@link MAX_ANSWER_BYTES} (declared or sent). */
+async function readCapped(res: { headers: { get(name: string): string | null }; body: ReadableStream<Uint8Array> | null }, server: string): Promise<string> {
+  const tooBig = () => new NetworkError(`broker ${server} sent an answer over ${MAX_ANSWER_BYTES / 1024 / 1024} MiB: check that --server names a kubeiam broker`);
+  if (Number(res.headers.get("content-length") ?? 0) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooBig();
+  }
+  if (res.body === null) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /**
  * Sends one request to the broker and returns its JSON answer (`undefined` for 204).
  *
@@ -58,7 +85,7 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
   } finally {
     void dispatcher?.close();
   }
-  const text = await res.text();
+  const text = await readCapped(res, conn.server);
   if (res.status === 204) return undefined;
   let json: unknown;
   try {

@@ -39,7 +39,7 @@ export const KUBEIAM_COMMANDS: Record<string, Loader> = {
     (await import("./completion.js")).completionCommand({ kubeiam: KUBEIAM_COMMANDS, "ncp-iam-authenticator": NCP_COMMANDS }),
 };
 
-/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs, 6 for kubeconfig and other files, 7 for the broker's store, 8 for a broker's refusal. */
+/** Exit statuses by error code: 2 for usage, 3 for credentials, 4 for tokens, 5 for cloud APIs and a broker that could not be reached or could not serve (503), 6 for kubeconfig and other files, 7 for the broker's store, 8 for a broker's refusal. */
 const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
   [ErrorCode.USAGE]: 2,
   [ErrorCode.INVALID_INPUT]: 2,
@@ -62,7 +62,10 @@ const EXIT_STATUS: Partial<Record<ErrorCodeValue, number>> = {
 
 /** The exit status for an error thrown by a command. */
 export function exitStatusFor(error: unknown): number {
-  return error instanceof KubeiamError ? (EXIT_STATUS[error.code] ?? 1) : 1;
+  if (!(error instanceof KubeiamError)) return 1;
+  // A broker that answers 503 (its store gone, or shutting down) could not serve: the "could not reach" status, as for the cloud APIs.
+  if (error.code === ErrorCode.BROKER && (error as { status?: unknown }).status === 503) return 5;
+  return EXIT_STATUS[error.code] ?? 1;
 }
 
 function commandsFor(programName: string): Record<string, Loader> {
