@@ -216,8 +216,15 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
   return { app, ctx };
 }
 
-/** The refusal for anything a handler threw: its own, Fastify's (validation, body size, JSON), or a 500. */
-function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
+/**
+ * The refusal for anything a handler threw: its own, Fastify's (validation, body size, JSON), or a 500.
+ *
+ * @example
+ * ```ts
+ * const refusal = toRefusal(error); // reply.code(refusal.status)
+ * ```
+ */
+export function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
   if (error instanceof BrokerRefusal) return error;
   const e = error as FastifyError;
   if (e.validation !== undefined && e.validation.length > 0) {

@@ -21,6 +21,8 @@ import { storedClusterInfo } from "../cluster-locator.js";
 import { issueClusterToken } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { StoredCluster } from "../store/store.js";
+import { toRefusal } from "../server.js";
+import { nameParams } from "./schemas.js";
 
 /** cb-spider's IID: the user's name for a resource and the cloud's own id. */
 export interface SpiderIID {
@@ -205,12 +207,11 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
   await app.register(
     async (spider) => {
       spider.setErrorHandler((error: FastifyError | BrokerRefusal, req, reply: FastifyReply) => {
-        if (error instanceof BrokerRefusal) {
-          if (error.retryAfter !== undefined) void reply.header("retry-after", String(error.retryAfter));
-          return reply.code(error.status).send({ message: error.message });
-        }
-        req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, "failed");
-        return reply.code(500).send({ message: "the broker failed to answer: see its log, and retry" });
+        // The broker's own mapping (validation 400, store 503, …), in cb-spider's shape.
+        const refusal = toRefusal(error);
+        if (refusal.status >= 500) req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, "failed");
+        if (refusal.retryAfter !== undefined) void reply.header("retry-after", String(refusal.retryAfter));
+        return reply.code(refusal.status).send({ message: refusal.message });
       });
 
       spider.get("/cluster", { config: { access: { role: "user" } }, schema: { summary: "cb-spider: the caller's clusters in a connection, as ClusterInfo" } }, async (req) => {
@@ -226,7 +227,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }))) };
       });
 
-      spider.get("/cluster/:Name", { config: { access: { role: "user", audit: "token.issue.spider.kubeconfig" } }, schema: { summary: "cb-spider: one cluster as ClusterInfo" } }, async (req) => {
+      spider.get("/cluster/:Name", { config: { access: { role: "user", audit: "token.issue.spider.kubeconfig" } }, schema: { summary: "cb-spider: one cluster as ClusterInfo", params: nameParams("Name") } }, async (req) => {
         const user = callerOf(req);
         const connection = connectionOf(req);
         const type = spiderKubeconfigType(req.query as SpiderQuery);
@@ -242,7 +243,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
       });
 
       const tokenAccess = { access: { role: "user", audit: "token.issue.spider", tokenFor: (req: FastifyRequest) => (req.params as { Name: string }).Name } } as const;
-      spider.get("/cluster/:Name/token", { config: tokenAccess, schema: { summary: "cb-spider: an ExecCredential for the cluster (a grant needed)" } }, async (req, reply) => {
+      spider.get("/cluster/:Name/token", { config: tokenAccess, schema: { summary: "cb-spider: an ExecCredential for the cluster (a grant needed)", params: nameParams("Name") } }, async (req, reply) => {
         const name = (req.params as { Name: string }).Name;
         const { user, access } = tokenAccessOf(req);
         const connection = connectionOf(req);

@@ -6,6 +6,7 @@
 import type { AdminConnection } from "../../broker/admin-client.js";
 import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
+import { printable } from "../../lib/printable.js";
 import { requireFlag, type CliContext } from "../context.js";
 
 /** The flags every admin command takes. */
@@ -47,6 +48,9 @@ export async function adminConnection(command: string, values: { server?: string
  * ```
  */
 export function table(rows: string[][]): string {
+  // Cells come from the broker (names, audit rows a stranger could have written): no control or bidi
+  // character reaches the terminal as itself.
+  rows = rows.map((r) => r.map((cell) => printable(cell)));
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("   ")).join("\n") + "\n";
 }

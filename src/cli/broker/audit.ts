@@ -1,6 +1,7 @@
 /**
  * `kubeiam broker audit`: the broker's audit trail, newest first.
  */
+import { printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
@@ -57,7 +58,7 @@ ${ADMIN_FLAGS_HELP}
     const q = query.toString();
     const r = (await brokerAdminRequest(conn, "GET", `/v1/audit${q === "" ? "" : `?${q}`}`)) as { entries: Entry[] };
     if (values.output === "json") {
-      ctx.out(`${JSON.stringify(r, null, 2)}\n`);
+      ctx.out(`${printableJson(r, 2)}\n`);
       return 0;
     }
     ctx.out(

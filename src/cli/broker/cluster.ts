@@ -2,6 +2,7 @@
  * `kubeiam broker cluster add|list|delete`: the clusters the broker serves. `add` makes the broker
  * look the cluster up through its cloud with a held credential.
  */
+import { printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { ENGINES } from "../../broker/engines.js";
@@ -66,7 +67,7 @@ ${ADMIN_FLAGS_HELP}
         const conn = await adminConnection("broker cluster add", values, ctx);
         const body = { name, credential: values.credential, region: values.region, ...(values.connection === undefined ? {} : { connection: values.connection }), ...kinds[0] };
         const r = (await brokerAdminRequest(conn, "POST", "/v1/clusters", body)) as { name: string; provider: string; region: string; endpoint: string; status: string };
-        ctx.out(values.output === "json" ? `${JSON.stringify(r)}\n` : table([["NAME", "PROVIDER", "REGION", "STATUS", "ENDPOINT"], [r.name, r.provider, r.region, r.status, r.endpoint || "-"]]));
+        ctx.out(values.output === "json" ? `${printableJson(r)}\n` : table([["NAME", "PROVIDER", "REGION", "STATUS", "ENDPOINT"], [r.name, r.provider, r.region, r.status, r.endpoint || "-"]]));
         return 0;
       }
       case "delete": {
@@ -82,7 +83,7 @@ ${ADMIN_FLAGS_HELP}
         const r = (await brokerAdminRequest(conn, "GET", "/v1/clusters")) as { clusters: { name: string; provider: string; region: string; status?: string; endpoint: string; connection?: string }[] };
         ctx.out(
           values.output === "json"
-            ? `${JSON.stringify(r, null, 2)}\n`
+            ? `${printableJson(r, 2)}\n`
             : table([["NAME", "PROVIDER", "REGION", "STATUS", "CONNECTION", "ENDPOINT"], ...r.clusters.map((c) => [c.name, c.provider, c.region, c.status ?? "-", c.connection ?? "-", c.endpoint || "-"])]),
         );
         return 0;

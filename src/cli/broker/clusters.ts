@@ -1,6 +1,7 @@
 /**
  * `kubeiam broker clusters`: the clusters the broker grants the caller, as a table or JSON.
  */
+import { printable, printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
 import { listBrokerClusters, type BrokerCluster } from "../../broker/client/api.js";
 import { readBrokerCaFile } from "../../broker/client/ca-file.js";
@@ -22,7 +23,7 @@ const FLAGS = {
  * ```
  */
 export function formatBrokerClusterTable(clusters: BrokerCluster[]): string {
-  const rows = [["NAME", "PROVIDER", "REGION", "ENDPOINT"], ...clusters.map((c) => [c.name, c.provider, c.region, c.endpoint === "" ? "-" : c.endpoint])];
+  const rows = [["NAME", "PROVIDER", "REGION", "ENDPOINT"], ...clusters.map((c) => [c.name, c.provider, c.region, c.endpoint === "" ? "-" : c.endpoint].map((cell) => printable(cell)))];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("   ")).join("\n") + "\n";
 }
@@ -57,7 +58,7 @@ Flags:
     const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     const token = await resolveBrokerToken(server, ctx.env);
     const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal });
-    if (output === "json") ctx.out(`${JSON.stringify({ clusters }, null, 2)}\n`);
+    if (output === "json") ctx.out(`${printableJson({ clusters }, 2)}\n`);
     else if (clusters.length === 0) ctx.err(`${ctx.programName}: ${server} grants you no clusters yet: ask the broker's admin for a grant\n`);
     else ctx.out(formatBrokerClusterTable(clusters));
     return 0;

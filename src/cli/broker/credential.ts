@@ -2,6 +2,7 @@
  * `kubeiam broker credential add|list|delete`: the cloud keys the broker holds. Secrets come from
  * the environment or stdin, never from arguments (which show in `ps` and shell history).
  */
+import { printableJson } from "../../lib/printable.js";
 import { readUserFile } from "../../lib/read-file.js";
 import type { EngineSecretSources } from "../../cloud-engine.js";
 import { ConfigFileError, InvalidInputError, KubeiamError, UsageError } from "../../lib/errors.js";
@@ -133,7 +134,7 @@ ${ADMIN_FLAGS_HELP}
         if (name !== undefined) throw new UsageError(`broker credential list: unexpected argument ${JSON.stringify(name)}`);
         const conn = await adminConnection("broker credential list", values, ctx);
         const r = (await brokerAdminRequest(conn, "GET", "/v1/credentials")) as { credentials: { name: string; provider: string; createdAt: string }[] };
-        ctx.out(values.output === "json" ? `${JSON.stringify(r, null, 2)}\n` : table([["NAME", "PROVIDER", "CREATED"], ...r.credentials.map((c) => [c.name, c.provider, c.createdAt])]));
+        ctx.out(values.output === "json" ? `${printableJson(r, 2)}\n` : table([["NAME", "PROVIDER", "CREATED"], ...r.credentials.map((c) => [c.name, c.provider, c.createdAt])]));
         return 0;
       }
       default:

@@ -2,6 +2,7 @@
  * `kubeiam broker user add|list|delete|rotate`: the broker's users. A new or rotated token is printed
  * once, on stdout, and never again.
  */
+import { printable, printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
@@ -53,7 +54,7 @@ ${ADMIN_FLAGS_HELP}
         if (role !== "user" && role !== "admin") throw new UsageError(`broker user add: --role ${JSON.stringify(role)} is not a role: use user or admin`);
         const conn = await adminConnection("broker user add", values, ctx);
         const r = (await brokerAdminRequest(conn, "POST", "/v1/users", { name, role })) as { token: string };
-        ctx.out(output === "json" ? `${JSON.stringify(r)}\n` : `${r.token}\n`);
+        ctx.out(output === "json" ? `${printableJson(r)}\n` : `${printable(r.token)}\n`);
         ctx.err(`${ctx.programName}: user ${name} (${role}) added; the token above is shown only now: they run 'kubeiam broker login --server ${conn.server}' with it on stdin\n`);
         return 0;
       }
@@ -61,7 +62,7 @@ ${ADMIN_FLAGS_HELP}
         const name = one("broker user rotate", rest, "user");
         const conn = await adminConnection("broker user rotate", values, ctx);
         const r = (await brokerAdminRequest(conn, "POST", `/v1/users/${encodeURIComponent(name)}/token`)) as { token: string };
-        ctx.out(output === "json" ? `${JSON.stringify(r)}\n` : `${r.token}\n`);
+        ctx.out(output === "json" ? `${printableJson(r)}\n` : `${printable(r.token)}\n`);
         ctx.err(`${ctx.programName}: ${name}'s old token stopped working; the new one above is shown only now\n`);
         return 0;
       }
@@ -77,7 +78,7 @@ ${ADMIN_FLAGS_HELP}
         const conn = await adminConnection("broker user list", values, ctx);
         const r = (await brokerAdminRequest(conn, "GET", "/v1/users")) as { users: { name: string; role: string; source?: string; createdAt: string }[] };
         // SOURCE: token (added by an admin) or oidc (signed in through the identity provider).
-        ctx.out(output === "json" ? `${JSON.stringify(r, null, 2)}\n` : table([["NAME", "ROLE", "SOURCE", "CREATED"], ...r.users.map((u) => [u.name, u.role, u.source ?? "token", u.createdAt])]));
+        ctx.out(output === "json" ? `${printableJson(r, 2)}\n` : table([["NAME", "ROLE", "SOURCE", "CREATED"], ...r.users.map((u) => [u.name, u.role, u.source ?? "token", u.createdAt])]));
         return 0;
       }
       default:
