@@ -26,6 +26,16 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** Whether a `postgres://user:password@…` URL holds a password. */
+function dbUrlHasPassword(value: string): boolean {
+  if (!/^postgres(?:ql)?:\/\//.test(value)) return false;
+  try {
+    return new URL(value).password !== "";
+  } catch {
+    return false;
+  }
+}
+
 function nonEmpty(flag: string, value: string | undefined): string | undefined {
   if (value !== undefined && value.trim() === "") throw new UsageError(`serve: --${flag} is empty: give a value or leave the flag out`);
   return value;
@@ -102,8 +112,9 @@ Usage:
          [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]
 
 Flags:
-  --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://user:pass@host:5432/db
-                         (or KUBEIAM_DB); several instances may share one PostgreSQL
+  --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://user@host:5432/db;
+                         several instances may share one PostgreSQL. A URL with a password belongs
+                         in KUBEIAM_DB, not argv (every user can read argv): serve warns when it is
   --listen HOST:PORT     default 127.0.0.1:8750; port 0 takes a free one
   --tls-cert, --tls-key  serve HTTPS with this PEM certificate and key (required off loopback)
   --master-key-file F    the master key (32 bytes, Base64); KUBEIAM_MASTER_KEY wins. Default
@@ -153,6 +164,12 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
     if (home === undefined || home === "") throw new UsageError("serve: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
     const { startBroker } = await import("../broker/serve.js");
     const db = nonEmpty("db", values.db) ?? (ctx.env.KUBEIAM_DB === "" ? undefined : ctx.env.KUBEIAM_DB);
+    if (values.db !== undefined && dbUrlHasPassword(values.db)) {
+      // A JSON line like every other one on stderr: argv is readable by every user of the machine (ps).
+      ctx.err(
+        `${JSON.stringify({ level: 40, time: Date.now(), msg: "--db carries a password, which every user of this machine can read in the process list: put the URL in KUBEIAM_DB (or use a password file, PGPASSFILE) instead" })}\n`,
+      );
+    }
     const broker = await startBroker({
       home,
       cwd: process.cwd(),

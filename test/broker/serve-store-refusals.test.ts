@@ -58,6 +58,21 @@ test("a PostgreSQL database that does not exist (3D000): one line naming it and 
   assertOneLine(r, 7, /has no database "nosuchdb" \(3D000\): create it \(createdb nosuchdb/);
 });
 
+test("--db with a password in argv: serve warns in one JSON log line (never showing it) and runs; KUBEIAM_DB draws no warning", async () => {
+  pg ??= await startTestPostgres();
+  const db = (await pg.newDatabase("warned")).replace("postgres@", "postgres:hunter2-secret@");
+  const env = childEnv(dir, { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") });
+  const s = await startServe(["--db", db, "--listen", "127.0.0.1:0"], env);
+  assert.equal(await s.stop(), 0);
+  const warnings = s.stderr().split("\n").filter((l) => l.includes("carries a password"));
+  assert.equal(warnings.length, 1, s.stderr());
+  assert.match(JSON.parse(warnings[0] ?? "").msg, /put the URL in KUBEIAM_DB/);
+  assert.ok(!s.stderr().includes("hunter2") && !s.stdout().includes("hunter2"), "the password is shown nowhere");
+  const quiet = await startServe(["--listen", "127.0.0.1:0"], { ...env, KUBEIAM_DB: db });
+  assert.equal(await quiet.stop(), 0);
+  assert.doesNotMatch(quiet.stderr(), /carries a password/);
+});
+
 test("a master key file others may read is refused as ssh does, naming chmod 600; nothing is created", async () => {
   const h = join(dir, "loose");
   const file = join(h, "master.key");
