@@ -4,7 +4,7 @@
  * broker's status, reason code and sentence; no token ever appears in a message.
  */
 import { ApiError, NetworkError } from "../lib/errors.js";
-import { proxyUrlFor } from "../lib/proxy-env.js";
+import { brokerProxyUrlFor } from "../lib/proxy-env.js";
 import { displayUrl } from "../lib/redact-url.js";
 import { BrokerRefusal } from "./errors.js";
 
@@ -59,7 +59,7 @@ async function readCapped(res: { headers: { get(name: string): string | null }; 
 export async function brokerAdminRequest(conn: AdminConnection, method: string, path: string, body?: unknown): Promise<unknown> {
   const { fetch, Agent, ProxyAgent } = await import("undici");
   // The same routing rules as every other call (lib/proxy-env.ts); undici's CONNECT tunnel when a proxy applies.
-  const proxy = conn.env === undefined ? undefined : proxyUrlFor(new URL(conn.server), conn.env);
+  const proxy = conn.env === undefined ? undefined : brokerProxyUrlFor(new URL(conn.server), conn.env);
   const tls = conn.ca === undefined ? undefined : { ca: conn.ca };
   const dispatcher =
     proxy !== undefined

@@ -62,3 +62,31 @@ export function proxyUrlFor(target: URL, env: Env): string | undefined {
   if (noProxyMatches(target.hostname, port, pick(env, "no_proxy", "NO_PROXY"))) return undefined;
   return proxy;
 }
+
+/**
+ * Whether a host name is this machine's loopback: `localhost` (and names under it), 127.0.0.0/8,
+ * `::1`, and IPv4-mapped loopback. Given with or without IPv6 brackets.
+ *
+ * @example
+ * ```ts
+ * isLoopbackHostname("[::1]"); // true
+ * ```
+ */
+export function isLoopbackHostname(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  return h === "localhost" || h.endsWith(".localhost") || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::1" || /^(?:0:){5}ffff:127\./.test(h) || /^::ffff:127\./.test(h) || h === "::ffff:7f00:1";
+}
+
+/**
+ * {@link proxyUrlFor} for a call that carries a broker token: never through a proxy to this machine's
+ * loopback (as Go's `http.ProxyFromEnvironment` decides for every request), so a token for a local
+ * broker is not sent, in clear over `http://`, to whatever HTTP_PROXY names.
+ *
+ * @example
+ * ```ts
+ * brokerProxyUrlFor(new URL("http://127.0.0.1:8750"), { HTTP_PROXY: "http://proxy:3128" }); // undefined
+ * ```
+ */
+export function brokerProxyUrlFor(target: URL, env: Env): string | undefined {
+  return isLoopbackHostname(target.hostname) ? undefined : proxyUrlFor(target, env);
+}

@@ -32,6 +32,12 @@ let url: string;
 let alice: string;
 let proxy: ConnectProxy;
 let adminToken: string;
+/**
+ * A broker on loopback is never reached through a proxy (BROKER.md; Go's rule), so the proxied cases
+ * name it by a host that only the test proxy resolves (to 127.0.0.1); its certificate names it too.
+ */
+const FAR_HOST = "broker.kubeiam.test";
+const farUrl = (): string => url.replace("127.0.0.1", FAR_HOST);
 
 /** One JSON request to the TLS broker, trusting the test CA. */
 function call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -77,13 +83,13 @@ before(async () => {
   await symlink(CLI, join(bin, "kubeiam"));
   const ca = await createLocalCa("kubeiam broker test CA");
   caPem = ca.certPem;
-  const { certPem, keyPem } = await ca.issueServerCert({ dns: ["localhost"], ips: ["127.0.0.1"] });
+  const { certPem, keyPem } = await ca.issueServerCert({ dns: ["localhost", FAR_HOST], ips: ["127.0.0.1"] });
   caFile = join(root, "broker-ca.pem");
   await writeFile(caFile, caPem);
   await writeFile(join(root, "cert.pem"), certPem);
   await writeFile(join(root, "key.pem"), keyPem, { mode: 0o600 });
   sandbox = await startSandbox();
-  proxy = await startConnectProxy();
+  proxy = await startConnectProxy({ hosts: { [FAR_HOST]: "127.0.0.1" } });
   broker = await startCliChild<ServeLine>(
     ["serve", "--db", `sqlite:${join(root, "broker.db")}`, "--listen", "127.0.0.1:0", "--tls-cert", join(root, "cert.pem"), "--tls-key", join(root, "key.pem")],
     { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: root, KUBEIAM_MASTER_KEY: newMasterKey() },
@@ -156,57 +162,82 @@ test("createBrokerProvider({ ca }) over TLS", async () => {
   await assert.rejects(createBrokerProvider({ server: url, token: alice }).listClusters(), (e: Error & { code?: string }) => e.code === "ERR_NETWORK" && /not trusted/.test(e.message));
 });
 
-test("HTTPS_PROXY: broker token, clusters and the admin CLI go through one CONNECT tunnel each (TLS to the broker inside, --ca-file trusted); NO_PROXY goes around; a dead proxy is one line naming it", async () => {
+test("HTTPS_PROXY: broker token, clusters and the admin CLI go through one CONNECT tunnel each (TLS to the broker inside, --ca-file trusted); NO_PROXY for another port does not exempt; a dead proxy is one line naming it", async () => {
   const port = new URL(url).port;
+  const far = farUrl();
   const viaProxy = env({ HTTPS_PROXY: proxy.url });
   proxy.tunnels.length = 0;
-  const token = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], viaProxy);
+  const token = await run(process.execPath, [CLI, "broker", "token", "--server", far, "--cluster", "demo", "--ca-file", caFile], viaProxy);
   assert.equal(token.status, 0, token.err);
   assert.match(token.out, /"token":"k8s-ncp-v1\./);
-  assert.deepEqual(proxy.tunnels, [`127.0.0.1:${port}`], "the plugin's request went through one tunnel");
+  assert.deepEqual(proxy.tunnels, [`${FAR_HOST}:${port}`], "the plugin's request went through one tunnel");
   // Lower-case https_proxy and NODE_EXTRA_CA_CERTS work the same way.
-  const lower = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo"], env({ https_proxy: proxy.url, NODE_EXTRA_CA_CERTS: caFile }));
+  const lower = await run(process.execPath, [CLI, "broker", "token", "--server", far, "--cluster", "demo"], env({ https_proxy: proxy.url, NODE_EXTRA_CA_CERTS: caFile }));
   assert.equal(lower.status, 0, lower.err);
   assert.equal(proxy.tunnels.length, 2);
-  const clusters = await run(process.execPath, [CLI, "broker", "clusters", "--server", url, "--ca-file", caFile, "-o", "json"], viaProxy);
+  const clusters = await run(process.execPath, [CLI, "broker", "clusters", "--server", far, "--ca-file", caFile, "-o", "json"], viaProxy);
   assert.equal(clusters.status, 0, clusters.err);
   assert.equal(proxy.tunnels.length, 3, "broker clusters too");
-  const users = await run(process.execPath, [CLI, "broker", "user", "list", "--server", url, "--ca-file", caFile, "-o", "json"], env({ HTTPS_PROXY: proxy.url, KUBEIAM_BROKER_TOKEN: adminToken }));
+  const users = await run(process.execPath, [CLI, "broker", "user", "list", "--server", far, "--ca-file", caFile, "-o", "json"], env({ HTTPS_PROXY: proxy.url, KUBEIAM_BROKER_TOKEN: adminToken }));
   assert.equal(users.status, 0, users.err);
   assert.ok((JSON.parse(users.out) as { users: { name: string }[] }).users.some((u) => u.name === "alice"));
   assert.equal(proxy.tunnels.length, 4, "the admin CLI too");
 
-  for (const noProxy of ["127.0.0.1", `127.0.0.1:${port}`, "*"]) {
-    const around = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: proxy.url, NO_PROXY: noProxy }));
-    assert.equal(around.status, 0, around.err);
-    assert.equal(proxy.tunnels.length, 4, `NO_PROXY=${noProxy}: no tunnel`);
-  }
   // A NO_PROXY entry for another port does not exempt the broker.
-  const otherPort = await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: proxy.url, NO_PROXY: "127.0.0.1:1" }));
+  const otherPort = await run(process.execPath, [CLI, "broker", "token", "--server", far, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: proxy.url, NO_PROXY: `${FAR_HOST}:1` }));
   assert.equal(otherPort.status, 0, otherPort.err);
   assert.equal(proxy.tunnels.length, 5);
 
   const dead = `http://user:proxy-pass@127.0.0.1:1`;
   assertOneLine(
-    await run(process.execPath, [CLI, "broker", "token", "--server", url, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: dead })),
+    await run(process.execPath, [CLI, "broker", "token", "--server", far, "--cluster", "demo", "--ca-file", caFile], env({ HTTPS_PROXY: dead })),
     5,
-    /broker https:\/\/127\.0\.0\.1:\d+ is unreachable through the proxy http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\): .*HTTPS_PROXY and NO_PROXY/,
+    /broker https:\/\/broker\.kubeiam\.test:\d+ is unreachable through the proxy http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\): .*HTTPS_PROXY and NO_PROXY/,
     [alice, "proxy-pass"],
   );
   assert.equal(proxy.refused.length, 0, "never a plain request to the proxy: the token travels only inside the TLS tunnel");
 });
 
-test("createBrokerProvider behind HTTPS_PROXY: one tunnel per call, NO_PROXY goes around", async () => {
+test("a broker on loopback (127.0.0.0/8, localhost) is never proxied: broker token, clusters, user list and login go direct whatever HTTPS_PROXY and HTTP_PROXY say", async () => {
+  const port = new URL(url).port;
+  const before = proxy.tunnels.length;
+  const proxied = { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url, https_proxy: proxy.url, http_proxy: proxy.url };
+  for (const server of [url, `https://localhost:${port}`]) {
+    const token = await run(process.execPath, [CLI, "broker", "token", "--server", server, "--cluster", "demo", "--ca-file", caFile], env(proxied));
+    assert.equal(token.status, 0, token.err);
+    const clusters = await run(process.execPath, [CLI, "broker", "clusters", "--server", server, "--ca-file", caFile, "-o", "json"], env(proxied));
+    assert.equal(clusters.status, 0, clusters.err);
+    const users = await run(process.execPath, [CLI, "broker", "user", "list", "--server", server, "--ca-file", caFile, "-o", "json"], env({ ...proxied, KUBEIAM_BROKER_TOKEN: adminToken }));
+    assert.equal(users.status, 0, users.err);
+    const e = env(proxied);
+    delete e.KUBEIAM_BROKER_TOKEN;
+    const login = await new Promise<CliRun>((resolve) => {
+      const child = spawn(process.execPath, [CLI, "broker", "login", "--server", server, "--ca-file", caFile], { env: e, stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+      child.on("close", (code) => resolve({ status: code ?? -1, out, err }));
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(alice);
+    });
+    assert.equal(login.status, 0, login.err);
+  }
+  assert.equal(proxy.tunnels.length, before, `no tunnel to loopback: ${proxy.tunnels.slice(before).join(", ")}`);
+  assert.equal(proxy.refused.length, 0, "and no plain request carrying a token");
+});
+
+test("createBrokerProvider behind HTTPS_PROXY: one tunnel per call to a far broker, none to loopback", async () => {
   const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
   process.env.HTTPS_PROXY = proxy.url;
+  delete process.env.NO_PROXY;
   try {
     const before = proxy.tunnels.length;
-    const provider = createBrokerProvider({ server: url, token: alice, ca: caPem });
+    const provider = createBrokerProvider({ server: farUrl(), token: alice, ca: caPem });
     assert.deepEqual((await provider.listClusters()).map((c) => c.name), ["demo"]);
     assert.equal(proxy.tunnels.length, before + 1);
-    process.env.NO_PROXY = "127.0.0.1";
     assert.deepEqual((await createBrokerProvider({ server: url, token: alice, ca: caPem }).listClusters()).map((c) => c.name), ["demo"]);
-    assert.equal(proxy.tunnels.length, before + 1);
+    assert.equal(proxy.tunnels.length, before + 1, "loopback: no tunnel");
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

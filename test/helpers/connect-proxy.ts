@@ -17,7 +17,8 @@ export interface ConnectProxy {
 }
 
 /**
- * Starts the proxy on 127.0.0.1, port 0.
+ * Starts the proxy on 127.0.0.1, port 0. `hosts` maps names to addresses for the tunnels' targets
+ * (clients never resolve a proxied host themselves).
  *
  * @example
  * ```ts
@@ -26,7 +27,7 @@ export interface ConnectProxy {
  * assert.deepEqual(proxy.tunnels, ["127.0.0.1:8750"]);
  * ```
  */
-export async function startConnectProxy(): Promise<ConnectProxy> {
+export async function startConnectProxy(options: { hosts?: Record<string, string> } = {}): Promise<ConnectProxy> {
   const tunnels: string[] = [];
   const refused: string[] = [];
   const sockets = new Set<Socket>();
@@ -38,7 +39,8 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
   server.on("connect", (req, socket: Socket, head) => {
     tunnels.push(req.url ?? "");
     const [host, port] = (req.url ?? "").split(":");
-    const upstream = connect(Number(port), host ?? "", () => {
+    // `hosts` stands in for DNS: a test names a far-away host that the proxy, not the client, resolves.
+    const upstream = connect(Number(port), options.hosts?.[host ?? ""] ?? host ?? "", () => {
       socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       upstream.write(head);
       upstream.pipe(socket);

@@ -10,7 +10,7 @@
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { NetworkError } from "../../lib/errors.js";
-import { proxyUrlFor } from "../../lib/proxy-env.js";
+import { brokerProxyUrlFor } from "../../lib/proxy-env.js";
 import { displayUrl } from "../../lib/redact-url.js";
 
 /** A complete answer from the broker. */
@@ -121,7 +121,7 @@ export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promi
   // node:https (and TLS with it) loads only for https URLs: a loopback broker's plugin skips it.
   // node:http too loads here rather than on import, so that import("kubeiam") does not pay for it.
   const send = url.protocol === "https:" ? (await import("node:https")).request : (await import("node:http")).request;
-  const proxy = options.agent === undefined && options.env !== undefined ? proxyUrlFor(url, options.env) : undefined;
+  const proxy = options.agent === undefined && options.env !== undefined ? brokerProxyUrlFor(url, options.env) : undefined;
   let tunnel: HttpAgent | undefined;
   if (proxy !== undefined && options.env !== undefined) {
     const { createEnvProxyAgent } = await import("../../lib/proxy-agent.js");

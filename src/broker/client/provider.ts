@@ -6,7 +6,7 @@
  */
 import type { Agent as HttpAgent } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
-import { proxyUrlFor } from "../../lib/proxy-env.js";
+import { brokerProxyUrlFor } from "../../lib/proxy-env.js";
 import type { CloudName, ClusterInfo, ClusterProvider, ClusterRef, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
 import { ApiError, InvalidInputError } from "../../lib/errors.js";
 import { parseKubeconfig } from "../../kube/kubeconfig.js";
@@ -74,7 +74,7 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
   const conn = async (): Promise<BrokerConnection> => {
     token ??= await resolveBrokerToken(server, process.env);
     // Behind a proxy, the plugin's routing (env, one tunnel per call); else one keep-alive agent.
-    const routed = proxyUrlFor(new URL(server), process.env) !== undefined;
+    const routed = brokerProxyUrlFor(new URL(server), process.env) !== undefined;
     const pool = routed
       ? undefined
       : (agent ??= server.startsWith("https:")
