@@ -83,8 +83,8 @@ export async function runSignInAct(a: BrokerActInput): Promise<void> {
     if (code !== 0) throw new Error(`broker login failed: ${err.trim()}`);
     print(indent(err.trim().split("\n").slice(-1).join("\n")));
 
-    title("the admin grants her: kubeiam broker grant carol@example.com bars-kr");
-    expectOk("broker grant", await run(process.execPath, [a.cli, "broker", "grant", "carol@example.com", "bars-kr", "--server", server], adminEnv));
+    title("the admin grants her group, not her: kubeiam broker grant --group platform bars-kr");
+    expectOk("broker grant", await run(process.execPath, [a.cli, "broker", "grant", "--group", "platform", "bars-kr", "--server", server], adminEnv));
     print(indent(expectOk("broker user list", await run(process.execPath, [a.cli, "broker", "user", "list", "--server", server], adminEnv))));
 
     const kubeconfig = join(a.dir, "carol-kubeconfig");

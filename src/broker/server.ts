@@ -181,7 +181,11 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
       identify(req, "token_access_lookup", async (hash, session) => {
         if (!session) return store.tokenAccess(hash, clusterName, new Date(now()));
         const user = await sessions.callerByAccessHash(hash);
-        return user === undefined ? undefined : { user, access: await store.clusterAccess(user, clusterName, new Date(now())) };
+        if (user === undefined) return undefined;
+        const access = await store.clusterAccess(user, clusterName, new Date(now()));
+        // The session's role (the admin group at sign-in), not the users row's, decides an admin's reach.
+        if (access !== undefined && !access.granted && user.role === "admin") return { user, access: { cluster: access.cluster, credential: access.credential, granted: true } };
+        return { user, access };
       }),
     requireAdmin: async (req, user, action, doing) => {
       if (user.role === "admin") return;

@@ -147,9 +147,10 @@ test("carol signs in with the CLI's device flow: link on its own line, the page 
   assert.match(login?.reason ?? "", /groups: platform/);
 });
 
-test("carol reaches bars-kr with kubectl through the exec plugin (kubeconfig from the CLI)", async () => {
-  // A user grant until group grants are on main; replaced by group:platform in the grants merge.
-  assert.equal((await call(server, "PUT", "/v1/grants/carol@example.com/bars-kr", { token: admin })).status, 204);
+test("carol reaches bars-kr through the group grant group:platform, with kubectl through the exec plugin (kubeconfig from the CLI)", async () => {
+  // No grant names her: the one for her group does (group:platform).
+  assert.equal((await call(server, "PUT", "/v1/grants/group:platform/bars-kr", { token: admin })).status, 204);
+  assert.equal((await call(server, "GET", "/v1/grants/carol@example.com", { token: admin })).json?.grants?.length ?? 0, 0);
   const file = await kubeconfigFor("carol");
   const ns = await kubectl(["--kubeconfig", file, "get", "namespaces"], envOf("carol"));
   assert.equal(ns.code, 0, ns.stderr);
