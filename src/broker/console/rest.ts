@@ -35,6 +35,30 @@ export interface RestAnswer {
  * ```
  */
 export async function callRest(app: FastifyInstance, req: FastifyRequest, call: RestCall): Promise<RestAnswer> {
+  const answer = await callRestRaw(app, req, call);
+  if (answer.status >= 200 && answer.status < 300) return answer;
+  const error = field(answer.json, "error");
+  const code = field(error, "code");
+  const message = field(error, "message");
+  throw new BrokerRefusal(
+    answer.status,
+    typeof code === "string" ? code : BrokerReason.INTERNAL,
+    typeof message === "string" ? message : `the broker answered ${answer.status} to ${call.method} ${call.url.split("?")[0] ?? ""}`,
+    answer.retryAfter === undefined ? undefined : { retryAfter: answer.retryAfter },
+  );
+}
+
+/**
+ * {@link callRest} without turning a refusal into an error: the answer whatever its status (for routes
+ * whose refusals have another shape, as OAuth's token endpoint).
+ *
+ * @example
+ * ```ts
+ * const a = await callRestRaw(app, req, { method: "POST", url: "/v1/login/token", body });
+ * if (a.status === 400) … field(a.json, "error") …
+ * ```
+ */
+export async function callRestRaw(app: FastifyInstance, req: FastifyRequest, call: RestCall): Promise<RestAnswer & { retryAfter?: number }> {
   const headers: Record<string, string> = {};
   if (req.headers.authorization !== undefined) headers.authorization = req.headers.authorization;
   if (req.headers.host !== undefined) headers.host = req.headers.host;
@@ -57,17 +81,8 @@ export async function callRest(app: FastifyInstance, req: FastifyRequest, call: 
       json = undefined;
     }
   }
-  if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, json, text, contentType };
-  const error = field(json, "error");
-  const code = field(error, "code");
-  const message = field(error, "message");
   const retryAfter = Number(res.headers["retry-after"]);
-  throw new BrokerRefusal(
-    res.statusCode,
-    typeof code === "string" ? code : BrokerReason.INTERNAL,
-    typeof message === "string" ? message : `the broker answered ${res.statusCode} to ${call.method} ${call.url.split("?")[0] ?? ""}`,
-    Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : undefined,
-  );
+  return { status: res.statusCode, json, text, contentType, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : {}) };
 }
 
 function field(value: unknown, key: string): unknown {

@@ -24,15 +24,13 @@ import { errorPage } from "./pages/error.js";
 import { grantsPage, type GrantRow } from "./pages/grants.js";
 import { signInPage } from "./pages/sign-in.js";
 import { usersPage, type UsersView } from "./pages/users.js";
-import { callRest, hasField, listOf, numberField, optionalText, text, type RestCall } from "./rest.js";
-import { csrfCookieName, setPageHeaders } from "./security.js";
+import { callRest, callRestRaw, hasField, listOf, numberField, optionalText, text, type RestCall } from "./rest.js";
+import { csrfCookieName, loginCookieName, sessionCookieOptions, setPageHeaders } from "./security.js";
 import { consoleSessions } from "./session.js";
 import { isSessionAccessTokenShape } from "../sessions.js";
 
 /** What the console needs beyond the broker's context. */
 export interface ConsoleOptions {
-  /** Where the identity provider's sign-in starts, when the broker has one. */
-  identityProviderHref?: string;
   /** The console's files; the package's own by default. */
   assets?: ConsoleAssets;
 }
@@ -44,6 +42,10 @@ function formField(body: unknown, key: string): string {
   const v = body !== null && typeof body === "object" ? (body as Form)[key] : undefined;
   return typeof v === "string" ? v.trim() : "";
 }
+
+/** Where the console's sign-in through the identity provider starts. */
+const IDP_START = "/console/sign-in/idp";
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
 /** What "done" notices a page may show after a redirect: fixed sentences, the name filled in escaped. */
 const DONE: Record<string, (name: string) => string> = {
@@ -88,7 +90,16 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
   // still Secure, without the prefix.
   const tlsAtStart = Boolean(root.initialConfig.https);
   const isSecure = (req: FastifyRequest): boolean => tlsAtStart || req.protocol === "https" || ctx.publicUrl(req).startsWith("https:");
-  const sessions = consoleSessions(ctx, { tls: tlsAtStart, secure: isSecure });
+  const sessions = consoleSessions(ctx, {
+    tls: tlsAtStart,
+    secure: isSecure,
+    renew: async (req, refreshToken) => {
+      const answer = await callRestRaw(root, req, { method: "POST", url: "/v1/login/token", body: { grant_type: "refresh_token", refresh_token: refreshToken } });
+      const accessToken = optionalText(answer.json, "access_token");
+      const refreshed = optionalText(answer.json, "refresh_token");
+      return answer.status === 200 && accessToken !== undefined && refreshed !== undefined ? { accessToken, refreshToken: refreshed } : undefined;
+    },
+  });
   const rest = (req: FastifyRequest, call: RestCall) => callRest(root, req, call);
   // What each route declares to the access hook: the same roles and audit actions as its REST twin.
   const PUBLIC = { access: { public: true } } as const satisfies { access: RouteAccess };
@@ -118,7 +129,7 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
     });
     const send = (reply: FastifyReply, page: Html, status = 200): FastifyReply => setPageHeaders(reply).code(status).type("text/html; charset=utf-8").send(page.toString());
     const signIn = (req: FastifyRequest, reply: FastifyReply, notices: Notice[], status = 200): FastifyReply =>
-      send(reply, signInPage(frame(req, reply, undefined, notices), options.identityProviderHref === undefined ? {} : { identityProviderHref: options.identityProviderHref }), status);
+      send(reply, signInPage(frame(req, reply, undefined, notices), ctx.oidc === undefined ? {} : { identityProviderHref: IDP_START }), status);
 
     /** The person signed in on a public page: undefined without a session cookie, a 401 refusal with a dead one. */
     const viewerOf = async (req: FastifyRequest): Promise<ConsoleViewer | undefined> => {
@@ -170,7 +181,12 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
 
     // Sign-in page, or the caller's clusters.
     app.get("/", { config: PUBLIC, schema: { hide: true } }, async (req, reply) => {
-      const viewer = await viewerOf(req);
+      let viewer = await viewerOf(req);
+      if (viewer === undefined && ctx.oidc !== undefined) {
+        const pending = await finishIdpSignIn(req, reply);
+        if ("notice" in pending) return signIn(req, reply, [pending.notice]);
+        if ("viewer" in pending) viewer = pending.viewer;
+      }
       if (viewer === undefined) return signIn(req, reply, doneNotice(req.query));
       return send(reply, await clustersView(req, reply, viewer, doneNotice(req.query)));
     });
@@ -193,6 +209,44 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
         const createdAt = optionalText(c, "createdAt");
         return { name: text(c, "name"), provider: text(c, "provider"), ...(createdAt === undefined ? {} : { createdAt }) };
       });
+    };
+
+    // Signing in through the identity provider: the device flow of /v1/login, run for this browser.
+    // The console asks for a device code (the same route the CLI calls), keeps it in an HttpOnly
+    // cookie and sends the person to the broker's own verification page, which goes on to the
+    // identity provider and back to /v1/login/callback; back on the console, one poll of the token
+    // route (the CLI's too) turns the approved code into this browser's session.
+    const loginCookie = loginCookieName(tlsAtStart);
+    app.get(IDP_START, { config: PUBLIC, schema: { hide: true } }, async (req, reply) => {
+      const started = await callRestRaw(root, req, { method: "POST", url: "/v1/login/device" });
+      const deviceCode = optionalText(started.json, "device_code");
+      const link = optionalText(started.json, "verification_uri_complete");
+      if (started.status !== 200 || deviceCode === undefined || link === undefined) {
+        const message = optionalText(started.json === undefined ? undefined : (started.json as { error?: unknown }).error, "message");
+        return signIn(req, reply, [{ kind: "error", text: `The identity provider's sign-in did not start: ${message ?? `the broker answered ${started.status}`}.` }], started.status >= 400 ? started.status : 502);
+      }
+      const expires = Number((started.json as { expires_in?: unknown }).expires_in);
+      void reply.setCookie(loginCookie, deviceCode, { ...sessionCookieOptions(isSecure(req)), ...(Number.isFinite(expires) && expires > 0 ? { maxAge: Math.ceil(expires) } : {}) });
+      return reply.code(303).header("cache-control", "no-store").header("location", link).send();
+    });
+    /** One poll for a pending identity-provider sign-in of this browser: its session, a notice, or nothing pending. */
+    const finishIdpSignIn = async (req: FastifyRequest, reply: FastifyReply): Promise<{ viewer: ConsoleViewer } | { notice: Notice } | { none: true }> => {
+      const deviceCode = req.cookies[loginCookie];
+      if (deviceCode === undefined || deviceCode === "") return { none: true };
+      const answer = await callRestRaw(root, req, { method: "POST", url: "/v1/login/token", body: { grant_type: DEVICE_GRANT, device_code: deviceCode } });
+      const error = optionalText(answer.json, "error");
+      if (error === "authorization_pending" || error === "slow_down") {
+        return { notice: { kind: "ok", text: "Finish signing in at the identity provider (the other tab), then continue here." } };
+      }
+      void reply.clearCookie(loginCookie, sessionCookieOptions(isSecure(req)));
+      const accessToken = optionalText(answer.json, "access_token");
+      const refreshToken = optionalText(answer.json, "refresh_token");
+      const user = answer.status === 200 && accessToken !== undefined && refreshToken !== undefined ? await sessions.adopt(req, reply, { accessToken, refreshToken }) : undefined;
+      if (user === undefined) {
+        return { notice: { kind: "error", text: `Not signed in through the identity provider: ${optionalText(answer.json, "error_description") ?? error ?? "the sign-in did not finish"}.` } };
+      }
+      req.caller = user;
+      return { viewer: { name: user.name, role: user.role } };
     };
 
     app.post("/console/sign-in", { config: PUBLIC, schema: { hide: true }, preHandler: app.csrfProtection }, async (req, reply) => {

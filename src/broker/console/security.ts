@@ -54,6 +54,11 @@ export function refreshCookieName(secure: boolean): string {
   return secure ? "__Host-kubeiam-refresh" : "kubeiam-refresh";
 }
 
+/** The cookie that holds a pending identity-provider sign-in's device code, prefixed the same way. */
+export function loginCookieName(secure: boolean): string {
+  return secure ? "__Host-kubeiam-console-login" : "kubeiam-console-login";
+}
+
 /** The CSRF secret cookie's name, prefixed the same way. */
 export function csrfCookieName(secure: boolean): string {
   return secure ? "__Host-kubeiam-csrf" : "kubeiam-csrf";

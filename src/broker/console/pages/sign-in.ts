@@ -16,7 +16,7 @@ export interface SignInView {
  *
  * @example
  * ```ts
- * signInPage({ assets, csrf }, { identityProviderHref: "/console/login/oidc" });
+ * signInPage({ assets, csrf }, { identityProviderHref: "/console/sign-in/idp" });
  * ```
  */
 export function signInPage(frame: PageFrame, view: SignInView): Html {
@@ -24,7 +24,8 @@ export function signInPage(frame: PageFrame, view: SignInView): Html {
     view.identityProviderHref === undefined
       ? html``
       : html`<p class="or">or</p>
-<p><a class="button secondary" href="${view.identityProviderHref}">Sign in with the identity provider</a></p>`;
+<p><a class="button secondary" href="${view.identityProviderHref}" target="_blank" rel="noopener">Sign in with the identity provider</a></p>
+<p class="hint">It opens in a new tab. When the identity provider's page says you are signed in, come back to this tab and <a href="/">continue</a>.</p>`;
   return consolePage(
     frame,
     { title: "Sign in", section: "sign-in" },
