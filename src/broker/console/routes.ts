@@ -365,7 +365,6 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
       const clusters = listOf((await rest(req, { method: "GET", url: "/v1/clusters" })).json, "clusters").map((c) => text(c, "name"));
       const subjects = lookup === "" ? users : [lookup];
       const grants: GrantRow[] = [];
-      let withOptions = false;
       for (const subject of subjects) {
         let json: unknown;
         try {
@@ -378,29 +377,22 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
           throw error;
         }
         for (const g of listOf(json, "grants")) {
-          // Before grants had `as` and an end time, the REST answer listed cluster names.
-          if (typeof g === "string") {
-            grants.push({ subject, cluster: g });
-            continue;
-          }
-          withOptions = true;
           const as = optionalText(g, "as");
           const expiresAt = optionalText(g, "expiresAt");
-          grants.push({ subject, cluster: text(g, "cluster"), ...(as === undefined ? {} : { as }), ...(expiresAt === undefined ? {} : { expiresAt }) });
+          const ended = (g as { ended?: unknown }).ended === true;
+          grants.push({ subject, cluster: text(g, "cluster"), ...(as === undefined ? {} : { as }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(ended ? { ended } : {}) });
         }
       }
-      const actAs = withOptions || hasGrantOptions ? await credentialList(req) : undefined;
+      const actAs = await credentialList(req);
       return grantsPage(frame(req, reply, viewer, notices), {
         grants,
         subjectsShown: lookup === "" ? "every user" : lookup,
         users,
         clusters,
-        ...(actAs === undefined ? {} : { actAs }),
+        actAs,
         ...(lookup === "" ? {} : { lookup }),
       });
     };
-    // Whether PUT /v1/grants takes `as` and `expiresAt` (the route declares a body).
-    const hasGrantOptions = false;
     app.get("/console/grants", { config: admin("grant.list", "reading grants"), schema: { hide: true } }, async (req, reply) => {
       const viewer = await requireViewer(req);
       return send(reply, await grantsView(req, reply, viewer, doneNotice(req.query), formField(req.query, "subject")));

@@ -310,3 +310,28 @@ test("the console's files: from the package, typed, cached by digest, 304 on a m
     assert.equal(again.statusCode, 304);
   }
 });
+
+test("Grants: a group, an end time (the form's UTC time) and the credential to act as go to PUT /v1/grants as its body; the page lists them; revoke", async () => {
+  // A cluster needs a credential and a cloud; an admin grants '*' here, which needs neither.
+  const jar = await signedIn(admin);
+  const { csrf } = await get("/console/grants", jar);
+  const until = new Date(Date.now() + 2 * 3600_000).toISOString().slice(0, 16);
+  const granted = await post("/console/grants", { _csrf: csrf, subject: "group:platform", cluster: "*", expiresAt: until, as: "" }, jar);
+  assert.equal(granted.statusCode, 303, granted.body.slice(0, 400));
+  const rest = await broker.app.inject({ method: "GET", url: "/v1/grants/group:platform", headers: { authorization: `Bearer ${admin}` } });
+  const [g] = JSON.parse(rest.body).grants;
+  assert.equal(g.cluster, "*");
+  assert.equal(g.expiresAt.slice(0, 16), until);
+  const page = await get("/console/grants?subject=group%3Aplatform", jar);
+  assert.match(page.res.body, new RegExp(`<time datetime="${g.expiresAt}">`));
+  assert.match(page.res.body, /<label for="grant-as">Act as credential/);
+  const revoked = await post("/console/grants/revoke", { _csrf: page.csrf, subject: "group:platform", cluster: "*" }, jar);
+  assert.equal(revoked.statusCode, 303);
+  const after = await broker.app.inject({ method: "GET", url: "/v1/grants/group:platform", headers: { authorization: `Bearer ${admin}` } });
+  assert.deepEqual(JSON.parse(after.body).grants, []);
+  // A past end time: the REST route's own refusal, on the page.
+  const { csrf: again } = await get("/console/grants", jar);
+  const past = await post("/console/grants", { _csrf: again, subject: "group:platform", cluster: "*", expiresAt: "2020-01-01T00:00" }, jar);
+  assert.equal(past.statusCode, 400);
+  assert.match(past.body, /expiresAt is not in the future/);
+});

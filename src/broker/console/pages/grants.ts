@@ -17,6 +17,8 @@ export interface GrantRow {
   as?: string;
   /** RFC 3339; the grant is refused from then on. */
   expiresAt?: string;
+  /** Past its end (kept until revoked). */
+  ended?: boolean;
 }
 
 /** What the grants page shows. */
@@ -46,7 +48,7 @@ export function grantsPage(frame: PageFrame, view: GrantsView): Html {
     (g) => html`<tr>
 <th scope="row">${g.subject}</th>
 <td>${g.cluster === "*" ? "* (every cluster)" : g.cluster}</td>
-${options ? html`<td>${g.as ?? html`<span class="hint">the cluster's own</span>`}</td><td>${g.expiresAt === undefined ? html`<span class="hint">never</span>` : html`<time datetime="${g.expiresAt}">${displayTime(g.expiresAt)}</time>`}</td>` : ""}
+${options ? html`<td>${g.as ?? html`<span class="hint">the cluster's own</span>`}</td><td>${g.expiresAt === undefined ? html`<span class="hint">never</span>` : html`<time datetime="${g.expiresAt}">${displayTime(g.expiresAt)}</time>${g.ended === true ? " (ended)" : ""}`}</td>` : ""}
 <td class="actions"><form method="post" action="/console/grants/revoke" data-confirm="Revoke the grant of ${g.subject} for ${g.cluster}?">${csrfField(frame.csrf)}<input type="hidden" name="subject" value="${g.subject}"><input type="hidden" name="cluster" value="${g.cluster}"><button type="submit" class="danger small" aria-label="Revoke ${g.subject} on ${g.cluster}">Revoke</button></form></td>
 </tr>`,
   );
