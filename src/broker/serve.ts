@@ -208,7 +208,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     // Loaded only now: the refusals above answer without paying for Fastify and the clouds.
     const { createBrokerApp } = await import("./server.js");
     const built = await createBrokerApp({
-      store: new BrokerStore(store.db, store.dialect, store.auditSink === undefined ? {} : { auditSink: store.auditSink }),
+      store: new BrokerStore(store.db, store.dialect, { snapshot: store.snapshot, ...(store.auditSink === undefined ? {} : { auditSink: store.auditSink }) }),
       masterKey,
       publicUrl: (req) => options.publicUrl ?? (wildcard && req !== undefined ? hostUrl(scheme, req.headers.host) : undefined) ?? url,
       now,

@@ -5,9 +5,10 @@
 import { createHash } from "node:crypto";
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { KubeiamError, UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
+import type { SnapshotReader } from "./audit-store.js";
 import type { BrokerDatabase } from "./schema.js";
 import { startSqliteAuditWorker, type AuditSink } from "./sqlite-audit-worker.js";
 import { cachingStatements } from "./sqlite-statements.js";
@@ -28,6 +29,8 @@ export interface OpenStore {
   display: string;
   /** The embedded store's off-thread audit committer (see sqlite-audit-worker.ts); PostgreSQL needs none. */
   auditSink?: AuditSink;
+  /** Reads in one consistent snapshot, beside the connections that serve requests. */
+  snapshot: SnapshotReader;
   close(): Promise<void>;
 }
 
@@ -99,11 +102,28 @@ async function openSqlite(path: string, display: string): Promise<OpenStore> {
   }
   const db = new Kysely<BrokerDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   const auditSink = startSqliteAuditWorker(path);
+  // Its own read-only connection in a read transaction: WAL keeps its snapshot while others write,
+  // and the main connection (one for every request) is not held for the length of the read.
+  const snapshot: SnapshotReader = async (read) => {
+    const reader = new Database(path, { readonly: true, timeout: 10_000 });
+    const rdb = new Kysely<BrokerDatabase>({ dialect: new SqliteDialect({ database: reader }) });
+    try {
+      await sql.raw("BEGIN").execute(rdb);
+      try {
+        return await read(rdb);
+      } finally {
+        await sql.raw("COMMIT").execute(rdb).catch(() => undefined);
+      }
+    } finally {
+      await rdb.destroy();
+    }
+  };
   return {
     db,
     dialect: "sqlite",
     display,
     auditSink,
+    snapshot,
     close: async () => {
       await auditSink.close();
       await db.destroy();
@@ -273,5 +293,14 @@ async function openPostgres(url: string, display: string, max: number): Promise<
     throw new StoreError(postgresConnectProblem(cause, display, url), { cause });
   }
   const db = new Kysely<BrokerDatabase>({ dialect: new PostgresDialect({ pool: preparingStatements(pool) }) });
-  return { db, dialect: "postgres", display, close: () => db.destroy() };
+  const snapshot: SnapshotReader = (read) =>
+    db.connection().execute(async (conn) => {
+      await sql.raw("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(conn);
+      try {
+        return await read(conn);
+      } finally {
+        await sql.raw("COMMIT").execute(conn).catch(() => undefined);
+      }
+    });
+  return { db, dialect: "postgres", display, snapshot, close: () => db.destroy() };
 }

@@ -77,6 +77,10 @@ export interface AuditTable {
   reason: string | null;
   /** The credential a token was minted with (token rows only). */
   credential: string | null;
+  /** The predecessor's `hash` (see audit-chain.ts); null only in rows no broker wrote. */
+  prev_hash: string | null;
+  /** `<version>:<hex SHA-256>` over this row's content and `prev_hash` (audit-chain.ts). */
+  hash: string | null;
 }
 
 /** `sessions`: a signed-in person's session (BROKER.md "Signing in"): digests of its tokens, the IdP's refresh token sealed. */

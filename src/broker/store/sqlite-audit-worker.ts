@@ -16,17 +16,18 @@ import type { AuditRecord } from "./store.js";
 /** Commits rows durably; resolves once they are on disk. */
 export interface AuditSink {
   (rows: AuditRecord[]): Promise<void>;
+  /** Removes old audit rows on the worker's connection (see audit-store.ts `pruneAudit`); resolves with the count. */
+  prune(before: string, limit: number): Promise<number>;
   /** Waits for pending commits, then stops the worker. */
   close(): Promise<void>;
 }
 
-interface Request {
-  id: number;
-  rows: AuditRecord[];
-}
+type Request = { id: number; rows: AuditRecord[] } | { id: number; prune: { before: string; limit: number } };
 interface Reply {
   id: number;
   error?: string;
+  /** Rows pruned, for a prune request. */
+  count?: number;
 }
 
 /**
@@ -44,7 +45,7 @@ export function startSqliteAuditWorker(path: string): AuditSink {
   const worker = new Worker(new URL(import.meta.url), { workerData: { path } });
   // Only pending commits keep the process alive, not an idle worker.
   worker.unref();
-  const pending = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+  const pending = new Map<number, { resolve: (count: number) => void; reject: (e: unknown) => void }>();
   let next = 0;
   let dead: Error | undefined;
   const failAll = (error: Error): void => {
@@ -57,19 +58,23 @@ export function startSqliteAuditWorker(path: string): AuditSink {
     if (p === undefined) return;
     pending.delete(reply.id);
     if (pending.size === 0) worker.unref();
-    if (reply.error === undefined) p.resolve();
+    if (reply.error === undefined) p.resolve(reply.count ?? 0);
     else p.reject(new StoreError(`the audit commit failed: ${reply.error}`));
   });
   worker.on("error", (e) => failAll(new StoreError(`the audit writer stopped: ${e.message}`, { cause: e })));
   worker.on("exit", (code) => failAll(new StoreError(`the audit writer exited (${code})`)));
-  const sink = ((rows: AuditRecord[]) =>
-    new Promise<void>((resolve, reject) => {
+  const send = (body: { rows: AuditRecord[] } | { prune: { before: string; limit: number } }): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
       if (dead !== undefined) return reject(dead);
       const id = ++next;
       pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ id, rows } satisfies Request);
-    })) as AuditSink;
+      worker.postMessage({ id, ...body } satisfies Request);
+    });
+  const sink = (async (rows: AuditRecord[]) => {
+    await send({ rows });
+  }) as AuditSink;
+  sink.prune = (before, limit) => send({ prune: { before, limit } });
   sink.close = async () => {
     while (pending.size > 0 && dead === undefined) await new Promise((r) => setTimeout(r, 5));
     if (dead === undefined) {
@@ -93,8 +98,8 @@ async function serveAuditCommits(path: string): Promise<void> {
   // Prepared once per row count: batch sizes repeat, and preparing a multi-row insert costs more than running it.
   const store = new BrokerStore(new Kysely({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) }), "sqlite");
   parentPort?.on("message", (req: Request) => {
-    store.insertAudit(req.rows).then(
-      () => parentPort?.postMessage({ id: req.id } satisfies Reply),
+    ("rows" in req ? store.insertAudit(req.rows).then(() => undefined) : store.pruneAudit(req.prune.before, req.prune.limit)).then(
+      (count) => parentPort?.postMessage({ id: req.id, ...(count === undefined ? {} : { count }) } satisfies Reply),
       (e: unknown) => parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e) } satisfies Reply),
     );
   });

@@ -9,6 +9,8 @@ import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase, ClustersTable } from "./schema.js";
 import { reusableQuery } from "./reusable-query.js";
+import type { AuditVerification } from "../audit-chain.js";
+import { appendAudit, pruneAudit, verifyAudit, type SnapshotReader } from "./audit-store.js";
 
 /** A user's role. */
 export type BrokerRole = "admin" | "user";
@@ -156,6 +158,14 @@ interface AccessRow {
   ended_at: string | null;
 }
 
+/** What {@link BrokerStore} may be given besides the database (open.ts gives both). */
+export interface BrokerStoreOptions {
+  /** Commits audit rows elsewhere (the embedded store's worker thread); `prune` removes old ones there. */
+  auditSink?: ((rows: AuditRecord[]) => Promise<void>) & { prune?: (before: string, limit: number) => Promise<number> };
+  /** Reads in one consistent snapshot (verifying the chain while rows are appended and pruned). */
+  snapshot?: SnapshotReader;
+}
+
 /** How a change that names things can end. */
 export type ChangeResult = "ok" | "taken" | "not-found" | "in-use" | "no-user" | "no-cluster";
 
@@ -237,11 +247,17 @@ export class BrokerStore {
   readonly dialect: StoreDialect;
   /** Commits audit rows elsewhere (the embedded store's worker thread) when given. */
   readonly #auditSink: ((rows: AuditRecord[]) => Promise<void>) | undefined;
+  /** Prunes audit rows there too, so one connection writes the audit table. */
+  readonly #auditPrune: ((before: string, limit: number) => Promise<number>) | undefined;
+  readonly #snapshot: SnapshotReader;
 
-  constructor(db: Kysely<BrokerDatabase>, dialect: StoreDialect, options: { auditSink?: (rows: AuditRecord[]) => Promise<void> } = {}) {
+  constructor(db: Kysely<BrokerDatabase>, dialect: StoreDialect, options: BrokerStoreOptions = {}) {
     this.db = db;
     this.dialect = dialect;
     this.#auditSink = options.auditSink;
+    this.#auditPrune = options.auditSink?.prune;
+    // Without a snapshot reader (a store built by hand), pages are read as they are.
+    this.#snapshot = options.snapshot ?? ((read) => read(db));
     this.#userByTokenHash = reusableQuery((tokenHash) => db.selectFrom("users").select(["id", "name", "role"]).where("token_hash", "=", tokenHash));
   }
 
@@ -655,35 +671,43 @@ export class BrokerStore {
     return this.#readAccess("token_hash", tokenHash, clusterName, groups, now);
   }
 
-  /** Writes audit rows in one statement (one transaction), as the audit writer batches them. */
+  /**
+   * Appends audit rows to the hash chain in one transaction (see audit-store.ts), as the audit writer
+   * batches them; through the embedded store's worker thread when there is one.
+   */
   async insertAudit(rows: AuditRecord[]): Promise<void> {
     if (rows.length === 0) return;
     if (this.#auditSink !== undefined) return this.#auditSink(rows);
-    await this.db
-      .insertInto("audit")
-      .values(
-        rows.map((r) => ({
-          time: r.time,
-          actor: r.actor,
-          action: r.action,
-          cluster: r.cluster ?? null,
-          outcome: r.outcome,
-          remote: r.remote ?? null,
-          instance: r.instance,
-          reason: r.reason ?? null,
-          credential: r.credential ?? null,
-        })),
-      )
-      .execute();
+    await appendAudit(this.db, this.dialect, rows);
   }
 
-  /** Audit rows, newest first, optionally for one actor or cluster, before an id. */
-  async listAudit(filter: { user?: string; cluster?: string; before?: number; limit: number }): Promise<AuditEntry[]> {
+  /** Walks the audit chain in one snapshot: ok with the count, or the first bad row and why. */
+  async verifyAudit(): Promise<AuditVerification> {
+    return verifyAudit(this.#snapshot);
+  }
+
+  /**
+   * Removes up to `limit` of the oldest audit rows written before `before` (ISO time), keeping the
+   * trail verifiable across the cut (audit-store.ts); through the worker thread when there is one.
+   */
+  async pruneAudit(before: string, limit: number): Promise<number> {
+    if (this.#auditPrune !== undefined) return this.#auditPrune(before, limit);
+    return pruneAudit(this.db, this.dialect, before, limit);
+  }
+
+  /**
+   * Audit rows, optionally for one actor or cluster: newest first (before an id), or with `after`
+   * oldest first from past an id. Appends commit in id order (the chain's lock), so a reader that
+   * pages forward with the last id it saw never misses a row that commits later with a lower id.
+   */
+  async listAudit(filter: { user?: string; cluster?: string; before?: number; after?: number; limit: number }): Promise<AuditEntry[]> {
     let q = this.db.selectFrom("audit").selectAll();
     if (filter.user !== undefined) q = q.where("actor", "=", filter.user);
     if (filter.cluster !== undefined) q = q.where("cluster", "=", filter.cluster);
     if (filter.before !== undefined) q = q.where("id", "<", filter.before);
-    const rows = await q.orderBy("id", "desc").limit(filter.limit).execute();
-    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    if (filter.after !== undefined) q = q.where("id", ">", filter.after);
+    const rows = await q.orderBy("id", filter.after === undefined ? "desc" : "asc").limit(filter.limit).execute();
+    // The chain's columns stay inside: GET /v1/audit/verify speaks for them.
+    return rows.map(({ prev_hash, hash, ...r }) => ({ ...r, id: Number(r.id) }));
   }
 }

@@ -1,5 +1,7 @@
 /**
- * `kubeiam broker audit`: the broker's audit trail, newest first.
+ * `kubeiam broker audit`: the broker's audit trail, newest first (or forward from an id with
+ * `--after`); `kubeiam broker audit verify`: the broker walks its hash chain, and the exit status
+ * says whether it holds.
  */
 import { printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
@@ -7,7 +9,7 @@ import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { ADMIN_FLAGS, ADMIN_FLAGS_HELP, adminConnection, table } from "./admin.js";
 
-const FLAGS = { ...ADMIN_FLAGS, user: { type: "string" }, cluster: { type: "string" }, limit: { type: "string" }, before: { type: "string" } } as const;
+const FLAGS = { ...ADMIN_FLAGS, user: { type: "string" }, cluster: { type: "string" }, limit: { type: "string" }, before: { type: "string" }, after: { type: "string" } } as const;
 
 interface Entry {
   id: number;
@@ -32,28 +34,49 @@ interface Entry {
  */
 export const brokerAuditCommand: Command = {
   options: { "": FLAGS },
-  summary: "Show the broker's audit trail, newest first (admins)",
+  summary: "Show the broker's audit trail, or verify its hash chain (admins)",
   help: `Prints the audit trail: every token answer (issued or denied), admin change and failed
-authentication, newest first.
+authentication, newest first. 'verify' has the broker walk the trail's hash chain: it exits 0 when
+every entry is intact, 1 naming the first entry that was edited or whose neighbour was removed.
 
 Usage:
-  kubeiam broker audit [--user U] [--cluster C] [--limit N] [--before ID] --server URL
+  kubeiam broker audit [--user U] [--cluster C] [--limit N] [--before ID | --after ID] --server URL
+  kubeiam broker audit verify --server URL
 
 Flags:
   --user U                 only rows of this actor
   --cluster C              only rows for this cluster
   --limit N                how many rows (1-10000; 100 by default)
   --before ID              page back: rows older than this id
+  --after ID               page forward, oldest first: rows newer than this id (a log shipper's cursor)
 ${ADMIN_FLAGS_HELP}
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {
-    const { values } = parseFlags("broker audit", args, FLAGS);
-    for (const flag of ["limit", "before"] as const) {
+    const { values, positionals } = parseFlags("broker audit", args, FLAGS, true);
+    const [verb, extra] = positionals;
+    if (verb !== undefined && verb !== "verify") throw new UsageError(`broker audit: unknown action ${JSON.stringify(verb)}: leave it out to list the trail, or say verify`);
+    if (extra !== undefined) throw new UsageError(`broker audit verify: unexpected argument ${JSON.stringify(extra)}`);
+    if (verb === "verify") {
+      for (const flag of ["user", "cluster", "limit", "before", "after"] as const) {
+        if (values[flag] !== undefined) throw new UsageError(`broker audit verify: --${flag} does not apply: verify walks the whole trail`);
+      }
+      const conn = await adminConnection("broker audit verify", values, ctx);
+      const r = (await brokerAdminRequest(conn, "GET", "/v1/audit/verify")) as { ok: boolean; entries?: number; firstBad?: number; reason?: string };
+      if (values.output === "json") ctx.out(`${JSON.stringify(r)}
+`);
+      else if (r.ok) ctx.out(`audit trail intact: ${r.entries ?? 0} entries verified
+`);
+      else ctx.out(`audit trail broken at entry ${r.firstBad ?? "?"}: ${r.reason ?? "no reason given"}
+`);
+      return r.ok ? 0 : 1;
+    }
+    if (values.before !== undefined && values.after !== undefined) throw new UsageError("broker audit: --before and --after go different ways: give one of them");
+    for (const flag of ["limit", "before", "after"] as const) {
       const v = values[flag];
       if (v !== undefined && !/^\d{1,15}$/.test(v)) throw new UsageError(`broker audit: --${flag} ${JSON.stringify(v)} is not a whole number`);
     }
     const query = new URLSearchParams();
-    for (const k of ["user", "cluster", "limit", "before"] as const) if (values[k] !== undefined) query.set(k, values[k] ?? "");
+    for (const k of ["user", "cluster", "limit", "before", "after"] as const) if (values[k] !== undefined) query.set(k, values[k] ?? "");
     const conn = await adminConnection("broker audit", values, ctx);
     const q = query.toString();
     const r = (await brokerAdminRequest(conn, "GET", `/v1/audit${q === "" ? "" : `?${q}`}`)) as { entries: Entry[] };

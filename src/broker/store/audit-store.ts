@@ -1,0 +1,201 @@
+/**
+ * The audit trail in the store, chained (see ../audit-chain.ts for the rule and the encoding):
+ * appending under the chain's lock, chaining rows of earlier versions, walking the chain in one
+ * consistent snapshot, and pruning old rows (retention) while keeping the cut verifiable.
+ */
+import { sql, type Kysely } from "kysely";
+import { auditRowHash, GENESIS_HASH, verifyAuditChain, type AuditVerification, type ChainedRow } from "../audit-chain.js";
+import type { StoreDialect } from "./open.js";
+import type { BrokerDatabase } from "./schema.js";
+import type { AuditRecord } from "./store.js";
+
+/**
+ * The PostgreSQL advisory lock every append holds to its commit ("kubeiam" "a"): one head at a time,
+ * so ids, chain order and commit order agree across instances.
+ */
+const CHAIN_LOCK_KEY = "30230046052198766";
+/** The lock pruning batches hold, so two instances never cut at once (appends do not wait for it). */
+const PRUNE_LOCK_KEY = "30230046052198767";
+
+/** `kubeiam_meta` key: the predecessor hash the oldest kept row carries (absent: the genesis hash). */
+export const AUDIT_ANCHOR_KEY = "audit_anchor";
+
+/** Rows read per page when chaining or verifying. */
+const PAGE = 5000;
+
+/** The predecessor hash of the oldest kept row: the genesis hash until pruning recorded another. */
+async function anchorOf(db: Kysely<BrokerDatabase>): Promise<string> {
+  const r = await db.selectFrom("kubeiam_meta").select("value").where("key", "=", AUDIT_ANCHOR_KEY).executeTakeFirst();
+  return r?.value ?? GENESIS_HASH;
+}
+
+/** The hash new rows follow: the newest row's, else the anchor (an empty table). */
+async function headOf(db: Kysely<BrokerDatabase>): Promise<{ id: number; hash: string | null } | undefined> {
+  const r = await db.selectFrom("audit").select(["id", "hash"]).orderBy("id", "desc").limit(1).executeTakeFirst();
+  return r === undefined ? undefined : { id: Number(r.id), hash: r.hash };
+}
+
+/**
+ * Appends rows to the chain in one transaction: takes the head (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+ * the chain's advisory lock, held to the commit), draws the ids, hashes each row over the one before,
+ * inserts them all in one statement, commits.
+ *
+ * @example
+ * ```ts
+ * await appendAudit(db, "postgres", rows);
+ * ```
+ */
+export async function appendAudit(db: Kysely<BrokerDatabase>, dialect: StoreDialect, rows: AuditRecord[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.connection().execute(async (conn) => {
+    // PostgreSQL: BEGIN and the lock in one round trip (a simple query may hold several statements).
+    await sql.raw(dialect === "sqlite" ? "BEGIN IMMEDIATE" : `BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`).execute(conn);
+    try {
+      let ids: number[];
+      let prev: string;
+      if (dialect === "postgres") {
+        // After the lock, so the head read is the last committed one; ids from the identity's own sequence.
+        const r = await sql<{ head: string | null; anchor: string | null; ids: (string | number)[] }>`SELECT
+            (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS head,
+            (SELECT value FROM kubeiam_meta WHERE key = ${AUDIT_ANCHOR_KEY}) AS anchor,
+            ARRAY(SELECT nextval(pg_get_serial_sequence('audit', 'id')) FROM generate_series(1, ${rows.length})) AS ids`.execute(conn);
+        const row = r.rows[0];
+        ids = (row?.ids ?? []).map(Number);
+        prev = row?.head ?? row?.anchor ?? GENESIS_HASH;
+      } else {
+        const head = await headOf(conn);
+        // AUTOINCREMENT never reuses an id, even of a row deleted since: start past its counter.
+        const seq = await sql<{ seq: number }>`SELECT seq FROM sqlite_sequence WHERE name = 'audit'`.execute(conn);
+        const base = Math.max(Number(seq.rows[0]?.seq ?? 0), head?.id ?? 0);
+        ids = rows.map((_, i) => base + 1 + i);
+        prev = head?.hash ?? (head === undefined ? await anchorOf(conn) : GENESIS_HASH);
+      }
+      if (ids.length !== rows.length) throw new Error("the store gave fewer audit ids than rows");
+      const values = rows.map((r, i) => {
+        const content = {
+          id: ids[i] as number,
+          time: r.time,
+          actor: r.actor,
+          action: r.action,
+          cluster: r.cluster ?? null,
+          outcome: r.outcome,
+          remote: r.remote ?? null,
+          instance: r.instance,
+          reason: r.reason ?? null,
+          credential: r.credential ?? null,
+        };
+        const hash = auditRowHash(prev, content);
+        const value = { ...content, prev_hash: prev, hash };
+        prev = hash;
+        return value;
+      });
+      await conn.insertInto("audit").values(values).execute();
+      await sql.raw("COMMIT").execute(conn);
+    } catch (error) {
+      await sql.raw("ROLLBACK").execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Chains rows that carry no hash yet (written by a kubeiam before the chain), in id order, following
+ * the row before them; run by the schema migration inside its transaction.
+ */
+export async function chainUnchainedAudit(conn: Kysely<BrokerDatabase>): Promise<void> {
+  let prev = GENESIS_HASH;
+  let after = 0;
+  for (;;) {
+    const page = await conn.selectFrom("audit").selectAll().where("id", ">", after).orderBy("id").limit(PAGE).execute();
+    if (page.length === 0) return;
+    const updates: [number, string, string][] = [];
+    for (const r of page) {
+      const id = Number(r.id);
+      if (r.hash === null) {
+        const hash = auditRowHash(prev, { ...r, id });
+        updates.push([id, prev, hash]);
+        prev = hash;
+      } else {
+        prev = r.hash;
+      }
+      after = id;
+    }
+    for (let i = 0; i < updates.length; i += 1000) {
+      const chunk = updates.slice(i, i + 1000);
+      const tuples = sql.join(chunk.map(([id, p, h]) => sql`(CAST(${id} AS BIGINT), CAST(${p} AS TEXT), CAST(${h} AS TEXT))`));
+      // column1..3: the names both SQLite and PostgreSQL give a VALUES list's columns.
+      await sql`UPDATE audit SET prev_hash = v.column2, hash = v.column3 FROM (VALUES ${tuples}) AS v WHERE audit.id = v.column1`.execute(conn);
+    }
+  }
+}
+
+/** How to read the chain in one snapshot: a separate read connection (SQLite), or a transaction on one of the pool's (PostgreSQL). */
+export type SnapshotReader = <T>(read: (db: Kysely<BrokerDatabase>) => Promise<T>) => Promise<T>;
+
+/**
+ * Walks the whole chain from the recorded anchor in one consistent snapshot, in pages, yielding to
+ * other work between pages.
+ *
+ * @example
+ * ```ts
+ * const result = await verifyAudit(snapshot); // { ok: true, entries: 20 }
+ * ```
+ */
+export async function verifyAudit(snapshot: SnapshotReader): Promise<AuditVerification> {
+  return snapshot(async (db) => {
+    const anchor = await anchorOf(db);
+    async function* pages(): AsyncGenerator<ChainedRow[]> {
+      let after = 0;
+      for (;;) {
+        const page = await db.selectFrom("audit").selectAll().where("id", ">", after).orderBy("id").limit(PAGE).execute();
+        if (page.length === 0) return;
+        after = Number(page[page.length - 1]?.id);
+        yield page.map((r) => ({ ...r, id: Number(r.id), prevHash: r.prev_hash }));
+        // better-sqlite3 reads synchronously: let requests in between pages.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return verifyAuditChain(pages(), anchor);
+  });
+}
+
+/**
+ * Removes up to `limit` of the oldest rows written before `before` (ISO time), as a prefix of the
+ * chain (it stops at the first younger row) and never the newest row (the head new rows follow);
+ * records the last removed row's hash as the anchor the oldest kept row is checked against, in the
+ * same transaction. Returns how many rows went.
+ *
+ * @example
+ * ```ts
+ * while ((await pruneAudit(db, "sqlite", cutoff, 500)) === 500);
+ * ```
+ */
+export async function pruneAudit(db: Kysely<BrokerDatabase>, dialect: StoreDialect, before: string, limit: number): Promise<number> {
+  return db.connection().execute(async (conn) => {
+    await sql.raw(dialect === "sqlite" ? "BEGIN IMMEDIATE" : `BEGIN; SELECT pg_advisory_xact_lock(${PRUNE_LOCK_KEY})`).execute(conn);
+    try {
+      const oldest = await conn.selectFrom("audit").select(["id", "time", "hash"]).orderBy("id").limit(limit + 1).execute();
+      const head = await headOf(conn);
+      let last: { id: number; hash: string | null } | undefined;
+      let count = 0;
+      for (const r of oldest.slice(0, limit)) {
+        if (r.time >= before || Number(r.id) === head?.id) break;
+        last = { id: Number(r.id), hash: r.hash };
+        count += 1;
+      }
+      if (last !== undefined && last.hash !== null) {
+        await conn.deleteFrom("audit").where("id", "<=", last.id).execute();
+        const exists = await conn.selectFrom("kubeiam_meta").select("key").where("key", "=", AUDIT_ANCHOR_KEY).executeTakeFirst();
+        if (exists === undefined) await conn.insertInto("kubeiam_meta").values({ key: AUDIT_ANCHOR_KEY, value: last.hash }).execute();
+        else await conn.updateTable("kubeiam_meta").set({ value: last.hash }).where("key", "=", AUDIT_ANCHOR_KEY).execute();
+      } else {
+        count = 0;
+      }
+      await sql.raw("COMMIT").execute(conn);
+      return count;
+    } catch (error) {
+      await sql.raw("ROLLBACK").execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}
