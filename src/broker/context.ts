@@ -20,8 +20,10 @@ export interface BrokerContext {
   cloud: CloudGateway;
   /** Parsed locators per cluster row (checked against the row on each use). */
   locators: ClusterLocatorCache;
-  /** The master key (32 bytes): seals and opens cloud secrets. */
+  /** The master key (32 bytes): seals cloud secrets, and opens them. */
   masterKey: Buffer;
+  /** The whole keyring, the sealing key first: opens what any of them sealed (rotation). */
+  masterKeys: readonly Buffer[];
   metrics: BrokerMetrics;
   failedAuth: FailedAuthLimiter;
   /** Present when `serve --rate-limit N` was given. */

@@ -73,14 +73,15 @@ export function sealCredential(masterKey: Buffer, id: string, secrets: Credentia
 }
 
 /**
- * Opens a stored credential's secrets (throws `CredentialsError` when they were sealed for another row or key).
+ * Opens a stored credential's secrets with the master key or keyring (throws `CredentialsError` when
+ * they were sealed for another row, or under a key the keyring lacks).
  *
  * @example
  * ```ts
- * const { secrets } = openCredential(masterKey, row);
+ * const { secrets } = openCredential(ctx.masterKeys, row);
  * ```
  */
-export function openCredential(masterKey: Buffer, row: StoredCredential): CredentialSecrets {
+export function openCredential(masterKey: Buffer | readonly Buffer[], row: StoredCredential): CredentialSecrets {
   // The plaintext was checked by the engine before sealing, and GCM proves it unchanged since.
   return { provider: row.provider, secrets: JSON.parse(openSealed(masterKey, row.sealed, credentialAad(row.id, row.provider))) as unknown };
 }

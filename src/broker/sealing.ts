@@ -1,17 +1,23 @@
 /**
  * Sealing of cloud secrets at rest: AES-256-GCM under the master key, with the row's identity as
  * associated data (a sealed value copied to another row does not open), and a key check value that
- * tells whether a database was sealed under this master key without opening anything.
+ * tells whether a database was sealed under this master key without opening anything. The master key
+ * may be a keyring ("new,old"): the first key seals, every key opens, and each sealed value names the
+ * key that sealed it (its key id), so a rotation knows what is left to re-seal.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { CredentialsError } from "../lib/errors.js";
 
-/** The prefix of every sealed value: format version 1 (AES-256-GCM, 96-bit IV, 128-bit tag). */
+/** Format version 1 (AES-256-GCM, 96-bit IV, 128-bit tag): `v1.<iv>.<ct>.<tag>`, read only now. */
 const SEALED_V1 = "v1";
+/** Format version 2: version 1 with the sealing key's id in front, `v2.<key id>.<iv>.<ct>.<tag>`. */
+const SEALED_V2 = "v2";
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** What the key check value is an HMAC of; changing it would orphan every database. */
 const KEY_CHECK_LABEL = "kubeiam broker master key check v1";
+/** What a key id is an HMAC of. */
+const KEY_ID_LABEL = "kubeiam broker master key id v1";
 
 /**
  * Reads a master key given as Base64 (standard or URL-safe, padded or not): exactly 32 bytes.
@@ -34,8 +40,42 @@ export function parseMasterKey(text: string, source = "the master key"): Buffer 
 }
 
 /**
- * Seals a secret: `v1.<iv>.<ciphertext>.<tag>`, each part Base64url. `aad` names the row the value
- * belongs to (for example `credential:<id>:ncp`); opening it under another name fails.
+ * Parses a master keyring: one or more keys as {@link parseMasterKey} reads them, separated by
+ * commas (`new,old`). The first seals; all open. The same key twice is refused.
+ *
+ * @example
+ * ```ts
+ * const [sealing, ...retired] = parseMasterKeyring(process.env.KUBEIAM_MASTER_KEY ?? "");
+ * ```
+ */
+export function parseMasterKeyring(text: string, source = "the master key"): Buffer[] {
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.length > 1 && parts.some((p) => p === "")) {
+    throw new CredentialsError(`${source} has an empty entry in its keyring: write the keys separated by single commas, the sealing key first ("NEW,OLD")`);
+  }
+  const keys = parts.map((p, i) => parseMasterKey(p, parts.length === 1 ? source : `key ${i + 1} of ${source}`));
+  const ids = keys.map(masterKeyId);
+  const twice = ids.findIndex((id, i) => ids.indexOf(id) !== i);
+  if (twice >= 0) throw new CredentialsError(`key ${twice + 1} of ${source} repeats an earlier one: list each key once, the sealing key first`);
+  return keys;
+}
+
+/**
+ * A master key's id: the first 8 bytes of HMAC-SHA256(key, "kubeiam broker master key id v1"),
+ * hex. Sealed values carry it; it reveals nothing of the key.
+ *
+ * @example
+ * ```ts
+ * masterKeyId(key); // "3f0a9c…" (16 hex digits)
+ * ```
+ */
+export function masterKeyId(key: Buffer): string {
+  return createHmac("sha256", key).update(KEY_ID_LABEL, "utf8").digest("hex").slice(0, 16);
+}
+
+/**
+ * Seals a secret: `v2.<key id>.<iv>.<ciphertext>.<tag>`, the last three Base64url. `aad` names the
+ * row the value belongs to (for example `credential:<id>:ncp`); opening it under another name fails.
  *
  * @example
  * ```ts
@@ -48,37 +88,71 @@ export function sealSecret(key: Buffer, plaintext: string | Buffer, aad: string 
   const cipher = createCipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(typeof aad === "string" ? Buffer.from(aad, "utf8") : aad);
   const ct = Buffer.concat([cipher.update(typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : plaintext), cipher.final()]);
-  return [SEALED_V1, iv.toString("base64url"), ct.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
+  return [SEALED_V2, masterKeyId(key), iv.toString("base64url"), ct.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
 }
 
 /**
- * Opens a value sealed by {@link sealSecret} for the same `aad`. Throws {@link CredentialsError}
- * (never showing the value) when the key, the row or the bytes differ.
+ * The id of the key a value was sealed under, or `undefined` for a version 1 value (sealed before
+ * key ids, under the key the database's key check names).
  *
  * @example
  * ```ts
- * const secrets = JSON.parse(openSealed(masterKey, row.sealed, `credential:${row.id}:ncp`));
+ * if (sealedKeyId(row.sealed) !== masterKeyId(keys[0])) needsRekey.push(row.name);
  * ```
  */
-export function openSealed(key: Buffer, sealed: string, aad: string): string {
+export function sealedKeyId(sealed: string): string | undefined {
   const parts = sealed.split(".");
-  const [version, ivText, ctText, tagText] = parts;
-  if (parts.length !== 4 || version !== SEALED_V1 || ivText === undefined || ctText === undefined || tagText === undefined) {
-    throw new CredentialsError(`a sealed value for ${aad} is not in the v1 format: the database was changed by hand`);
+  return parts[0] === SEALED_V2 && parts.length === 5 ? parts[1] : undefined;
+}
+
+/**
+ * Opens a value sealed by {@link sealSecret} for the same `aad`, with the key of the keyring whose
+ * id it names (a version 1 value: each key in turn). Throws {@link CredentialsError} (never showing
+ * the value) when the key is not in the keyring, or the key, the row or the bytes differ.
+ *
+ * @example
+ * ```ts
+ * const secrets = JSON.parse(openSealed([newKey, oldKey], row.sealed, `credential:${row.id}:ncp`));
+ * ```
+ */
+export function openSealed(keys: Buffer | readonly Buffer[], sealed: string, aad: string): string {
+  const ring = Buffer.isBuffer(keys) ? [keys] : keys;
+  const parts = sealed.split(".");
+  let candidates: readonly Buffer[] = ring;
+  let body: (string | undefined)[];
+  if (parts[0] === SEALED_V2 && parts.length === 5) {
+    const kid = parts[1];
+    candidates = ring.filter((k) => masterKeyId(k) === kid);
+    if (candidates.length === 0) {
+      throw new CredentialsError(`the sealed value for ${aad} was sealed under master key id ${kid ?? "?"}, which is not in the keyring: add that key after the sealing one (KUBEIAM_MASTER_KEY="NEW,OLD")`);
+    }
+    body = parts.slice(2);
+  } else if (parts[0] === SEALED_V1 && parts.length === 4) {
+    body = parts.slice(1);
+  } else {
+    throw new CredentialsError(`a sealed value for ${aad} is not in the v1 or v2 format: the database was changed by hand`);
+  }
+  const [ivText, ctText, tagText] = body;
+  if (ivText === undefined || ctText === undefined || tagText === undefined) {
+    throw new CredentialsError(`a sealed value for ${aad} is damaged: the database was changed by hand`);
   }
   const iv = Buffer.from(ivText, "base64url");
   const tag = Buffer.from(tagText, "base64url");
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
     throw new CredentialsError(`a sealed value for ${aad} is damaged: the database was changed by hand`);
   }
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(aad, "utf8"));
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(Buffer.from(ctText, "base64url")), decipher.final()]).toString("utf8");
-  } catch (cause) {
-    throw new CredentialsError(`the sealed value for ${aad} does not open under this master key, or belongs to another row`, { cause });
+  let cause: unknown;
+  for (const key of candidates) {
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(Buffer.from(aad, "utf8"));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(Buffer.from(ctText, "base64url")), decipher.final()]).toString("utf8");
+    } catch (error) {
+      cause = error;
+    }
   }
+  throw new CredentialsError(`the sealed value for ${aad} does not open under this master key, or belongs to another row`, { cause });
 }
 
 /**

@@ -12,9 +12,9 @@ import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js"
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import type { OidcSettings } from "./oidc.js";
-import { keyCheckValue, parseMasterKey } from "./sealing.js";
+import { keyCheckValue, masterKeyId, parseMasterKeyring } from "./sealing.js";
 import { migrateStore } from "./store/migrations.js";
-import { makeFoldersSync, openStore, parseStoreLocation, storeProblem, type OpenStore } from "./store/open.js";
+import { makeFoldersSync, openStore, parseStoreLocation, storeProblem, type OpenStore, type StoreLocation } from "./store/open.js";
 import { BrokerStore } from "./store/store.js";
 import { hashBrokerToken, newBrokerToken } from "./tokens.js";
 
@@ -100,10 +100,11 @@ function readTlsFile(flag: string, path: string): Buffer {
 }
 
 /**
- * Reads the master key file, or creates it (0600, random) when `mayCreate` (the first start of an
+ * Reads the master key file (a key, or a keyring "new,old"), or creates it (0600, random) when
+ * `mayCreate` (the first start of an
  * embedded store). Like ssh with a private key, a key file that others may read is refused.
  */
-function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" | "postgres"): Buffer {
+function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" | "postgres"): Buffer[] {
   if (existsSync(path)) {
     let text: string;
     let mode: number;
@@ -116,7 +117,7 @@ function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" |
     if ((mode & 0o077) !== 0) {
       throw new CredentialsError(`the master key file ${path} may be read by others (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): make it the owner's only with 'chmod 600 ${path}'`);
     }
-    return parseMasterKey(text, `the master key file ${path}`);
+    return parseMasterKeyring(text, `the master key file ${path}`);
   }
   if (!mayCreate) {
     if (dialect === "postgres") {
@@ -140,7 +141,27 @@ function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" |
     closeSync(fd);
   }
   renameSync(tmp, path);
-  return key;
+  return [key];
+}
+
+/**
+ * The master keyring for a store, as `serve` and `serve rekey` take it: `KUBEIAM_MASTER_KEY` (one key
+ * or "new,old"), which wins, else the key file (the same forms; `~/.kubeiam/master.key` by default,
+ * created on the first start of an embedded store when `mayCreate`). PostgreSQL needs it given.
+ *
+ * @example
+ * ```ts
+ * const [sealing, ...retired] = masterKeyringFor({ masterKey: env.KUBEIAM_MASTER_KEY, home }, location, true);
+ * ```
+ */
+export function masterKeyringFor(options: { masterKey?: string; masterKeyFile?: string; home: string }, location: StoreLocation, mayCreate: boolean): Buffer[] {
+  if (options.masterKey !== undefined && options.masterKey !== "") return parseMasterKeyring(options.masterKey, "KUBEIAM_MASTER_KEY");
+  if (location.dialect === "postgres" && options.masterKeyFile === undefined) {
+    throw new CredentialsError("serve: a PostgreSQL store needs the master key that every instance shares: set KUBEIAM_MASTER_KEY or give --master-key-file");
+  }
+  const file = options.masterKeyFile ?? join(options.home, ".kubeiam", "master.key");
+  const newStore = location.dialect === "sqlite" && (!existsSync(location.path) || statSync(location.path).size === 0);
+  return masterKeyFromFile(file, mayCreate && newStore, location.dialect);
 }
 
 /** `scheme://host[:port]` from a Host header, when it is a plain host name or address. */
@@ -173,16 +194,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     throw new UsageError("serve: --rate-limit takes a whole number of token requests per user per second, at least 1");
   }
   const location = parseStoreLocation(options.db ?? "sqlite:~/.kubeiam/broker.db", { home: options.home, cwd: options.cwd });
-  let masterKey: Buffer;
-  if (options.masterKey !== undefined && options.masterKey !== "") {
-    masterKey = parseMasterKey(options.masterKey, "KUBEIAM_MASTER_KEY");
-  } else if (location.dialect === "postgres" && options.masterKeyFile === undefined) {
-    throw new CredentialsError("serve: a PostgreSQL store needs the master key that every instance shares: set KUBEIAM_MASTER_KEY or give --master-key-file");
-  } else {
-    const file = options.masterKeyFile ?? join(options.home, ".kubeiam", "master.key");
-    const newStore = location.dialect === "sqlite" && (!existsSync(location.path) || statSync(location.path).size === 0);
-    masterKey = masterKeyFromFile(file, newStore, location.dialect);
-  }
+  const keyring = masterKeyringFor(options, location, true);
+  const masterKey = keyring[0] as Buffer;
 
   // The identity provider's discovery document and keys, before anything opens: a wrong issuer or an
   // unreachable provider is one line at start, not a failure at the first sign-in.
@@ -196,6 +209,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     const migrated = await migrateStore(store.db, {
       dialect: store.dialect,
       keyCheck: keyCheckValue(masterKey),
+      keyChecks: keyring.map(keyCheckValue),
+      keyIds: keyring.map(masterKeyId),
       bootstrapTokenHash: hashBrokerToken(bootstrap),
       now: new Date(now()),
     }).catch((error: unknown) => {
@@ -210,6 +225,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     const built = await createBrokerApp({
       store: new BrokerStore(store.db, store.dialect, { snapshot: store.snapshot, ...(store.auditSink === undefined ? {} : { auditSink: store.auditSink }) }),
       masterKey,
+      retiredKeys: keyring.slice(1),
       publicUrl: (req) => options.publicUrl ?? (wildcard && req !== undefined ? hostUrl(scheme, req.headers.host) : undefined) ?? url,
       now,
       ...(options.instance === undefined ? {} : { instance: options.instance }),

@@ -26,7 +26,10 @@ export const BODY_LIMIT = 64 * 1024;
 /** Options of {@link createBrokerApp}. */
 export interface BrokerAppOptions {
   store: BrokerStore;
+  /** The sealing key. */
   masterKey: Buffer;
+  /** Keys that only open (a rotation's old keys), after the sealing one in the keyring. */
+  retiredKeys?: readonly Buffer[];
   /** This instance's name in audit rows; a random one by default. */
   instance?: string;
   /** The URL users reach the broker at, perhaps per request; a function since the port is known only after listen. */
@@ -168,6 +171,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     cloud: new CloudGateway({ ...options.cloud, now }),
     locators: new ClusterLocatorCache(),
     masterKey: options.masterKey,
+    masterKeys: [options.masterKey, ...(options.retiredKeys ?? [])],
     metrics,
     failedAuth,
     tokenRate,

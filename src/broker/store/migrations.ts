@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
 import { CredentialsError } from "../../lib/errors.js";
+import { sealedKeyId } from "../sealing.js";
 import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase } from "./schema.js";
@@ -172,8 +173,15 @@ const PG_LOCK_KEY = "30230046052198765";
 /** What {@link migrateStore} needs besides the database. */
 export interface MigrateInput {
   dialect: StoreDialect;
-  /** The master key's check value; stored on the first start, compared on every later one. */
+  /** The (sealing) master key's check value; stored on the first start, compared on every later one. */
   keyCheck: string;
+  /**
+   * Every key of the keyring's check values (the sealing key's first), when the master key is a
+   * keyring: the stored check may be any of them, and each credential's key id must be among them.
+   */
+  keyChecks?: string[];
+  /** Every key of the keyring's ids ({@link masterKeyId}): when given, a credential sealed under another key refuses the start. */
+  keyIds?: string[];
   /** The digest of a token for the bootstrap admin, used only when the store has no user yet. */
   bootstrapTokenHash: string;
   /** The bootstrap admin's name. */
@@ -215,8 +223,18 @@ export async function migrateStore(db: Kysely<BrokerDatabase>, input: MigrateInp
         );
       }
       const stored = meta.get("key_check");
-      if (stored !== undefined && stored !== input.keyCheck) {
-        throw new CredentialsError("the database's keys were sealed under another master key: start with the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file)");
+      const checks = input.keyChecks ?? [input.keyCheck];
+      if (stored !== undefined && stored !== input.keyCheck && !checks.includes(stored)) {
+        throw new CredentialsError("the database's keys were sealed under another master key: start with the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file), or, after 'kubeiam serve rekey', the key it re-sealed under");
+      }
+      if (input.keyIds !== undefined && current > 0) {
+        // A keyring that lost a key still in use (a value sealed under it since): refused before serving.
+        for (const c of await conn.selectFrom("credentials").select(["name", "sealed"]).orderBy("name").execute()) {
+          const kid = sealedKeyId(c.sealed);
+          if (kid !== undefined && !input.keyIds.includes(kid)) {
+            throw new CredentialsError(`credential ${c.name} was sealed under master key id ${kid}, which the master keyring lacks: put that key back in it (KUBEIAM_MASTER_KEY="NEW,OLD") until 'kubeiam serve rekey' has re-sealed everything`);
+          }
+        }
       }
       const applied: number[] = [];
       const target = input.upTo ?? SCHEMA_VERSION;

@@ -1,0 +1,85 @@
+/**
+ * `kubeiam serve rekey`: re-seals every credential under the first key of the master keyring, in one
+ * transaction, while brokers holding the keyring keep serving; prints the count.
+ */
+import { existsSync } from "node:fs";
+import { UsageError } from "../../lib/errors.js";
+import { parseFlags, type CliContext, type Command } from "../context.js";
+
+const FLAGS = {
+  db: { type: "string" },
+  "master-key-file": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * The `serve rekey` command.
+ *
+ * @example
+ * ```ts
+ * await serveRekeyCommand.run(["--db", "postgres://kubeiam@db/kubeiam"], ctx); // KUBEIAM_MASTER_KEY="NEW,OLD"
+ * ```
+ */
+export const serveRekeyCommand: Command = {
+  options: { "": FLAGS },
+  summary: "re-seal every cloud credential under the first key of the master keyring",
+  help: `Re-seals every credential under the first key of the master keyring, in one transaction,
+and records that key as the one the database is sealed under. Brokers keep serving meanwhile as
+long as they hold the keyring (the first key seals, every key opens).
+
+Usage:
+  kubeiam serve rekey [--db URL] [--master-key-file FILE]
+
+Rotation, step by step:
+  1. Give every instance the keyring NEW,OLD (KUBEIAM_MASTER_KEY="NEW,OLD", or the key file with
+     that one line) and restart them one by one; new credentials are sealed under NEW from then on.
+  2. Run 'kubeiam serve rekey' once with the same keyring: it prints how many it re-sealed.
+  3. Remove OLD from the keyring. A start with OLD alone is refused from now on.
+
+Flags:
+  --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://… (or KUBEIAM_DB)
+  --master-key-file F    the keyring, when KUBEIAM_MASTER_KEY is not set (default ~/.kubeiam/master.key)
+  -h, --help             this help
+`,
+  async run(args: string[], ctx: CliContext): Promise<number> {
+    const { values } = parseFlags("serve rekey", args, FLAGS);
+    const home = ctx.env.HOME;
+    if (home === undefined || home === "") throw new UsageError("serve rekey: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
+    for (const flag of ["db", "master-key-file"] as const) {
+      if (values[flag] !== undefined && values[flag].trim() === "") throw new UsageError(`serve rekey: --${flag} is empty: give a value or leave the flag out`);
+    }
+    const { parseStoreLocation, openStore } = await import("../../broker/store/open.js");
+    const { masterKeyringFor } = await import("../../broker/serve.js");
+    const { rekeyStore } = await import("../../broker/rekey.js");
+    const { BrokerStore } = await import("../../broker/store/store.js");
+    const location = parseStoreLocation(values.db ?? (ctx.env.KUBEIAM_DB === "" ? undefined : ctx.env.KUBEIAM_DB) ?? "sqlite:~/.kubeiam/broker.db", { home, cwd: process.cwd() });
+    if (location.dialect === "sqlite" && !existsSync(location.path)) {
+      throw new UsageError(`serve rekey: there is no database at ${location.path}: give the broker's --db`);
+    }
+    const keys = masterKeyringFor(
+      {
+        home,
+        ...(ctx.env.KUBEIAM_MASTER_KEY === undefined ? {} : { masterKey: ctx.env.KUBEIAM_MASTER_KEY }),
+        ...(values["master-key-file"] === undefined ? {} : { masterKeyFile: values["master-key-file"] }),
+      },
+      location,
+      false,
+    );
+    const store = await openStore(location, { poolSize: 1 });
+    try {
+      const r = await rekeyStore(store.db, store.dialect, keys);
+      // The trail says when the keys changed, like every other admin change.
+      await new BrokerStore(store.db, store.dialect, store.auditSink === undefined ? {} : { auditSink: store.auditSink }).insertAudit([
+        { time: new Date(ctx.now()).toISOString(), actor: "(serve rekey)", action: "master_key.rekey", outcome: "ok", instance: "rekey", reason: `resealed ${r.resealed}, key id ${r.keyId}` },
+      ]);
+      ctx.out(`${JSON.stringify(r)}\n`);
+      ctx.err(
+        `${ctx.programName}: ${r.resealed} credential${r.resealed === 1 ? "" : "s"} re-sealed under master key id ${r.keyId} (${r.unchanged} already were); ` +
+          `once every instance runs with this key first, the other keys may leave the keyring\n`,
+      );
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
