@@ -36,6 +36,12 @@ function dbUrlHasPassword(value: string): boolean {
   }
 }
 
+/** `serve rekey` and `serve backup`: operations on a broker's store, loaded only when run. */
+const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
+  rekey: async () => (await import("./serve/rekey.js")).serveRekeyCommand,
+  backup: async () => (await import("./serve/backup.js")).serveBackupCommand,
+};
+
 function nonEmpty(flag: string, value: string | undefined): string | undefined {
   if (value !== undefined && value.trim() === "") throw new UsageError(`serve: --${flag} is empty: give a value or leave the flag out`);
   return value;
@@ -101,6 +107,7 @@ async function oidcSettings(values: Record<string, string | boolean | undefined>
  */
 export const serveCommand: Command = {
   options: { "": FLAGS },
+  subcommands: SUBCOMMANDS,
   summary: "run the credential broker: holds cloud keys, hands out cluster tokens per user and grant",
   help: `Runs the kubeiam broker: it holds cloud keys (sealed at rest), and hands each user the cluster
 tokens their grants allow, writing an audit row for every answer.
@@ -110,6 +117,8 @@ Usage:
         [--public-url URL] [--insecure-http] [--rate-limit N]
         [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file F] [--oidc-username-claim C]
          [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]
+  serve rekey [--db URL] [--master-key-file FILE]   re-seal every credential under the keyring's first key
+  serve backup [--db sqlite:PATH] --to FILE          copy the embedded store while it serves (0600)
 
 Flags:
   --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://user@host:5432/db;
@@ -119,7 +128,8 @@ Flags:
   --tls-cert, --tls-key  serve HTTPS with this PEM certificate and key (required off loopback)
   --master-key-file F    the master key (32 bytes, Base64); KUBEIAM_MASTER_KEY wins. Default
                          ~/.kubeiam/master.key, created on the first start of an embedded store;
-                         with PostgreSQL it must be given, the same for every instance
+                         with PostgreSQL it must be given, the same for every instance. Either may
+                         hold a keyring NEW,OLD: the first key seals, every key opens ('serve rekey')
   --public-url URL       the URL users reach the broker at, written into kubeconfigs
   --insecure-http        allow plain HTTP off loopback (only behind a TLS proxy)
   --rate-limit N         token requests per user per second (off by default)
@@ -145,6 +155,8 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
   // Draining connections (and, for the broker, flushing audit rows) may take more than half a second.
   stopGraceMs: 10_000,
   async run(args: string[], ctx: CliContext): Promise<number> {
+    const sub = args[0] === undefined ? undefined : SUBCOMMANDS[args[0]];
+    if (sub !== undefined) return (await (await sub()).run(args.slice(1), ctx)) ?? 0;
     const { values } = parseFlags("serve", args, FLAGS);
     let rateLimit: number | undefined;
     const rl = nonEmpty("rate-limit", values["rate-limit"]);
