@@ -1,5 +1,5 @@
 /**
- * Master-key rotation: every credential re-sealed under the keyring's first key in one transaction,
+ * Master-key rotation: every credential (and sign-in session's IdP refresh token) re-sealed under the keyring's first key in one transaction,
  * and the database's key check moved to that key, while instances holding the keyring keep serving
  * (they open values of either key; see sealing.ts).
  */
@@ -70,6 +70,20 @@ export async function rekeyStore(db: Kysely<BrokerDatabase>, dialect: StoreDiale
         }
         await conn.updateTable("credentials").set({ sealed: sealSecret(sealing, plaintext, aad) }).where("id", "=", row.id).execute();
         resealed += 1;
+      }
+      // The identity provider's refresh tokens kept with sessions (sessions.ts), sealed the same way.
+      let sq = conn.selectFrom("sessions").select(["id", "idp_refresh"]).where("idp_refresh", "is not", null);
+      if (dialect === "postgres") sq = sq.forUpdate();
+      for (const row of await sq.execute()) {
+        if (row.idp_refresh === null || sealedKeyId(row.idp_refresh) === keyId) continue;
+        const aad = `session:${row.id}`;
+        let plaintext: string;
+        try {
+          plaintext = openSealed(keys, row.idp_refresh, aad);
+        } catch (cause) {
+          throw new CredentialsError("a sign-in session does not open under any key of the keyring: add the key it was sealed with after the new one, then rekey again (nothing was changed)", { cause });
+        }
+        await conn.updateTable("sessions").set({ idp_refresh: sealSecret(sealing, plaintext, aad) }).where("id", "=", row.id).execute();
       }
       const check = keyCheckValue(sealing);
       if (stored === undefined) await conn.insertInto("kubeiam_meta").values({ key: "key_check", value: check }).execute();

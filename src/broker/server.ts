@@ -109,6 +109,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
    */
   const sessions = new SessionService(store.db, {
     masterKey: options.masterKey,
+    ...(options.retiredKeys === undefined ? {} : { retiredKeys: options.retiredKeys }),
     now,
     ...(options.sessionTtlMs === undefined ? {} : { ttlMs: options.sessionTtlMs }),
     ...(options.sessionMaxMs === undefined ? {} : { maxMs: options.sessionMaxMs }),

@@ -128,6 +128,8 @@ export interface SessionServiceOptions {
   maxMs?: number;
   /** The master key (seals the IdP's refresh token). */
   masterKey: Buffer;
+  /** Keys that only open (a rotation's old keys; see sealing.ts). */
+  retiredKeys?: readonly Buffer[];
   now: () => number;
 }
 
@@ -156,6 +158,7 @@ export class SessionService {
   /** A session's hard end after it began, ms. */
   readonly maxMs: number;
   readonly #masterKey: Buffer;
+  readonly #openingKeys: readonly Buffer[];
   readonly #now: () => number;
   readonly #byAccessHash;
 
@@ -164,6 +167,7 @@ export class SessionService {
     this.ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
     this.maxMs = options.maxMs ?? DEFAULT_SESSION_MAX_MS;
     this.#masterKey = options.masterKey;
+    this.#openingKeys = [options.masterKey, ...(options.retiredKeys ?? [])];
     this.#now = options.now;
     this.#byAccessHash = reusableQuery((hash, now) =>
       db
@@ -236,7 +240,7 @@ export class SessionService {
       role: r.role as BrokerRole,
       groups: parseGroups(r.groups),
       refreshHash: r.refresh_hash,
-      idpRefreshToken: r.idp_refresh === null ? undefined : openSealed(this.#masterKey, r.idp_refresh, `session:${r.id}`),
+      idpRefreshToken: r.idp_refresh === null ? undefined : openSealed(this.#openingKeys, r.idp_refresh, `session:${r.id}`),
       endsAt: new Date(r.ends_at),
     };
   }
