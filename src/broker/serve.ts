@@ -9,6 +9,7 @@ import { existsSync, openSync, readFileSync, statSync, writeSync, closeSync, ren
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js";
+import type { AuditPruner } from "./audit-retention.js";
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import type { OidcSettings } from "./oidc.js";
@@ -39,6 +40,10 @@ export interface StartBrokerOptions {
   insecureHttp?: boolean;
   /** Token requests per user per second. */
   rateLimit?: number;
+  /** Audit rows older than this (ms) are removed in small batches off the request path; kept forever when absent. */
+  auditRetentionMs?: number;
+  /** How often a retention pass runs (tests); see AuditPruner. */
+  auditPruneIntervalMs?: number;
   /** The home folder for `~`. */
   home: string;
   /** The folder relative paths start from. */
@@ -252,6 +257,19 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
     const running = app;
     const ctx = built.ctx;
+    let pruner: AuditPruner | undefined;
+    if (options.auditRetentionMs !== undefined) {
+      const { AuditPruner } = await import("./audit-retention.js");
+      const log = running.log;
+      pruner = new AuditPruner(ctx.store, {
+        retentionMs: options.auditRetentionMs,
+        now,
+        ...(options.auditPruneIntervalMs === undefined ? {} : { intervalMs: options.auditPruneIntervalMs }),
+        onPruned: (rows) => log.info({ rows }, "audit retention: old rows removed"),
+        onError: (e) => log.warn({ err: { type: (e as Error).name, message: (e as Error).message } }, "audit retention: a pass failed; the next one tries again"),
+      });
+      pruner.start();
+    }
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -261,6 +279,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       ctx,
       close: () =>
         (closing ??= (async () => {
+          await pruner?.stop();
           await running.close();
           await ctx.audit.flush();
           await store.close();

@@ -23,6 +23,7 @@ const FLAGS = {
   "oidc-scopes": { type: "string" },
   "session-ttl": { type: "string" },
   "session-max": { type: "string" },
+  "audit-retention": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -114,7 +115,7 @@ tokens their grants allow, writing an audit row for every answer.
 
 Usage:
   serve [--db URL] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]
-        [--public-url URL] [--insecure-http] [--rate-limit N]
+        [--public-url URL] [--insecure-http] [--rate-limit N] [--audit-retention DURATION]
         [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file F] [--oidc-username-claim C]
          [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]
   serve rekey [--db URL] [--master-key-file FILE]   re-seal every credential under the keyring's first key
@@ -133,6 +134,8 @@ Flags:
   --public-url URL       the URL users reach the broker at, written into kubeconfigs
   --insecure-http        allow plain HTTP off loopback (only behind a TLS proxy)
   --rate-limit N         token requests per user per second (off by default)
+  --audit-retention D    remove audit rows older than D (90d, 12h, 30m…) in small batches; the
+                         trail still verifies across the cut (off by default: kept forever)
   -h, --help             this help
 
 Signing in through the organisation's identity provider (OpenID Connect; the broker's redirect URI,
@@ -172,6 +175,8 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
       throw new UsageError("serve: --session-ttl is longer than --session-max: an access token cannot outlive its session");
     }
     const oidc = await oidcSettings(values, ctx);
+    const retention = nonEmpty("audit-retention", values["audit-retention"]);
+    const auditRetentionMs = retention === undefined ? undefined : (await import("../broker/audit-retention.js")).parseRetention(retention);
     const home = ctx.env.HOME;
     if (home === undefined || home === "") throw new UsageError("serve: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
     const { startBroker } = await import("../broker/serve.js");
@@ -197,6 +202,7 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
       ...(sessionTtlMs === undefined ? {} : { sessionTtlMs }),
       ...(sessionMaxMs === undefined ? {} : { sessionMaxMs }),
       ...(oidc === undefined ? {} : { oidc }),
+      ...(auditRetentionMs === undefined ? {} : { auditRetentionMs }),
       cloud: {
         env: ctx.env,
         ...(ctx.env.AWS_ENDPOINT_URL_EKS === undefined ? {} : { eksEndpoint: ctx.env.AWS_ENDPOINT_URL_EKS }),

@@ -1,0 +1,113 @@
+/**
+ * Audit retention (`serve --audit-retention DURATION`): rows older than the retention are removed in
+ * small batches on a timer, off the request path, each batch its own short transaction that keeps the
+ * trail verifiable across the cut (see store/audit-store.ts `pruneAudit`).
+ */
+import { UsageError } from "../lib/errors.js";
+
+/** Rows removed per transaction: short enough that appends hardly wait for one. */
+export const PRUNE_BATCH = 500;
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses a retention such as `90d`, `12h`, `30m` or `45s` into milliseconds.
+ *
+ * @example
+ * ```ts
+ * parseRetention("90d"); // 7776000000
+ * ```
+ */
+export function parseRetention(text: string, flag = "--audit-retention"): number {
+  const m = /^(\d{1,9})(s|m|h|d)$/.exec(text.trim());
+  const n = Number(m?.[1]);
+  const unit = UNITS[m?.[2] ?? ""];
+  if (m === null || unit === undefined || n < 1) {
+    throw new UsageError(`serve: ${flag} ${JSON.stringify(text)} is not a duration: write a whole number and a unit, s, m, h or d (for example 90d)`);
+  }
+  return n * unit;
+}
+
+/** What the pruner needs of the store. */
+export interface PrunableStore {
+  pruneAudit(before: string, limit: number): Promise<number>;
+}
+
+/** Options of {@link AuditPruner}. */
+export interface AuditPrunerOptions {
+  retentionMs: number;
+  /** How often a pass runs; a minute, or half the retention when that is shorter (at least a second). */
+  intervalMs?: number;
+  /** The pause between two batches of one pass, so appends and requests go first. */
+  pauseMs?: number;
+  now: () => number;
+  /** Told about a failed pass (the next pass tries again). */
+  onError?: (error: unknown) => void;
+  /** Told how many rows a pass removed, when it removed any. */
+  onPruned?: (rows: number) => void;
+}
+
+/**
+ * Runs retention passes on a timer until stopped.
+ *
+ * @example
+ * ```ts
+ * const pruner = new AuditPruner(store, { retentionMs: parseRetention("90d"), now: Date.now });
+ * pruner.start();
+ * await pruner.stop();
+ * ```
+ */
+export class AuditPruner {
+  readonly #store: PrunableStore;
+  readonly #options: AuditPrunerOptions;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #pass: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(store: PrunableStore, options: AuditPrunerOptions) {
+    this.#store = store;
+    this.#options = options;
+    this.#intervalMs = options.intervalMs ?? Math.max(1_000, Math.min(60_000, Math.floor(options.retentionMs / 2)));
+  }
+
+  /** Schedules passes: the first soon after start, then every interval. */
+  start(): void {
+    this.#schedule(Math.min(this.#intervalMs, 1_000));
+  }
+
+  /** One pass now: batches until one comes back short. Resolves with the rows removed. */
+  async runOnce(): Promise<number> {
+    const cutoff = new Date(this.#options.now() - this.#options.retentionMs).toISOString();
+    let total = 0;
+    while (!this.#stopped) {
+      const n = await this.#store.pruneAudit(cutoff, PRUNE_BATCH);
+      total += n;
+      if (n < PRUNE_BATCH) break;
+      await new Promise((r) => setTimeout(r, this.#options.pauseMs ?? 20).unref());
+    }
+    return total;
+  }
+
+  /** Stops scheduling and waits for a pass in progress (it ends after its current batch). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#pass;
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#pass = this.runOnce().then(
+        (n) => {
+          if (n > 0) this.#options.onPruned?.(n);
+        },
+        (error: unknown) => this.#options.onError?.(error),
+      );
+      void this.#pass.finally(() => this.#schedule(this.#intervalMs));
+    }, delay);
+    // Only requests keep a broker alive, not its housekeeping.
+    this.#timer.unref();
+  }
+}
