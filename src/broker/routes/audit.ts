@@ -22,7 +22,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
     {
       config: { access: { role: "admin", audit: "audit.read", doing: "reading the audit trail" } },
       schema: {
-        summary: "The audit trail, newest first; filter by user or cluster, page back with before",
+        summary: "The audit trail, newest first; filter by user or cluster, page back with before, or forward (oldest first) with after",
         querystring: {
           type: "object",
           additionalProperties: false,
@@ -60,10 +60,25 @@ export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
     },
   );
 
-  app.get("/v1/audit/verify", async (req) => {
-    const caller = await ctx.authenticate(req);
-    await ctx.requireAdmin(req, caller, "verifying the audit trail");
-    const result = await ctx.store.verifyAudit();
-    return result.ok ? { ok: true, entries: result.entries } : { ok: false, firstBad: result.firstBad, reason: result.reason };
-  });
+  app.get(
+    "/v1/audit/verify",
+    {
+      config: { access: { role: "admin", audit: "audit.verify", doing: "verifying the audit trail" } },
+      schema: {
+        summary: "Walks the audit trail's hash chain: ok with the count, or the first entry edited or whose neighbour was removed",
+        response: {
+          200: {
+            type: "object",
+            additionalProperties: false,
+            required: ["ok"],
+            properties: { ok: { type: "boolean" }, entries: { type: "integer" }, firstBad: { type: "integer" }, reason: { type: "string" } },
+          },
+        },
+      },
+    },
+    async () => {
+      const result = await ctx.store.verifyAudit();
+      return result.ok ? { ok: true, entries: result.entries } : { ok: false, firstBad: result.firstBad, reason: result.reason };
+    },
+  );
 }
