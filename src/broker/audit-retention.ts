@@ -84,7 +84,7 @@ export class AuditPruner {
       const n = await this.#store.pruneAudit(cutoff, PRUNE_BATCH);
       total += n;
       if (n < PRUNE_BATCH) break;
-      await new Promise((r) => setTimeout(r, this.#options.pauseMs ?? 20).unref());
+      await new Promise((r) => setTimeout(r, this.#options.pauseMs ?? 20));
     }
     return total;
   }
