@@ -140,7 +140,20 @@ export interface BenchBroker {
   cluster: string;
   /** The store as the ready line names it. */
   db: string;
+  /** The bootstrap admin's token. */
+  adminToken: string;
   stop(): Promise<void>;
+}
+
+/** How {@link startBenchBroker} starts the broker besides the store. */
+export interface BenchBrokerOptions {
+  /** More `kubeiam serve` flags (for example `--audit-retention 1h`). */
+  serveArgs?: string[];
+  /**
+   * Runs on the embedded store's file after a first start has migrated it and made the admin, with
+   * no broker running; the broker then starts again with `serveArgs`.
+   */
+  prefill?: (path: string) => Promise<void>;
 }
 
 /**
@@ -154,7 +167,7 @@ export interface BenchBroker {
  * await b.stop();
  * ```
  */
-export async function startBenchBroker(db?: string): Promise<BenchBroker> {
+export async function startBenchBroker(db?: string, options: BenchBrokerOptions = {}): Promise<BenchBroker> {
   const dir = mkdtempSync(join(tmpdir(), "kubeiam-bench-broker-"));
   const baseEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir };
   let sandbox: ReadyChild<SandboxLine> | undefined;
@@ -167,9 +180,18 @@ export async function startBenchBroker(db?: string): Promise<BenchBroker> {
   try {
     sandbox = await startCliChild<SandboxLine>(["sandbox"], baseEnv);
     // Request logs stay on (one JSON line each on stderr, read and dropped here), as in production.
-    broker = await startCliChild<ServeLine>(["serve", "--db", db ?? `sqlite:${join(dir, "broker.db")}`, "--listen", "127.0.0.1:0"], { ...baseEnv, KUBEIAM_MASTER_KEY: newMasterKey() });
-    const { url, adminToken } = broker.line;
+    const store = db ?? `sqlite:${join(dir, "broker.db")}`;
+    const serveEnv = { ...baseEnv, KUBEIAM_MASTER_KEY: newMasterKey() };
+    broker = await startCliChild<ServeLine>(["serve", "--db", store, "--listen", "127.0.0.1:0", ...(options.prefill === undefined ? (options.serveArgs ?? []) : [])], serveEnv);
+    const adminToken = broker.line.adminToken;
     if (adminToken === undefined) throw new Error("the broker printed no admin token: its database was not empty");
+    if (options.prefill !== undefined) {
+      if (!store.startsWith("sqlite:")) throw new Error("prefill is for the embedded store");
+      await broker.stop();
+      await options.prefill(store.slice("sqlite:".length));
+      broker = await startCliChild<ServeLine>(["serve", "--db", store, "--listen", "127.0.0.1:0", ...(options.serveArgs ?? [])], serveEnv);
+    }
+    const { url } = broker.line;
     const s = sandbox.line;
     const cluster = s.clusters.find((c) => c.status === "RUNNING" && c.endpoint !== null);
     if (cluster === undefined) throw new Error("the sandbox has no running cluster");
@@ -177,7 +199,7 @@ export async function startBenchBroker(db?: string): Promise<BenchBroker> {
     await restOk(url, adminToken, "POST", "/v1/clusters", { name: "bench-nks", credential: "bench", region: cluster.region, ncp: { clusterUuid: cluster.uuid } }, 201);
     const user = await restOk(url, adminToken, "POST", "/v1/users", { name: "bench", role: "user" }, 201);
     await restOk(url, adminToken, "PUT", "/v1/grants/bench/bench-nks", undefined, 204);
-    return { url, token: (user.body as { token: string }).token, cluster: "bench-nks", db: broker.line.db, stop };
+    return { url, token: (user.body as { token: string }).token, cluster: "bench-nks", db: broker.line.db, adminToken, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -25,6 +25,7 @@ import { compareRates, judge, roundRatios, spreadOf, timeCommands, type CommandS
 import { formatSandboxLoad, runSandboxLoad } from "./sandbox-load.js";
 import { formatBrokerLoad, measureBrokerLoad, startBenchBroker, type BrokerLoadResult } from "./broker-load.js";
 import { measureSignIn } from "./signin.js";
+import { formatAuditBench, runAuditVerifyBench, runRetentionBench } from "./audit-trail.js";
 import { startTestPostgres } from "../test/helpers/postgres.js";
 import { startCliChild, type ReadyChild, type SandboxLine } from "../test/helpers/serve-process.js";
 
@@ -539,6 +540,24 @@ async function signInCase(s: Settings, dir: string): Promise<Outcome> {
   };
 }
 
+/** Issue 23: token latency while retention prunes stays within this of the same broker's after. */
+const RETENTION_FLAT_TARGET = 1.5;
+
+/** 11. The audit trail: verifying a million chained rows, and the token route while retention prunes. */
+async function auditCase(s: Settings): Promise<Outcome> {
+  const v = await runAuditVerifyBench(s.quick ? 100_000 : 1_000_000);
+  const r = await runRetentionBench({ oldRows: s.quick ? 50_000 : 200_000 });
+  const failures = r.duringPruning.failures + r.afterPruning.failures;
+  return {
+    lines: formatAuditBench(v, r).split("\n"),
+    figures: { verify: v, retention: r },
+    checks: [
+      check("token p50 while retention prunes / after", r.p50Ratio, { op: "<=", limit: RETENTION_FLAT_TARGET }),
+      zero("retention bench: failed token requests", failures),
+    ],
+  };
+}
+
 const CASES: BenchCase[] = [
   { id: "mint", title: "In-process minting: mintNcpToken vs bare createHmac('sha256') over the same string to sign", run: mintCase },
   { id: "startup", title: "Whole process: kubeiam token vs node -e 0", run: startupCase },
@@ -550,6 +569,7 @@ const CASES: BenchCase[] = [
   { id: "broker-pg", title: "Broker under load, PostgreSQL (fsync on): GET /v1/clusters/{name}/token (NKS) vs /healthz, by keep-alive clients", run: (s) => brokerLoadCase(s, "postgres") },
   { id: "broker-startup", title: "Whole process: kubeiam broker token (real broker on loopback) vs kubeiam token", run: brokerStartupCase },
   { id: "signin", title: "Sign-in (device flow, sandbox IdP): approval to first kubectl; N kubectl at once after the access token ran out", run: signInCase },
+  { id: "audit", title: "Audit trail: verifying 1M chained rows vs reading them; the token route while retention prunes vs after (16 clients)", run: auditCase },
 ];
 
 // ---------------------------------------------------------------------------------------------
