@@ -106,8 +106,8 @@ function readTlsFile(flag: string, path: string): Buffer {
 
 /**
  * Reads the master key file (a key, or a keyring "new,old"), or creates it (0600, random) when
- * `mayCreate` (the first start of an
- * embedded store). Like ssh with a private key, a key file that others may read is refused.
+ * `mayCreate` (the first start of an embedded store). Like ssh with a private key, a key file that
+ * others may read is refused.
  */
 function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" | "postgres"): Buffer[] {
   if (existsSync(path)) {
