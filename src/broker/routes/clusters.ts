@@ -85,11 +85,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
     }
     let info: ClusterInfo;
     try {
-<<<<<<< HEAD
-      info = await ctx.cloud.lookup({ provider: credential.provider, cacheKey: `${credential.id}|${credential.sealed}`, open: () => openCredential(ctx.masterKey, credential).secrets }, locator);
-=======
-      info = await ctx.cloud.lookup(`${credential.id}|${credential.sealed}`, openCredential(ctx.masterKeys, credential), where);
->>>>>>> f2846f4 (Master keyring (issue 22): KUBEIAM_MASTER_KEY and the key file take 'NEW,OLD': the first key seals, every key opens; sealed values are v2.<key id>.<iv>.<ct>.<tag> (key id: HMAC-SHA256(key, label), 8 bytes hex), v1 values still open; a start is refused in one line when the stored key check matches no key of the ring or a credential names a key id the ring lacks; rekeyStore re-seals every credential under the first key in one transaction (rows FOR UPDATE on PostgreSQL) and moves the key check to it)
+      info = await ctx.cloud.lookup({ provider: credential.provider, cacheKey: `${credential.id}|${credential.sealed}`, open: () => openCredential(ctx.masterKeys, credential).secrets }, locator);
     } catch (error) {
       throw cloudRefusal(error, `looking up cluster ${body.name} with credential ${credential.name}`);
     }
