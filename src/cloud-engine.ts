@@ -24,6 +24,12 @@ export interface HeldCredential<S> {
   cacheKey: string;
   /** The credential's secrets; opening them costs a decryption, so engines call this once per cache entry. */
   secrets(): S;
+  /**
+   * The person a token is minted for (the broker user's name), when there is one. An engine whose cloud
+   * can carry a name in its session does so (AWS: the assumed role's session is named after them), so
+   * that the cluster's own audit log tells people apart; engines that cannot ignore it.
+   */
+  person?: string;
 }
 
 /** Where an engine's cloud clients go (tests and private clouds), and the clock. */

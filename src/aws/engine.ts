@@ -102,12 +102,16 @@ export const awsEngine: CloudEngine<AwsEngineSecrets, AwsLocator> = {
   start(options) {
     // Assumed roles' temporary keys, per credential (row and sealed bytes) and role.
     const roles = new AwsCredentialMemory(options.now);
-    /** The keys to sign with: the held ones, or the role they assume (kept in memory). */
-    const signingKeys = async (cacheKey: string, aws: AwsEngineSecrets, region: string): Promise<AwsCredentials> => {
+    /**
+     * The keys to sign with: the held ones, or the role they assume (kept in memory, per role session).
+     * A person's tokens come from a role session named after them; look-ups at registration from the
+     * credential's own session name (or the broker's).
+     */
+    const signingKeys = async (cacheKey: string, aws: AwsEngineSecrets, region: string, person: string | undefined): Promise<AwsCredentials> => {
       const { accessKeyId, secretAccessKey, sessionToken, roleArn, externalId } = aws;
       const base: AwsCredentials = { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
       if (roleArn === undefined) return base;
-      const sessionName = aws.sessionName ?? BROKER_ROLE_SESSION_NAME;
+      const sessionName = person === undefined ? (aws.sessionName ?? BROKER_ROLE_SESSION_NAME) : personRoleSessionName(person);
       // The role's keys work in every region of its partition: one entry per credential and role, not per region.
       const key = `${cacheKey}|${awsCacheKey({ roleArn, externalId, sessionName, sourceAccessKeyId: accessKeyId })}`;
       return roles.get(key, () =>
@@ -116,13 +120,14 @@ export const awsEngine: CloudEngine<AwsEngineSecrets, AwsLocator> = {
     };
     const providers = new Map<string, ClusterProvider>();
     const providerFor = (credential: HeldCredential<AwsEngineSecrets>, region: string): ClusterProvider => {
-      const key = `${credential.cacheKey}|${region}`;
+      const person = credential.person;
+      const key = `${credential.cacheKey}|${region}${person === undefined ? "" : `|${personRoleSessionName(person)}`}`;
       let p = providers.get(key);
       if (p === undefined) {
         const secrets = credential.secrets();
         p = createEksProvider({
           region,
-          credentials: () => signingKeys(credential.cacheKey, secrets, region),
+          credentials: () => signingKeys(credential.cacheKey, secrets, region, person),
           ...(options.eksEndpoint === undefined ? {} : { endpoint: options.eksEndpoint }),
           now: options.now,
         });
@@ -164,3 +169,17 @@ export const awsEngine: CloudEngine<AwsEngineSecrets, AwsLocator> = {
     clusterBlock: (flags) => (typeof flags["cluster-name"] === "string" ? { clusterName: flags["cluster-name"] } : undefined),
   },
 };
+
+/**
+ * The role session name for a person's tokens: `kubeiam-<user>`, within STS's rules (2 to 64 of
+ * letters, digits and `+=,.@_-`): any other character becomes `-`, and the whole is cut to 64. EKS
+ * access entries (`{{SessionName}}`) and CloudTrail then show who it was.
+ *
+ * @example
+ * ```ts
+ * personRoleSessionName("carol@example.com"); // "kubeiam-carol@example.com"
+ * ```
+ */
+export function personRoleSessionName(user: string): string {
+  return `kubeiam-${user}`.replace(/[^\w+=,.@-]/g, "-").slice(0, 64);
+}

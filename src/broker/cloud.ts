@@ -23,6 +23,8 @@ export interface GatewayCredential {
   cacheKey: string;
   /** Opens the secrets (a decryption); called once per cache entry. */
   open(): unknown;
+  /** The broker user the token is for (see `HeldCredential.person`). */
+  person?: string;
 }
 
 /**
@@ -66,6 +68,7 @@ export class CloudGateway {
     const key = credential.cacheKey;
     return {
       cacheKey: key,
+      ...(credential.person === undefined ? {} : { person: credential.person }),
       secrets: () => {
         if (this.#opened.has(key)) return this.#opened.get(key);
         const opened = credential.open();

@@ -71,7 +71,7 @@ export async function issueClusterToken(
     // The opened secrets are kept per credential row and its sealed bytes, and the parsed locator per
     // cluster row: both are checked against the rows read for this very request.
     const cred = access.credential;
-    minted = await ctx.cloud.mint({ provider, cacheKey: `${cred.id}|${cred.sealed}`, open: () => openCredential(ctx.masterKeys, cred).secrets }, ctx.locators.of(access.cluster));
+    minted = await ctx.cloud.mint({ provider, cacheKey: `${cred.id}|${cred.sealed}`, open: () => openCredential(ctx.masterKeys, cred).secrets, person: user.name }, ctx.locators.of(access.cluster));
   } catch (error) {
     req.log.warn({ err: { type: (error as Error).name, code: (error as KubeiamError).code, message: (error as Error).message } }, "mint failed");
     return deny(cloudRefusal(error, `minting a token for cluster ${clusterName}`), provider);

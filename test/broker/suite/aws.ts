@@ -43,8 +43,10 @@ export function awsTests(f: BrokerFixture): void {
       const ivy = await addUser("ivy");
       assert.equal((await call(base, "PUT", "/v1/grants/ivy/eks-role", { token: admin })).status, 204);
       const answers = await Promise.all(Array.from({ length: 16 }, () => call(base, "GET", "/v1/clusters/eks-role/token", { token: ivy })));
-      const role = roleKeysIssued[0];
+      // ivy's tokens come from a role session named after her, apart from the registration's.
+      const role = roleKeysIssued[1];
       assert.ok(role);
+      assert.equal(sts.assumed[before + 1]?.RoleSessionName, "kubeiam-ivy");
       for (const a of answers) {
         assert.equal(a.status, 200, a.text);
         const token = a.json.status.token as string;
@@ -55,7 +57,7 @@ export function awsTests(f: BrokerFixture): void {
         assert.equal(who.region, "us-east-2");
         assert.ok(Date.parse(a.json.status.expirationTimestamp) <= Date.parse(role.expiration));
       }
-      assert.equal(sts.assumed.length, before + 1, "one AssumeRole for the registration and sixteen concurrent token requests");
+      assert.equal(sts.assumed.length, before + 2, "one AssumeRole for the registration, one for ivy's sixteen concurrent token requests");
       assert.ok(eksApi.requests.length > 0 && eksApi.requests.every((r) => r.rejected === undefined));
       // The cluster itself accepts the token (its stand-in verifies it by hand with the role's keys).
       const seen = eksCluster.seen.length;
@@ -65,8 +67,8 @@ export function awsTests(f: BrokerFixture): void {
       // Renewed 5 minutes before the role's keys expire, not earlier.
       const end = Date.parse(role.expiration);
       for (const [at, assumedSoFar, key] of [
-        [end - 5 * 60_000 - 1000, before + 1, role.accessKeyId],
-        [end - 5 * 60_000, before + 2, AWS_ROLE_KEYS[1]?.accessKeyId],
+        [end - 5 * 60_000 - 1000, before + 2, role.accessKeyId],
+        [end - 5 * 60_000, before + 3, AWS_ROLE_KEYS[2]?.accessKeyId],
       ] as const) {
         f.frozen = at;
         let r;

@@ -18,7 +18,7 @@ export const AWS_BASE_AK = "AKIDBROKERBASE000001";
 export const AWS_BASE_SECRET = randomBytes(24).toString("hex");
 export const AWS_ROLE_ARN = "arn:aws:iam::123456789012:role/eks-fleet";
 export const AWS_EXTERNAL_ID = "fleet-external-7f3a";
-export const AWS_ROLE_KEYS: StsIssued[] = [0, 1, 2].map((i) => ({
+export const AWS_ROLE_KEYS: StsIssued[] = [0, 1, 2, 3].map((i) => ({
   accessKeyId: `ASIAROLEKEY00000000${i}`,
   secretAccessKey: randomBytes(24).toString("hex"),
   sessionToken: `role-session-${i}-${randomBytes(16).toString("hex")}`,
@@ -132,7 +132,7 @@ export function brokerFixture(kind: StoreKind): BrokerFixture {
       roles: { [AWS_ROLE_ARN]: { externalId: AWS_EXTERNAL_ID } },
       issue: (_form, n) => {
         const keys = AWS_ROLE_KEYS[n];
-        if (keys === undefined) throw new Error("the suite hands out three role sessions at most");
+        if (keys === undefined) throw new Error("the suite hands out four role sessions at most");
         const issued = { ...keys, expiration: new Date((frozen ?? Date.now()) + 3_600_000).toISOString() };
         roleKeysIssued.push(issued);
         return issued;
