@@ -110,3 +110,27 @@ test("tokens through both; a user deleted on one is refused by the other within 
   assert.ok(deletion, "the deletion is audited");
   assert.ok(instances.has(deletion.instance), "by one of the two instances");
 });
+
+test("400 concurrent token requests over both instances leave one chained trail that verifies on both (issue 22)", async () => {
+  const A = a.line.url;
+  const B = b.line.url;
+  // The cluster registered in the test before; a user of this test's own.
+  const erin = ((await restOk(A, admin, "POST", "/v1/users", { name: "erin", role: "user" }, 201)).body as { token: string }).token;
+  await restOk(B, admin, "PUT", "/v1/grants/erin/demo", undefined, 204);
+  const statuses = await Promise.all(Array.from({ length: 400 }, (_, i) => rest(i % 2 === 0 ? A : B, erin, "GET", "/v1/clusters/demo/token").then((r) => r.status)));
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+    "every token request answered 200",
+  );
+  type Verdict = { ok: boolean; entries?: number; firstBad?: number; reason?: string };
+  const verdicts = await Promise.all([A, B].map(async (base) => (await restOk(base, admin, "GET", "/v1/audit/verify", undefined, 200)).body as Verdict));
+  for (const v of verdicts) assert.equal(v.ok, true, JSON.stringify(v));
+  const rows = (await restOk(B, admin, "GET", "/v1/audit?user=erin&limit=10000", undefined, 200)).body as { entries: { action: string; outcome: string; instance?: string }[] };
+  const issued = rows.entries.filter((e) => e.action === "token.issue" && e.outcome === "issued");
+  assert.equal(issued.length, 400, "one row per token");
+  assert.equal(new Set(issued.map((e) => e.instance)).size, 2, "rows from both instances");
+  // Both instances walked the same trail: the same number of rows, at least the 400 just written.
+  assert.equal(verdicts[0]?.entries, verdicts[1]?.entries);
+  assert.ok((verdicts[0]?.entries ?? 0) >= 400);
+});
