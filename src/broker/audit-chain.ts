@@ -20,6 +20,7 @@
  * whoever adds a column to the audit table adds a version here with that column in it.
  */
 import { createHash } from "node:crypto";
+import type { AuditRecord } from "./store/store.js";
 
 /** The predecessor hash of the first row of a trail that was never pruned. */
 export const GENESIS_HASH = "0:0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,25 +28,13 @@ export const GENESIS_HASH = "0:0000000000000000000000000000000000000000000000000
 /** The columns each encoding version hashes, in order (after the label, the version, `prev` and `id`). */
 export const AUDIT_CHAIN_ENCODINGS = {
   1: ["time", "actor", "action", "cluster", "outcome", "remote", "instance", "reason", "credential"],
-} as const satisfies Record<number, readonly string[]>;
+} as const satisfies Record<number, readonly (keyof AuditRecord)[]>;
 
 /** The version new rows are written with. */
 export const AUDIT_CHAIN_VERSION = 1;
 
-/** A row's content as the chain sees it (every column but `hash` and `prev_hash`). */
-export interface ChainedContent {
-  id: number;
-  time: string;
-  actor: string;
-  action: string;
-  cluster?: string | null;
-  outcome: string;
-  remote?: string | null;
-  instance: string;
-  reason?: string | null;
-  /** The credential a token was minted with (token rows only). */
-  credential?: string | null;
-}
+/** A row's content as the chain sees it: the row as written (every column but `hash` and `prev_hash`), and its id. */
+export type ChainedContent = AuditRecord & { id: number };
 
 /** A row as read back for verification. */
 export interface ChainedRow extends ChainedContent {
