@@ -181,12 +181,6 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
     if (home === undefined || home === "") throw new UsageError("serve: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
     const { startBroker } = await import("../broker/serve.js");
     const db = nonEmpty("db", values.db) ?? (ctx.env.KUBEIAM_DB === "" ? undefined : ctx.env.KUBEIAM_DB);
-    if (values.db !== undefined && dbUrlHasPassword(values.db)) {
-      // A JSON line like every other one on stderr: argv is readable by every user of the machine (ps).
-      ctx.err(
-        `${JSON.stringify({ level: 40, time: Date.now(), msg: "--db carries a password, which every user of this machine can read in the process list: put the URL in KUBEIAM_DB (or use a password file, PGPASSFILE) instead" })}\n`,
-      );
-    }
     const broker = await startBroker({
       home,
       cwd: process.cwd(),
@@ -209,6 +203,13 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
         ...(ctx.env.AWS_ENDPOINT_URL_STS === undefined ? {} : { stsEndpoint: ctx.env.AWS_ENDPOINT_URL_STS }),
       },
     });
+    if (values.db !== undefined && dbUrlHasPassword(values.db)) {
+      // A JSON line like every other one on stderr: argv is readable by every user of the machine (ps).
+      // Said once the broker runs, so that a start refused for another reason stays one line.
+      ctx.err(
+        `${JSON.stringify({ level: 40, time: Date.now(), msg: "--db carries a password, which every user of this machine can read in the process list: put the URL in KUBEIAM_DB (or use a password file, PGPASSFILE) instead" })}\n`,
+      );
+    }
     ctx.out(`${JSON.stringify({ url: broker.url, db: broker.db, ...(broker.adminToken === undefined ? {} : { adminToken: broker.adminToken }) })}\n`);
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) return resolve();
