@@ -67,18 +67,24 @@ export interface ApprovedLogin {
  *
  * @example
  * ```ts
- * const requests = new LoginRequests(store.db, masterKey, () => Date.now());
+ * const requests = new LoginRequests(store.db, [masterKey, ...retiredKeys], () => Date.now());
  * const { deviceCode, userCode } = await requests.create();
  * ```
  */
 export class LoginRequests {
   readonly #db: Kysely<BrokerDatabase>;
+  /** Seals under the first key (the master key); opens under any (a keyring mid-rotation, see rekey.ts). */
   readonly #key: Buffer;
+  readonly #openingKeys: readonly Buffer[];
   readonly #now: () => number;
 
-  constructor(db: Kysely<BrokerDatabase>, masterKey: Buffer, now: () => number) {
+  constructor(db: Kysely<BrokerDatabase>, keys: Buffer | readonly Buffer[], now: () => number) {
+    const ring = Buffer.isBuffer(keys) ? [keys] : keys;
+    const first = ring[0];
+    if (first === undefined) throw new TypeError("LoginRequests needs at least one key");
     this.#db = db;
-    this.#key = masterKey;
+    this.#key = first;
+    this.#openingKeys = ring;
     this.#now = now;
   }
 
@@ -163,7 +169,7 @@ export class LoginRequests {
     if (took.numUpdatedRows === 0n) return undefined;
     const request = this.#row(r);
     if (request.expiresAt.getTime() <= this.#now()) return undefined;
-    return { request, nonce: r.nonce, verifier: openSealed(this.#key, r.pkce_verifier, `login:${r.id}`), bindingDigest: r.binding };
+    return { request, nonce: r.nonce, verifier: openSealed(this.#openingKeys, r.pkce_verifier, `login:${r.id}`), bindingDigest: r.binding };
   }
 
   /** The identity provider vouched for the person: the poll may now make the session. */
@@ -208,6 +214,6 @@ export class LoginRequests {
     } catch {
       groups = [];
     }
-    return { userId: r.user_id, role: r.role as BrokerRole, groups, idpRefreshToken: r.idp_refresh === null ? undefined : openSealed(this.#key, r.idp_refresh, `login:${id}`) };
+    return { userId: r.user_id, role: r.role as BrokerRole, groups, idpRefreshToken: r.idp_refresh === null ? undefined : openSealed(this.#openingKeys, r.idp_refresh, `login:${id}`) };
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Master-key rotation: every credential (and sign-in session's IdP refresh token) re-sealed under the keyring's first key in one transaction,
+ * Master-key rotation: every credential (and every sign-in session's and sign-in in progress's sealed secret) re-sealed under the keyring's first key in one transaction,
  * and the database's key check moved to that key, while instances holding the keyring keep serving
  * (they open values of either key; see sealing.ts).
  */
@@ -84,6 +84,24 @@ export async function rekeyStore(db: Kysely<BrokerDatabase>, dialect: StoreDiale
           throw new CredentialsError("a sign-in session does not open under any key of the keyring: add the key it was sealed with after the new one, then rekey again (nothing was changed)", { cause });
         }
         await conn.updateTable("sessions").set({ idp_refresh: sealSecret(sealing, plaintext, aad) }).where("id", "=", row.id).execute();
+      }
+      // Sign-ins in flight (login-requests.ts): the PKCE verifier and the IdP refresh token awaiting the poll.
+      let lq = conn.selectFrom("login_requests").select(["id", "pkce_verifier", "idp_refresh"]).where((eb) => eb.or([eb("pkce_verifier", "is not", null), eb("idp_refresh", "is not", null)]));
+      if (dialect === "postgres") lq = lq.forUpdate();
+      for (const row of await lq.execute()) {
+        const aad = `login:${row.id}`;
+        const reseal = (value: string | null): string | null => {
+          if (value === null || sealedKeyId(value) === keyId) return value;
+          try {
+            return sealSecret(sealing, openSealed(keys, value, aad), aad);
+          } catch (cause) {
+            throw new CredentialsError("a sign-in in progress does not open under any key of the keyring: add the key it was sealed with after the new one, then rekey again (nothing was changed)", { cause });
+          }
+        };
+        const pkce = reseal(row.pkce_verifier);
+        const idp = reseal(row.idp_refresh);
+        if (pkce === row.pkce_verifier && idp === row.idp_refresh) continue;
+        await conn.updateTable("login_requests").set({ pkce_verifier: pkce, idp_refresh: idp }).where("id", "=", row.id).execute();
       }
       const check = keyCheckValue(sealing);
       if (stored === undefined) await conn.insertInto("kubeiam_meta").values({ key: "key_check", value: check }).execute();

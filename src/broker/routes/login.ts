@@ -68,7 +68,7 @@ function oauthError(reply: FastifyReply, status: number, error: string, descript
 export async function loginRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(formbody, { bodyLimit: 8 * 1024 });
-    const requests = new LoginRequests(ctx.store.db, ctx.masterKey, ctx.now);
+    const requests = new LoginRequests(ctx.store.db, ctx.masterKeys, ctx.now);
     // Starting sign-ins and typing codes, per address: a flood of rows or a guessing run is refused.
     const starts = new FailedAuthLimiter(60, 60_000);
 
