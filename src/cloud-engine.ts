@@ -62,6 +62,11 @@ export interface EngineRuntime<S, L> {
 export interface EngineSecretSources {
   /** The first of these environment variables that is set and not blank, trimmed. */
   env(...names: string[]): string | undefined;
+  /**
+   * Says something out loud on stderr with the command's answer (a setting taken from the
+   * environment, say), so nothing the admin did not type is used silently.
+   */
+  note(line: string): void;
   /** Stdin, parsed as one JSON object (`what` names it in the error). */
   stdinJson(what: string): Promise<Record<string, unknown>>;
   /** A file named by the user, parsed as JSON (`what` names it in the error). */
@@ -101,6 +106,11 @@ export interface CloudEngine<S = unknown, L = unknown> {
    * holds a secret.
    */
   checkCredential(block: Record<string, unknown>): S;
+  /**
+   * What an admin may see of a held credential besides its name and provider, never a secret (an NCP
+   * key's API gateway, `{ apiUrl }`): fields added to its entry in `GET /v1/credentials`.
+   */
+  credentialSummary?(secrets: S): Record<string, string>;
   /** The cluster block's schema (`{"ncp":{"clusterUuid"}}` in `POST /v1/clusters`). */
   readonly locatorSchema: EngineObjectSchema;
   /** "send …": the fields of the cluster block, for a message that names what is missing. */

@@ -85,3 +85,25 @@ export function openCredential(masterKey: Buffer | readonly Buffer[], row: Store
   // The plaintext was checked by the engine before sealing, and GCM proves it unchanged since.
   return { provider: row.provider, secrets: JSON.parse(openSealed(masterKey, row.sealed, credentialAad(row.id, row.provider))) as unknown };
 }
+
+/**
+ * What a listing shows of a credential besides its name and provider (its engine's
+ * `credentialSummary`: an NCP key's API URL), opened with the keyring; nothing when the engine shows
+ * nothing or the value does not open (a start refuses that, so only a row changed behind its back).
+ *
+ * @example
+ * ```ts
+ * credentialSummary(ctx.masterKeys, row); // { apiUrl: "https://ncloud.apigw.ntruss.com" }
+ * ```
+ */
+export function credentialSummary(masterKey: Buffer | readonly Buffer[], row: StoredCredential): Record<string, string> {
+  const engine = engineFor(row.provider);
+  if (engine?.credentialSummary === undefined) return {};
+  let opened: CredentialSecrets;
+  try {
+    opened = openCredential(masterKey, row);
+  } catch {
+    return {};
+  }
+  return engine.credentialSummary(opened.secrets);
+}

@@ -70,6 +70,7 @@ export const ncpEngine: CloudEngine<NcpEngineSecrets, NcpLocator> = {
     }
     return { accessKey, secretKey, ...(apiUrl === undefined ? {} : { apiUrl: apiUrl.replace(/\/+$/, "") }) };
   },
+  credentialSummary: (s) => ({ apiUrl: s.apiUrl ?? DEFAULT_NCP_API_URL }),
   locatorSchema: LOCATOR_SCHEMA,
   locatorFields: "ncp.clusterUuid",
   locate: (block, region) => ({ cloud: "ncp", region, clusterUuid: str(block, "clusterUuid") ?? "" }),
@@ -101,9 +102,9 @@ export const ncpEngine: CloudEngine<NcpEngineSecrets, NcpLocator> = {
     };
   },
   cli: {
-    credentialHelp: `NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY (NCLOUD_API_GW or --api-url for the gateway),
-       or --stdin with {"accessKey","secretKey","apiUrl"?}`,
-    credentialFlags: [{ name: "api-url", value: "URL", help: "the NCP API gateway (add, ncp)" }],
+    credentialHelp: `NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY, or --stdin with {"accessKey","secretKey","apiUrl"?};
+       the gateway is --api-url, else NCLOUD_API_GW (said on stderr), else the default`,
+    credentialFlags: [{ name: "api-url", value: "URL", help: "the NCP API gateway (add, update; ncp)" }],
     async credentialBlock(flags, sources, fromStdin) {
       const block: Record<string, unknown> = fromStdin
         ? await sources.stdinJson('{"accessKey","secretKey"}')
@@ -112,8 +113,17 @@ export const ncpEngine: CloudEngine<NcpEngineSecrets, NcpLocator> = {
         throw new InvalidInputError("keys", "NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY are not set: export them, or pipe the keys as JSON with --stdin (never as arguments)");
       }
       const given = flags["api-url"];
-      const apiUrl = typeof given === "string" ? given : fromStdin ? undefined : sources.env("NCLOUD_API_GW");
-      return apiUrl === undefined ? block : { ...block, apiUrl };
+      if (typeof given === "string") return { ...block, apiUrl: given };
+      if (fromStdin) return block;
+      // The gateway goes with the keys taken from the environment, said out loud: an admin's shell
+      // may hold NCLOUD_API_GW for other work, and the broker keeps what it is given.
+      const fromEnv = sources.env("NCLOUD_API_GW");
+      if (fromEnv === undefined) {
+        sources.note(`ncp.apiUrl: the default gateway ${DEFAULT_NCP_API_URL} (give --api-url URL for another)`);
+        return block;
+      }
+      sources.note(`ncp.apiUrl: ${fromEnv}, taken from NCLOUD_API_GW (give --api-url URL to choose explicitly)`);
+      return { ...block, apiUrl: fromEnv };
     },
     clusterFlags: [{ name: "cluster-uuid", value: "UUID", help: "an NKS cluster's UUID" }],
     clusterBlock: (flags) => (typeof flags["cluster-uuid"] === "string" ? { clusterUuid: flags["cluster-uuid"] } : undefined),

@@ -9,6 +9,7 @@ import { accessTests } from "./suite/access.js";
 import { auditTests } from "./suite/audit.js";
 import { awsTests } from "./suite/aws.js";
 import { clusterTests } from "./suite/clusters.js";
+import { credentialUpdateTests } from "./suite/credential-update.js";
 import { credentialTests } from "./suite/credentials.js";
 import { brokerFixture, type BrokerFixture } from "./suite/fixture.js";
 import { limitTests } from "./suite/limits.js";
@@ -25,6 +26,7 @@ export const BROKER_SUITE_GROUPS: readonly ((f: BrokerFixture) => void)[] = [
   clusterTests,
   userTests,
   tokenTests,
+  credentialUpdateTests,
   auditTests,
   limitTests,
   awsTests,

@@ -556,10 +556,30 @@ export class BrokerStore {
     }
   }
 
-  /** Every credential's name and provider (never the sealed value). */
-  async listCredentials(): Promise<{ name: string; provider: BrokerProvider; createdAt: string }[]> {
-    const rows = await this.db.selectFrom("credentials").select(["name", "provider", "created_at"]).orderBy("name").execute();
-    return rows.map((r) => ({ name: r.name, provider: r.provider as BrokerProvider, createdAt: r.created_at }));
+  /**
+   * Every credential row, by name. The sealed value comes along for what a listing may show of it
+   * (an NCP key's API URL, opened by its engine); routes never answer with it.
+   */
+  async listCredentials(): Promise<(StoredCredential & { createdAt: string })[]> {
+    const rows = await this.db.selectFrom("credentials").select(["id", "name", "provider", "sealed", "created_at"]).orderBy("name").execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, provider: r.provider as BrokerProvider, sealed: r.sealed, createdAt: r.created_at }));
+  }
+
+  /**
+   * Replaces a credential's sealed secrets in place (its id, name, clusters and grants stay), in one
+   * transaction: `seal` is given the row's id, which the sealing is bound to. `wrong-cloud` when the
+   * row is for another provider than `provider` (nothing changed), `not-found` when there is no row.
+   */
+  async replaceCredential(name: string, provider: BrokerProvider, seal: (id: string) => string): Promise<{ result: "ok" | "not-found" } | { result: "wrong-cloud"; provider: BrokerProvider }> {
+    return this.#writeTransaction(async (tx) => {
+      let q = tx.selectFrom("credentials").select(["id", "provider"]).where("name", "=", name);
+      if (this.dialect === "postgres") q = q.forUpdate();
+      const row = await q.executeTakeFirst();
+      if (row === undefined) return { result: "not-found" as const };
+      if (row.provider !== provider) return { result: "wrong-cloud" as const, provider: row.provider as BrokerProvider };
+      await tx.updateTable("credentials").set({ sealed: seal(row.id) }).where("id", "=", row.id).execute();
+      return { result: "ok" as const };
+    });
   }
 
   /** One credential row by name. */

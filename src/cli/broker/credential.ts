@@ -1,8 +1,8 @@
 /**
- * `kubeiam broker credential add|list|delete`: the cloud keys the broker holds. Secrets come from
+ * `kubeiam broker credential add|update|list|delete`: the cloud keys the broker holds. Secrets come from
  * the environment or stdin, never from arguments (which show in `ps` and shell history).
  */
-import { printableJson } from "../../lib/printable.js";
+import { printable, printableJson } from "../../lib/printable.js";
 import { readUserFile } from "../../lib/read-file.js";
 import type { EngineSecretSources } from "../../cloud-engine.js";
 import { ConfigFileError, InvalidInputError, KubeiamError, UsageError } from "../../lib/errors.js";
@@ -27,16 +27,21 @@ function flagList(names: readonly string[]): string {
   return dashed.length <= 1 ? (dashed[0] ?? "") : `${dashed.slice(0, -1).join(", ")} and ${dashed[dashed.length - 1] ?? ""}`;
 }
 
-/** The provider block of the request body, from stdin or the environment, as the provider's engine reads it. */
-async function secretsFor(provider: string, values: Record<string, string | boolean | undefined>, ctx: CliContext): Promise<Record<string, unknown>> {
+/**
+ * The provider block of the request body, from stdin or the environment, as the provider's engine
+ * reads it, and what the engine said out loud about it (a setting taken from the environment).
+ */
+async function secretsFor(verb: "add" | "update", provider: string, values: Record<string, string | boolean | undefined>, ctx: CliContext): Promise<{ block: Record<string, unknown>; notes: string[] }> {
   const engine = ENGINES.find((e) => e.id === provider);
-  if (engine === undefined) throw new UsageError(`broker credential add: --provider ${JSON.stringify(provider)} is not one the broker knows: use ${ENGINES.map((e) => e.id).join(", ")}`);
+  if (engine === undefined) throw new UsageError(`broker credential ${verb}: --provider ${JSON.stringify(provider)} is not one the broker knows: use ${ENGINES.map((e) => e.id).join(", ")}`);
   for (const other of ENGINES) {
     if (other === engine) continue;
     const names = other.cli.credentialFlags.map((f) => f.name);
-    if (names.some((n) => values[n] !== undefined)) throw new UsageError(`broker credential add: ${flagList(names)} ${names.length > 1 ? "are" : "is"} for ${other.id} credentials`);
+    if (names.some((n) => values[n] !== undefined)) throw new UsageError(`broker credential ${verb}: ${flagList(names)} ${names.length > 1 ? "are" : "is"} for ${other.id} credentials`);
   }
+  const notes: string[] = [];
   const sources: EngineSecretSources = {
+    note: (line) => void notes.push(line),
     env: (...names) => {
       for (const n of names) {
         const v = ctx.env[n];
@@ -45,15 +50,15 @@ async function secretsFor(provider: string, values: Record<string, string | bool
       return undefined;
     },
     stdinJson: async (what) => {
-      if (ctx.stdinIsTTY === true) throw new UsageError(`broker credential add: --stdin reads ${what} from a pipe or file, not a terminal: cmd < file`);
+      if (ctx.stdinIsTTY === true) throw new UsageError(`broker credential ${verb}: --stdin reads ${what} from a pipe or file, not a terminal: cmd < file`);
       const text = await ctx.readStdin();
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
-        throw new UsageError(`broker credential add: stdin is not JSON: pipe ${what}`);
+        throw new UsageError(`broker credential ${verb}: stdin is not JSON: pipe ${what}`);
       }
-      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new UsageError(`broker credential add: stdin is not a JSON object: pipe ${what}`);
+      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new UsageError(`broker credential ${verb}: stdin is not a JSON object: pipe ${what}`);
       return json as Record<string, unknown>;
     },
     fileJson: async (file, what) => {
@@ -72,9 +77,9 @@ async function secretsFor(provider: string, values: Record<string, string | bool
     },
   };
   try {
-    return await engine.cli.credentialBlock(values, sources, values.stdin === true);
+    return { block: await engine.cli.credentialBlock(values, sources, values.stdin === true), notes };
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new UsageError(`broker credential add: ${error.message}`, { cause: error });
+    if (error instanceof InvalidInputError) throw new UsageError(`broker credential ${verb}: ${error.message}`, { cause: error });
     throw error;
   }
 }
@@ -91,11 +96,14 @@ const PROVIDERS = ENGINES.map((e) => e.id).join("|");
  */
 export const brokerCredentialCommand: Command = {
   options: { "": FLAGS },
-  summary: "Add, list or delete the cloud keys the broker holds (admins)",
-  help: `Gives the broker a cloud key to hold (sealed at rest, never shown again), lists them, deletes one.
+  summary: "Add, update, list or delete the cloud keys the broker holds (admins)",
+  help: `Gives the broker a cloud key to hold (sealed at rest, never shown again), replaces a held key in
+place (its clusters and grants mint with the new one from the next request), lists them with where an
+NCP key points (its API URL), deletes one.
 
 Usage:
   kubeiam broker credential add NAME --provider ${PROVIDERS} [--stdin] [provider flags] --server URL
+  kubeiam broker credential update NAME --provider ${PROVIDERS} [--stdin] [provider flags] --server URL
   kubeiam broker credential list --server URL
   kubeiam broker credential delete NAME --server URL
 
@@ -103,7 +111,7 @@ Where the keys come from (never from arguments):
 ${ENGINES.map((e) => `  ${e.id.padEnd(4)} ${e.cli.credentialHelp}`).join("\n")}
 
 Flags:
-  --provider ${PROVIDERS.padEnd(13)} the cloud (add)
+  --provider ${PROVIDERS.padEnd(13)} the cloud (add, update)
 ${ENGINES.flatMap((e) => e.cli.credentialFlags.map((f) => `  --${`${f.name} ${f.value}`.padEnd(22)} ${f.help}`)).join("\n")}
   --stdin                  read the keys from stdin as JSON
 ${ADMIN_FLAGS_HELP}
@@ -113,14 +121,17 @@ ${ADMIN_FLAGS_HELP}
     const [verb, name, extra] = positionals;
     if (extra !== undefined) throw new UsageError(`broker credential: unexpected argument ${JSON.stringify(extra)}`);
     switch (verb) {
-      case "add": {
-        if (name === undefined) throw new UsageError("broker credential add: name the credential: kubeiam broker credential add NAME --provider ncp");
+      case "add":
+      case "update": {
+        if (name === undefined) throw new UsageError(`broker credential ${verb}: name the credential: kubeiam broker credential ${verb} NAME --provider ncp`);
         const provider = values.provider;
-        if (provider === undefined) throw new UsageError(`broker credential add: --provider is required: ${ENGINES.map((e) => e.id).join(", ")}`);
-        const block = await secretsFor(provider, values, ctx);
-        const conn = await adminConnection("broker credential add", values, ctx);
-        await brokerAdminRequest(conn, "POST", "/v1/credentials", { name, provider, [provider]: block });
-        ctx.err(`${ctx.programName}: credential ${name} (${provider}) added; the broker holds it sealed\n`);
+        if (provider === undefined) throw new UsageError(`broker credential ${verb}: --provider is required: ${ENGINES.map((e) => e.id).join(", ")}`);
+        const { block, notes } = await secretsFor(verb, provider, values, ctx);
+        const conn = await adminConnection(`broker credential ${verb}`, values, ctx);
+        if (verb === "add") await brokerAdminRequest(conn, "POST", "/v1/credentials", { name, provider, [provider]: block });
+        else await brokerAdminRequest(conn, "PUT", `/v1/credentials/${encodeURIComponent(name)}`, { name, provider, [provider]: block });
+        const done = verb === "add" ? "added; the broker holds it sealed" : "updated in place; tokens minted from now on use the new key";
+        ctx.err(`${ctx.programName}: credential ${name} (${provider}) ${done}\n${notes.map((n) => `${ctx.programName}: ${printable(n)}\n`).join("")}`);
         return 0;
       }
       case "delete": {
@@ -133,12 +144,12 @@ ${ADMIN_FLAGS_HELP}
       case "list": {
         if (name !== undefined) throw new UsageError(`broker credential list: unexpected argument ${JSON.stringify(name)}`);
         const conn = await adminConnection("broker credential list", values, ctx);
-        const r = (await brokerAdminRequest(conn, "GET", "/v1/credentials")) as { credentials: { name: string; provider: string; createdAt: string }[] };
-        ctx.out(values.output === "json" ? `${printableJson(r, 2)}\n` : table([["NAME", "PROVIDER", "CREATED"], ...r.credentials.map((c) => [c.name, c.provider, c.createdAt])]));
+        const r = (await brokerAdminRequest(conn, "GET", "/v1/credentials")) as { credentials: { name: string; provider: string; apiUrl?: string; createdAt: string }[] };
+        ctx.out(values.output === "json" ? `${printableJson(r, 2)}\n` : table([["NAME", "PROVIDER", "API URL", "CREATED"], ...r.credentials.map((c) => [c.name, c.provider, c.apiUrl ?? "-", c.createdAt])]));
         return 0;
       }
       default:
-        throw new UsageError(`broker credential: ${verb === undefined ? "say what to do" : `unknown action ${JSON.stringify(verb)}`}: add, list or delete`);
+        throw new UsageError(`broker credential: ${verb === undefined ? "say what to do" : `unknown action ${JSON.stringify(verb)}`}: add, update, list or delete`);
     }
   },
 };
