@@ -43,6 +43,8 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>;
   /** The GKE container API base URL; Google's by default. */
   gkeApiUrl?: string;
+  /** The IAM Credentials API base URL (service-account impersonation); Google's by default. */
+  iamCredentialsUrl?: string;
   /** Milliseconds one cloud API try may take. */
   timeoutMs?: number;
 }

@@ -15,6 +15,7 @@ export {
   ConfigFileError,
   TokenError,
   ApiError,
+  CloudPermissionError,
   NetworkError,
   KubeconfigError,
   ClusterStateError,

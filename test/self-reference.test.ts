@@ -57,7 +57,7 @@ test('mintNcpToken from "kubeiam" gives the SGN golden vector (docs/formats.md Â
 });
 
 test('"kubeiam" is curated: every error class, no deprecated or internal helper, and every subpath a subset of the root', async () => {
-  for (const name of ["KubeiamError", "UsageError", "InvalidInputError", "CredentialsError", "ConfigFileError", "TokenError", "ApiError", "NetworkError", "KubeconfigError", "ClusterStateError", "FileError", "StoreError", "BrokerRefusal"]) {
+  for (const name of ["KubeiamError", "UsageError", "InvalidInputError", "CredentialsError", "ConfigFileError", "TokenError", "ApiError", "CloudPermissionError", "NetworkError", "KubeconfigError", "ClusterStateError", "FileError", "StoreError", "BrokerRefusal"]) {
     const value = (kubeiam as Record<string, unknown>)[name];
     assert.equal(typeof value, "function", `${name} is exported`);
     assert.ok((value as { prototype: unknown }).prototype instanceof kubeiam.KubeiamError || value === kubeiam.KubeiamError, `${name} is a KubeiamError`);

@@ -18,6 +18,8 @@ export const BrokerReason = {
   RATE_LIMITED: "rate_limited",
   CLOUD_REJECTED: "cloud_rejected",
   CLOUD_UNREACHABLE: "cloud_unreachable",
+  /** The cloud refused the broker's own credential a permission its set-up needs (502): the operator's to fix. */
+  CLOUD_DENIED: "cloud_denied",
   /** The store (database) does not answer: 503, retry later; no token is sent without its audit row. */
   STORE_UNAVAILABLE: "store_unavailable",
   INTERNAL: "internal",

@@ -6,7 +6,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import type { MintedToken } from "../cluster-info.js";
-import { ApiError, KubeiamError, NetworkError } from "../lib/errors.js";
+import { ApiError, CloudPermissionError, KubeiamError, NetworkError } from "../lib/errors.js";
 import type { BrokerContext } from "./context.js";
 import { openCredential } from "./credential-secrets.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
@@ -106,7 +106,8 @@ export function noGrantRefusal(user: StoredUser, clusterName: string, access: Cl
 
 /**
  * The refusal for a cloud failure: the cloud's own reason, with the status it deserves (404 for a
- * cluster the cloud does not have, 400 for what it refused, 502 when it could not be reached).
+ * cluster the cloud does not have, 400 for what it refused, 502 when it could not be reached or
+ * refused the broker's own identity a permission it needs).
  *
  * @example
  * ```ts
@@ -115,6 +116,8 @@ export function noGrantRefusal(user: StoredUser, clusterName: string, access: Cl
  */
 export function cloudRefusal(error: unknown, doing: string): BrokerRefusal {
   if (error instanceof BrokerRefusal) return error;
+  // The cloud refused the broker's own identity (a role missing): the operator's to fix, not the caller's.
+  if (error instanceof CloudPermissionError) return new BrokerRefusal(502, BrokerReason.CLOUD_DENIED, `${doing}: ${error.message}`, { cause: error });
   if (error instanceof ApiError) {
     if (error.status === 404) return new BrokerRefusal(404, BrokerReason.NOT_FOUND, `${doing}: the cloud has no such cluster (${error.message})`, { cause: error });
     if (error.status >= 500 || error.status === 429) return new BrokerRefusal(502, BrokerReason.CLOUD_UNREACHABLE, `${doing}: the cloud failed (${error.message}); retry later`, { cause: error });

@@ -201,6 +201,9 @@ adminToken only when this start created the first admin. Then: 'kubeiam broker -
         env: ctx.env,
         ...(ctx.env.AWS_ENDPOINT_URL_EKS === undefined ? {} : { eksEndpoint: ctx.env.AWS_ENDPOINT_URL_EKS }),
         ...(ctx.env.AWS_ENDPOINT_URL_STS === undefined ? {} : { stsEndpoint: ctx.env.AWS_ENDPOINT_URL_STS }),
+        // gcloud's own overrides, as 'kubeiam gke' reads the first.
+        ...(ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER?.trim() ? { gkeApiUrl: ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER.trim() } : {}),
+        ...(ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS?.trim() ? { iamCredentialsUrl: ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS.trim() } : {}),
       },
     });
     if (values.db !== undefined && dbUrlHasPassword(values.db)) {

@@ -22,6 +22,7 @@ export {
   ConfigFileError,
   TokenError,
   ApiError,
+  CloudPermissionError,
   NetworkError,
   KubeconfigError,
   ClusterStateError,

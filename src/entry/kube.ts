@@ -21,6 +21,7 @@ export {
   ConfigFileError,
   TokenError,
   ApiError,
+  CloudPermissionError,
   NetworkError,
   KubeconfigError,
   ClusterStateError,

@@ -24,6 +24,7 @@ export {
   ConfigFileError,
   TokenError,
   ApiError,
+  CloudPermissionError,
   NetworkError,
   KubeconfigError,
   ClusterStateError,

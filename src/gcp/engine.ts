@@ -1,18 +1,26 @@
 /**
  * GKE as the broker sees it (the `CloudEngine` contract of `../cloud-engine.ts`): a service-account
  * key file held per credential; a cluster located by project, location and name, looked up with
- * clusters.get; tokens are the service account's access tokens, each reused per credential until a
- * minute before it ends, with one refresh in flight at a time.
+ * clusters.get; tokens are the service account's access tokens, or, when the credential names a
+ * service account to impersonate, that account's (IAM Credentials generateAccessToken with the held
+ * key's token), each reused per credential until a minute before it ends, one refresh in flight at a time.
  */
 import type { CloudEngine, EngineObjectSchema, HeldCredential } from "../cloud-engine.js";
 import type { ClusterProvider, ClusterRef } from "../cluster-info.js";
 import { InvalidInputError, KubeiamError } from "../lib/errors.js";
+import { checkServiceAccountEmail } from "./impersonate.js";
 import { createGkeProvider } from "./provider.js";
 import { parseGcpCredentialsFile, type GkeCredentials } from "./token.js";
 
-/** A GCP service-account key file's JSON, as the broker holds it. */
+/** A GCP service-account key file's JSON, as the broker holds it, and the account it acts as. */
 export interface GcpEngineSecrets {
   serviceAccount: Record<string, unknown>;
+  /**
+   * A service account to impersonate with the key (IAM Credentials generateAccessToken): tokens and
+   * look-ups are that account's, so grants whose `as` names such credentials are different Google
+   * identities in the cluster's RBAC and audit log.
+   */
+  impersonateServiceAccount?: string;
 }
 
 /** Where a GKE cluster is: its typed reference. */
@@ -26,7 +34,10 @@ const CREDENTIAL_SCHEMA: EngineObjectSchema = {
   required: ["serviceAccount"],
   // A service account key file is one flat object of strings. Nothing nested is accepted, so no
   // later walk over it (JSON.stringify, the key file parser) can be sent 20,000 levels deep.
-  properties: { serviceAccount: { type: "object", maxProperties: 64, additionalProperties: { type: "string", maxLength: 16_384 } } },
+  properties: {
+    serviceAccount: { type: "object", maxProperties: 64, additionalProperties: { type: "string", maxLength: 16_384 } },
+    impersonateServiceAccount: { type: "string", minLength: 1, maxLength: 254 },
+  },
 };
 
 const LOCATOR_SCHEMA: EngineObjectSchema = {
@@ -66,7 +77,10 @@ export const gcpEngine: CloudEngine<GcpEngineSecrets, GcpLocator> = {
       throw error;
     }
     if (kind !== "serviceAccount") throw new InvalidInputError("serviceAccount", 'gcp.serviceAccount must be a service account key file ("type": "service_account")');
-    return { serviceAccount };
+    const impersonate = block.impersonateServiceAccount;
+    if (typeof impersonate !== "string") return { serviceAccount };
+    checkServiceAccountEmail(impersonate, "gcp.impersonateServiceAccount");
+    return { serviceAccount, impersonateServiceAccount: impersonate };
   },
   locatorSchema: LOCATOR_SCHEMA,
   locatorFields: "gcp.project, gcp.location and gcp.cluster",
@@ -93,10 +107,13 @@ export const gcpEngine: CloudEngine<GcpEngineSecrets, GcpLocator> = {
       const key = `${credential.cacheKey}|${project}|${location}`;
       let p = providers.get(key);
       if (p === undefined) {
+        const secrets = credential.secrets();
+        const impersonate = secrets.impersonateServiceAccount;
         p = createGkeProvider({
           project,
           location,
-          credentials: keyOf(credential.secrets()),
+          credentials: keyOf(secrets),
+          ...(impersonate === undefined ? {} : { impersonate: { serviceAccount: impersonate, ...(options.iamCredentialsUrl === undefined ? {} : { apiUrl: options.iamCredentialsUrl }) } }),
           ...(options.gkeApiUrl === undefined ? {} : { apiUrl: options.gkeApiUrl }),
           now: options.now,
           ...http,
@@ -112,13 +129,17 @@ export const gcpEngine: CloudEngine<GcpEngineSecrets, GcpLocator> = {
     };
   },
   cli: {
-    credentialHelp: "the service account's key file on stdin (--stdin), or the file GOOGLE_APPLICATION_CREDENTIALS names",
-    credentialFlags: [],
-    async credentialBlock(_flags, sources, fromStdin) {
-      if (fromStdin) return { serviceAccount: await sources.stdinJson("the service account's key file") };
+    credentialHelp: `the service account's key file on stdin (--stdin), or the file GOOGLE_APPLICATION_CREDENTIALS names;
+       with --impersonate-service-account the broker acts as that account (IAM Credentials
+       generateAccessToken; the key's account needs roles/iam.serviceAccountTokenCreator on it)`,
+    credentialFlags: [{ name: "impersonate-service-account", value: "EMAIL", help: "a service account for the broker to act as with the key (add, gcp)" }],
+    async credentialBlock(flags, sources, fromStdin) {
+      const as = flags["impersonate-service-account"];
+      const impersonate = typeof as === "string" ? { impersonateServiceAccount: as } : {};
+      if (fromStdin) return { serviceAccount: await sources.stdinJson("the service account's key file"), ...impersonate };
       const file = sources.env("GOOGLE_APPLICATION_CREDENTIALS");
       if (file === undefined) throw new InvalidInputError("keys", "pipe the service account's key file with --stdin, or set GOOGLE_APPLICATION_CREDENTIALS to it");
-      return { serviceAccount: await sources.fileJson(file, "GOOGLE_APPLICATION_CREDENTIALS file") };
+      return { serviceAccount: await sources.fileJson(file, "GOOGLE_APPLICATION_CREDENTIALS file"), ...impersonate };
     },
     clusterFlags: [
       { name: "project", value: "P", help: "a GKE cluster's project (with --location and --gke-cluster)" },

@@ -6,7 +6,8 @@ import { InvalidInputError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
 import { gkeAdapter, type GkeAdapterApiOptions } from "./adapter.js";
 import type { GkeKubeconfigOptions } from "./cluster.js";
-import { mintGkeToken, type GkeCredentials, type GkeToken } from "./token.js";
+import { generateServiceAccountToken } from "./impersonate.js";
+import { GKE_DEFAULT_SCOPES, mintGkeToken, type GkeCredentials, type GkeToken } from "./token.js";
 
 /** Options of {@link createGkeProvider}. */
 export interface GkeProviderOptions extends Omit<HttpOptions, "service"> {
@@ -17,6 +18,11 @@ export interface GkeProviderOptions extends Omit<HttpOptions, "service"> {
   credentials?: GkeCredentials;
   /** The container API base URL; Google's by default. */
   apiUrl?: string;
+  /**
+   * A service account to act as: every token (and so every API call) is that account's, from IAM
+   * Credentials generateAccessToken with the credentials' own token. `apiUrl` is IAM Credentials'.
+   */
+  impersonate?: { serviceAccount: string; apiUrl?: string };
   /** How `getCluster` builds kubeconfigs (name, credentials file, exec command, …). */
   kubeconfig?: Omit<GkeKubeconfigOptions, "mode">;
   /** The clock; `Date.now` by default. */
@@ -34,7 +40,7 @@ export interface GkeProviderOptions extends Omit<HttpOptions, "service"> {
  * ```
  */
 export function createGkeProvider(options: GkeProviderOptions): ClusterProvider {
-  const { project, location, credentials: given, apiUrl, kubeconfig, now: clock, ...http } = options;
+  const { project, location, credentials: given, apiUrl, impersonate, kubeconfig, now: clock, ...http } = options;
   const now = clock ?? Date.now;
   let credentials = given;
   let current: GkeToken | undefined;
@@ -43,7 +49,22 @@ export function createGkeProvider(options: GkeProviderOptions): ClusterProvider 
   const token = async (): Promise<GkeToken> => {
     if (current !== undefined && now() < current.refreshAt.getTime()) return current;
     pending ??= creds()
-      .then((c) => mintGkeToken({ credentials: c, now: now(), http }))
+      .then(async (c) => {
+        const own = await mintGkeToken({ credentials: c, now: now(), http });
+        if (impersonate === undefined) return own;
+        // The held key's token lives an hour and is asked again only when the impersonated one is
+        // renewed, under the same one-refresh-in-flight.
+        return generateServiceAccountToken({
+          accessToken: own.token,
+          caller: c.kind === "serviceAccount" ? c.key.clientEmail : "the held credentials",
+          serviceAccount: impersonate.serviceAccount,
+          // As gke-gcloud-auth-plugin asks: cloud-platform, and the e-mail GKE's RBAC names users by.
+          scopes: GKE_DEFAULT_SCOPES,
+          apiUrl: impersonate.apiUrl,
+          now: now(),
+          http,
+        });
+      })
       .finally(() => {
         pending = undefined;
       });

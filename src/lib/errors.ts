@@ -167,6 +167,13 @@ export class ApiError extends KubeiamError {
   }
 }
 
+/**
+ * A cloud refused the identity kubeiam holds something its set-up needs (a permission, an account to
+ * act as): neither the caller's mistake nor an outage, but the cloud's administrator's to fix. The
+ * broker answers it with 502 `cloud_denied`.
+ */
+export class CloudPermissionError extends ApiError {}
+
 /** A cloud API could not be reached or did not answer in time. */
 export class NetworkError extends KubeiamError {
   constructor(message: string, options?: KubeiamErrorOptions) {

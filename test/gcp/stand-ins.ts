@@ -1,7 +1,8 @@
 /**
  * Test stand-ins for Google, written from RFC 7523 / RFC 7519 with node:crypto only: a local OAuth
  * token endpoint that checks the RS256 JWT assertion with the service account's public key and
- * answers an access token, a service-account key maker, and a local container API.
+ * answers an access token, a service-account key maker, a local container API, and IAM Credentials'
+ * generateAccessToken (service-account impersonation) that checks the caller's token and permission.
  */
 import { generateKeyPairSync, randomBytes, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -53,6 +54,8 @@ export interface OAuthStandIn {
   tokenUri: string;
   /** Access tokens issued, in order. */
   issued: string[];
+  /** Whose each issued token is: the account's e-mail. */
+  issuedTo: Map<string, string>;
   /** Every assertion seen, with why it was refused. */
   seen: { claims?: Record<string, unknown>; header?: Record<string, unknown>; rejected?: string }[];
   close(): Promise<void>;
@@ -70,6 +73,7 @@ export async function startOAuth(options: {
   requiredScope?: string;
 }): Promise<OAuthStandIn> {
   const issued: string[] = [];
+  const issuedTo = new Map<string, string>();
   const seen: OAuthStandIn["seen"] = [];
   let tokenUri = "";
   const server = createServer(async (req, res) => {
@@ -107,12 +111,13 @@ export async function startOAuth(options: {
     if (typeof claims.scope !== "string" || !claims.scope.split(" ").includes(scope)) return refuse("scope missing", entry);
     const token = `ya29.test-${randomBytes(24).toString("base64url")}`;
     issued.push(token);
+    issuedTo.set(token, account.email);
     seen.push(entry);
     json(res, 200, { access_token: token, expires_in: options.expiresIn ?? 3599, token_type: "Bearer" });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   tokenUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
-  return { tokenUri, issued, seen, close: () => new Promise((r) => server.close(() => r())) };
+  return { tokenUri, issued, issuedTo, seen, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** A container API stand-in: clusters.get and clusters.list for one project, for known tokens only. */
@@ -142,4 +147,82 @@ export async function startContainerApi(options: {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** One generateAccessToken call as the IAM Credentials stand-in saw it. */
+export interface ImpersonationCall {
+  /** Whose bearer token came with it (undefined: a token nobody issued). */
+  caller: string | undefined;
+  /** The service account in the path. */
+  account: string;
+  scope: unknown;
+  lifetime: unknown;
+  /** The status answered. */
+  status: number;
+}
+
+export interface IamCredentialsStandIn {
+  /** The base URL, for the broker's iamCredentialsUrl (CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS). */
+  url: string;
+  calls: ImpersonationCall[];
+  /** Whose each issued token is: the impersonated account's e-mail. */
+  issuedTo: Map<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * IAM Credentials' `POST /v1/projects/-/serviceAccounts/{email}:generateAccessToken`, as Google
+ * answers it: 401 for a bearer token `callerOf` does not know, 404 NOT_FOUND for an account not in
+ * `accounts`, 403 PERMISSION_DENIED unless `tokenCreators[account]` lists the caller (the role Service
+ * Account Token Creator), 400 for a body without the cloud-platform scope or a lifetime over an hour;
+ * else a fresh token of the account and its `expireTime`, `expiresIn` seconds on (1800 by default).
+ */
+export async function startIamCredentials(options: {
+  callerOf: (token: string) => string | undefined;
+  accounts: string[];
+  tokenCreators: Record<string, string[]>;
+  expiresIn?: number;
+}): Promise<IamCredentialsStandIn> {
+  const calls: ImpersonationCall[] = [];
+  const issuedTo = new Map<string, string>();
+  const google = (res: ServerResponse, status: number, code: string, message: string): void => json(res, status, { error: { code: status, message, status: code } });
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const m = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(req.url ?? "");
+    if (req.method !== "POST" || m === null) return google(res, 404, "NOT_FOUND", "The requested URL was not found on this server.");
+    const account = decodeURIComponent(m[1] as string);
+    const auth = req.headers.authorization ?? "";
+    const caller = auth.startsWith("Bearer ") ? options.callerOf(auth.slice(7)) : undefined;
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(body) as Record<string, unknown>;
+    } catch {
+      // refused below
+    }
+    const call: ImpersonationCall = { caller, account, scope: parsed.scope, lifetime: parsed.lifetime, status: 0 };
+    calls.push(call);
+    const answer = (status: number, code: string, message: string): void => {
+      call.status = status;
+      google(res, status, code, message);
+    };
+    if (caller === undefined) return answer(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.");
+    if (!String(req.headers["content-type"] ?? "").startsWith("application/json")) return answer(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
+    if (!options.accounts.includes(account)) return answer(404, "NOT_FOUND", `Not found; Gaia id not found for email ${account}`);
+    if (!(options.tokenCreators[account] ?? []).includes(caller)) {
+      return answer(403, "PERMISSION_DENIED", "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).");
+    }
+    const scope = parsed.scope;
+    if (!Array.isArray(scope) || !scope.includes("https://www.googleapis.com/auth/cloud-platform")) return answer(400, "INVALID_ARGUMENT", "Scope is required.");
+    const lifetime = /^(\d+)s$/.exec(String(parsed.lifetime ?? "3600s"));
+    if (lifetime === null || Number(lifetime[1]) > 3600 || Number(lifetime[1]) < 1) return answer(400, "INVALID_ARGUMENT", "The lifetime must be at most 3600s.");
+    const token = `ya29.impersonated-${randomBytes(24).toString("base64url")}`;
+    issuedTo.set(token, account);
+    call.status = 200;
+    // Google's expireTime: RFC 3339 in UTC, whole seconds.
+    const expireTime = new Date(Math.floor(Date.now() / 1000) * 1000 + (options.expiresIn ?? 1800) * 1000).toISOString().replace(".000Z", "Z");
+    json(res, 200, { accessToken: token, expireTime });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, calls, issuedTo, close: () => new Promise((r) => server.close(() => r())) };
 }
