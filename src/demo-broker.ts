@@ -1,7 +1,9 @@
 /**
  * The second act of `npm run demo`: a broker on its embedded store holds the sandbox's key; a user
  * who holds only a broker token runs kubectl against a sandbox cluster; the admin revokes the grant
- * and the user's next call is refused with the broker's reason; the audit trail shows each step.
+ * and the user's next call is refused with the broker's reason; the audit trail shows each step. With
+ * kubectl, a scene between (demo-identities.ts): bob, granted as a viewer credential, is another
+ * identity in the cluster than alice, and the cluster refuses his delete.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, symlink } from "node:fs/promises";
@@ -95,6 +97,8 @@ export async function runBrokerAct(a: BrokerActInput): Promise<void> {
     if (a.kubectl !== undefined) {
       title("alice: kubectl get namespaces   (the exec plugin asks the broker; the broker mints with the key it holds)");
       print(indent(expectOk("kubectl get namespaces", await run(a.kubectl, kubectlArgs(["get", "namespaces"]), aliceEnv))));
+      const { runIdentitiesScene } = await import("./demo-identities.js");
+      await runIdentitiesScene({ ...a, kubectl: a.kubectl }, { server, adminEnv, base, cluster: "kr-demo", alice: { env: aliceEnv, kubeconfig } });
     } else {
       title("alice: kubeiam broker token --cluster kr-demo   (what kubectl's exec plugin would run)");
       expectOk("broker token", await run(process.execPath, [a.cli, "broker", "token", "--server", server, "--cluster", "kr-demo"], aliceEnv));

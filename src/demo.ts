@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { yaml } from "./lib/yaml.js";
-import { startSandbox, type Sandbox, type SandboxClusterSummary } from "./sandbox/index.js";
+import { DEMO_VIEWER } from "./demo-identities.js";
+import { generateSandboxKey, startSandbox, type Sandbox, type SandboxClusterSummary } from "./sandbox/index.js";
 
 const CLI = fileURLToPath(new URL("./cli/main.js", import.meta.url));
 
@@ -88,7 +89,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   try {
     print("kubeiam demo: a local NCP API and NKS clusters that check signatures and tokens for real");
     title("start the sandbox (NCP API gateway + one HTTPS endpoint per running cluster)");
+    // A second key for the broker act's viewer: ncp-auth maps it to a user in a group RBAC lets only read.
+    const viewerKey = generateSandboxKey("sandbox-viewer");
     sandbox = await startSandbox({
+      keys: [generateSandboxKey("sandbox-admin"), viewerKey],
+      mapping: { mapSubAccounts: [{ accessKey: viewerKey.accessKey, username: DEMO_VIEWER.username, groups: [...DEMO_VIEWER.groups] }] },
       log: (line) => {
         requests++;
         if (line.includes("-> 401")) lastRefusal = line;
@@ -219,6 +224,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       `proved: kubeconfigs written through the signed NKS API let ${probe.spawnError === undefined ? "kubectl and " : ""}@kubernetes/client-node in with ` +
       `k8s-ncp-v1 tokens that the clusters checked (${requests} requests), a token for another cluster was refused, ` +
       "and a broker handed out tokens per grant and stopped at the revoke, with no cloud key on the user's side, " +
+      (probe.spawnError === undefined ? "two people through one broker were two identities in the cluster, whose RBAC refused the viewer's delete, " : "") +
       "and a person signed in through the identity provider, holding no token at all, and reached a cluster.";
   } finally {
     await sandbox?.close();

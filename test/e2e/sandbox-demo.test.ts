@@ -56,7 +56,10 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
   assert.match(r.stdout, /whoami: sandbox-admin \(uid \d+\), groups \["system:masters","system:authenticated"\]/);
   assert.match(r.stdout, /ERR_TOKEN_CLUSTER: the token is for cluster/);
   // One closing line that says what was proved.
-  assert.match(r.stdout, /\n\nproved: kubeconfigs written through the signed NKS API let .*stopped at the revoke, with no cloud key on the user's side, and a person signed in through the identity provider, holding no token at all, and reached a cluster\.\n$/);
+  assert.match(
+    r.stdout,
+    /\n\nproved: kubeconfigs written through the signed NKS API let .*stopped at the revoke, with no cloud key on the user's side, (?:two people through one broker were two identities in the cluster, whose RBAC refused the viewer's delete, )?and a person signed in through the identity provider, holding no token at all, and reached a cluster\.\n$/,
+  );
   if (r.stdout.includes("kubectl is not on PATH")) {
     t.diagnostic("kubectl is not on PATH here: its steps were skipped");
   } else {
@@ -65,6 +68,7 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
     assert.match(r.stdout, /Groups\s+\[system:masters system:authenticated\]/);
     // What kubectl 1.32 really prints for a 401 (not "(Unauthorized)").
     assert.match(r.stdout, /kubectl says: error: You must be logged in to the server \(the server has asked for the client to provide credentials\)/);
+    assertIdentitiesScene(r.stdout);
   }
   assertBrokerAct(r.stdout);
   assert.deepEqual(await readdir(tmp), []);
@@ -81,6 +85,24 @@ function assertBrokerAct(stdout: string): void {
   assert.ok(!/kbi_[A-Za-z0-9_-]{43}/.test(stdout), "no broker token printed");
 }
 
+/**
+ * The broker act's scene with kubectl: bob, granted kr-demo as the viewer credential for 2 hours, is
+ * another identity than alice in the cluster; the cluster's RBAC refuses his delete and does alice's.
+ */
+function assertIdentitiesScene(stdout: string): void {
+  assert.match(stdout, /kubeiam broker grant bob kr-demo --as sandbox-viewer --for 2h\n\s+CLUSTER\s+AS\s+EXPIRES\n\s+kr-demo\s+sandbox-viewer\s+\d{4}-\d\d-\d\dT/);
+  assert.match(stdout, /\n {6}alice +sandbox-admin, groups \[system:masters system:authenticated\]\n {6}bob +sandbox-viewer, groups \[viewers system:authenticated\]\n/);
+  const refused = /bob: kubectl delete pod\/(coredns-\S+) -n kube-system .*\n\s+(.*)\n/.exec(stdout);
+  assert.ok(refused, "bob's delete is shown");
+  const pod = refused[1] ?? "";
+  // Kubernetes' own words for an RBAC refusal: the cluster said no, not the broker.
+  assert.equal(refused[2], `Error from server (Forbidden): pods "${pod}" is forbidden: User "sandbox-viewer" cannot delete resource "pods" in API group "" in the namespace "kube-system"`);
+  assert.match(stdout, new RegExp(`alice: kubectl delete pod/${pod} -n kube-system .*\\n\\s+pod "${pod}" deleted\\n`));
+  assert.match(stdout, /\sbob\s+token\.issue\s+kr-demo\s+issued\s+sandbox-viewer\s+127\.0\.0\.1/);
+  assert.ok(!/\sbob\s+token\.issue\s+kr-demo\s+issued\s+sandbox\s/.test(stdout), "no token of bob's minted with the cluster's own key");
+  assert.match(stdout, /proved: .*, two people through one broker were two identities in the cluster, whose RBAC refused the viewer's delete, /);
+}
+
 test("without kubectl on PATH the demo says so, runs the client-node steps and exits 0", async () => {
   const tmp = await mkdtemp(join(dir, "without-"));
   // A PATH with node only (kubectl may live beside node, in /usr/bin).
@@ -92,6 +114,7 @@ test("without kubectl on PATH the demo says so, runs the client-node steps and e
   assert.match(r.stdout, /kubectl is not on PATH: skipping the kubectl steps/);
   assert.match(r.stdout, /whoami: sandbox-admin/);
   assert.match(r.stdout, /alice: kubeiam broker token --cluster kr-demo/);
+  assert.ok(!r.stdout.includes("bob:"), "the identities scene needs kubectl");
   assertBrokerAct(r.stdout);
   assert.deepEqual(await readdir(tmp), []);
 });
