@@ -78,7 +78,8 @@ export interface GenerateAccessTokenInput {
  * Asks IAM Credentials for an access token of `serviceAccount`, and checks the answer: the token and
  * its real end (`expireTime`). A refusal (403: the caller lacks `iam.serviceAccounts.getAccessToken`
  * on the account; 404: no such account) is a {@link CloudPermissionError} naming both accounts and the
- * role to grant; other failures are {@link ApiError}s. No message holds a token.
+ * role to grant (or the API to enable, or the key that was not accepted); other failures are
+ * {@link ApiError}s. No message holds a token.
  *
  * @example
  * ```ts
@@ -107,10 +108,18 @@ export async function generateServiceAccountToken(input: GenerateAccessTokenInpu
   }
   const rec = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
   if (res.status !== 200) {
-    const err = (typeof rec.error === "object" && rec.error !== null ? rec.error : {}) as { status?: unknown };
+    const err = (typeof rec.error === "object" && rec.error !== null ? rec.error : {}) as { status?: unknown; details?: unknown };
     const apiCode = typeof err.status === "string" ? err.status.slice(0, 40) : undefined;
     const answered = `IAM Credentials answered ${res.status}${apiCode === undefined ? "" : ` ${apiCode}`}`;
-    if (res.status === 401 || res.status === 403 || res.status === 404) {
+    // google.rpc.ErrorInfo says why, when it is not the caller's permission (AIP-193).
+    const reasons = Array.isArray(err.details) ? err.details.map((d: unknown) => (typeof d === "object" && d !== null ? (d as { reason?: unknown }).reason : undefined)) : [];
+    if (res.status === 403 && reasons.includes("SERVICE_DISABLED")) {
+      throw new CloudPermissionError(`the IAM Service Account Credentials API is not enabled in the project of ${input.caller} (${answered} SERVICE_DISABLED): enable iamcredentials.googleapis.com there`, { status: res.status, apiCode });
+    }
+    if (res.status === 401) {
+      throw new CloudPermissionError(`IAM Credentials did not accept the access token of ${input.caller} (${answered}): check that its key is still valid`, { status: res.status, apiCode });
+    }
+    if (res.status === 403 || res.status === 404) {
       // Google answers 403 for an account that does not exist as well ("or it may not exist").
       throw new CloudPermissionError(
         `${input.caller} cannot act as service account ${account} (${answered}): check that ${account} exists, and grant ${input.caller} the role ${TOKEN_CREATOR_ROLE} on it`,

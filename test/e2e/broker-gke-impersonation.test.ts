@@ -24,6 +24,8 @@ let iam: IamCredentialsStandIn;
 let container: Awaited<ReturnType<typeof startContainerApi>>;
 let broker: ServeChild;
 let admin: string;
+/** The bearer tokens the container API was called with, in order. */
+const lookups: string[] = [];
 const tokens: Record<string, string> = {};
 
 before(async () => {
@@ -33,7 +35,10 @@ before(async () => {
   iam = await startIamCredentials({ callerOf: (t) => oauth.issuedTo.get(t), accounts: [VIEWER, LOCKED], tokenCreators: { [VIEWER]: [holder.email] }, expiresIn: 1800 });
   container = await startContainerApi({
     project: "fleet-proj",
-    acceptToken: (t) => oauth.issuedTo.has(t) || iam.issuedTo.has(t),
+    acceptToken: (t) => {
+      lookups.push(t);
+      return oauth.issuedTo.has(t) || iam.issuedTo.has(t);
+    },
     clusters: [{ name: "fleet", location: "europe-west1", status: "RUNNING", endpoint: "10.0.0.1", masterAuth: { clusterCaCertificate: Buffer.from("-----BEGIN CERTIFICATE-----\n").toString("base64") } }],
   });
   broker = await startServe(
@@ -95,6 +100,16 @@ test("bob, granted as the impersonating credential, gets the viewer account's to
   assert.equal(iam.calls.length, before + 1);
   const rows = (await call(broker.ready.url, "GET", "/v1/audit?cluster=gke-prod&limit=100", { token: admin })).json.entries.filter((e: any) => e.outcome === "issued");
   assert.deepEqual([...new Set(rows.map((e: any) => `${e.actor} ${e.credential}`))].sort(), ["alice gcp-main", "bob gcp-viewer"]);
+});
+
+test("a cluster registered with the impersonating credential is looked up as the impersonated account", async () => {
+  const reg = await call(broker.ready.url, "POST", "/v1/clusters", {
+    token: admin,
+    body: { name: "gke-view", credential: "gcp-viewer", region: "europe-west1", gcp: { project: "fleet-proj", location: "europe-west1", cluster: "fleet" } },
+  });
+  assert.equal(reg.status, 201, reg.text);
+  assert.equal(iam.issuedTo.get(lookups.at(-1) ?? ""), VIEWER);
+  assert.equal(oauth.issuedTo.get(lookups[0] ?? ""), holder.email, "gke-prod was looked up as the key's own account");
 });
 
 test("IAM Credentials' refusals (403 no getAccessToken, 404 no such account) are one 502 line naming the account and the role, with no secret", async () => {

@@ -50,8 +50,33 @@ test("403 (no getAccessToken on the account) and 404 (no such account) are one l
     });
     assert.equal(iam.calls.at(-1)?.account, account);
   }
-  // A bearer token IAM Credentials does not know: 401, the same kind of refusal.
-  await assert.rejects(ask(VIEWER, "ya29.forged"), (e: unknown) => e instanceof CloudPermissionError && e.status === 401 && !e.message.includes("ya29.forged"));
+  // A bearer token IAM Credentials does not know: 401, the same kind of refusal, naming the key's account.
+  await assert.rejects(ask(VIEWER, "ya29.forged"), (e: unknown) => {
+    assert.ok(e instanceof CloudPermissionError && e.status === 401, String(e));
+    assert.equal(e.message, `IAM Credentials did not accept the access token of ${CALLER} (IAM Credentials answered 401 UNAUTHENTICATED): check that its key is still valid`);
+    return true;
+  });
+});
+
+test("403 because the API is off in the key's project (ErrorInfo SERVICE_DISABLED) says to enable it, not to grant a role", async () => {
+  // Google's answer, as its API reference shows it for a disabled service.
+  const body = JSON.stringify({
+    error: {
+      code: 403,
+      message: "IAM Service Account Credentials API has not been used in project 123 before or it is disabled.",
+      status: "PERMISSION_DENIED",
+      details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "SERVICE_DISABLED", domain: "googleapis.com", metadata: { service: "iamcredentials.googleapis.com", consumer: "projects/123" } }],
+    },
+  });
+  const fetch = async () => ({ status: 403, headers: { get: () => "application/json" }, text: async () => body });
+  await assert.rejects(
+    generateServiceAccountToken({ accessToken: OWN, caller: CALLER, serviceAccount: VIEWER, scopes: GKE_DEFAULT_SCOPES, apiUrl: iam.url, http: { fetch, attempts: 1 } }),
+    (e: unknown) => {
+      assert.ok(e instanceof CloudPermissionError, String(e));
+      assert.equal(e.message, `the IAM Service Account Credentials API is not enabled in the project of ${CALLER} (IAM Credentials answered 403 PERMISSION_DENIED SERVICE_DISABLED): enable iamcredentials.googleapis.com there`);
+      return true;
+    },
+  );
 });
 
 test("an account that is not a service account's e-mail, a lifetime over an hour and plain http off loopback are refused before any request", async () => {
