@@ -5,6 +5,7 @@
  */
 import { UsageError } from "../lib/errors.js";
 import { KUBECONFIG_WRITE_FLAG_HINTS, type CliContext, type Command } from "./context.js";
+import { subcommandHelp } from "./help.js";
 
 type Loader = () => Promise<Command>;
 
@@ -33,7 +34,12 @@ Commands:
 ${lines.join("\n")}
 
 Every command takes --server URL; the broker token comes from $KUBEIAM_BROKER_TOKEN, else from
-'kubeiam broker login' (~/.kubeiam/credentials.json). Run 'kubeiam broker <command> --help' for its flags.
+'kubeiam broker login' (~/.kubeiam/credentials.json). Run 'kubeiam broker <command> --help' for its
+flags (and 'kubeiam broker user add --help' for a verb's).
+
+Examples:
+  printf %s "$TOKEN" | kubeiam broker login --server https://broker.example:8750
+  kubeiam broker update-kubeconfig --server https://broker.example:8750 --cluster prod-kr
 `;
 }
 
@@ -51,20 +57,23 @@ export const brokerCommand: Command = {
   // broker update-kubeconfig refuses a read-only kubeconfig or a FIFO with these.
   flags: KUBECONFIG_WRITE_FLAG_HINTS,
   summary: "Use a kubeiam broker: log in, get cluster tokens and kubeconfigs, administer it",
-  help: "Talks to a kubeiam broker ('kubeiam serve'). Run 'kubeiam broker' for its commands.\n",
+  help: "Talks to a kubeiam broker ('kubeiam serve'). Run 'kubeiam broker --help' for its commands.\n",
+  async helpFor(args: string[]): Promise<string> {
+    return args[0] === undefined || !Object.hasOwn(SUBCOMMANDS, args[0]) ? help() : subcommandHelp(brokerCommand, args);
+  },
   async run(args: string[], ctx: CliContext): Promise<number> {
     const [name, ...rest] = args;
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       ctx.out(await help());
       return name === undefined ? 2 : 0;
     }
-    const load = SUBCOMMANDS[name];
+    const load = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
     if (load === undefined) {
       throw new UsageError(`broker: unknown command ${JSON.stringify(name)}: run 'kubeiam broker --help' for the list`);
     }
     const command = await load();
     if (rest.includes("--help") || rest.includes("-h")) {
-      ctx.out(command.help);
+      ctx.out(command.helpFor === undefined ? command.help : await command.helpFor(rest.filter((a) => a !== "--help" && a !== "-h")));
       return 0;
     }
     return (await command.run(rest, ctx)) ?? 0;

@@ -42,6 +42,11 @@ export interface Command {
   /** The full `--help` text. */
   help: string;
   /**
+   * The `--help` text for these arguments, when it depends on them: a group's subcommand or verb
+   * (`broker user add --help`) has its own. `help` when omitted.
+   */
+  helpFor?(args: string[]): Promise<string>;
+  /**
    * How long the command may take to stop by itself after SIGINT/SIGTERM (its signal aborts) before
    * the process is ended for it; half a second when omitted. Servers that drain their connections
    * and flush their logs ask for more; a second signal always ends the process at once.

@@ -142,7 +142,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       if (topic !== undefined) {
         const load = commandsFor(prog)[topic];
         if (load === undefined) throw unknownCommand(prog, topic);
-        ctx.out((await load()).help);
+        ctx.out(await helpOf(await load(), rest.slice(1)));
         return 0;
       }
       ctx.out(await topHelp(prog));
@@ -161,7 +161,7 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
   const command = await load();
   stopGraceMs = command.stopGraceMs ?? SIGNAL_GRACE_MS;
   if (args.includes("--help") || args.includes("-h")) {
-    ctx.out(command.help);
+    ctx.out(await helpOf(command, args));
     return 0;
   }
   // `performance` is a lazy global whose first touch loads perf_hooks: only --debug pays for it.
@@ -174,6 +174,11 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
   }
   ctx.debug?.(`${name}: exit status ${status} after ${Math.round(performance.now() - started)} ms`);
   return status;
+}
+
+/** A command's help for these arguments: a subcommand's or verb's own (`broker user add --help`). */
+function helpOf(command: Command, args: string[]): Promise<string> | string {
+  return command.helpFor === undefined ? command.help : command.helpFor(args.filter((a) => a !== "--help" && a !== "-h"));
 }
 
 /**

@@ -4,28 +4,46 @@
  */
 import { UsageError } from "../lib/errors.js";
 import { parseFlags, type CliContext, type Command } from "./context.js";
+import { renderHelp, subcommandHelp } from "./help.js";
 
-const FLAGS = {
-  db: { type: "string" },
-  listen: { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "master-key-file": { type: "string" },
-  "public-url": { type: "string" },
-  "insecure-http": { type: "boolean" },
-  "rate-limit": { type: "string" },
-  "oidc-issuer": { type: "string" },
-  "oidc-client-id": { type: "string" },
-  "oidc-client-secret-file": { type: "string" },
-  "oidc-username-claim": { type: "string" },
-  "oidc-groups-claim": { type: "string" },
-  "oidc-admin-group": { type: "string" },
-  "oidc-scopes": { type: "string" },
-  "session-ttl": { type: "string" },
-  "session-max": { type: "string" },
-  "audit-retention": { type: "string" },
+const CORE_FLAGS = {
+  db: {
+    type: "string",
+    value: "URL",
+    help: "sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://user@host:5432/db; several instances may share one PostgreSQL. A URL with a password belongs in KUBEIAM_DB, not argv (every user can read argv): serve warns when it is",
+  },
+  listen: { type: "string", value: "HOST:PORT", help: "default 127.0.0.1:8750; port 0 takes a free one" },
+  "tls-cert": { type: "string", value: "FILE", help: "serve HTTPS with this PEM certificate (with --tls-key; required off loopback)" },
+  "tls-key": { type: "string", value: "FILE", help: "the certificate's PEM private key" },
+  "master-key-file": {
+    type: "string",
+    value: "F",
+    help: "the master key (32 bytes, Base64); KUBEIAM_MASTER_KEY wins. Default ~/.kubeiam/master.key, created on the first start of an embedded store; with PostgreSQL it must be given, the same for every instance. Either may hold a keyring NEW,OLD: the first key seals, every key opens ('serve rekey')",
+  },
+  "public-url": { type: "string", value: "URL", help: "the URL users reach the broker at, written into kubeconfigs" },
+  "insecure-http": { type: "boolean", help: "allow plain HTTP off loopback (only behind a TLS proxy)" },
+  "rate-limit": { type: "string", value: "N", help: "token requests per user per second (off by default)" },
+  "audit-retention": {
+    type: "string",
+    value: "D",
+    help: "remove audit rows older than D (90d, 12h, 30m…) in small batches; the trail still verifies across the cut (off by default: kept forever)",
+  },
   help: { type: "boolean", short: "h" },
 } as const;
+
+const OIDC_FLAGS = {
+  "oidc-issuer": { type: "string", value: "URL", help: "the provider's issuer (https://, or http:// on loopback)" },
+  "oidc-client-id": { type: "string", value: "ID", help: "the broker's client at the provider (a confidential client)" },
+  "oidc-client-secret-file": { type: "string", value: "F", help: "the client secret; KUBEIAM_OIDC_CLIENT_SECRET wins (never on the command line)" },
+  "oidc-username-claim": { type: "string", value: "C", help: "the claim naming the person (default email)" },
+  "oidc-groups-claim": { type: "string", value: "C", help: "the claim listing their groups (default groups; else from userinfo)" },
+  "oidc-admin-group": { type: "string", value: "G", help: "members of this group are admins" },
+  "oidc-scopes": { type: "string", value: "S", help: 'scopes asked for (default "openid email profile offline_access")' },
+  "session-ttl": { type: "string", value: "D", help: "how long a session's access token works (default 10m); renewing asks the provider" },
+  "session-max": { type: "string", value: "D", help: "when a session ends whatever happens (default 12h)" },
+} as const;
+
+const FLAGS = { ...CORE_FLAGS, ...OIDC_FLAGS } as const;
 
 /** Whether a `postgres://user:password@…` URL holds a password. */
 function dbUrlHasPassword(value: string): boolean {
@@ -37,11 +55,20 @@ function dbUrlHasPassword(value: string): boolean {
   }
 }
 
-/** `serve rekey` and `serve backup`: operations on a broker's store, loaded only when run. */
+/**
+ * `serve rekey`, `serve backup`: operations on a broker's store, loaded only when run. A new one
+ * adds a line here and one to SUBCOMMAND_SUMMARIES (its help is its own, next to its flags).
+ */
 const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   rekey: async () => (await import("./serve/rekey.js")).serveRekeyCommand,
   backup: async () => (await import("./serve/backup.js")).serveBackupCommand,
 };
+
+/** One line per subcommand for `serve --help` (kept here so that serve's help loads none of them). */
+const SUBCOMMAND_SUMMARIES: readonly (readonly [string, string])[] = [
+  ["rekey", "re-seal every credential under the keyring's first key"],
+  ["backup", "copy the embedded store while it serves (0600)"],
+];
 
 function nonEmpty(flag: string, value: string | undefined): string | undefined {
   if (value !== undefined && value.trim() === "") throw new UsageError(`serve: --${flag} is empty: give a value or leave the flag out`);
@@ -110,55 +137,39 @@ export const serveCommand: Command = {
   options: { "": FLAGS },
   subcommands: SUBCOMMANDS,
   summary: "run the credential broker: holds cloud keys, hands out cluster tokens per user and grant",
-  help: `Runs the kubeiam broker: it holds cloud keys (sealed at rest), and hands each user the cluster
-tokens their grants allow, writing an audit row for every answer.
-
-Usage:
-  serve [--db URL] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]
-        [--public-url URL] [--insecure-http] [--rate-limit N] [--audit-retention DURATION]
-        [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file F] [--oidc-username-claim C]
-         [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]
-  serve rekey [--db URL] [--master-key-file FILE]   re-seal every credential under the keyring's first key
-  serve backup [--db sqlite:PATH] --to FILE          copy the embedded store while it serves (0600)
-
-Flags:
-  --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://user@host:5432/db;
-                         several instances may share one PostgreSQL. A URL with a password belongs
-                         in KUBEIAM_DB, not argv (every user can read argv): serve warns when it is
-  --listen HOST:PORT     default 127.0.0.1:8750; port 0 takes a free one
-  --tls-cert, --tls-key  serve HTTPS with this PEM certificate and key (required off loopback)
-  --master-key-file F    the master key (32 bytes, Base64); KUBEIAM_MASTER_KEY wins. Default
-                         ~/.kubeiam/master.key, created on the first start of an embedded store;
-                         with PostgreSQL it must be given, the same for every instance. Either may
-                         hold a keyring NEW,OLD: the first key seals, every key opens ('serve rekey')
-  --public-url URL       the URL users reach the broker at, written into kubeconfigs
-  --insecure-http        allow plain HTTP off loopback (only behind a TLS proxy)
-  --rate-limit N         token requests per user per second (off by default)
-  --audit-retention D    remove audit rows older than D (90d, 12h, 30m…) in small batches; the
-                         trail still verifies across the cut (off by default: kept forever)
-  -h, --help             this help
-
-Signing in through the organisation's identity provider (OpenID Connect; the broker's redirect URI,
-to register there, is <public URL>/v1/login/callback):
-  --oidc-issuer URL      the provider's issuer (https://, or http:// on loopback)
-  --oidc-client-id ID    the broker's client at the provider (a confidential client)
-  --oidc-client-secret-file F
-                         the client secret; KUBEIAM_OIDC_CLIENT_SECRET wins (never on the command line)
-  --oidc-username-claim C  the claim naming the person (default email)
-  --oidc-groups-claim C  the claim listing their groups (default groups; else from userinfo)
-  --oidc-admin-group G   members of this group are admins
-  --oidc-scopes S        scopes asked for (default "openid email profile offline_access")
-  --session-ttl D        how long a session's access token works (default 10m); renewing asks the provider
-  --session-max D        when a session ends whatever happens (default 12h)
-
-When ready it prints one JSON line on stdout:
+  help: renderHelp({
+    about: `Runs the kubeiam broker: it holds cloud keys (sealed at rest), and hands each user the cluster
+tokens their grants allow, writing an audit row for every answer.`,
+    usage: [
+      "kubeiam serve [--db URL] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]",
+      "      [--public-url URL] [--insecure-http] [--rate-limit N] [--audit-retention DURATION]",
+      "      [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file F] [--oidc-username-claim C]",
+      "       [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]",
+      "kubeiam serve <command> [flags]",
+    ],
+    commands: SUBCOMMAND_SUMMARIES,
+    flags: CORE_FLAGS,
+    sections: [
+      {
+        title: `Signing in through the organisation's identity provider (OpenID Connect; the broker's redirect URI,
+to register there, is <public URL>/v1/login/callback):`,
+        flags: OIDC_FLAGS,
+      },
+    ],
+    notes: `When ready it prints one JSON line on stdout:
   {"url":"http://127.0.0.1:8750","db":"sqlite:/…/broker.db","adminToken":"kbi_…"}
 adminToken only when this start created the first admin. Then: 'kubeiam broker --help'.
-`,
+Run 'kubeiam serve <command> --help' for a command's flags.`,
+    examples: [
+      "kubeiam serve",
+      "KUBEIAM_DB=postgres://kubeiam:…@db:5432/kubeiam KUBEIAM_MASTER_KEY=… kubeiam serve --listen 0.0.0.0:8750 --tls-cert broker.crt --tls-key broker.key",
+    ],
+  }),
+  helpFor: (args: string[]) => subcommandHelp(serveCommand, args),
   // Draining connections (and, for the broker, flushing audit rows) may take more than half a second.
   stopGraceMs: 10_000,
   async run(args: string[], ctx: CliContext): Promise<number> {
-    const sub = args[0] === undefined ? undefined : SUBCOMMANDS[args[0]];
+    const sub = args[0] === undefined || !Object.hasOwn(SUBCOMMANDS, args[0]) ? undefined : SUBCOMMANDS[args[0]];
     if (sub !== undefined) return (await (await sub()).run(args.slice(1), ctx)) ?? 0;
     const { values } = parseFlags("serve", args, FLAGS);
     let rateLimit: number | undefined;

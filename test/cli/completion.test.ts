@@ -77,7 +77,19 @@ test("bash, for real: commands, subcommands and flags complete; ncp-iam-authenti
       assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", ...words, "--exec-c"]), ["--exec-command"], words.join(" "));
       assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", ...words, "--alia"]), ["--alias"], words.join(" "));
     }
+    // Nested verbs (issue 18): broker's subcommands, their verbs, each verb's own flags.
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", ""]), ["--help", "audit", "cluster", "clusters", "credential", "grant", "login", "token", "update-kubeconfig", "user"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "user", ""]), ["--help", "add", "delete", "list", "rotate"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "credential", ""]), ["--help", "add", "delete", "list"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "user", "add", "alice", "--r"]), ["--role"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "user", "list", "--r"]), [], "list takes no --role");
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "cluster", "add", "--cluster-"]), ["--cluster-name", "--cluster-uuid"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "audit", "v"]), ["verify"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "audit", "--aft"]), ["--after"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "serve", "b"]), ["backup"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "serve", "backup", "--t"]), ["--to"]);
     assert.deepEqual(complete("_ncp_iam_authenticator_complete", ["ncp-iam-authenticator", "update-kubeconfig", "--names"]), ["--namespace"]);
+    assert.deepEqual(complete("_ncp_iam_authenticator_complete", ["ncp-iam-authenticator", "b"]), [], "the drop-in has no broker command");
     const official = complete("_ncp_iam_authenticator_complete", ["ncp-iam-authenticator", ""]);
     assert.deepEqual(official, ["--help", "--version", ...Object.keys(NCP_COMMANDS)].sort());
   } finally {

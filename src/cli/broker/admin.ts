@@ -9,20 +9,18 @@ import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/c
 import { printable } from "../../lib/printable.js";
 import { requireFlag, type CliContext } from "../context.js";
 
-/** The flags every admin command takes. */
+/** The flags every admin command takes, each with its help (see ../help.ts). */
 export const ADMIN_FLAGS = {
-  server: { type: "string" },
-  "ca-file": { type: "string" },
-  output: { type: "string", short: "o" },
+  server: { type: "string", value: "URL", help: "the broker (required)" },
+  "ca-file": { type: "string", value: "PEM", help: "the broker's CA, when a private one signed its certificate (remembered per server by 'kubeiam broker login --ca-file')" },
+  output: { type: "string", short: "o", value: "table|json", help: "how to print the answer (table by default)" },
 } as const;
 
-/** The help lines for {@link ADMIN_FLAGS}. */
-export const ADMIN_FLAGS_HELP = `  --server URL             the broker (required)
-  --ca-file PEM            the broker's CA, when a private one signed its certificate
-  -o, --output table|json  how to print the answer (table by default)
-  -h, --help               this help
+/** What every admin command's help says after its flags. */
+export const ADMIN_NOTES = "The caller's broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login'.";
 
-The caller's broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login'.`;
+/** An example broker address for help texts. */
+export const EXAMPLE_SERVER = "https://broker.example:8750";
 
 /**
  * The admin connection for a command's flags.

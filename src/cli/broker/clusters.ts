@@ -7,11 +7,12 @@ import { listBrokerClusters, type BrokerCluster } from "../../broker/client/api.
 import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
+import { renderHelp } from "../help.js";
 
 const FLAGS = {
-  server: { type: "string" },
-  output: { type: "string", short: "o" },
-  "ca-file": { type: "string" },
+  server: { type: "string", value: "URL", help: "the broker (required)" },
+  output: { type: "string", short: "o", value: "table|json", help: "table (default), or the broker's JSON list" },
+  "ca-file": { type: "string", value: "PEM", help: "the broker's CA, when a private one signed its certificate (remembered per server by 'kubeiam broker login --ca-file')" },
 } as const;
 
 /**
@@ -39,17 +40,13 @@ export function formatBrokerClusterTable(clusters: BrokerCluster[]): string {
 export const brokerClustersCommand: Command = {
   options: { "": FLAGS },
   summary: "List the clusters the broker grants you",
-  help: `Lists the clusters the broker lets you reach: name, provider, region, endpoint.
-
-Usage:
-  kubeiam broker clusters --server URL [-o table|json]
-
-Flags:
-  --server URL             the broker (required)
-  -o, --output table|json  table (default), or the broker's JSON list
-  --ca-file PEM            the broker's CA, when a private one signed its certificate
-  -h, --help               this help
-`,
+  help: renderHelp({
+    about: "Lists the clusters the broker lets you reach: name, provider, region, endpoint.",
+    usage: ["kubeiam broker clusters --server URL [-o table|json]"],
+    flags: FLAGS,
+    notes: "Your broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login'.",
+    examples: ["kubeiam broker clusters --server https://broker.example:8750", "kubeiam broker clusters --server https://broker.example:8750 -o json"],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("broker clusters", args, FLAGS);
     const server = normalizeBrokerServer(requireFlag("broker clusters", values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));

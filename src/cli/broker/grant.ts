@@ -6,16 +6,21 @@
 import { UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
-import { ADMIN_FLAGS, ADMIN_FLAGS_HELP, adminConnection, table } from "./admin.js";
+import { renderHelp } from "../help.js";
+import { ADMIN_FLAGS, ADMIN_NOTES, EXAMPLE_SERVER, adminConnection, table } from "./admin.js";
 
 const FLAGS = {
   ...ADMIN_FLAGS,
-  revoke: { type: "boolean" },
-  list: { type: "boolean" },
-  group: { type: "string" },
-  as: { type: "string" },
-  for: { type: "string" },
-  until: { type: "string" },
+  group: { type: "string", value: "GROUP", help: "the grant is for a group (members of it, as their sign-in says), not a user" },
+  as: {
+    type: "string",
+    value: "CREDENTIAL",
+    help: "mint this person's tokens with CREDENTIAL (of the cluster's cloud) instead of the cluster's own, so the cluster sees them as that identity (a read-only NKS sub account, say); an AWS role session is named kubeiam-USER",
+  },
+  for: { type: "string", value: "DURATION", help: "the grant ends after DURATION: 90s, 30m, 2h, 1h30m, 7d" },
+  until: { type: "string", value: "TIME", help: "the grant ends at TIME (RFC 3339, e.g. 2026-12-07T18:00:00Z)" },
+  revoke: { type: "boolean", help: "take the grant back" },
+  list: { type: "boolean", help: "print the grants of a user or group: cluster, credential acted as, end" },
 } as const;
 
 /** A grant as `GET /v1/grants/{subject}` lists it. */
@@ -57,27 +62,24 @@ const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-
 export const brokerGrantCommand: Command = {
   options: { "": FLAGS },
   summary: "Grant a user or group a cluster (or '*'), as a credential, for a while; revoke; list (admins)",
-  help: `Grants a user (or, with --group, every member of a group) a cluster; '*' grants every cluster,
+  help: renderHelp({
+    about: `Grants a user (or, with --group, every member of a group) a cluster; '*' grants every cluster,
 present and future. Takes effect on the next request, on every broker instance. Granting again
-replaces what the earlier grant said (--as, the end).
-
-Usage:
-  kubeiam broker grant USER CLUSTER [--as CREDENTIAL] [--for DURATION | --until TIME] --server URL
-  kubeiam broker grant --group GROUP CLUSTER [--as CREDENTIAL] [--for DURATION | --until TIME] --server URL
-  kubeiam broker grant --revoke USER CLUSTER --server URL       (or --revoke --group GROUP CLUSTER)
-  kubeiam broker grant --list USER --server URL                 (or --list --group GROUP)
-
-Flags:
-  --group GROUP            the grant is for a group (members of it, as their sign-in says), not a user
-  --as CREDENTIAL          mint this person's tokens with CREDENTIAL (of the cluster's cloud) instead of
-                           the cluster's own, so the cluster sees them as that identity (a read-only
-                           NKS sub account, say); an AWS role session is named kubeiam-USER
-  --for DURATION           the grant ends after DURATION: 90s, 30m, 2h, 1h30m, 7d
-  --until TIME             the grant ends at TIME (RFC 3339, e.g. 2026-12-07T18:00:00Z)
-  --revoke                 take the grant back
-  --list                   print the grants: cluster, credential acted as, end
-${ADMIN_FLAGS_HELP}
-`,
+replaces what the earlier grant said (--as, the end).`,
+    usage: [
+      "kubeiam broker grant USER CLUSTER [--as CREDENTIAL] [--for DURATION | --until TIME] --server URL",
+      "kubeiam broker grant --group GROUP CLUSTER [--as CREDENTIAL] [--for DURATION | --until TIME] --server URL",
+      "kubeiam broker grant --revoke USER CLUSTER --server URL       (or --revoke --group GROUP CLUSTER)",
+      "kubeiam broker grant --list USER --server URL                 (or --list --group GROUP)",
+    ],
+    flags: FLAGS,
+    notes: ADMIN_NOTES,
+    examples: [
+      `kubeiam broker grant alice prod-kr --as ncp-viewer --for 2h --server ${EXAMPLE_SERVER}`,
+      `kubeiam broker grant --group platform '*' --server ${EXAMPLE_SERVER}`,
+      `kubeiam broker grant --revoke alice prod-kr --server ${EXAMPLE_SERVER}`,
+    ],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values, positionals } = parseFlags("broker grant", args, FLAGS, true);
     const group = values.group;

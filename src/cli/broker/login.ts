@@ -9,13 +9,17 @@ import { listBrokerClusters } from "../../broker/client/api.js";
 import { brokerCredentialsFile, checkBrokerToken, normalizeBrokerServer, saveBrokerEntry, saveBrokerToken } from "../../broker/client/credentials.js";
 import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
+import { renderHelp } from "../help.js";
 
 const FLAGS = {
-  server: { type: "string" },
-  "ca-file": { type: "string" },
-  "no-verify": { type: "boolean" },
-  device: { type: "boolean" },
-  "no-browser": { type: "boolean" },
+  server: { type: "string", value: "URL", help: "the broker (required)" },
+  device: {
+    type: "boolean",
+    help: "sign in through the broker's identity provider (the default when stdin is a terminal): prints a link on stderr to open in any browser, on any machine, and waits; the session (renewed by 'kubeiam broker token' as it runs out) is kept",
+  },
+  "no-browser": { type: "boolean", help: "with --device, do not try to open the link in this machine's browser" },
+  "ca-file": { type: "string", value: "PEM", help: "the broker's CA, when a private one signed its certificate; kept with the token, so later commands to this server use it without the flag" },
+  "no-verify": { type: "boolean", help: "keep the token without asking the broker whether it accepts it" },
 } as const;
 
 /** Opens `url` in the desktop's browser when there is one ($BROWSER, macOS, or a Linux display); never waits for it. */
@@ -46,26 +50,14 @@ async function openBrowser(url: string, env: Record<string, string | undefined>)
 export const brokerLoginCommand: Command = {
   options: { "": FLAGS },
   summary: "Keep your broker token for a server (read from stdin)",
-  help: `Reads a broker token (kbi_…) from stdin, checks it with the broker, and keeps it for that
-server in ~/.kubeiam/credentials.json (mode 0600, written atomically; other servers' entries stay).
-
-Usage:
-  kubeiam broker login --server URL --device
-  kubeiam broker login --server URL < token-file
-  printf %s "$TOKEN" | kubeiam broker login --server URL
-
-Flags:
-  --server URL     the broker (required)
-  --device         sign in through the broker's identity provider (the default when stdin is a
-                   terminal): prints a link on stderr to open in any browser, on any machine, and
-                   waits; the session (renewed by 'kubeiam broker token' as it runs out) is kept
-  --no-browser     with --device, do not try to open the link in this machine's browser
-  --ca-file PEM    the broker's CA, when a private one signed its certificate
-  --no-verify      keep the token without asking the broker whether it accepts it
-  -h, --help       this help
-
-$KUBEIAM_BROKER_TOKEN, when set, wins over the file for every command.
-`,
+  help: renderHelp({
+    about: `Reads a broker token (kbi_…) from stdin, checks it with the broker, and keeps it for that
+server in ~/.kubeiam/credentials.json (mode 0600, written atomically; other servers' entries stay).`,
+    usage: ["kubeiam broker login --server URL --device", "kubeiam broker login --server URL < token-file", 'printf %s "$TOKEN" | kubeiam broker login --server URL'],
+    flags: FLAGS,
+    notes: "$KUBEIAM_BROKER_TOKEN, when set, wins over the file for every command.",
+    examples: ['printf %s "$TOKEN" | kubeiam broker login --server https://broker.example:8750 --ca-file ca.pem', "kubeiam broker login --server https://broker.example:8750 --device"],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("broker login", args, FLAGS);
     const server = normalizeBrokerServer(

@@ -9,12 +9,17 @@ import { BROKER_TOKEN_ENV, brokerCredentialsFile, normalizeBrokerServer, readBro
 import type { ExecApiVersion } from "../../kube/exec-credential.js";
 import { chooseExecApiVersion, formatExecCredential } from "../../kube/exec-credential.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
+import { renderHelp } from "../help.js";
 
 const FLAGS = {
-  server: { type: "string" },
-  cluster: { type: "string" },
-  "api-version": { type: "string" },
-  "ca-file": { type: "string" },
+  server: { type: "string", value: "URL", help: "the broker (https://…; http:// only on loopback) (required)" },
+  cluster: { type: "string", value: "NAME", help: "the cluster's name on the broker (required)" },
+  "api-version": { type: "string", value: "v1|v1beta1", help: "ExecCredential apiVersion when kubectl does not say (default: v1beta1, as every kubeiam plugin)" },
+  "ca-file": {
+    type: "string",
+    value: "PEM",
+    help: "the broker's CA, when a private one signed its certificate (default: the one 'kubeiam broker login --ca-file' kept for this server; NODE_EXTRA_CA_CERTS works as well)",
+  },
 } as const;
 
 /**
@@ -28,30 +33,23 @@ const FLAGS = {
 export const brokerTokenCommand: Command = {
   options: { "": FLAGS },
   summary: "Print a cluster token from the broker as an ExecCredential (kubectl's exec plugin)",
-  help: `Asks a kubeiam broker for a fresh token for one cluster and prints it as the ExecCredential
-that kubectl's exec plugin reads. No cloud key is needed: the broker holds it.
-
-Usage:
-  kubeiam broker token --server URL --cluster NAME [flags]
-
-Flags:
-  --server URL              the broker (https://…; http:// only on loopback) (required)
-  --cluster NAME            the cluster's name on the broker (required)
-  --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1,
-                            as every kubeiam plugin)
-  --ca-file PEM             the broker's CA, when a private one signed its certificate
-                            (NODE_EXTRA_CA_CERTS works as well)
-  -h, --help                this help
-
-The broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login --server URL'.
+  help: renderHelp({
+    about: `Asks a kubeiam broker for a fresh token for one cluster and prints it as the ExecCredential
+that kubectl's exec plugin reads. No cloud key is needed: the broker holds it.`,
+    usage: ["kubeiam broker token --server URL --cluster NAME [flags]"],
+    flags: FLAGS,
+    notes: `The broker token comes from $KUBEIAM_BROKER_TOKEN, else from 'kubeiam broker login --server URL'.
 After a sign-in ('kubeiam broker login --device'), the session's access token is renewed here when
 it ran out (one renewal at a time per server, under a file lock), and each cluster's ExecCredential
 is kept in ~/.kube/cache/kubeiam/broker/ (0600) until the time the broker gives (a minute before
 the token's end), so parallel kubectl runs share one token request. When the session has ended,
 one line says to run 'kubeiam broker login --server URL' again.
+A broker answering 429 (too many requests) is asked once more after the Retry-After it names, when
+that is 5 seconds or less.
 A refusal (no grant, unknown cluster, bad token, broker unreachable or answering something that
-is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is printed on stdout.
-`,
+is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is printed on stdout.`,
+    examples: ["kubeiam broker token --server https://broker.example:8750 --cluster prod-kr", "kubeiam broker update-kubeconfig --server https://broker.example:8750 --cluster prod-kr   (writes this command into a kubeconfig)"],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("broker token", args, FLAGS);
     const server = normalizeBrokerServer(

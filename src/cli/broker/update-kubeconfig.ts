@@ -11,6 +11,7 @@ import { readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { contextEntry, execUserEntry, parseKubeconfig, type KubeconfigEntries } from "../../kube/kubeconfig.js";
 import { normalizeBoolArgs, parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
+import { renderHelp } from "../help.js";
 import {
   EXEC_COMMAND_FLAGS,
   KUBECONFIG_FLOW_BOOL_FLAGS,
@@ -24,13 +25,26 @@ import {
 } from "../kubeconfig-flow.js";
 
 const FLAGS = {
-  server: { type: "string" },
-  cluster: { type: "string" },
-  alias: { type: "string" },
-  "user-alias": { type: "string" },
-  "ca-file": { type: "string" },
+  server: { type: "string", value: "URL", help: "the broker (required)" },
+  cluster: { type: "string", value: "NAME", help: "the cluster's name on the broker (required; 'kubeiam broker clusters' lists them)" },
+  alias: { type: "string", value: "A", help: "the context's name (default: the broker's, the cluster name)" },
+  "user-alias": { type: "string", value: "U", help: "the user's name (default: the broker's, kubeiam-broker-NAME)" },
+  "ca-file": { type: "string", value: "PEM", help: "the broker's CA, when a private one signed its certificate (also given to the plugin)" },
   ...EXEC_COMMAND_FLAGS,
   ...KUBECONFIG_FLOW_FLAGS,
+} as const;
+
+/** Help for the shared flags (declared in ../kubeconfig-flow.ts for every cloud's update-kubeconfig). */
+const SHARED_DOCS = {
+  "exec-command": { value: "CMD", help: "the plugin to run: a name on PATH, an absolute path, or a .js file run with node (default: kubeiam)" },
+  kubeconfig: { value: "FILE", help: "the file to update (default: the first entry of $KUBECONFIG, else ~/.kube/config)" },
+  namespace: { value: "NS", help: 'the context\'s default namespace (default: none, so "default")' },
+  overwrite: { help: "replace entries whose names are taken (default: refuse)" },
+  force: { help: "write a kubeconfig whose mode is read-only (default: refuse)" },
+  "dry-run": { help: "print the updated kubeconfig instead of writing it" },
+  "no-set-current": { help: "leave current-context as it is (default: switch to the new context)" },
+  currentContext: { help: "=false: the same as --no-set-current (the official tool's spelling)" },
+  "current-context": { help: "=false: the same as --no-set-current" },
 } as const;
 
 /**
@@ -71,36 +85,23 @@ export function brokerKubeconfigEntries(
 export const brokerUpdateKubeconfigCommand: Command = {
   options: { "": FLAGS },
   summary: "Add a broker cluster to your kubeconfig (exec plugin: kubeiam broker token)",
-  help: `Adds one cluster the broker grants you to a kubeconfig: its cluster entry (endpoint and CA as
-the broker knows them), a user that runs 'kubeiam broker token', and a context.
-
-Usage:
-  kubeiam broker update-kubeconfig --server URL --cluster NAME [flags]
-
-Flags:
-  --server URL              the broker (required)
-  --cluster NAME            the cluster's name on the broker (required; 'kubeiam broker clusters' lists them)
-  --kubeconfig FILE         the file to update (default: the first entry of $KUBECONFIG, else ~/.kube/config)
-  --alias A                 the context's name (default: the broker's, the cluster name)
-  --user-alias U            the user's name (default: the broker's, kubeiam-broker-NAME)
-  --namespace NS            the context's default namespace (default: none, so "default")
-  --ca-file PEM             the broker's CA, when a private one signed its certificate (also given to the plugin)
-  --exec-command CMD        the plugin to run: a name on PATH, an absolute path, or a .js file run
-                            with node (default: kubeiam)
-  --overwrite               replace entries whose names are taken (default: refuse)
-  --force                   write a kubeconfig whose mode is read-only (default: refuse)
-  --dry-run                 print the updated kubeconfig instead of writing it
-  --no-set-current          leave current-context as it is (also --currentContext=false,
-                            --current-context=false; default: switch to the new context)
-  -h, --help                this help
-
-Other clusters, users and contexts stay as they were, in their order, with their comments. A
+  help: renderHelp({
+    about: `Adds one cluster the broker grants you to a kubeconfig: its cluster entry (endpoint and CA as
+the broker knows them), a user that runs 'kubeiam broker token', and a context.`,
+    usage: ["kubeiam broker update-kubeconfig --server URL --cluster NAME [flags]"],
+    flags: FLAGS,
+    docs: SHARED_DOCS,
+    notes: `Other clusters, users and contexts stay as they were, in their order, with their comments. A
 malformed kubeconfig is refused and left untouched, before the broker is asked anything. The file
 is read, changed and written under <file>.lock (as kubectl locks it), so runs at once keep each
 other's entries; it is written atomically, a new file gets mode 0600, an existing one keeps its
 mode. The same rules as 'kubeiam update-kubeconfig', 'kubeiam eks update-kubeconfig' and
-'kubeiam gke update-kubeconfig'.
-`,
+'kubeiam gke update-kubeconfig'.`,
+    examples: [
+      "kubeiam broker update-kubeconfig --server https://broker.example:8750 --cluster prod-kr",
+      "kubeiam broker update-kubeconfig --server https://broker.example:8750 --cluster prod-kr --alias prod --namespace web --dry-run",
+    ],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const cmd = "broker update-kubeconfig";
     const { values } = parseFlags(cmd, normalizeBoolArgs(args, KUBECONFIG_FLOW_BOOL_FLAGS), FLAGS);

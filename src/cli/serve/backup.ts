@@ -4,10 +4,11 @@
  */
 import { UsageError } from "../../lib/errors.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
+import { renderHelp } from "../help.js";
 
 const FLAGS = {
-  db: { type: "string" },
-  to: { type: "string" },
+  db: { type: "string", value: "URL", help: "sqlite:PATH (default sqlite:~/.kubeiam/broker.db, or KUBEIAM_DB)" },
+  to: { type: "string", value: "FILE", help: "where the copy goes; must not exist yet (required)" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -22,22 +23,17 @@ const FLAGS = {
 export const serveBackupCommand: Command = {
   options: { "": FLAGS },
   summary: "copy the embedded store while it serves (a consistent, 0600 file)",
-  help: `Copies the embedded store (sqlite:PATH) to FILE while brokers keep serving: the copy is
+  help: renderHelp({
+    about: `Copies the embedded store (sqlite:PATH) to FILE while brokers keep serving: the copy is
 consistent as of one moment, written 0600, checked, and takes its name only once complete. It
 holds sealed cloud keys and token digests, not the master key: keep the master key apart, and both
-to restore. A PostgreSQL store is backed up with pg_dump.
-
-Usage:
-  kubeiam serve backup [--db sqlite:PATH] --to FILE
-
-Restore: stop the broker, put the copy in place of the database file (remove its -wal and -shm
-files), start 'kubeiam serve' on it with the same master key.
-
-Flags:
-  --db URL      sqlite:PATH (default sqlite:~/.kubeiam/broker.db, or KUBEIAM_DB)
-  --to FILE     where the copy goes; must not exist yet
-  -h, --help    this help
-`,
+to restore. A PostgreSQL store is backed up with pg_dump.`,
+    usage: ["kubeiam serve backup [--db sqlite:PATH] --to FILE"],
+    flags: FLAGS,
+    notes: `Restore: stop the broker, put the copy in place of the database file (remove its -wal and -shm
+files), start 'kubeiam serve' on it with the same master key.`,
+    examples: ["kubeiam serve backup --to /backup/broker-$(date +%F).db", "kubeiam serve backup --db sqlite:/var/lib/kubeiam/broker.db --to /backup/broker.db"],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("serve backup", args, FLAGS);
     const home = ctx.env.HOME;

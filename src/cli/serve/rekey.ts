@@ -5,10 +5,11 @@
 import { existsSync } from "node:fs";
 import { UsageError } from "../../lib/errors.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
+import { renderHelp } from "../help.js";
 
 const FLAGS = {
-  db: { type: "string" },
-  "master-key-file": { type: "string" },
+  db: { type: "string", value: "URL", help: "sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://… (or KUBEIAM_DB)" },
+  "master-key-file": { type: "string", value: "F", help: "the keyring, when KUBEIAM_MASTER_KEY is not set (default ~/.kubeiam/master.key)" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -23,24 +24,19 @@ const FLAGS = {
 export const serveRekeyCommand: Command = {
   options: { "": FLAGS },
   summary: "re-seal every cloud credential under the first key of the master keyring",
-  help: `Re-seals every credential under the first key of the master keyring, in one transaction,
+  help: renderHelp({
+    about: `Re-seals every credential under the first key of the master keyring, in one transaction,
 and records that key as the one the database is sealed under. Brokers keep serving meanwhile as
-long as they hold the keyring (the first key seals, every key opens).
-
-Usage:
-  kubeiam serve rekey [--db URL] [--master-key-file FILE]
-
-Rotation, step by step:
+long as they hold the keyring (the first key seals, every key opens).`,
+    usage: ["kubeiam serve rekey [--db URL] [--master-key-file FILE]"],
+    flags: FLAGS,
+    notes: `Rotation, step by step:
   1. Give every instance the keyring NEW,OLD (KUBEIAM_MASTER_KEY="NEW,OLD", or the key file with
      that one line) and restart them one by one; new credentials are sealed under NEW from then on.
   2. Run 'kubeiam serve rekey' once with the same keyring: it prints how many it re-sealed.
-  3. Remove OLD from the keyring. A start with OLD alone is refused from now on.
-
-Flags:
-  --db URL               sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://… (or KUBEIAM_DB)
-  --master-key-file F    the keyring, when KUBEIAM_MASTER_KEY is not set (default ~/.kubeiam/master.key)
-  -h, --help             this help
-`,
+  3. Remove OLD from the keyring. A start with OLD alone is refused from now on.`,
+    examples: ['KUBEIAM_MASTER_KEY="$NEW,$OLD" kubeiam serve rekey', 'KUBEIAM_DB=postgres://kubeiam@db:5432/kubeiam KUBEIAM_MASTER_KEY="$NEW,$OLD" kubeiam serve rekey'],
+  }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("serve rekey", args, FLAGS);
     const home = ctx.env.HOME;
