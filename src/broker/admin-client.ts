@@ -6,6 +6,7 @@
 import { ApiError, NetworkError } from "../lib/errors.js";
 import { brokerProxyUrlFor } from "../lib/proxy-env.js";
 import { displayUrl } from "../lib/redact-url.js";
+import { httpsOnlyError, isCutOff, speaksTls } from "./client/https-probe.js";
 import { BrokerRefusal } from "./errors.js";
 
 /** Where and how to reach a broker as an admin. */
@@ -67,6 +68,7 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
       : tls === undefined
         ? undefined
         : new Agent({ connect: tls });
+  const plain = conn.server.startsWith("http:") && proxy === undefined;
   const signals = [AbortSignal.timeout(conn.timeoutMs ?? 30_000), ...(conn.signal === undefined ? [] : [conn.signal])];
   let res: Awaited<ReturnType<typeof fetch>>;
   try {
@@ -79,6 +81,7 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
       signal: AbortSignal.any(signals),
     });
   } catch (cause) {
+    if (plain && isCutOff(cause) && (await speaksTls(new URL(conn.server)))) throw httpsOnlyError(new URL(conn.server), cause);
     const code = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
     const via = proxy === undefined ? "" : ` through the proxy ${displayUrl(proxy)}`;
     throw new NetworkError(`broker ${conn.server} is unreachable${via} (${code}): check that it runs and that --server is right${proxy === undefined ? "" : ", and HTTPS_PROXY and NO_PROXY"}`, { cause });
@@ -87,11 +90,12 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
   }
   const text = await readCapped(res, conn.server);
   if (res.status === 204) return undefined;
+  if (plain && res.status === 400 && !(res.headers.get("content-type") ?? "").includes("json") && (await speaksTls(new URL(conn.server)))) throw httpsOnlyError(new URL(conn.server));
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new ApiError(`broker ${conn.server} answered ${res.status} with something that is not JSON: check that --server names a kubeiam broker`, { status: res.status });
+    throw new ApiError(`${conn.server} does not answer as a kubeiam broker (${res.status} with something that is not JSON): check that --server names a kubeiam broker`, { status: res.status });
   }
   if (res.status >= 200 && res.status < 300) return json;
   const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
@@ -99,5 +103,5 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
     const retry = res.headers.get("retry-after");
     throw new BrokerRefusal(res.status, error.code, `the broker refused (${res.status} ${error.code}): ${error.message}`, retry === null ? {} : { retryAfter: Number(retry) });
   }
-  throw new ApiError(`broker ${conn.server} answered ${res.status} without the broker's error shape: check that --server names a kubeiam broker`, { status: res.status });
+  throw new ApiError(`${conn.server} does not answer as a kubeiam broker (${res.status} without the broker's error shape): check that --server names a kubeiam broker`, { status: res.status });
 }

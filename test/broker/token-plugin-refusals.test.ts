@@ -35,12 +35,39 @@ const seenElsewhere: string[] = [];
 let elsewhere: Server;
 let elsewhereUrl: string;
 
+/** Token requests seen, by cluster name. */
+const asked = new Map<string, number>();
+
 /** What each cluster name gets from the double. */
 function answer(req: IncomingMessage, res: ServerResponse): void {
   const m = /^\/v1\/clusters\/([^/]+)\/token/.exec(req.url ?? "");
   const name = m?.[1] ?? "";
   const auth = req.headers.authorization ?? "";
+  const nth = (asked.get(name) ?? 0) + 1;
+  asked.set(name, nth);
+  const limited = (retryAfter: string): void => {
+    res.writeHead(429, { "content-type": "application/json", "retry-after": retryAfter });
+    res.end(JSON.stringify({ error: { code: "rate_limited", message: "too many token requests: slow down" } }));
+  };
   switch (name) {
+    case "busy-once":
+      // 429 with Retry-After: 1, then the token.
+      if (nth === 1) return limited("1");
+      break;
+    case "busy-always":
+      return limited("1");
+    case "busy-long":
+      return limited("30");
+    case "other-401":
+      // Another service at --server (or a proxy in front): its own login page.
+      res.writeHead(401, { "content-type": "text/html", "www-authenticate": 'Basic realm="intranet"' });
+      return void res.end("<html><body>401 Authorization Required</body></html>");
+    case "other-403":
+      res.writeHead(403, { "content-type": "text/plain" });
+      return void res.end("Forbidden");
+    case "no-grant":
+      res.writeHead(403, { "content-type": "application/json" });
+      return void res.end(JSON.stringify({ error: { code: "no_grant", message: "user alice has no grant for cluster no-grant: ask an admin to run 'kubeiam broker grant alice no-grant'" } }));
     case "html":
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       return void res.end("<!doctype html><html><body>Welcome to nginx!</body></html>");
@@ -72,6 +99,8 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
     case "redirect":
       res.writeHead(302, { location: `${elsewhereUrl}/v1/clusters/redirect/token` });
       return void res.end();
+  }
+  switch (name) {
     default:
       res.writeHead(200, { "content-type": "application/json" });
       return void res.end(JSON.stringify({ kind: "ExecCredential", apiVersion: "client.authentication.k8s.io/v1", status: { token: "k8s-ncp-v1.abc", expirationTimestamp: "2030-01-01T00:00:00Z" } }));
@@ -161,8 +190,46 @@ test("TLS: a certificate for another name, an untrusted CA, --ca-file and NODE_E
   assertOneLine(await plugin(at(untrusted, "ok")), 5, /refused by TLS: its TLS certificate is signed by a CA that is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): pass its CA with --ca-file PEM \(or set NODE_EXTRA_CA_CERTS\)/, [TOKEN]);
   // The wrong CA given: still untrusted.
   assertOneLine(await plugin([...at(untrusted, "ok"), "--ca-file", caFile]), 5, /not trusted/, [TOKEN]);
-  // Plain HTTP spoken to a TLS port.
-  assertOneLine(await plugin(at(untrusted.replace("https:", "http:"), "ok")), 5, /broker http:\/\/127\.0\.0\.1:\d+ (closed the connection|answered 400)/, [TOKEN]);
+  // Plain HTTP spoken to a TLS port (a kubeconfig from before the broker moved to HTTPS): said so, with the address to use.
+  const port = new URL(untrusted).port;
+  assertOneLine(
+    await plugin(at(untrusted.replace("https:", "http:"), "ok")),
+    5,
+    new RegExp(`^kubeiam: broker http://127\\.0\\.0\\.1:${port} speaks HTTPS, not plain HTTP: use https://127\\.0\\.0\\.1:${port} as --server`),
+    [TOKEN],
+  );
+});
+
+test("a plain-HTTP --server pointing at a broker that speaks HTTPS: the admin commands say so too", async () => {
+  const port = new URL(untrusted).port;
+  const r = await new Promise<CliRun>((resolve) => {
+    execFile(process.execPath, [CLI, "broker", "user", "list", "--server", `http://127.0.0.1:${port}`], { env: { PATH: process.env.PATH ?? "", HOME: join(root, "home"), KUBEIAM_BROKER_TOKEN: TOKEN }, encoding: "utf8", timeout: 30_000 }, (error, out, err) =>
+      resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : -1, out, err }),
+    );
+  });
+  assertOneLine(r, 5, new RegExp(`speaks HTTPS, not plain HTTP: use https://127\\.0\\.0\\.1:${port} as --server`), [TOKEN]);
+});
+
+test("a server that is not a kubeiam broker is named as such, not as a broker refusing the token; a 403's advice is said once", async () => {
+  for (const cluster of ["other-401", "other-403"]) {
+    const r = await plugin(at(plain, cluster));
+    assertOneLine(r, 5, /^kubeiam: http:\/\/127\.0\.0\.1:\d+ does not answer as a kubeiam broker \(40[13] with (an HTML page|a text\/plain body)\): check that --server names a kubeiam broker/, [TOKEN]);
+    assert.doesNotMatch(r.err, /refused the broker token|no grant/);
+  }
+  const r = await plugin(at(plain, "no-grant"));
+  assertOneLine(r, 8, /refused cluster "no-grant" \(403: user alice has no grant for cluster no-grant: ask an admin to run 'kubeiam broker grant alice no-grant'\)\n$/, [TOKEN]);
+  assert.equal(r.err.match(/ask/g)?.length, 1, "the advice comes once");
+});
+
+test("429: the plugin waits the broker's Retry-After (up to 5 s) and asks once more; longer, or limited again, is the refusal at once", async () => {
+  const ok = await plugin([...at(plain, "busy-once"), "--api-version", "v1"]);
+  assert.equal(ok.status, 0, ok.err);
+  assert.equal(JSON.parse(ok.out).status.token, "k8s-ncp-v1.abc");
+  assert.equal(asked.get("busy-once"), 2, "asked again after the 429");
+  assertOneLine(await plugin(at(plain, "busy-always")), 8, /is limiting requests \(429: too many token requests: slow down\): try again in 1 s/, [TOKEN]);
+  assert.equal(asked.get("busy-always"), 2, "one retry only");
+  assertOneLine(await plugin(at(plain, "busy-long")), 8, /is limiting requests \(429: too many token requests: slow down\): try again in 30 s/, [TOKEN]);
+  assert.equal(asked.get("busy-long"), 1, "a wait over 5 s is not waited out");
 });
 
 test("unreachable, no token, a malformed token, bad flags: one line each", async () => {

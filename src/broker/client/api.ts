@@ -113,9 +113,13 @@ function refusal(server: string, res: BrokerHttpResponse, conn: BrokerConnection
   const said = e === undefined ? "" : `: ${tame(e.message, conn.token)}`;
   switch (res.status) {
     case 401:
-      return refused(`broker ${server} refused the broker token (401${said}): run 'kubeiam broker login --server ${server}' with a valid token, or fix KUBEIAM_BROKER_TOKEN`, e);
     case 403:
-      return refused(`broker ${server} refused ${what ?? "the request"}: no grant (403${said}): ask the broker's admin to grant it to you`, e);
+      // Only a kubeiam broker answers in its own error shape: anything else here is another server
+      // (or a proxy in front), whose refusal says nothing about the broker token or grants.
+      if (e === undefined) return refused(`${server} does not answer as a kubeiam broker (${res.status} with ${describeBody(res)}): check that --server names a kubeiam broker, not another service or a proxy in front of it`, e);
+      if (res.status === 401) return refused(`broker ${server} refused the broker token (401${said}): run 'kubeiam broker login --server ${server}' with a valid token, or fix KUBEIAM_BROKER_TOKEN`, e);
+      // The broker's sentence already says what to do (who grants it): said once.
+      return refused(`broker ${server} refused ${what ?? "the request"} (403${said})`, e);
     case 404:
       if (e === undefined) return refused(`broker ${server} answered 404 with ${describeBody(res)}: check that --server names a kubeiam broker`, e);
       return refused(`broker ${server} has no ${what ?? "such object"} (404${said}): 'kubeiam broker clusters --server ${server}' lists yours`, e);

@@ -12,6 +12,7 @@ import type { Agent as HttpsAgent } from "node:https";
 import { NetworkError } from "../../lib/errors.js";
 import { brokerProxyUrlFor } from "../../lib/proxy-env.js";
 import { displayUrl } from "../../lib/redact-url.js";
+import { httpsOnlyError, isCutOff, speaksTls } from "./https-probe.js";
 
 /** A complete answer from the broker. */
 export interface BrokerHttpResponse {
@@ -116,6 +117,21 @@ function cut(): Error {
  * ```
  */
 export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promise<BrokerHttpResponse> {
+  // A plain-HTTP address for a broker that moved to HTTPS: cut off, or a bare 400 from its TLS port.
+  // Said as such (one handshake tells), rather than as a broker that closed the connection.
+  const plain = url.protocol === "http:" && options.agent === undefined && (options.env === undefined || brokerProxyUrlFor(url, options.env) === undefined);
+  let res: BrokerHttpResponse;
+  try {
+    res = await brokerGetOnce(url, options);
+  } catch (error) {
+    if (plain && isCutOff(error) && (await speaksTls(url))) throw httpsOnlyError(url, error);
+    throw error;
+  }
+  if (plain && res.status === 400 && res.contentType !== "application/json" && (await speaksTls(url))) throw httpsOnlyError(url);
+  return res;
+}
+
+async function brokerGetOnce(url: URL, options: BrokerGetOptions): Promise<BrokerHttpResponse> {
   const origin = url.origin;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // node:https (and TLS with it) loads only for https URLs: a loopback broker's plugin skips it.

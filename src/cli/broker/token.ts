@@ -67,13 +67,38 @@ is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is 
       answer = await sessionClusterToken(server, cluster, apiVersion, session.loginId, ca, ctx);
     } else {
       const token = await resolveBrokerToken(server, ctx.env);
-      answer = await fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion);
+      answer = await retryOnceWhenLimited(ctx, () => fetchBrokerToken({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion));
     }
     const credential = formatExecCredential({ token: answer.token, expirationTimestamp: answer.expiresAt, apiVersion });
     ctx.out(JSON.stringify(credential));
     return 0;
   },
 };
+
+/** The longest `Retry-After` the plugin waits out (kubectl is waiting on it); longer: the refusal at once. */
+export const MAX_RETRY_AFTER_S = 5;
+
+/**
+ * Runs `ask`, and once more when the broker answers 429 with a `Retry-After` of at most
+ * {@link MAX_RETRY_AFTER_S} seconds (1 when it names none), after waiting that long. A longer wait,
+ * or a second 429, is the refusal's one line. Ctrl-C ends the wait.
+ */
+async function retryOnceWhenLimited<T>(ctx: CliContext, ask: () => Promise<T>): Promise<T> {
+  try {
+    return await ask();
+  } catch (error) {
+    if ((error as { status?: unknown }).status !== 429) throw error;
+    const after = (error as { retryAfter?: unknown }).retryAfter;
+    const seconds = typeof after === "number" && Number.isFinite(after) && after >= 0 ? after : 1;
+    if (seconds > MAX_RETRY_AFTER_S) throw error;
+    ctx.debug?.(`broker token: 429, asking again in ${seconds} s`);
+    const { setTimeout: sleep } = await import("node:timers/promises");
+    await sleep(seconds * 1000, undefined, { signal: ctx.signal }).catch(() => {
+      throw error;
+    });
+    return ask();
+  }
+}
 
 /**
  * A cluster token for a signed-in session: the cached ExecCredential while it is good, else (one run
@@ -103,7 +128,7 @@ async function sessionClusterToken(server: string, cluster: string, apiVersion: 
     const { accessToken } = await sessionAccessToken(server, ctx.env, { ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal, now: ctx.now });
     let answer: BrokerToken;
     try {
-      answer = await fetchBrokerToken({ server, token: accessToken, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion);
+      answer = await retryOnceWhenLimited(ctx, () => fetchBrokerToken({ server, token: accessToken, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, apiVersion));
     } catch (error) {
       if ((error as { status?: unknown }).status === 401 || (error as { details?: { status?: unknown } }).details?.status === 401) {
         const { CredentialsError } = await import("../../lib/errors.js");
