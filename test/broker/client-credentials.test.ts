@@ -31,3 +31,30 @@ test("credentials.json may be a FIFO that a separate process writes: the token f
     writer.kill();
   }
 });
+
+test("a credentials file or ~/.kubeiam that others may read is refused in one line naming the chmod, as ssh refuses a loose key; 0600 in 0700 is used", async () => {
+  const { chmodSync, writeFileSync } = await import("node:fs");
+  const { runInProcess, assertOneLine } = await import("../helpers/cli.js");
+  const own = mkdtempSync(join(tmpdir(), "kubeiam-broker-modes-"));
+  try {
+    const folder = join(own, ".kubeiam");
+    mkdirSync(folder, { mode: 0o700 });
+    const file = join(folder, "credentials.json");
+    writeFileSync(file, JSON.stringify({ version: 1, servers: { "https://broker.example:8750": { token: TOKEN } } }), { mode: 0o600 });
+    assert.equal(await resolveBrokerToken("https://broker.example:8750", { HOME: own }), TOKEN, "0600 in 0700 is used");
+    const args = ["broker", "token", "--server", "https://broker.example:8750", "--cluster", "prod"];
+    chmodSync(file, 0o644);
+    assertOneLine(await runInProcess(args, { env: { HOME: own } }), 3, new RegExp(`^kubeiam: ${file} may be read by others \\(mode 0644\\): make it the owner's only with 'chmod 600 ${file}'\\n$`), [TOKEN]);
+    chmodSync(file, 0o640);
+    assertOneLine(await runInProcess(["broker", "clusters", "--server", "https://broker.example:8750"], { env: { HOME: own } }), 3, /mode 0640\): make it the owner's only with 'chmod 600 /);
+    chmodSync(file, 0o600);
+    chmodSync(folder, 0o755);
+    assertOneLine(await runInProcess(args, { env: { HOME: own } }), 3, new RegExp(`^kubeiam: ${folder} may be read by others \\(mode 0755\\): make it the owner's only with 'chmod 700 ${folder}'\\n$`));
+    chmodSync(folder, 0o777);
+    // Logging in does not write into a folder others can write to either.
+    const login = await runInProcess(["broker", "login", "--server", "https://broker.example:8750", "--no-verify"], { env: { HOME: own }, stdin: TOKEN });
+    assertOneLine(login, 3, /may be written by others \(mode 0777\): make it the owner's only with 'chmod 700 /, [TOKEN]);
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { ConfigFileError, CredentialsError, KubeiamError, UsageError } from "../../lib/errors.js";
 import { isSecureOrLoopback } from "../../lib/net.js";
 import { readUserFile } from "../../lib/read-file.js";
@@ -107,6 +107,31 @@ function sessionEntryOf(value: unknown): BrokerSessionEntry | undefined {
   return { accessToken: v.accessToken, accessExpiresAt: v.accessExpiresAt, refreshToken: v.refreshToken, loginId: v.loginId };
 }
 
+function modeText(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(4, "0");
+}
+
+/**
+ * Refuses the credentials file's folder (~/.kubeiam) when others may write to it (they could put
+ * their own credentials.json in place: a token for their broker) or read it: it is created 0700, as
+ * ssh keeps ~/.ssh. A missing folder is fine (login creates it).
+ */
+async function checkPrivateFolder(folder: string): Promise<void> {
+  const { stat } = await import("node:fs/promises");
+  let mode: number;
+  try {
+    const info = await stat(folder);
+    if (!info.isDirectory()) return;
+    mode = info.mode;
+  } catch {
+    return;
+  }
+  // Only the kubeiam folder itself: a file named elsewhere (tests, tools) lives where its caller chose.
+  if ((mode & 0o077) !== 0 && basename(folder) === ".kubeiam") {
+    throw new CredentialsError(`${folder} may be ${(mode & 0o022) !== 0 ? "written" : "read"} by others (mode ${modeText(mode)}): make it the owner's only with 'chmod 700 ${folder}'`);
+  }
+}
+
 /**
  * Reads the credentials file; a missing file reads as empty. A malformed one is an error naming the
  * file (and never its content).
@@ -117,9 +142,15 @@ function sessionEntryOf(value: unknown): BrokerSessionEntry | undefined {
  * ```
  */
 export async function readBrokerCredentials(path: string): Promise<BrokerCredentialsFileContent> {
+  await checkPrivateFolder(dirname(path));
   let text: string;
   try {
-    text = (await readUserFile(path, { what: "broker credentials file" })).text;
+    const file = await readUserFile(path, { what: "broker credentials file" });
+    // Like ssh with a private key: tokens that others may read are refused, not used.
+    if (file.kind === "regular file" && (file.mode & 0o077) !== 0) {
+      throw new CredentialsError(`${path} may be read by others (mode ${modeText(file.mode)}): make it the owner's only with 'chmod 600 ${path}'`);
+    }
+    text = file.text;
   } catch (cause) {
     if (cause instanceof KubeiamError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
