@@ -80,7 +80,7 @@ test("bash, for real: commands, subcommands and flags complete; ncp-iam-authenti
     // Nested verbs (issue 18): broker's subcommands, their verbs, each verb's own flags.
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", ""]), ["--help", "audit", "cluster", "clusters", "credential", "grant", "login", "token", "update-kubeconfig", "user"]);
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "user", ""]), ["--help", "add", "delete", "list", "rotate"]);
-    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "credential", ""]), ["--help", "add", "delete", "list"]);
+    assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "credential", ""]), ["--help", "add", "delete", "list", "update"]);
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "user", "add", "alice", "--r"]), ["--role"]);
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "user", "list", "--r"]), [], "list takes no --role");
     assert.deepEqual(complete("_kubeiam_complete", ["kubeiam", "broker", "cluster", "add", "--cluster-"]), ["--cluster-name", "--cluster-uuid"]);

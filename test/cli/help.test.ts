@@ -31,7 +31,7 @@ test("every broker and serve command and verb has its own help: usage, examples,
   const all = await walk();
   const paths = all.map((c) => c.words.join(" "));
   // The tree the issue names, verbs included.
-  for (const expected of ["broker login", "broker token", "broker clusters", "broker update-kubeconfig", "broker user add", "broker user list", "broker user delete", "broker user rotate", "broker grant", "broker credential add", "broker credential list", "broker credential delete", "broker cluster add", "broker cluster list", "broker cluster delete", "broker audit", "broker audit verify", "serve rekey", "serve backup"]) {
+  for (const expected of ["broker login", "broker token", "broker clusters", "broker update-kubeconfig", "broker user add", "broker user list", "broker user delete", "broker user rotate", "broker grant", "broker credential add", "broker credential update", "broker credential list", "broker credential delete", "broker cluster add", "broker cluster list", "broker cluster delete", "broker audit", "broker audit verify", "serve rekey", "serve backup"]) {
     assert.ok(paths.includes(expected), `${expected} is in the command tree`);
   }
   const seen = new Map<string, string>();

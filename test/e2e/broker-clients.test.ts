@@ -299,7 +299,7 @@ test("the plugin stays on the light path: only node: built-ins and our own modul
 test("the broker's refusals through the plugin: no grant, unknown cluster, a deleted user; one line, no token", async () => {
   const home = await freshHome();
   const token = (who: string): Record<string, string> => ({ KUBEIAM_BROKER_TOKEN: tokens[who] as string });
-  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("bob")), 8, /refused cluster "demo": no grant \(403: user bob has no grant for cluster demo/, secrets());
+  assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("bob")), 8, /refused cluster "demo" \(403: user bob has no grant for cluster demo: ask an admin to run .kubeiam broker grant bob demo.\)\n$/, secrets());
   assertOneLine(await kubeiam(["broker", "token", "--server", url, "--cluster", "nope"], home, token("alice")), 8, /has no cluster "nope" \(404: .*\): 'kubeiam broker clusters --server http:\/\/127\.0\.0\.1:\d+' lists yours/, secrets());
   assert.equal((await kubeiam(["broker", "token", "--server", url, "--cluster", "demo"], home, token("carol"))).status, 0);
   await restOk(url, admin, "DELETE", "/v1/users/carol", undefined, 204);

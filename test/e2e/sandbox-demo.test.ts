@@ -79,7 +79,7 @@ test("the demo runs every step and exits 0, leaving no temporary file", async (t
 function assertBrokerAct(stdout: string): void {
   assert.match(stdout, /act two: a broker holds the key/);
   assert.match(stdout, /kubeiam broker cluster add kr-demo .*\n\s+NAME\s+PROVIDER\s+REGION\s+STATUS\s+ENDPOINT\n\s+kr-demo\s+ncp\s+KR\s+Active\s+https:\/\/127\.0\.0\.1:\d+\n/);
-  assert.match(stdout, /no grant \(403: user alice has no grant for cluster kr-demo/);
+  assert.match(stdout, /refused cluster "kr-demo" \(403: user alice has no grant for cluster kr-demo/);
   assert.match(stdout, /\salice\s+token\.issue\s+kr-demo\s+denied\s+-\s+127\.0\.0\.1\s+no_grant\n/);
   assert.match(stdout, /\salice\s+token\.issue\s+kr-demo\s+issued\s+sandbox\s+127\.0\.0\.1/);
   assert.ok(!/kbi_[A-Za-z0-9_-]{43}/.test(stdout), "no broker token printed");
