@@ -121,7 +121,16 @@ export interface CloudEngine<S = unknown, L = unknown> {
   locate(block: Record<string, unknown>, region: string): L;
   /** A stored locator (JSON) read back; throws when it is not this engine's. */
   parseLocator(json: unknown): L;
-  /** The locator of a cluster registered before locators were stored, from its stored ClusterInfo. */
+  /**
+   * The cluster's own id in its cloud as far as its locator tells (NKS: the UUID; EKS: the name, which
+   * its API takes in place of the ARN; GKE: `projects/P/locations/L/clusters/C`): what an answer built
+   * without a lookup names it by.
+   */
+  locatorId(where: L): string;
+  /**
+   * The locator of a cluster registered before locators were stored, from the ClusterInfo kept with it
+   * then (the schema 6 migration reads it once, before that copy is dropped).
+   */
   locatorFromInfo(info: ClusterInfo): L;
   /** Starts the running part: its clients and in-memory caches live as long as the broker. */
   start(options: EngineOptions): EngineRuntime<S, L>;

@@ -98,6 +98,7 @@ export const awsEngine: CloudEngine<AwsEngineSecrets, AwsLocator> = {
     if (o?.cloud !== "aws" || typeof o.region !== "string" || typeof o.name !== "string") throw new InvalidInputError("locator", "the stored EKS cluster locator is not {cloud: aws, region, name}");
     return { cloud: "aws", region: o.region, name: o.name };
   },
+  locatorId: (where) => where.name,
   locatorFromInfo: (info) => (info.ref?.cloud === "aws" ? info.ref : { cloud: "aws", region: info.region, name: info.name }),
   start(options) {
     // Assumed roles' temporary keys, per credential (row and sealed bytes) and role.

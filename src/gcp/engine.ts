@@ -92,6 +92,7 @@ export const gcpEngine: CloudEngine<GcpEngineSecrets, GcpLocator> = {
     }
     return { cloud: "gcp", project: o.project, location: o.location, name: o.name };
   },
+  locatorId: (where) => `projects/${where.project}/locations/${where.location}/clusters/${where.name}`,
   locatorFromInfo(info) {
     if (info.ref?.cloud === "gcp") return info.ref;
     // The id is the cluster's self link or projects/P/locations/L/clusters/C (gcp/cluster.ts).

@@ -79,6 +79,7 @@ export const ncpEngine: CloudEngine<NcpEngineSecrets, NcpLocator> = {
     if (o?.cloud !== "ncp" || typeof o.region !== "string" || typeof o.clusterUuid !== "string") throw new InvalidInputError("locator", "the stored NKS cluster locator is not {cloud: ncp, region, clusterUuid}");
     return { cloud: "ncp", region: o.region, clusterUuid: o.clusterUuid };
   },
+  locatorId: (where) => where.clusterUuid,
   locatorFromInfo: (info) => (info.ref?.cloud === "ncp" ? info.ref : { cloud: "ncp", region: info.region, clusterUuid: info.id }),
   start(options) {
     const http = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };

@@ -21,7 +21,6 @@ const CLUSTER: StoredCluster = {
   endpoint: "https://ABC.gr7.ap-northeast-2.eks.amazonaws.com",
   caData: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
   status: "Active",
-  info: "{}",
   locator: JSON.stringify({ region: "ap-northeast-2", name: "prod-kr" }),
   createdAt: "2026-01-01T00:00:00.000Z",
 };

@@ -14,8 +14,10 @@ import { credentialTests } from "./suite/credentials.js";
 import { brokerFixture, type BrokerFixture } from "./suite/fixture.js";
 import { limitTests } from "./suite/limits.js";
 import { opsTests } from "./suite/ops.js";
+import { spiderTests } from "./suite/spider.js";
 import { storeTests } from "./suite/store.js";
 import { tokenTests } from "./suite/tokens.js";
+import { upgradeTests } from "./suite/upgrade.js";
 import { userTests } from "./suite/users.js";
 
 /** The route groups, in the order they run on each store; `opsTests` last (it stops the store). */
@@ -26,10 +28,12 @@ export const BROKER_SUITE_GROUPS: readonly ((f: BrokerFixture) => void)[] = [
   clusterTests,
   userTests,
   tokenTests,
+  spiderTests,
   credentialUpdateTests,
   auditTests,
   limitTests,
   awsTests,
+  upgradeTests,
   opsTests,
 ];
 

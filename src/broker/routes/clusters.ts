@@ -57,11 +57,6 @@ function locatorOf(body: ClusterBody, provider: BrokerProvider): { engine: Cloud
   return { engine, locator: engine.locate(body[provider] as Record<string, unknown>, body.region) };
 }
 
-/** What the info column keeps: the cloud's ClusterInfo without any kubeconfig (cb-spider's shapes show it). */
-function infoJson(info: ClusterInfo): string {
-  return JSON.stringify(info);
-}
-
 /**
  * Registers the cluster routes.
  *
@@ -99,7 +94,6 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
         endpoint: info.access.endpoint,
         caData: info.access.certificateAuthorityData ?? null,
         status: info.status,
-        info: infoJson(info),
         locator: JSON.stringify(locator),
       },
       new Date(ctx.now()),

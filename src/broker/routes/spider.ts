@@ -1,7 +1,8 @@
 /**
  * cb-spider's cluster routes, served by the broker (BROKER.md "cb-spider compatible"): the token an
  * exec kubeconfig written by cb-spider fetches with `curl -u user:token`, and the cluster list and
- * detail with cb-spider's field names. HTTP Basic with a kubeiam user and broker token (Bearer works
+ * detail with cb-spider's field names, built as cb-spider builds them: from what the cloud says when
+ * asked (the broker keeps only what locates a cluster and what its kubeconfigs need). HTTP Basic with a kubeiam user and broker token (Bearer works
  * too); errors as cb-spider's `{"message":"…"}`. Tokens go through the same path as `/v1`: grant
  * check, mint, audit row committed before the answer.
  *
@@ -17,8 +18,9 @@ import { rfc3339Seconds } from "../../kube/exec-credential.js";
 import { callerOf, tokenAccessOf } from "../access.js";
 import type { BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
-import { storedClusterInfo } from "../cluster-locator.js";
-import { issueClusterToken } from "../issue.js";
+import { storedEngine, storedLocator } from "../cluster-locator.js";
+import { openCredential } from "../credential-secrets.js";
+import { cloudRefusal, issueClusterToken } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { StoredCluster } from "../store/store.js";
 import { toRefusal } from "../server.js";
@@ -80,9 +82,10 @@ function spiderStatus(status: ClusterStatus | string | undefined): SpiderStatus 
   }
 }
 
+/** A node group in cb-spider's shape; its status word from the cloud (NKS says `RUN`, EKS `ACTIVE`, GKE `RUNNING`) in cb-spider's. */
 function nodeGroup(g: NodeGroupInfo, clusterStatus: SpiderStatus): SpiderNodeGroupInfo {
   const raw = (g.status ?? "").toLowerCase();
-  const status: SpiderStatus = raw === "" ? clusterStatus : raw === "running" || raw === "active" ? "Active" : raw.startsWith("creat") ? "Creating" : raw.startsWith("delet") ? "Deleting" : raw.startsWith("updat") ? "Updating" : "Inactive";
+  const status: SpiderStatus = raw === "" ? clusterStatus : raw === "run" || raw === "running" || raw === "active" ? "Active" : raw.startsWith("creat") ? "Creating" : raw.startsWith("delet") ? "Deleting" : raw.startsWith("updat") ? "Updating" : "Inactive";
   return {
     IId: { NameId: g.name, SystemId: g.id ?? g.name },
     ImageIID: EMPTY_IID,
@@ -101,37 +104,35 @@ function nodeGroup(g: NodeGroupInfo, clusterStatus: SpiderStatus): SpiderNodeGro
 }
 
 /**
- * A stored cluster in cb-spider's ClusterInfo shape. `IId.NameId` is the broker's cluster name (the
- * one cb-spider's kubeconfigs ask for), `IId.SystemId` the cloud's own id; `AccessInfo.Kubeconfig`
- * is the kubeconfig given (see {@link SpiderKubeconfigType}).
+ * A stored cluster in cb-spider's ClusterInfo shape, from what its cloud says now (`live`, from
+ * {@link lookUpLive}) and, for what the broker keeps itself, the row: `IId.NameId` is the broker's
+ * cluster name (the one cb-spider's kubeconfigs ask for), `IId.SystemId` the cloud's own id,
+ * `AccessInfo` the stored endpoint and the kubeconfig given (see {@link SpiderKubeconfigType}). Without
+ * `live` (the cloud did not answer), the answer holds what the locator and the row tell: the id the
+ * locator gives, the status at registration, and empty Version, Network and NodeGroupList, as
+ * cb-spider leaves what it does not know.
  *
  * @example
  * ```ts
- * const info = spiderClusterInfo(storedCluster, brokerKubeconfig({ cluster: storedCluster, server, mode: "spider" }));
+ * const info = spiderClusterInfo(storedCluster, brokerKubeconfig({ cluster: storedCluster, server, mode: "spider" }), await lookUpLive(ctx, req, storedCluster));
  * ```
  */
-export function spiderClusterInfo(cluster: StoredCluster, kubeconfig: string): SpiderClusterInfo {
-  let info: ClusterInfo | undefined;
-  try {
-    info = storedClusterInfo(cluster);
-  } catch {
-    info = undefined;
-  }
-  const status = spiderStatus(info?.status ?? cluster.status);
+export function spiderClusterInfo(cluster: StoredCluster, kubeconfig: string, live: ClusterInfo | undefined): SpiderClusterInfo {
+  const status = spiderStatus(live?.status ?? cluster.status);
   return {
-    IId: { NameId: cluster.name, SystemId: info?.id ?? "" },
-    Version: info?.k8sVersion ?? "",
+    IId: { NameId: cluster.name, SystemId: live?.id ?? locatorIdOf(cluster) },
+    Version: live?.k8sVersion ?? "",
     Network: {
-      VpcIID: { NameId: info?.network.vpcName ?? "", SystemId: info?.network.vpcId ?? "" },
-      SubnetIIDs: (info?.network.subnetIds ?? []).map((s) => ({ NameId: "", SystemId: s })),
-      SecurityGroupIIDs: (info?.network.securityGroupIds ?? []).map((s) => ({ NameId: "", SystemId: s })),
+      VpcIID: { NameId: live?.network.vpcName ?? "", SystemId: live?.network.vpcId ?? "" },
+      SubnetIIDs: (live?.network.subnetIds ?? []).map((s) => ({ NameId: "", SystemId: s })),
+      SecurityGroupIIDs: (live?.network.securityGroupIds ?? []).map((s) => ({ NameId: "", SystemId: s })),
       KeyValueList: [],
     },
-    NodeGroupList: (info?.nodeGroups ?? []).map((g) => nodeGroup(g, status)),
+    NodeGroupList: (live?.nodeGroups ?? []).map((g) => nodeGroup(g, status)),
     AccessInfo: { Endpoint: cluster.endpoint, Kubeconfig: kubeconfig },
     Addons: { KeyValueList: [] },
     Status: status,
-    CreatedTime: (info?.createdAt ?? new Date(cluster.createdAt)).toISOString(),
+    CreatedTime: (live?.createdAt ?? new Date(cluster.createdAt)).toISOString(),
     TagList: [],
     KeyValueList: [
       { Key: "Provider", Value: cluster.provider },
@@ -139,6 +140,54 @@ export function spiderClusterInfo(cluster: StoredCluster, kubeconfig: string): S
       { Key: "ConnectionName", Value: cluster.connection },
     ],
   };
+}
+
+/** The cloud's id of a cluster as its locator gives it; empty when the row has no usable locator. */
+function locatorIdOf(cluster: StoredCluster): string {
+  try {
+    return storedEngine(cluster).locatorId(storedLocator(cluster));
+  } catch {
+    return "";
+  }
+}
+
+/** How many clusters of one answer are looked up at once. */
+const LOOKUPS_AT_ONCE = 8;
+
+/**
+ * What the clusters' clouds say about them now, looked up with each cluster's own credential, as
+ * cb-spider asks its driver on every GetCluster and ListCluster; at most {@link LOOKUPS_AT_ONCE} at a
+ * time. A cluster whose cloud does not answer (unreachable, refused, the cluster gone) maps to
+ * undefined, with a warning in the log naming the cloud's reason: the answer then says what the broker
+ * knows without it.
+ *
+ * @example
+ * ```ts
+ * const live = await lookUpLive(ctx, req, clusters);
+ * const info = spiderClusterInfo(clusters[0], kubeconfig, live.get(clusters[0].id));
+ * ```
+ */
+export async function lookUpLive(ctx: BrokerContext, req: FastifyRequest, clusters: readonly StoredCluster[]): Promise<Map<string, ClusterInfo | undefined>> {
+  const credentials = await ctx.store.credentialsById(clusters.map((c) => c.credentialId));
+  const found = new Map<string, ClusterInfo | undefined>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let c = clusters[next++]; c !== undefined; c = clusters[next++]) {
+      const cluster = c;
+      const cred = credentials.get(cluster.credentialId);
+      try {
+        if (cred === undefined) throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `looking up cluster ${cluster.name}: its credential was deleted meanwhile`);
+        const info = await ctx.cloud.lookup({ provider: cred.provider, cacheKey: `${cred.id}|${cred.sealed}`, open: () => openCredential(ctx.masterKeys, cred).secrets }, ctx.locators.of(cluster));
+        found.set(cluster.id, info);
+      } catch (error) {
+        const refusal = cloudRefusal(error, `looking up cluster ${cluster.name}`);
+        req.log.warn({ cluster: cluster.name, err: { type: (error as Error).name, code: refusal.reason, message: refusal.message } }, "cloud lookup failed: answering with what the broker keeps");
+        found.set(cluster.id, undefined);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUPS_AT_ONCE, clusters.length) }, worker));
+  return found;
 }
 
 interface SpiderQuery {
@@ -224,7 +273,8 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         }
         const server = ctx.publicUrl(req);
         const clusters = (await ctx.store.clustersFor(user, new Date(ctx.now()))).filter((c) => c.connection === connection);
-        return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }))) };
+        const live = await lookUpLive(ctx, req, clusters);
+        return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }), live.get(c.id))) };
       });
 
       spider.get("/cluster/:Name", { config: { access: { role: "user", audit: "token.issue.spider.kubeconfig" } }, schema: { summary: "cb-spider: one cluster as ClusterInfo", params: nameParams("Name") } }, async (req) => {
@@ -237,9 +287,11 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         const server = ctx.publicUrl(req);
         if (type === "embed") {
           const issued = await issueClusterToken(ctx, req, user, name, "spider.kubeconfig");
-          return spiderClusterInfo(issued.cluster, brokerKubeconfig({ cluster: issued.cluster, server, mode: "embed", token: issued.token }));
+          const live = await lookUpLive(ctx, req, [issued.cluster]);
+          return spiderClusterInfo(issued.cluster, brokerKubeconfig({ cluster: issued.cluster, server, mode: "embed", token: issued.token }), live.get(issued.cluster.id));
         }
-        return spiderClusterInfo(cluster, brokerKubeconfig({ cluster, server, mode: type === "native" ? "exec" : "spider" }));
+        const live = await lookUpLive(ctx, req, [cluster]);
+        return spiderClusterInfo(cluster, brokerKubeconfig({ cluster, server, mode: type === "native" ? "exec" : "spider" }), live.get(cluster.id));
       });
 
       const tokenAccess = { access: { role: "user", audit: "token.issue.spider", tokenFor: (req: FastifyRequest) => (req.params as { Name: string }).Name } } as const;

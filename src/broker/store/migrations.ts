@@ -12,10 +12,14 @@ import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase } from "./schema.js";
 import { chainUnchainedAudit } from "./audit-store.js";
+import type { ClusterInfo } from "../../cluster-info.js";
+import { engineFor } from "../engines.js";
 
-/** One step of the schema, as SQL statements per dialect, and work done in code after them. */
+/** One step of the schema, as SQL statements per dialect, and work done in code before or after them. */
 interface Migration {
   version: number;
+  /** Runs before the statements, in the same transaction (for example to read a column they drop). */
+  before?(conn: Kysely<BrokerDatabase>, dialect: StoreDialect): Promise<void>;
   statements(dialect: StoreDialect): string[];
   /** Runs after the statements, in the same transaction (for example to fill a new column). */
   run?(conn: Kysely<BrokerDatabase>, dialect: StoreDialect): Promise<void>;
@@ -162,6 +166,14 @@ const MIGRATIONS: Migration[] = [
     ],
     run: (conn) => chainUnchainedAudit(conn),
   },
+  {
+    // Clusters keep what locates them, not a copy of the whole ClusterInfo looked up at registration:
+    // cb-spider's shapes ask the cloud now, as cb-spider does. Rows from before schema 4 are located
+    // from that copy first, once, as they were on every read until now.
+    version: 6,
+    before: (conn) => locateFromStoredInfo(conn),
+    statements: () => [`ALTER TABLE clusters DROP COLUMN info`],
+  },
 ];
 
 /** The schema version this kubeiam writes and reads. */
@@ -239,6 +251,7 @@ export async function migrateStore(db: Kysely<BrokerDatabase>, input: MigrateInp
       const applied: number[] = [];
       const target = input.upTo ?? SCHEMA_VERSION;
       for (const m of MIGRATIONS.filter((x) => x.version > current && x.version <= target)) {
+        await m.before?.(conn, input.dialect);
         for (const statement of m.statements(input.dialect)) await sql.raw(statement).execute(conn);
         await m.run?.(conn, input.dialect);
         applied.push(m.version);
@@ -262,6 +275,28 @@ export async function migrateStore(db: Kysely<BrokerDatabase>, input: MigrateInp
       throw error;
     }
   });
+}
+
+/**
+ * Gives every cluster row without a locator (registered before schema 4) the one its engine reads
+ * from the ClusterInfo stored with it. A row whose copy does not say where the cluster is keeps none:
+ * the broker still starts, and its tokens are refused with a message naming the fix (register it again).
+ */
+async function locateFromStoredInfo(conn: Kysely<BrokerDatabase>): Promise<void> {
+  const rows = await sql<{ id: string; provider: string; info: string }>`SELECT id, provider, info FROM clusters WHERE locator IS NULL`.execute(conn);
+  for (const row of rows.rows) {
+    const engine = engineFor(row.provider);
+    if (engine === undefined) continue;
+    let locator: string;
+    try {
+      const found = engine.locatorFromInfo(JSON.parse(row.info) as ClusterInfo);
+      locator = JSON.stringify(found);
+      engine.parseLocator(JSON.parse(locator));
+    } catch {
+      continue;
+    }
+    await conn.updateTable("clusters").set({ locator }).where("id", "=", row.id).execute();
+  }
 }
 
 async function upsertMeta(conn: Kysely<BrokerDatabase> | Transaction<BrokerDatabase>, key: string, value: string, exists: boolean): Promise<void> {

@@ -31,7 +31,11 @@ export interface CredentialsTable {
   created_at: string;
 }
 
-/** `clusters`: a cluster the broker serves, looked up once through its cloud's API. */
+/**
+ * `clusters`: a cluster the broker serves: what locates it in its cloud, and what kubeconfigs need
+ * (endpoint, CA), looked up through its cloud's API at registration. What else the cloud says about it
+ * (version, node groups: cb-spider's shapes) is asked of the cloud when wanted, never copied here.
+ */
 export interface ClustersTable {
   id: string;
   name: string;
@@ -41,10 +45,13 @@ export interface ClustersTable {
   connection: string;
   endpoint: string;
   ca_data: string | null;
+  /** The cluster's status when it was registered. */
   status: string;
-  /** The cloud's ClusterInfo as JSON (without kubeconfig), what minting and cb-spider's shapes need. */
-  info: string;
-  /** What locates the cluster in its cloud (its engine's locator) as JSON; null on rows from before v4. */
+  /**
+   * What locates the cluster in its cloud (its engine's locator) as JSON. Null only on a row from
+   * before schema 4 that schema 6 could not locate from the ClusterInfo it dropped (tokens for it are
+   * refused, naming the fix).
+   */
   locator: string | null;
   created_at: string;
 }

@@ -80,10 +80,9 @@ export interface StoredCluster {
   connection: string;
   endpoint: string;
   caData: string | null;
+  /** The cluster's status when it was registered. */
   status: string;
-  /** The cloud's ClusterInfo as JSON text, as looked up at registration: what cb-spider's shapes show. */
-  info: string;
-  /** What locates the cluster in its cloud (the engine's locator) as JSON text; null on rows from before schema v4. */
+  /** What locates the cluster in its cloud (the engine's locator) as JSON text; null only on an unlocatable row from before schema 4. */
   locator: string | null;
   createdAt: string;
 }
@@ -144,7 +143,6 @@ interface AccessRow {
   c_endpoint: string | null;
   c_ca_data: string | null;
   c_status: string | null;
-  c_info: string | null;
   c_locator: string | null;
   c_created_at: string | null;
   cred_name: string | null;
@@ -180,7 +178,6 @@ function toCluster(r: ClustersTable): StoredCluster {
     endpoint: r.endpoint,
     caData: r.ca_data,
     status: r.status,
-    info: r.info,
     locator: r.locator,
     createdAt: r.created_at,
   };
@@ -293,7 +290,6 @@ export class BrokerStore {
               "clusters.endpoint as c_endpoint",
               "clusters.ca_data as c_ca_data",
               "clusters.status as c_status",
-              "clusters.info as c_info",
               "clusters.locator as c_locator",
               "clusters.created_at as c_created_at",
               "credentials.name as cred_name",
@@ -331,7 +327,6 @@ export class BrokerStore {
       endpoint: joined(r.c_endpoint),
       ca_data: r.c_ca_data,
       status: joined(r.c_status),
-      info: joined(r.c_info),
       locator: r.c_locator,
       created_at: joined(r.c_created_at),
     });
@@ -588,6 +583,14 @@ export class BrokerStore {
     return r === undefined ? undefined : { ...r, provider: r.provider as BrokerProvider };
   }
 
+  /** Credential rows by id (the clusters' own, to look them up with), in one query; ids with no row are left out. */
+  async credentialsById(ids: readonly string[]): Promise<Map<string, StoredCredential>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await this.db.selectFrom("credentials").select(["id", "name", "provider", "sealed"]).where("id", "in", unique).execute();
+    return new Map(rows.map((r) => [r.id, { ...r, provider: r.provider as BrokerProvider }]));
+  }
+
   /**
    * Removes a credential unless a cluster uses it or a grant acts as it (`in-use`, naming which:
    * `cluster X` or `the grant of SUBJECT for CLUSTER`).
@@ -634,7 +637,6 @@ export class BrokerStore {
           endpoint: c.endpoint,
           ca_data: c.caData,
           status: c.status,
-          info: c.info,
           locator: c.locator,
           created_at: now.toISOString(),
         })

@@ -64,24 +64,28 @@ export function tokenTests(f: BrokerFixture): void {
       assert.equal((await call(base, "GET", "/v1/clusters", { token: alice })).json.clusters.length, 1);
     });
 
-    test("a cluster row keeps what locates it (its engine's locator); a row from before schema v4 (no locator) is located from its stored info", async () => {
-      const { sandbox, broker, base, secrets, running, userToken } = f;
+    test("a cluster row keeps what locates it (its engine's locator); a row without a usable one is refused with a 500 naming the fix, audited, nothing minted", async () => {
+      const { broker, base, secrets, running, userToken, auditOf } = f;
       const db = broker.ctx.store.db;
       const row = await db.selectFrom("clusters").select(["locator", "provider"]).where("name", "=", "kr-main").executeTakeFirstOrThrow();
       assert.equal(row.provider, "ncp");
       const locator = { cloud: "ncp", region: running.region, clusterUuid: running.uuid };
       assert.deepEqual(JSON.parse(row.locator ?? "null"), locator);
       const alice = userToken("alice");
-      await sql`UPDATE clusters SET locator = NULL WHERE name = 'kr-main'`.execute(db);
-      try {
-        const r = await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice });
-        assert.equal(r.status, 200, r.text);
-        secrets.push(r.json.status.token);
-        const who = verifyNcpToken(r.json.status.token, { secretKeyFor: (ak) => (ak === sandbox.accessKey ? sandbox.secretKey : undefined), clusterUuid: running.uuid, region: running.region });
-        assert.equal(who.accessKey, sandbox.accessKey);
-      } finally {
-        await sql`UPDATE clusters SET locator = ${JSON.stringify(locator)} WHERE name = 'kr-main'`.execute(db);
+      for (const broken of [null, JSON.stringify({ cloud: "aws", region: "KR", name: "x" }), "{not json"]) {
+        await sql`UPDATE clusters SET locator = ${broken} WHERE name = 'kr-main'`.execute(db);
+        try {
+          const r = await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice });
+          assert.equal(r.status, 500, r.text);
+          assert.deepEqual(r.json, { error: { code: "internal", message: "cluster kr-main has no usable record of where it is in its cloud: an admin deletes it and registers it again (POST /v1/clusters)" } });
+          assert.deepEqual((await auditOf("user=alice&limit=1")).map((e) => [e.action, e.cluster, e.outcome]), [["token.issue", "kr-main", "error"]]);
+        } finally {
+          await sql`UPDATE clusters SET locator = ${JSON.stringify(locator)} WHERE name = 'kr-main'`.execute(db);
+        }
       }
+      const ok = await call(base, "GET", "/v1/clusters/kr-main/token", { token: alice });
+      assert.equal(ok.status, 200, ok.text);
+      secrets.push(ok.json.status.token);
     });
 
     test("grant * reaches every cluster; deleting it takes effect on the next request", async () => {
