@@ -110,7 +110,8 @@ export interface CloudEngine<S = unknown, L = unknown> {
   checkCredential(block: Record<string, unknown>): S;
   /**
    * What an admin may see of a held credential besides its name and provider, never a secret (an NCP
-   * key's API gateway, `{ apiUrl }`): fields added to its entry in `GET /v1/credentials`.
+   * key's API gateway, `{ apiUrl }`; the identity a GCP or role-assuming AWS credential acts as,
+   * `{ actsAs }`): fields added to its entry in `GET /v1/credentials`.
    */
   credentialSummary?(secrets: S): Record<string, string>;
   /** The cluster block's schema (`{"ncp":{"clusterUuid"}}` in `POST /v1/clusters`). */

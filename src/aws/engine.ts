@@ -90,6 +90,8 @@ export const awsEngine: CloudEngine<AwsEngineSecrets, AwsLocator> = {
     }
     return secrets;
   },
+  // The role its tokens act as (an account id is not a secret); a bare key's own user is not known without a call.
+  credentialSummary: (s): Record<string, string> => (s.roleArn === undefined ? {} : { actsAs: s.roleArn }),
   locatorSchema: LOCATOR_SCHEMA,
   locatorFields: "aws.clusterName",
   locate: (block, region) => ({ cloud: "aws", region, name: str(block, "clusterName") ?? "" }),

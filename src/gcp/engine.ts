@@ -82,6 +82,12 @@ export const gcpEngine: CloudEngine<GcpEngineSecrets, GcpLocator> = {
     checkServiceAccountEmail(impersonate, "gcp.impersonateServiceAccount");
     return { serviceAccount, impersonateServiceAccount: impersonate };
   },
+  // The Google identity the credential's tokens carry: the account it impersonates, else the key's own.
+  credentialSummary: (s): Record<string, string> => {
+    const own = s.serviceAccount.client_email;
+    const actsAs = s.impersonateServiceAccount ?? (typeof own === "string" ? own : undefined);
+    return actsAs === undefined ? {} : { actsAs };
+  },
   locatorSchema: LOCATOR_SCHEMA,
   locatorFields: "gcp.project, gcp.location and gcp.cluster",
   locate: (block) => ({ cloud: "gcp", project: String(block.project), location: String(block.location), name: String(block.cluster) }),

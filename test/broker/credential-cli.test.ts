@@ -69,7 +69,7 @@ test("credential add --api-url points the key at that gateway; NCLOUD_API_GW is 
   assert.equal(list.get("by-env")?.apiUrl, sandbox.apiUrl);
   assert.equal(list.get("by-default")?.apiUrl, DEFAULT_NCP_API_URL);
   const table = await cred(["list"], { HOME: dir, KUBEIAM_BROKER_TOKEN: admin });
-  assert.match(table.out, /^NAME\s+PROVIDER\s+API URL\s+CREATED\n/);
+  assert.match(table.out, /^NAME\s+PROVIDER\s+API URL\s+ACTS AS\s+CREATED\n/);
   assert.match(table.out, new RegExp(`by-flag\\s+ncp\\s+${sandbox.apiUrl.replace(/[.]/g, "\\.")}\\s`));
 });
 

@@ -144,4 +144,9 @@ test("a credential whose impersonateServiceAccount is not a service account's e-
   assert.ok(!r.text.includes("PRIVATE KEY"));
   const list = (await call(broker.ready.url, "GET", "/v1/credentials", { token: admin })).json.credentials.map((c: { name: string }) => c.name);
   assert.deepEqual(list.sort(), ["gcp-ghost", "gcp-locked", "gcp-main", "gcp-viewer"]);
+  // Whom each acts as: the impersonated account, else the key's own; never a secret.
+  const listed = await call(broker.ready.url, "GET", "/v1/credentials", { token: admin });
+  const actsAs = Object.fromEntries(listed.json.credentials.map((c: { name: string; actsAs?: string }) => [c.name, c.actsAs]));
+  assert.deepEqual(actsAs, { "gcp-ghost": GHOST, "gcp-locked": LOCKED, "gcp-main": holder.email, "gcp-viewer": VIEWER });
+  assert.ok(!listed.text.includes("PRIVATE KEY"));
 });

@@ -40,7 +40,9 @@ const LIST_ANSWER = {
         type: "object",
         additionalProperties: false,
         required: ["name", "provider", "createdAt"],
-        properties: { name: { type: "string" }, provider: { type: "string" }, apiUrl: { type: "string", description: "NCP: the API gateway the key is used at" }, createdAt: { type: "string" } },
+        properties: { name: { type: "string" }, provider: { type: "string" }, apiUrl: { type: "string", description: "NCP: the API gateway the key is used at" },
+          actsAs: { type: "string", description: "GCP: the service account its tokens are (the impersonated one, else the key's own); AWS: the role it assumes" },
+          createdAt: { type: "string" } },
       },
     },
   },
@@ -100,7 +102,7 @@ export async function credentialRoutes(app: FastifyInstance, ctx: BrokerContext)
   );
 
   const listing = { access: { role: "admin", audit: "credential.list", doing: "listing credentials" } } as const;
-  app.get("/v1/credentials", { config: listing, schema: { summary: "Credential names, providers and where an NCP key points (apiUrl); never their secrets", response: { 200: LIST_ANSWER } } }, async () => {
+  app.get("/v1/credentials", { config: listing, schema: { summary: "Credential names, providers, where an NCP key points (apiUrl) and whom a GCP or role-assuming AWS credential acts as (actsAs); never their secrets", response: { 200: LIST_ANSWER } } }, async () => {
     const rows = await ctx.store.listCredentials();
     return { credentials: rows.map((c) => ({ name: c.name, provider: c.provider, ...credentialSummary(ctx.masterKeys, c), createdAt: c.createdAt })) };
   });

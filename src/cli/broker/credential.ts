@@ -158,7 +158,7 @@ const list: Command = {
   options: { "": ADMIN_FLAGS },
   summary: "List the held credentials: names, clouds, where an NCP key points; never secrets",
   help: renderHelp({
-    about: "Lists the credentials the broker holds: name, cloud, the API URL an NCP key is used at, and when added; never a secret.",
+    about: "Lists the credentials the broker holds: name, cloud, the API URL an NCP key is used at, whom a GCP or role-assuming AWS credential acts as, and when added; never a secret.",
     usage: ["kubeiam broker credential list --server URL [-o table|json]"],
     flags: ADMIN_FLAGS,
     notes: ADMIN_NOTES,
@@ -167,8 +167,8 @@ const list: Command = {
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("broker credential list", args, ADMIN_FLAGS);
     const conn = await adminConnection("broker credential list", values, ctx);
-    const r = (await brokerAdminRequest(conn, "GET", "/v1/credentials")) as { credentials: { name: string; provider: string; apiUrl?: string; createdAt: string }[] };
-    ctx.out(values.output === "json" ? `${printableJson(r, 2)}\n` : table([["NAME", "PROVIDER", "API URL", "CREATED"], ...r.credentials.map((c) => [c.name, c.provider, c.apiUrl ?? "-", c.createdAt])]));
+    const r = (await brokerAdminRequest(conn, "GET", "/v1/credentials")) as { credentials: { name: string; provider: string; apiUrl?: string; actsAs?: string; createdAt: string }[] };
+    ctx.out(values.output === "json" ? `${printableJson(r, 2)}\n` : table([["NAME", "PROVIDER", "API URL", "ACTS AS", "CREATED"], ...r.credentials.map((c) => [c.name, c.provider, c.apiUrl ?? "-", c.actsAs ?? "-", c.createdAt])]));
     return 0;
   },
 };

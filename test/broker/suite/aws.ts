@@ -26,6 +26,9 @@ export function awsTests(f: BrokerFixture): void {
       });
       assert.equal(cred.status, 201, cred.text);
       assert.deepEqual(cred.json, { name: "aws-role", provider: "aws" });
+      const listed = await call(base, "GET", "/v1/credentials", { token: admin });
+      assert.equal(listed.json.credentials.find((c: { name: string }) => c.name === "aws-role")?.actsAs, AWS_ROLE_ARN, "the listing names the role it assumes");
+      assert.ok(!listed.text.includes(AWS_BASE_SECRET) && !listed.text.includes(AWS_EXTERNAL_ID));
       const row = await broker.ctx.store.credentialByName("aws-role");
       assert.ok(row && !row.sealed.includes(AWS_BASE_SECRET) && !row.sealed.includes(AWS_EXTERNAL_ID));
       // Registration looks the cluster up at the EKS API, which knows only the role's keys.
