@@ -85,8 +85,12 @@ export interface BrokerSessionEntry {
   loginId: string;
 }
 
-/** One server's entry: a broker token, or a session. */
-export type BrokerCredentialsEntry = { token: string; session?: undefined } | { token?: undefined; session: BrokerSessionEntry };
+/**
+ * One server's entry: a broker token, or a session; and the PEM of the CA that signed the broker's
+ * certificate when `broker login --ca-file` named one (used by later commands to that server
+ * without the flag; an explicit `--ca-file` wins).
+ */
+export type BrokerCredentialsEntry = ({ token: string; session?: undefined } | { token?: undefined; session: BrokerSessionEntry }) & { ca?: string };
 
 /** The file's content: one token or session per server URL. */
 export interface BrokerCredentialsFileContent {
@@ -173,27 +177,31 @@ export async function readBrokerCredentials(path: string): Promise<BrokerCredent
   for (const [server, entry] of Object.entries(servers as Record<string, unknown>)) {
     const token = (entry as { token?: unknown } | null)?.token;
     const session = (entry as { session?: unknown } | null)?.session;
-    if (typeof token === "string") out.servers[server] = { token };
+    const ca = (entry as { ca?: unknown } | null)?.ca;
+    if (ca !== undefined && (typeof ca !== "string" || !ca.includes("-----BEGIN CERTIFICATE-----"))) return bad();
+    const withCa = ca === undefined ? {} : { ca };
+    if (typeof token === "string") out.servers[server] = { token, ...withCa };
     else if (session !== undefined) {
       const s = sessionEntryOf(session);
       if (s === undefined) return bad();
-      out.servers[server] = { session: s };
+      out.servers[server] = { session: s, ...withCa };
     } else return bad();
   }
   return out;
 }
 
 /**
- * Keeps a token for a server in the credentials file, replacing that server's entry and keeping the
- * others: written to a temporary file (0600) and renamed over the old one, in a 0700 folder.
+ * Keeps a token for a server in the credentials file (with the broker's CA, when given), replacing
+ * that server's entry and keeping the others: written to a temporary file (0600) and renamed over
+ * the old one, in a 0700 folder.
  *
  * @example
  * ```ts
  * await saveBrokerToken(brokerCredentialsFile(process.env), "https://broker.example:8750", token);
  * ```
  */
-export async function saveBrokerToken(path: string, server: string, token: string): Promise<void> {
-  await saveBrokerEntry(path, server, { token: checkBrokerToken(token, "the token given") });
+export async function saveBrokerToken(path: string, server: string, token: string, ca?: string): Promise<void> {
+  await saveBrokerEntry(path, server, { token: checkBrokerToken(token, "the token given"), ...(ca === undefined ? {} : { ca }) });
 }
 
 /**
@@ -208,8 +216,10 @@ export async function saveBrokerToken(path: string, server: string, token: strin
 export async function saveBrokerEntry(path: string, server: string, entry: BrokerCredentialsEntry | undefined): Promise<void> {
   const content = await readBrokerCredentials(path);
   const key = normalizeBrokerServer(server);
+  // The CA remembered for the server stays with its new token or renewed session unless one is given.
+  const ca = entry?.ca ?? content.servers[key]?.ca;
   if (entry === undefined) delete content.servers[key];
-  else content.servers[key] = entry;
+  else content.servers[key] = { ...entry, ...(ca === undefined ? {} : { ca }) };
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // Loaded here: the exec plugin only reads this file, and need not load node:crypto for it.

@@ -4,7 +4,7 @@
  * and plain-text tables.
  */
 import type { AdminConnection } from "../../broker/admin-client.js";
-import { readBrokerCaFile } from "../../broker/client/ca-file.js";
+import { brokerCaFor } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { printable } from "../../lib/printable.js";
 import { requireFlag, type CliContext } from "../context.js";
@@ -32,7 +32,7 @@ export const EXAMPLE_SERVER = "https://broker.example:8750";
  */
 export async function adminConnection(command: string, values: { server?: string | undefined; "ca-file"?: string | undefined }, ctx: CliContext): Promise<AdminConnection> {
   const server = normalizeBrokerServer(requireFlag(command, values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));
-  const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
+  const ca = await brokerCaFor(server, values["ca-file"], ctx.env);
   const token = await resolveBrokerToken(server, ctx.env);
   return { server, token, env: ctx.env, signal: ctx.signal, ...(ca === undefined ? {} : { ca }) };
 }

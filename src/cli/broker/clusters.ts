@@ -4,7 +4,7 @@
 import { printable, printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
 import { listBrokerClusters, type BrokerCluster } from "../../broker/client/api.js";
-import { readBrokerCaFile } from "../../broker/client/ca-file.js";
+import { brokerCaFor } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 import { renderHelp } from "../help.js";
@@ -52,7 +52,7 @@ export const brokerClustersCommand: Command = {
     const server = normalizeBrokerServer(requireFlag("broker clusters", values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"));
     const output = values.output ?? "table";
     if (output !== "table" && output !== "json") throw new UsageError(`broker clusters: -o ${JSON.stringify(output)} is not supported: use table or json`);
-    const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
+    const ca = await brokerCaFor(server, values["ca-file"], ctx.env);
     const token = await resolveBrokerToken(server, ctx.env);
     const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal });
     if (output === "json") ctx.out(`${printableJson({ clusters }, 2)}\n`);

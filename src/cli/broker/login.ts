@@ -7,7 +7,7 @@
 import { CredentialsError, UsageError } from "../../lib/errors.js";
 import { listBrokerClusters } from "../../broker/client/api.js";
 import { brokerCredentialsFile, checkBrokerToken, normalizeBrokerServer, saveBrokerEntry, saveBrokerToken } from "../../broker/client/credentials.js";
-import { readBrokerCaFile } from "../../broker/client/ca-file.js";
+import { brokerCaFor, readBrokerCaFile } from "../../broker/client/ca-file.js";
 import { parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 import { renderHelp } from "../help.js";
 
@@ -63,8 +63,11 @@ server in ~/.kubeiam/credentials.json (mode 0600, written atomically; other serv
     const server = normalizeBrokerServer(
       requireFlag("broker login", values.server, "server", "pass the broker's address, for example --server https://broker.example:8750"),
     );
+    // --ca-file is kept with the token or session (and used by later commands to this server); without
+    // it, the CA kept from an earlier login to this server still applies.
+    const caGiven = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     if (values.device === true || ctx.stdinIsTTY === true) {
-      const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
+      const ca = caGiven ?? (await brokerCaFor(server, undefined, ctx.env));
       const { startDeviceSignIn, waitForDeviceSignIn } = await import("../../broker/client/session.js");
       const call = { ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal, now: () => ctx.now() };
       let auth;
@@ -82,7 +85,7 @@ server in ~/.kubeiam/credentials.json (mode 0600, written atomically; other serv
       if (values["no-browser"] !== true) await openBrowser(auth.verificationUriComplete, ctx.env);
       const session = await waitForDeviceSignIn(server, auth, call);
       const path = brokerCredentialsFile(ctx.env);
-      await saveBrokerEntry(path, server, { session });
+      await saveBrokerEntry(path, server, { session, ...(caGiven === undefined ? {} : { ca: caGiven }) });
       let note = "";
       try {
         const clusters = await listBrokerClusters({ server, token: session.accessToken, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal });
@@ -96,13 +99,13 @@ server in ~/.kubeiam/credentials.json (mode 0600, written atomically; other serv
     const token = checkBrokerToken((await ctx.readStdin()).trim(), "stdin");
     let note = "";
     if (!values["no-verify"]) {
-      const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
+      const ca = caGiven ?? (await brokerCaFor(server, undefined, ctx.env));
       const clusters = await listBrokerClusters({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal });
       note = ` (${clusters.length} cluster${clusters.length === 1 ? "" : "s"} granted)`;
     }
     const path = brokerCredentialsFile(ctx.env);
-    await saveBrokerToken(path, server, token);
-    ctx.err(`${ctx.programName}: logged in to ${server}${note}; token kept in ${path}\n`);
+    await saveBrokerToken(path, server, token, caGiven);
+    ctx.err(`${ctx.programName}: logged in to ${server}${note}; token${caGiven === undefined ? "" : " and the broker's CA"} kept in ${path}\n`);
     return 0;
   },
 };

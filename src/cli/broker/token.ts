@@ -59,9 +59,11 @@ is not an ExecCredential) is one line on stderr and a non-zero exit; nothing is 
     // The one rule of every kubeiam plugin: kubectl's KUBERNETES_EXEC_INFO, else --api-version (checked
     // even when kubectl decides, so a typo in the kubeconfig shows at once), else v1beta1.
     const apiVersion = chooseExecApiVersion({ execInfo: ctx.env.KUBERNETES_EXEC_INFO, flag: values["api-version"] });
-    const ca = values["ca-file"] === undefined ? undefined : await readBrokerCaFile(values["ca-file"]);
     const fromEnv = ctx.env[BROKER_TOKEN_ENV];
-    const session = fromEnv !== undefined && fromEnv.trim() !== "" ? undefined : (await readBrokerCredentials(brokerCredentialsFile(ctx.env))).servers[server]?.session;
+    const entry = (await readBrokerCredentials(brokerCredentialsFile(ctx.env))).servers[server];
+    // --ca-file wins; else the CA 'broker login --ca-file' kept for this server.
+    const ca = values["ca-file"] === undefined ? entry?.ca : await readBrokerCaFile(values["ca-file"]);
+    const session = fromEnv !== undefined && fromEnv.trim() !== "" ? undefined : entry?.session;
     let answer: BrokerToken;
     if (session !== undefined) {
       answer = await sessionClusterToken(server, cluster, apiVersion, session.loginId, ca, ctx);

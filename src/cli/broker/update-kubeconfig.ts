@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { KubeconfigError } from "../../lib/errors.js";
 import { fetchBrokerKubeconfig } from "../../broker/client/api.js";
-import { readBrokerCaFile } from "../../broker/client/ca-file.js";
+import { brokerCaFor } from "../../broker/client/ca-file.js";
 import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
 import { contextEntry, execUserEntry, parseKubeconfig, type KubeconfigEntries } from "../../kube/kubeconfig.js";
 import { normalizeBoolArgs, parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
@@ -113,7 +113,7 @@ mode. The same rules as 'kubeiam update-kubeconfig', 'kubeiam eks update-kubecon
     const userAlias = readEntryNameFlag(cmd, "user-alias", values["user-alias"]);
     const exec = readExecCommandFlag(cmd, values["exec-command"]);
     const caFile = values["ca-file"] === undefined ? undefined : resolve(values["ca-file"]);
-    const ca = caFile === undefined ? undefined : await readBrokerCaFile(caFile);
+    const ca = await brokerCaFor(server, caFile, ctx.env);
     // Refuse a file that cannot be written, or a malformed one, before asking the broker anything.
     const target = await openKubeconfigTarget(flow, ctx);
     const token = await resolveBrokerToken(server, ctx.env);
