@@ -40,7 +40,8 @@ export function parseAuthorization(header: string | undefined): PresentedCredent
 }
 
 /**
- * The digest to look up, or why there is none (a refusal's message).
+ * The digest to look up, or why there is none (a refusal's message). `scheme` is what the route's
+ * clients send: Bearer on `/v1`, HTTP Basic on cb-spider's `/spider` routes.
  *
  * @example
  * ```ts
@@ -48,12 +49,13 @@ export function parseAuthorization(header: string | undefined): PresentedCredent
  * if ("hash" in d) user = d.session ? await sessions.callerByAccessHash(d.hash) : await store.userByTokenHash(d.hash);
  * ```
  */
-export function tokenDigestOf(presented: PresentedCredentials): { hash: string; session: boolean } | { why: string } {
+export function tokenDigestOf(presented: PresentedCredentials, scheme: "bearer" | "basic" = "bearer"): { hash: string; session: boolean } | { why: string } {
+  const send = scheme === "basic" ? "send HTTP Basic credentials USER:kbi_… as cb-spider's clients do, for example curl -u \"$SPIDER_USERNAME:$SPIDER_PASSWORD\"" : "send 'Authorization: Bearer kbi_…'";
   switch (presented.kind) {
     case "none":
-      return { why: "no broker token: send 'Authorization: Bearer kbi_…' (an admin creates one with 'kubeiam broker user add')" };
+      return { why: `no broker token: ${send}; an admin creates one with 'kubeiam broker user add'` };
     case "malformed":
-      return { why: `${presented.why}: send 'Authorization: Bearer kbi_…'` };
+      return { why: `${presented.why}: ${send}` };
     default:
       // A session's access token (kbs_…) is accepted wherever a broker token is (BROKER.md "Signing in").
       if (isSessionAccessTokenShape(presented.token)) return { hash: hashSessionToken(presented.token), session: true };

@@ -12,6 +12,12 @@ export const BrokerReason = {
   NO_GRANT: "no_grant",
   GRANT_ENDED: "grant_ended",
   NOT_FOUND: "not_found",
+  /** The path exists, but not with this method: 405 with `Allow`. */
+  METHOD_NOT_ALLOWED: "method_not_allowed",
+  /** Node's HTTP parser timed out waiting for the request: 408. */
+  REQUEST_TIMEOUT: "request_timeout",
+  /** The request's headers are over Node's limit: 431. */
+  HEADERS_TOO_LARGE: "headers_too_large",
   CONFLICT: "conflict",
   IN_USE: "in_use",
   BODY_TOO_LARGE: "body_too_large",
@@ -22,6 +28,8 @@ export const BrokerReason = {
   CLOUD_DENIED: "cloud_denied",
   /** The store (database) does not answer: 503, retry later; no token is sent without its audit row. */
   STORE_UNAVAILABLE: "store_unavailable",
+  /** This instance is closing (SIGTERM): 503, another instance (or this one restarted) answers. */
+  SHUTTING_DOWN: "shutting_down",
   INTERNAL: "internal",
 } as const;
 
@@ -44,12 +52,15 @@ export class BrokerRefusal extends KubeiamError {
   readonly reason: BrokerReasonValue | string;
   /** Seconds for a `Retry-After` header, on 429. */
   readonly retryAfter: number | undefined;
+  /** The methods for an `Allow` header, on 405. */
+  readonly allow: readonly string[] | undefined;
 
-  constructor(status: number, reason: BrokerReasonValue | string, message: string, options?: { cause?: unknown; retryAfter?: number }) {
+  constructor(status: number, reason: BrokerReasonValue | string, message: string, options?: { cause?: unknown; retryAfter?: number; allow?: readonly string[] }) {
     super(ErrorCode.BROKER, message, options);
     this.status = status;
     this.reason = reason;
     this.retryAfter = options?.retryAfter;
+    this.allow = options?.allow;
   }
 }
 

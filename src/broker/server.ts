@@ -15,6 +15,7 @@ import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
 import { registerOpenApi } from "./openapi.js";
+import { MAX_PARAM_LENGTH, answerClientError, frameworkRefusal, isSpiderUrl, noRouteRefusal, refuseWithoutHost, sendRefusal } from "./refusals.js";
 import { ROUTE_GROUPS } from "./routes/index.js";
 import type { OidcRelyingParty } from "./oidc.js";
 import { SessionService } from "./sessions.js";
@@ -85,18 +86,25 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
   const logStream = options.logStream ?? process.stderr;
   const app = Fastify({
     logger: logStream === false ? false : { level: options.logLevel ?? "info", stream: logStream },
-    ...(options.https === undefined ? {} : { https: { key: options.https.key, cert: options.https.cert } }),
+    // Node's own answer to a request without Host is an empty 400; refuseWithoutHost gives the broker's.
+    http: { requireHostHeader: false },
+    ...(options.https === undefined ? {} : { https: { key: options.https.key, cert: options.https.cert, requireHostHeader: false } }),
     bodyLimit: BODY_LIMIT,
     connectionTimeout: 60_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
-    return503OnClosing: true,
+    // While closing, new requests get the broker's 503 (the hook below), not Fastify's own shape.
+    return503OnClosing: false,
     // The client's X-Request-Id is not trusted; each instance makes its own.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     // One line per request, written by the onResponse hook below with the caller's name.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
+    // Every refusal in the broker's shape, also the ones Fastify's router and Node's parser make (refusals.ts).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, req, reply) => sendRefusal(req, reply, frameworkRefusal(error)),
+    clientErrorHandler: answerClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 
@@ -123,7 +131,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     const address = req.ip;
     failedAuth.check(address, now());
     const presented = parseAuthorization(req.headers.authorization);
-    const digest = tokenDigestOf(presented);
+    const digest = tokenDigestOf(presented, isSpiderUrl(req.url) ? "basic" : "bearer");
     let found: T | undefined;
     let why: string;
     if ("hash" in digest) {
@@ -212,13 +220,21 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
   app.setErrorHandler((error: FastifyError | BrokerRefusal, req, reply) => {
     const refusal = toRefusal(error);
     if (refusal.status >= 500) req.log.error({ err: { type: (error as Error).name, message: (error as Error).message, code: (error as FastifyError).code } }, "failed");
-    if (refusal.retryAfter !== undefined) void reply.header("retry-after", String(refusal.retryAfter));
-    return reply.code(refusal.status).send({ error: { code: refusal.reason, message: refusal.message } });
+    return sendRefusal(req, reply, refusal);
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: BrokerReason.NOT_FOUND, message: `there is no route ${req.method} ${req.url.split("?")[0] ?? ""}: the routes are listed at GET /openapi.json` } }),
-  );
+  app.setNotFoundHandler((req, reply) => sendRefusal(req, reply, noRouteRefusal(app, req)));
 
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (req, reply) => {
+    if (closing) {
+      void reply.header("connection", "close");
+      throw new BrokerRefusal(503, BrokerReason.SHUTTING_DOWN, "this broker instance is shutting down: send the request again (to another instance)", { retryAfter: 1 });
+    }
+    await refuseWithoutHost(req);
+  });
   installAccessHook(app, ctx);
   await registerOpenApi(app);
   for (const group of ROUTE_GROUPS) await group(app, ctx);
@@ -248,6 +264,8 @@ export function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
       return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is empty but its Content-Type says JSON: send a JSON object, or no Content-Type");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not JSON: send it with 'Content-Type: application/json'");
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new BrokerRefusal(400, BrokerReason.BAD_REQUEST, "the request body is not as long as its Content-Length says: send the whole body, or the right length");
     default:
       break;
   }
@@ -258,6 +276,10 @@ export function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
     return new BrokerRefusal(503, BrokerReason.STORE_UNAVAILABLE, "the broker's store does not answer: retry in a moment, and tell the operator if it lasts");
   }
   if (e.statusCode === 413) return new BrokerRefusal(413, BrokerReason.BODY_TOO_LARGE, `the request body is over ${BODY_LIMIT / 1024} KiB: send less`);
+  // Any other refusal of Fastify's (a client error by its own account) keeps its status, in our words.
+  if (typeof e.code === "string" && e.code.startsWith("FST_") && typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    return new BrokerRefusal(e.statusCode, BrokerReason.BAD_REQUEST, "the request is not one the broker can read: check its method, headers and body against GET /openapi.json");
+  }
   return new BrokerRefusal(500, BrokerReason.INTERNAL, "the broker failed to answer: see its log for the request id, and retry");
 }
 
@@ -272,7 +294,7 @@ function isStoreUnreachable(error: { code?: unknown; message?: unknown }): boole
 /** One sentence from Ajv's first error: where, what, and the fix. */
 function validationMessage(e: FastifyError): string {
   const first = e.validation?.[0];
-  const where = e.validationContext === "querystring" ? "query" : (e.validationContext ?? "request");
+  const where = e.validationContext === "querystring" ? "query" : e.validationContext === "params" ? "path" : (e.validationContext ?? "request");
   if (first === undefined) return `the ${where} is not valid`;
   const path = first.instancePath
     .split("/")
@@ -294,7 +316,7 @@ function validationMessage(e: FastifyError): string {
     case "minLength":
       return `${where} field ${path} is empty: give a value`;
     case "maxLength":
-      return `${where} field ${path} is longer than ${String(params.limit)} characters`;
+      return `${where} field ${path} is longer than ${String(params.limit)} characters: shorten it`;
     case "minimum":
     case "maximum":
       return `${where} field ${path} must be ${first.keyword === "minimum" ? "at least" : "at most"} ${String(params.limit)}`;

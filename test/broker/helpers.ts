@@ -4,6 +4,7 @@
  * small JSON client.
  */
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -143,5 +144,59 @@ export function callFrom(localAddress: string, base: string, method: string, pat
     req.on("error", reject);
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.end();
+  });
+}
+
+/** What a raw request got back: status, headers (lower-case names) and body text. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json: any;
+}
+
+/**
+ * Sends `head` (the request line and headers, CRLF-separated, without the blank line) and `body`
+ * byte for byte over a new TCP connection to the broker at `base` (from `localAddress`, a 127.0.0.x,
+ * when given), and reads the answer until the
+ * broker closes the connection: for requests a client library would normalise or refuse to send.
+ *
+ * @example
+ * ```ts
+ * const r = await rawRequest(base, "GET /v1/x HTTP/1.1\r\nHost: a\r\nConnection: close");
+ * ```
+ */
+export function rawRequest(base: string, head: string, body = "", localAddress?: string): Promise<RawAnswer> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port), ...(localAddress === undefined ? {} : { localAddress }) });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(new Error(`no answer from the broker within 10 s to ${JSON.stringify(head.split("\r\n")[0])}`)), 10_000);
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      const all = Buffer.concat(chunks).toString("utf8");
+      const split = all.indexOf("\r\n\r\n");
+      const lines = (split < 0 ? all : all.slice(0, split)).split("\r\n");
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1] ?? 0);
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const text = split < 0 ? "" : all.slice(split + 4);
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, headers, text, json });
+    });
+    socket.write(`${head}\r\n\r\n${body}`);
   });
 }

@@ -14,6 +14,7 @@ import { credentialTests } from "./suite/credentials.js";
 import { brokerFixture, type BrokerFixture } from "./suite/fixture.js";
 import { limitTests } from "./suite/limits.js";
 import { opsTests } from "./suite/ops.js";
+import { shapeTests } from "./suite/shapes.js";
 import { spiderTests } from "./suite/spider.js";
 import { storeTests } from "./suite/store.js";
 import { tokenTests } from "./suite/tokens.js";
@@ -24,6 +25,7 @@ import { userTests } from "./suite/users.js";
 export const BROKER_SUITE_GROUPS: readonly ((f: BrokerFixture) => void)[] = [
   storeTests,
   accessTests,
+  shapeTests,
   credentialTests,
   clusterTests,
   userTests,

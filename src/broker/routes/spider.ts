@@ -23,6 +23,7 @@ import { openCredential } from "../credential-secrets.js";
 import { cloudRefusal, issueClusterToken } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
 import type { StoredCluster } from "../store/store.js";
+import { sendRefusal } from "../refusals.js";
 import { toRefusal } from "../server.js";
 import { nameParams } from "./schemas.js";
 
@@ -255,12 +256,11 @@ function notInConnection(name: string, connection: string): BrokerRefusal {
 export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
   await app.register(
     async (spider) => {
+      // The broker's own mapping (validation 400, store 503, …), in cb-spider's shape (refusals.ts).
       spider.setErrorHandler((error: FastifyError | BrokerRefusal, req, reply: FastifyReply) => {
-        // The broker's own mapping (validation 400, store 503, …), in cb-spider's shape.
         const refusal = toRefusal(error);
         if (refusal.status >= 500) req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, "failed");
-        if (refusal.retryAfter !== undefined) void reply.header("retry-after", String(refusal.retryAfter));
-        return reply.code(refusal.status).send({ message: refusal.message });
+        return sendRefusal(req, reply, refusal);
       });
 
       spider.get("/cluster", { config: { access: { role: "user" } }, schema: { summary: "cb-spider: the caller's clusters in a connection, as ClusterInfo" } }, async (req) => {
