@@ -92,6 +92,33 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? "", port };
 }
 
+/**
+ * Checks `--public-url`: an absolute `http://` or `https://` URL with a host, perhaps a path, and
+ * nothing a kubeconfig or cb-spider's `sh -c` script would carry wrongly (spaces, quotes, `$`, user
+ * credentials, a query or a fragment). Returns it without a trailing slash.
+ *
+ * @example
+ * ```ts
+ * parsePublicUrl("https://broker.example.com/"); // "https://broker.example.com"
+ * ```
+ */
+export function parsePublicUrl(value: string): string {
+  const refuse = (why: string): never => {
+    throw new UsageError(`serve: --public-url ${JSON.stringify(value.slice(0, 80))} ${why}: give the absolute URL people reach the broker at, for example https://broker.example.com`);
+  };
+  if (!/^https?:\/\//i.test(value)) refuse("is not an http:// or https:// URL");
+  const rest = value.slice(value.indexOf("//") + 2);
+  if (rest === "" || rest.startsWith("/")) refuse("names no host");
+  if (!/^[A-Za-z0-9.:[\]_~%/-]+$/.test(rest)) refuse("has characters a URL in a kubeconfig may not carry (a space, quote, $, ?, #, @ or a control character)");
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return refuse("is not a URL");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
 function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -109,7 +136,7 @@ function readTlsFile(flag: string, path: string): Buffer {
  * `mayCreate` (the first start of an embedded store). Like ssh with a private key, a key file that
  * others may read is refused.
  */
-function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" | "postgres"): Buffer[] {
+function masterKeyFromFile(path: string, mayCreate: boolean, location: StoreLocation): Buffer[] {
   if (existsSync(path)) {
     let text: string;
     let mode: number;
@@ -117,7 +144,9 @@ function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" |
       mode = statSync(path).mode;
       text = readFileSync(path, "utf8");
     } catch (cause) {
-      throw new CredentialsError(`cannot read the master key file ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}): fix its permissions`, { cause });
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === "EISDIR") throw new CredentialsError(`the master key file ${path} is a folder: give the key file's own path`, { cause });
+      throw new CredentialsError(`cannot read the master key file ${path} (${code ?? "error"}): fix its permissions`, { cause });
     }
     if ((mode & 0o077) !== 0) {
       throw new CredentialsError(`the master key file ${path} may be read by others (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): make it the owner's only with 'chmod 600 ${path}'`);
@@ -125,12 +154,16 @@ function masterKeyFromFile(path: string, mayCreate: boolean, dialect: "sqlite" |
     return parseMasterKeyring(text, `the master key file ${path}`);
   }
   if (!mayCreate) {
-    if (dialect === "postgres") {
+    if (location.dialect === "postgres") {
       throw new CredentialsError(
         `the master key file ${path} does not exist: give the file every instance shares, or create one for a new database with 'head -c 32 /dev/urandom | base64 > ${path}; chmod 600 ${path}' (or set KUBEIAM_MASTER_KEY)`,
       );
     }
-    throw new CredentialsError(`the master key file ${path} does not exist and the database already holds sealed keys: give the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file)`);
+    // Not "holds sealed keys": a database made by an earlier start may hold no credential yet, but its
+    // key check was written under the key it was created with, and only that key opens it.
+    throw new CredentialsError(
+      `the master key file ${path} does not exist, and ${location.display} is not a new database: give the master key it was created with (KUBEIAM_MASTER_KEY or --master-key-file); a key file is made only on a new database's first start`,
+    );
   }
   const key = randomBytes(32);
   try {
@@ -166,7 +199,7 @@ export function masterKeyringFor(options: { masterKey?: string; masterKeyFile?: 
   }
   const file = options.masterKeyFile ?? join(options.home, ".kubeiam", "master.key");
   const newStore = location.dialect === "sqlite" && (!existsSync(location.path) || statSync(location.path).size === 0);
-  return masterKeyFromFile(file, mayCreate && newStore, location.dialect);
+  return masterKeyFromFile(file, mayCreate && newStore, location);
 }
 
 /** `scheme://host[:port]` from a Host header, when it is a plain host name or address. */
@@ -188,6 +221,7 @@ function hostUrl(scheme: string, host: string | undefined): string | undefined {
  */
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError("serve: --tls-cert and --tls-key go together: give both, or neither for plain HTTP on loopback");
   }
@@ -231,7 +265,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       store: new BrokerStore(store.db, store.dialect, { snapshot: store.snapshot, ...(store.auditSink === undefined ? {} : { auditSink: store.auditSink }) }),
       masterKey,
       retiredKeys: keyring.slice(1),
-      publicUrl: (req) => options.publicUrl ?? (wildcard && req !== undefined ? hostUrl(scheme, req.headers.host) : undefined) ?? url,
+      publicUrl: (req) => publicUrl ?? (wildcard && req !== undefined ? hostUrl(scheme, req.headers.host) : undefined) ?? url,
       now,
       ...(options.instance === undefined ? {} : { instance: options.instance }),
       ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),

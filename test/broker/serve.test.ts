@@ -84,6 +84,9 @@ test("refusals before serving, each one line and a non-zero exit", async () => {
     [["--db", "mysql://x", "--listen", "127.0.0.1:0"], {}, 2, /neither sqlite:PATH nor postgres/, []],
     [["--db", db, "--listen", "127.0.0.1:0", "--rate-limit", "0"], {}, 2, /--rate-limit "0"/, []],
     [["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: "c2hvcnQ=" }, 3, /KUBEIAM_MASTER_KEY is 5 bytes, not 32/, []],
+    // A --public-url that kubeconfigs and cb-spider's sh/curl script would carry wrongly.
+    [["--db", db, "--listen", "127.0.0.1:0", "--public-url", "javascript:alert(1)"], {}, 2, /--public-url "javascript:alert\(1\)" is not an http:\/\/ or https:\/\/ URL: give the absolute URL/, []],
+    [["--db", db, "--listen", "127.0.0.1:0", "--public-url", "http://a b"], {}, 2, /--public-url "http:\/\/a b" has characters .*a space/, []],
   ];
   const answers = await Promise.all(independent.map(([args, extra]) => run(args, extra)));
   answers.forEach((r, i) => {
@@ -97,7 +100,10 @@ test("refusals before serving, each one line and a non-zero exit", async () => {
   assert.equal(await first.stop(), 0);
   const before = readFileSync(join(h, "b.db"));
   assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"], { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") }), 3, /sealed under another master key/);
-  assertOneLine(await run(["--db", db, "--listen", "127.0.0.1:0"]), 3, /master key file .* does not exist and the database already holds sealed keys/);
+  // The store holds no credential yet: the line says what is true (it is not new), not "sealed keys".
+  const noKey = await run(["--db", db, "--listen", "127.0.0.1:0"]);
+  assertOneLine(noKey, 3, /master key file .* does not exist, and sqlite:.*b\.db is not a new database: give the master key it was created with/);
+  assert.ok(!/sealed keys/.test(noKey.err), noKey.err);
 
   // A taken port.
   const holder = await startServe(["--db", db, "--listen", "127.0.0.1:0"], childEnv(h, { KUBEIAM_MASTER_KEY: key }));

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { KubeconfigError } from "../../lib/errors.js";
 import { fetchBrokerKubeconfig } from "../../broker/client/api.js";
 import { brokerCaFor } from "../../broker/client/ca-file.js";
-import { normalizeBrokerServer, resolveBrokerToken } from "../../broker/client/credentials.js";
+import { BROKER_TOKEN_ENV, brokerCredentialsFile, normalizeBrokerServer, readBrokerCredentials, resolveBrokerToken, saveBrokerToken } from "../../broker/client/credentials.js";
 import { contextEntry, execUserEntry, parseKubeconfig, type KubeconfigEntries } from "../../kube/kubeconfig.js";
 import { normalizeBoolArgs, parseFlags, requireFlag, type CliContext, type Command } from "../context.js";
 import { renderHelp } from "../help.js";
@@ -48,8 +48,33 @@ const SHARED_DOCS = {
 } as const;
 
 /**
+ * The server a broker's exec kubeconfig names (`kubeiam broker token --server URL`): its
+ * `--public-url`, the load balancer's address, when it has one. Undefined when the kubeconfig names
+ * none (an older broker), or one a client may not use (plain HTTP to another machine, say).
+ *
+ * @example
+ * ```ts
+ * brokerNamedServer(yamlFromBroker); // "https://broker.example.com"
+ * ```
+ */
+export function brokerNamedServer(text: string): string | undefined {
+  const kc = parseKubeconfig(text);
+  const context = kc.contexts.find((c) => c.name === kc.currentContext) ?? kc.contexts[0];
+  const args = (kc.users.find((u) => u.name === context?.context.user) ?? kc.users[0])?.user.exec?.args ?? [];
+  const at = args.indexOf("--server");
+  const named = at < 0 ? undefined : args[at + 1];
+  if (named === undefined) return undefined;
+  try {
+    return normalizeBrokerServer(named);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The entries for one broker cluster: the cluster entry of the broker's kubeconfig, a user running
  * `kubeiam broker token --server SERVER --cluster NAME` (with `--ca-file` when given), and a context.
+ * SERVER is the address the broker names (its `--public-url`), else `options.server`.
  *
  * @example
  * ```ts
@@ -67,11 +92,34 @@ export function brokerKubeconfigEntries(
   const userName = options.userAlias ?? context?.context.user ?? `kubeiam-broker-${options.cluster}`;
   const user = execUserEntry(userName, {
     command: options.exec?.execCommand ?? "kubeiam",
-    args: [...(options.exec?.execCommandArgs ?? []), "broker", "token", "--server", options.server, "--cluster", options.cluster, ...(options.caFile === undefined ? [] : ["--ca-file", options.caFile])],
+    args: [...(options.exec?.execCommandArgs ?? []), "broker", "token", "--server", brokerNamedServer(text) ?? options.server, "--cluster", options.cluster, ...(options.caFile === undefined ? [] : ["--ca-file", options.caFile])],
     apiVersion: "client.authentication.k8s.io/v1",
     interactiveMode: "Never",
   });
   return { cluster, user, context: contextEntry(options.alias ?? context?.name ?? cluster.name, { cluster: cluster.name, user: userName }) };
+}
+
+/**
+ * When the broker names itself `named` but was reached at `server`: the plugin will ask `named` for
+ * tokens, so a broker token kept for `server` is kept for `named` too (the same broker, the same
+ * token, with its remembered CA), unless `named` has its own entry (or this is a dry run). A
+ * session (one sign-in, whose refresh token renews in one place only) or `KUBEIAM_BROKER_TOKEN` is
+ * not copied. The line to show on stderr.
+ */
+async function keepTokenFor(named: string, server: string, dryRun: boolean, ctx: CliContext): Promise<string> {
+  const said = `the broker names itself ${named} (its --public-url), so the kubeconfig does`;
+  const envToken = ctx.env[BROKER_TOKEN_ENV];
+  if (envToken !== undefined && envToken.trim() !== "") return `${said}; ${BROKER_TOKEN_ENV} is sent there too`;
+  const file = brokerCredentialsFile(ctx.env);
+  const { servers } = await readBrokerCredentials(file);
+  if (servers[named] !== undefined) return `${said}, with your login for it`;
+  const entry = servers[server];
+  if (entry?.token !== undefined) {
+    if (dryRun) return `${said}; your broker token for ${server} would be kept for ${named} too`;
+    await saveBrokerToken(file, named, entry.token, entry.ca);
+    return `${said}; your broker token for ${server} is now kept for ${named} too`;
+  }
+  return `${said}: sign in there with 'kubeiam broker login --server ${named}'`;
 }
 
 /**
@@ -118,6 +166,10 @@ mode. The same rules as 'kubeiam update-kubeconfig', 'kubeiam eks update-kubecon
     const target = await openKubeconfigTarget(flow, ctx);
     const token = await resolveBrokerToken(server, ctx.env);
     const text = await fetchBrokerKubeconfig({ server, token, ...(ca === undefined ? {} : { ca }), env: ctx.env, signal: ctx.signal }, cluster, "exec");
+    // The kubeconfig names the broker as it names itself (--public-url: the load balancer, not the
+    // instance that answered); the token for it is this one.
+    const named = brokerNamedServer(text) ?? server;
+    if (named !== server) ctx.err(`${await keepTokenFor(named, server, flow.dryRun, ctx)}\n`);
     const entries = brokerKubeconfigEntries(text, {
       server,
       cluster,
@@ -128,7 +180,7 @@ mode. The same rules as 'kubeiam update-kubeconfig', 'kubeiam eks update-kubecon
     });
     return applyKubeconfigEntries(cmd, target, { entries }, flow, ctx, {
       renameFlags: "--alias and --user-alias",
-      successLine: ({ path, context, replaced }) => `${replaced ? "Updated context" : "Added new context"} ${context} to ${path} (broker cluster ${cluster} at ${server})`,
+      successLine: ({ path, context, replaced }) => `${replaced ? "Updated context" : "Added new context"} ${context} to ${path} (broker cluster ${cluster} at ${named})`,
     });
   },
 };
