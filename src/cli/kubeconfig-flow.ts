@@ -14,6 +14,7 @@ import { quoted } from "../lib/printable.js";
 // command that also has a `token` subcommand is loaded.
 import type { KubeconfigDocument, KubeconfigEntries, KubeconfigFormat } from "../kube/kubeconfig.js";
 import type { KubeconfigFile } from "../kube/kubeconfig-file.js";
+import type { KubeconfigText } from "../kube/kubeconfig-text.js";
 import { debug, parseBoolValue, type CliContext } from "./context.js";
 import { warnIfExecMissing } from "./exec-on-path.js";
 
@@ -175,14 +176,22 @@ export function readKubeconfigFlowFlags(command: string, values: Record<string, 
 /** The file the flow updates, read and checked. */
 export interface KubeconfigTarget {
   path: string;
-  doc: KubeconfigDocument;
-  /** The file as read; under the lock, the write reuses `doc` when the file has not changed since. */
+  /**
+   * The file as text the splicing editor reads (src/kube/kubeconfig-text.ts): block YAML as kubectl
+   * and kubeiam write it. Absent when the file is outside that subset; `doc` is then the parsed file.
+   */
+  scanned?: KubeconfigText;
+  /** The file parsed in full, when it could not be scanned. */
+  doc?: KubeconfigDocument;
+  /** The file as read; under the lock, the write reuses `scanned` or `doc` when the file has not changed since. */
   file: KubeconfigFile;
 }
 
 /**
  * Picks and reads the kubeconfig to update. Call it before any cloud call: a file that cannot be
  * written (a FIFO, read-only without `--force`) or a malformed one is refused first, and left as it was.
+ * A file in kubectl's block style is only scanned (milliseconds for thousands of contexts); any
+ * other is parsed in full by the yaml package, which refuses a malformed one.
  *
  * @example
  * ```ts
@@ -190,12 +199,22 @@ export interface KubeconfigTarget {
  * ```
  */
 export async function openKubeconfigTarget(flow: KubeconfigFlowOptions, ctx: CliContext): Promise<KubeconfigTarget> {
-  const { checkKubeconfigTarget, loadKubeconfigDocument, resolveKubeconfigPath } = await import("../kube/kubeconfig-file.js");
+  const { checkKubeconfigTarget, readKubeconfigFile, resolveKubeconfigPath } = await import("../kube/kubeconfig-file.js");
   const path = resolveKubeconfigPath({ explicit: flow.kubeconfig, env: ctx.env });
   if (!flow.dryRun) await checkKubeconfigTarget(path, "update", { force: flow.force });
-  const { doc, file } = await loadKubeconfigDocument(path);
+  const file = await readKubeconfigFile(path);
   debug(ctx, `kubeconfig: ${path}`);
-  return { path, doc, file };
+  return { path, file, ...(await readKubeconfig(file, ctx)) };
+}
+
+/** A kubeconfig read for the edit: scanned as text when it can be, else parsed in full (refused when malformed). */
+async function readKubeconfig(file: KubeconfigFile, ctx: CliContext): Promise<{ scanned: KubeconfigText } | { doc: KubeconfigDocument }> {
+  const { scanKubeconfigText } = await import("../kube/kubeconfig-text.js");
+  const scanned = scanKubeconfigText(file.text);
+  if (scanned !== undefined) return { scanned };
+  debug(ctx, "kubeconfig: not in kubectl's block style, parsed in full");
+  const { parseKubeconfigForEdit } = await import("../kube/kubeconfig-file.js");
+  return { doc: parseKubeconfigForEdit(file) };
 }
 
 /** How {@link applyKubeconfigEntries} words and writes its result. */
@@ -229,39 +248,51 @@ export async function applyKubeconfigEntries(
   ctx: CliContext,
   options: ApplyKubeconfigOptions,
 ): Promise<number> {
-  const { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } = await import("../kube/kubeconfig.js");
-  const { editKubeconfigFile, parseKubeconfigForEdit } = await import("../kube/kubeconfig-file.js");
   const { path } = target;
   const entries = withContextNamespace(built.entries, flow.namespace);
-  const merge = (doc: KubeconfigDocument): { text: string; taken: string[] } => {
-    const taken = kubeconfigConflicts(doc, entries);
+  const refuseTaken = (taken: string[]): void => {
     if (taken.length > 0 && !flow.overwrite) {
       throw new KubeconfigError(
         `${command}: the kubeconfig already has ${taken.join(", ")}: pass --overwrite to replace ${taken.length > 1 ? "them" : "it"}, or choose other names with ${options.renameFlags}; ${path} was left unchanged`,
       );
     }
-    mergeKubeconfigEntries(doc, entries, { overwrite: flow.overwrite, setCurrentContext: flow.setCurrentContext });
+  };
+  const merge = async (read: { scanned?: KubeconfigText; doc?: KubeconfigDocument }, file: KubeconfigFile): Promise<{ text: string; taken: string[] }> => {
+    const merge = { overwrite: flow.overwrite, setCurrentContext: flow.setCurrentContext };
+    // The splice keeps the file's YAML; a JSON kubeconfig, or --format json, takes the full path.
+    if (read.scanned !== undefined && options.format !== "json") {
+      const { kubeconfigTextConflicts, spliceKubeconfigEntries } = await import("../kube/kubeconfig-text.js");
+      const taken = kubeconfigTextConflicts(read.scanned, entries);
+      refuseTaken(taken);
+      return { text: spliceKubeconfigEntries(read.scanned, entries, merge).text, taken };
+    }
+    const { kubeconfigConflicts, mergeKubeconfigEntries, serializeKubeconfigDocument } = await import("../kube/kubeconfig.js");
+    const { parseKubeconfigForEdit } = await import("../kube/kubeconfig-file.js");
+    const doc = read.doc ?? parseKubeconfigForEdit(file);
+    const taken = kubeconfigConflicts(doc, entries);
+    refuseTaken(taken);
+    mergeKubeconfigEntries(doc, entries, merge);
     return { text: serializeKubeconfigDocument(doc, options.format ?? doc.format), taken };
   };
   if (flow.dryRun) {
-    const { text } = merge(target.doc);
+    const { text } = await merge(target, target.file);
     if (built.tokenRefreshAt !== undefined) ctx.err(embeddedTokenNote(ctx.programName, built.tokenRefreshAt, ctx.now()));
     ctx.out(text);
     ctx.err(`${ctx.programName}: dry run: ${path} was not changed\n`);
     return 0;
   }
+  const { editKubeconfigFile } = await import("../kube/kubeconfig-file.js");
   // Merged under the file's lock into the file as it is now: another run may have added entries since
-  // it was read. Parsed again only then: the file is looked at (device, inode, size, mtime, ctime), and
-  // the document parsed before the API call is used when nothing changed (a parse of 10,000 contexts
-  // takes seconds).
+  // it was read. Read again only then: the file is looked at (device, inode, size, mtime, ctime), and
+  // what was scanned or parsed before the API call is used when nothing changed.
   let taken: string[] = [];
   await editKubeconfigFile(
     path,
     "update",
-    (file) => {
+    async (file) => {
       const reused = file === target.file;
       debug(ctx, reused ? "kubeconfig: unchanged under the lock, parsed once" : "kubeconfig: changed since it was read, parsed again under the lock");
-      const merged = merge(reused ? target.doc : parseKubeconfigForEdit(file));
+      const merged = await merge(reused ? target : await readKubeconfig(file, ctx), file);
       taken = merged.taken;
       return merged.text;
     },

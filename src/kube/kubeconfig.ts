@@ -246,7 +246,8 @@ function checkServer(server: string, field: string): void {
 // ---------------------------------------------------------------------------------------------
 // Wire form: kubeconfig's own keys, in the order kubectl writes them (alphabetical).
 
-function clusterToWire(c: KubeconfigCluster): Record<string, unknown> {
+/** A cluster as kubeconfig's own keys (for the text editor in kubeconfig-text.ts; not re-exported). */
+export function clusterToWire(c: KubeconfigCluster): Record<string, unknown> {
   const w: Record<string, unknown> = {};
   if (c.certificateAuthorityData !== undefined) w["certificate-authority-data"] = c.certificateAuthorityData;
   if (c.insecureSkipTlsVerify !== undefined) w["insecure-skip-tls-verify"] = c.insecureSkipTlsVerify;
@@ -256,7 +257,8 @@ function clusterToWire(c: KubeconfigCluster): Record<string, unknown> {
   return w;
 }
 
-function userToWire(u: KubeconfigUser): Record<string, unknown> {
+/** A user as kubeconfig's own keys (see {@link clusterToWire}). */
+export function userToWire(u: KubeconfigUser): Record<string, unknown> {
   const w: Record<string, unknown> = {};
   if (u.clientCertificateData !== undefined) w["client-certificate-data"] = u.clientCertificateData;
   if (u.clientKeyData !== undefined) w["client-key-data"] = u.clientKeyData;
@@ -273,7 +275,8 @@ function userToWire(u: KubeconfigUser): Record<string, unknown> {
   return w;
 }
 
-function contextToWire(c: KubeconfigContext): Record<string, unknown> {
+/** A context as kubeconfig's own keys (see {@link clusterToWire}). */
+export function contextToWire(c: KubeconfigContext): Record<string, unknown> {
   const w: Record<string, unknown> = { cluster: c.cluster };
   if (c.namespace !== undefined) w.namespace = c.namespace;
   w.user = c.user;

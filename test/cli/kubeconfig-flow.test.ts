@@ -305,3 +305,82 @@ test("the kubeconfig is parsed once when nothing changed it during the API call,
     await new Promise<void>((resolve) => relay.close(() => resolve()));
   }
 });
+
+// As kubectl (go-yaml) rewrites a kubeconfig: flush lists, quoted words, a long value folded over
+// lines in single quotes; then commented by hand.
+const KUBECTL_WRITTEN = `# work clusters (do not share)
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0FEQVRB
+    server: https://a.example:6443 # via the VPN
+  name: a
+contexts:
+- context:
+    cluster: a
+    namespace: ns
+    user: a
+  name: a
+current-context: a
+kind: Config
+preferences: {}
+users:
+# the team's plugin
+- name: a
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - token
+      command: ncp-iam-authenticator
+      env:
+      - name: "Y"
+        value: 'a: b #c'
+      installHint: 'ncp-iam-authenticator mints this cluster''s credentials. It comes
+        with kubeiam: install it with ''npm install -g kubeiam'' (Node.js 20 or later),
+        which puts kubeiam and ncp-iam-authenticator on PATH.'
+      interactiveMode: IfAvailable
+      provideClusterInfo: false
+- name: weird
+  user:
+    token: 'it''s: a #token'
+`;
+
+/** Whether `lines` appear in `within` in order (others may stand between them). */
+function inOrder(lines: string[], within: string[]): boolean {
+  let at = 0;
+  for (const line of within) if (at < lines.length && line === lines[at]) at++;
+  return at === lines.length;
+}
+
+test("update-kubeconfig on a kubectl-written, commented file (every cloud and the broker): every other byte kept, CRLF kept, kubectl reads it", async () => {
+  requireTools("kubectl");
+  for (const crlf of [false, true]) {
+    const seed = crlf ? KUBECTL_WRITTEN.replaceAll("\n", "\r\n") : KUBECTL_WRITTEN;
+    for (const [cloud, args] of withBroker(join(root, "placeholder"))) {
+      const file = join(root, `kubectl-written-${cloud}${crlf ? "-crlf" : ""}`);
+      args[args.length - 1] = file;
+      await writeFile(file, seed);
+      const r = await run(args);
+      assert.equal(r.status, 0, `${cloud}: ${r.err}`);
+      const out = await readFile(file, "utf8");
+      if (crlf) assert.ok(!/[^\r]\n/.test(out), `${cloud}: a line without its CR:\n${out}`);
+      const before = seed.split(crlf ? "\r\n" : "\n").filter((l) => !l.startsWith("current-context: "));
+      assert.ok(inOrder(before, out.split(crlf ? "\r\n" : "\n")), `${cloud}: a line of the file was changed or moved:\n${out}`);
+      const current = (await kubectl(file, ["config", "current-context"])).trim();
+      assert.notEqual(current, "a", cloud);
+      assert.ok((await kubectl(file, ["config", "get-contexts", "-o", "name"])).split("\n").includes(current), cloud);
+      assert.equal(await kubectl(file, ["config", "view", "--raw", "-o", "jsonpath={.users[?(@.name==\"weird\")].user.token}"]), "it's: a #token", cloud);
+    }
+  }
+});
+
+test("update-kubeconfig on a flow-style file (outside the splice's subset) goes through the full parse; kubectl reads it", async () => {
+  requireTools("kubectl");
+  const file = join(root, "flow-style");
+  await writeFile(file, "apiVersion: v1\nkind: Config\nclusters: [{name: a, cluster: {server: 'https://a'}}]\ncontexts: [{name: a, context: {cluster: a, user: a}}]\nusers: [{name: a, user: {token: t}}]\ncurrent-context: a\n");
+  const r = await run(["update-kubeconfig", "--clusterUuid", UUID, "--region", "KR", "--kubeconfig", file, "--debug"]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.err, /not in kubectl's block style, parsed in full/);
+  assert.deepEqual((await kubectl(file, ["config", "get-contexts", "-o", "name"])).trim().split("\n").sort(), ["a", `nks_kr_demo_${UUID}`]);
+});

@@ -15,7 +15,10 @@ import {
   parseKubeconfigDocument,
   serializeKubeconfig,
   serializeKubeconfigDocument,
+  kubeconfigConflicts,
 } from "../../../src/kube/kubeconfig.js";
+import { parse as yamlParse } from "yaml";
+import { kubeconfigTextConflicts, scanKubeconfigText, spliceKubeconfigEntries } from "../../../src/kube/kubeconfig-text.js";
 import { KubeconfigError } from "../../../src/lib/errors.js";
 import { anyText, applyEdits, bytesOf, edits } from "./mutate.js";
 
@@ -52,7 +55,54 @@ current-context: zeta
 preferences: {}
 x-unknown: [1, {a: b}]
 `;
+// As kubectl (go-yaml) rewrites a file: quoted words, a folded single-quoted scalar, flush lists.
+const KUBECTL_WRITTEN = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0FEQVRB
+    server: https://a:6443
+  name: a
+- cluster:
+    server: https://nks_kr_fuzz.example
+  name: nks_kr_fuzz
+contexts:
+- context:
+    cluster: a
+    namespace: ns
+    user: a
+  name: a
+current-context: a
+kind: Config
+preferences: {}
+users:
+- name: a
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - token
+      - --clusterUuid
+      - U
+      command: ncp-iam-authenticator
+      env:
+      - name: "Y"
+        value: 'a: b #c'
+      installHint: 'ncp-iam-authenticator mints this cluster''s credentials. It comes
+        with kubeiam: install it with ''npm install -g kubeiam'' (Node.js 20 or later),
+        which puts kubeiam and ncp-iam-authenticator on PATH.'
+      interactiveMode: IfAvailable
+      provideClusterInfo: false
+- name: "weird \\"one\\""
+  user:
+    token: |
+      line one
+      # not a comment
+- name: nks_kr_fuzz # ours
+  user: {}
+`;
 const SEEDS = [
+  KUBECTL_WRITTEN,
+  KUBECTL_WRITTEN.replaceAll("\n", "\r\n"),
   serializeKubeconfig(kubeconfigOf(entries), "yaml"),
   serializeKubeconfig(kubeconfigOf(entries), "json"),
   HAND_WRITTEN,
@@ -126,5 +176,27 @@ export function documentRoundTrips() {
     } catch (e) {
       typed(e);
     }
+  });
+}
+
+/**
+ * The text splice (src/kube/kubeconfig-text.ts) against the full path: a text the scan accepts is
+ * one the full parse accepts, the two find the same taken names, the two results hold the same
+ * data, and the splice's result parses again.
+ */
+export function textSpliceAgreesWithDocument() {
+  return fc.property(kubeconfigTexts, fc.boolean(), fc.boolean(), (text, overwrite, setCurrentContext) => {
+    const scanned = scanKubeconfigText(text);
+    if (scanned === undefined) return;
+    const doc = parseKubeconfigDocument(text); // throws (and fails the property) when the scan let a malformed text through
+    const taken = kubeconfigConflicts(doc, entries);
+    if (JSON.stringify(kubeconfigTextConflicts(scanned, entries)) !== JSON.stringify(taken)) throw new Error("the splice and the document find different taken names");
+    if (taken.length > 0 && !overwrite) return;
+    mergeKubeconfigEntries(doc, entries, { overwrite, setCurrentContext });
+    const spliced = spliceKubeconfigEntries(scanned, entries, { overwrite, setCurrentContext }).text;
+    parseKubeconfigDocument(spliced);
+    const full = JSON.stringify(yamlParse(serializeKubeconfigDocument(doc, "yaml")));
+    const mine = JSON.stringify(yamlParse(spliced));
+    if (full !== mine) throw new Error(`the splice's data differs from the full path's:\n${mine}\n${full}`);
   });
 }
