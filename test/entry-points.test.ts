@@ -123,11 +123,11 @@ process.stdout.write(kc.getCurrentCluster().server);`);
   assert.deepEqual(heavyLoaded(specifiers), ["@kubernetes/client-node"]);
 });
 
-test('positive control: mintEksToken from "kubeiam/aws" loads smithy on first use (and nothing of GCP)', async () => {
+test('mintEksToken from "kubeiam/aws" signs with node:crypto: no smithy, no AWS SDK, nothing of GCP', async () => {
   const { specifiers, stdout } = await trace(`
 const { mintEksToken } = await import("kubeiam/aws");
 const { token } = await mintEksToken({ credentials: { accessKeyId: "AKIDENTRYTEST0000001", secretAccessKey: "entry-test-secret-not-real" }, clusterName: "c", region: "us-east-1", now: 1767225600000 });
 process.stdout.write(token.slice(0, 11));`);
   assert.equal(stdout, "k8s-aws-v1.");
-  assert.deepEqual(heavyLoaded(specifiers), ["smithy"]);
+  assert.deepEqual(heavyLoaded(specifiers), []);
 });

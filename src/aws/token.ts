@@ -1,13 +1,14 @@
 /**
  * The EKS token `k8s-aws-v1.…` (docs/formats.md §6): mint it (a SigV4 presigned STS GetCallerIdentity
  * URL, byte for byte as `aws eks get-token` prints it) and decode it for `kubeiam inspect`.
- * The signer (`@smithy/signature-v4`) loads on first use, so nothing else pays for it.
+ * Signed with node:crypto (src/aws/sigv4.ts), checked against `@smithy/signature-v4` and the AWS CLI.
  */
 import type { MintedToken } from "../cluster-info.js";
 import { mintedToken } from "../kube/exec-credential.js";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
 import { isEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
 import { KEY_RE } from "../lib/validate.js";
+import { presignSigV4, sigV4Escape } from "./sigv4.js";
 
 /** The prefix of every EKS token. */
 export const EKS_TOKEN_PREFIX = "k8s-aws-v1.";
@@ -143,11 +144,6 @@ function checkAwsKey(field: "accessKeyId" | "secretAccessKey" | "sessionToken", 
   }
 }
 
-/** RFC 3986 percent-encoding as botocore applies it to query values (unreserved: A-Z a-z 0-9 - _ . ~). */
-function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 /**
  * Mints an EKS token (docs/formats.md §6): for the same credentials, region, cluster and second it is the
  * token that `aws eks get-token` prints, byte for byte.
@@ -171,34 +167,24 @@ export async function mintEksToken(input: MintEksTokenInput): Promise<EksToken> 
   // SigV4 dates have whole seconds; drop the fraction so the date printed is the date signed.
   const signedAt = new Date(Math.floor(toEpochMs(input.now) / 1000) * 1000);
 
-  const [{ SignatureV4 }, { Hash }] = await Promise.all([import("@smithy/signature-v4"), import("@smithy/hash-node")]);
-  const signer = new SignatureV4({
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
-    },
+  // No body: botocore signs the SHA-256 of the empty payload, as presignSigV4 does.
+  const query = presignSigV4({
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+    ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
     region: input.region,
     service: "sts",
-    sha256: Hash.bind(null, "sha256"),
+    method: "GET",
+    path: "/",
+    query: STS_QUERY,
+    headers: { host, [EKS_CLUSTER_ID_HEADER]: input.clusterName },
+    signedAt,
+    expiresIn: EKS_PRESIGN_EXPIRES_SECONDS,
   });
-  // No body: both botocore and smithy sign the SHA-256 of the empty payload.
-  const signed = await signer.presign(
-    {
-      method: "GET",
-      protocol: "https:",
-      hostname: host,
-      path: "/",
-      query: { ...STS_QUERY },
-      headers: { host, [EKS_CLUSTER_ID_HEADER]: input.clusterName },
-    },
-    { signingDate: signedAt, expiresIn: EKS_PRESIGN_EXPIRES_SECONDS },
-  );
-  const query = signed.query as Record<string, string | string[] | null | undefined>;
   const parts: string[] = [];
   for (const name of BOTOCORE_QUERY_ORDER) {
     const value = query[name];
-    if (typeof value === "string") parts.push(`${name}=${rfc3986(value)}`);
+    if (typeof value === "string") parts.push(`${name}=${sigV4Escape(value)}`);
   }
   const url = `https://${host}/?${parts.join("&")}`;
   const end = signedAt.getTime() + EKS_TOKEN_TTL_MS;
