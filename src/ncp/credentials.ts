@@ -6,7 +6,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigFileError, CredentialsError, KubeiamError } from "../lib/errors.js";
 import { quoted } from "../lib/printable.js";
-import { readUserFile } from "../lib/read-file.js";
+// Types only: the file reader (node:fs/promises and friends) loads when a configure file is read, so
+// that `token` with keys in the environment, run on every kubectl call, does not pay for it.
+import type { UserFile } from "../lib/read-file.js";
 import { nonEmpty } from "../lib/validate.js";
 
 /** The NCP API Gateway that NCP's own tools use when none is configured. */
@@ -140,7 +142,8 @@ async function readConfigure(path: string, required: boolean, signal: AbortSigna
   let mode: number;
   let regular: boolean;
   try {
-    const file = await readUserFile(path, { what: "credential file", ...(signal === undefined ? {} : { signal }) });
+    const { readUserFile } = await import("../lib/read-file.js");
+    const file: UserFile = await readUserFile(path, { what: "credential file", ...(signal === undefined ? {} : { signal }) });
     ({ text, mode } = file);
     regular = file.kind === "regular file";
   } catch (cause) {

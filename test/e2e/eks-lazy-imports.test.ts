@@ -48,6 +48,18 @@ test("the NKS token command resolves no AWS SDK, smithy or google-auth-library m
   assert.deepEqual(specifiers.filter((s) => HEAVY.test(s)), []);
 });
 
+test("the NKS token with keys in the environment loads no file reader; with a configure file it does (the positive control)", async () => {
+  const args = ["token", "--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--region", "KR"];
+  const env = await trace("nks-env", args, { NCLOUD_ACCESS_KEY_ID: "NCPTESTACCESSKEY0001", NCLOUD_SECRET_ACCESS_KEY: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001" });
+  assert.match(env.stdout, /"token":"k8s-ncp-v1\./);
+  assert.deepEqual(env.specifiers.filter((s) => s.endsWith("read-file.js") || s === "node:fs/promises"), []);
+  const configure = join(root, "configure");
+  await writeFile(configure, "[DEFAULT]\nncloud_access_key_id = NCPTESTACCESSKEY0001\nncloud_secret_access_key = NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001\n", { mode: 0o600 });
+  const file = await trace("nks-file", [...args, "--credentialConfig", configure], {});
+  assert.match(file.stdout, /"token":"k8s-ncp-v1\./);
+  assert.ok(file.specifiers.some((s) => s.endsWith("read-file.js")), file.specifiers.join(", "));
+});
+
 test("eks token with keys in the environment signs with node:crypto alone: no smithy, no credential chain, no AWS SDK, no shared files (ini)", async () => {
   for (const session of [{}, { AWS_SESSION_TOKEN: "lazy-session" }] as Record<string, string>[]) {
     const { specifiers, stdout } = await trace("eks-env-keys", ["eks", "token", "--cluster-name", "c", "--region", "us-east-1"], {
