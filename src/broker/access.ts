@@ -116,6 +116,36 @@ export function installAccessHook(app: FastifyInstance, ctx: BrokerContext): voi
 }
 
 /**
+ * The audit action a route declares (an undeclared route's is its method and path), or undefined for
+ * a public route or one that names none: what a refusal after authentication is audited as.
+ *
+ * @example
+ * ```ts
+ * auditActionOf(req); // "credential.update"
+ * ```
+ */
+export function auditActionOf(req: FastifyRequest): string | undefined {
+  if (req.is404) return undefined;
+  const access = req.routeOptions.config.access ?? closedAccess(req);
+  if ("public" in access) return undefined;
+  return access.audit;
+}
+
+/**
+ * The cluster a token route mints for (its `tokenFor`), for its audit rows; undefined on other routes.
+ *
+ * @example
+ * ```ts
+ * tokenClusterOf(req); // "prod-kr"
+ * ```
+ */
+export function tokenClusterOf(req: FastifyRequest): string | undefined {
+  const access = req.routeOptions.config.access;
+  if (access === undefined || "public" in access || access.role !== "user" || access.tokenFor === undefined) return undefined;
+  return access.tokenFor(req).slice(0, 254);
+}
+
+/**
  * Gives every route registered in this scope (a plugin's own routes included) one access
  * declaration, unless a route declares its own. Call it first inside an `app.register` scope.
  *

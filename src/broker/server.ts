@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import { AuditWriter } from "./audit.js";
-import { installAccessHook } from "./access.js";
+import { auditActionOf, installAccessHook, tokenClusterOf } from "./access.js";
 import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
 import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
 import { ClusterLocatorCache } from "./cluster-locator.js";
@@ -19,6 +19,7 @@ import { MAX_PARAM_LENGTH, answerClientError, frameworkRefusal, isSpiderUrl, noR
 import { ROUTE_GROUPS } from "./routes/index.js";
 import type { OidcRelyingParty } from "./oidc.js";
 import { SessionService } from "./sessions.js";
+import { retiredTokenDigest } from "./tokens.js";
 import type { BrokerStore, StoredUser } from "./store/store.js";
 
 /** The largest request body: 64 KiB. */
@@ -108,8 +109,12 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 
-  const record: BrokerContext["record"] = (req, row) =>
-    audit.record({ ...row, time: new Date(now()).toISOString(), instance, remote: req.ip });
+  /** Requests that wrote their audit row already (a refusal of theirs writes no second one). */
+  const audited = new WeakSet<FastifyRequest>();
+  const record: BrokerContext["record"] = (req, row) => {
+    audited.add(req);
+    return audit.record({ ...row, time: new Date(now()).toISOString(), instance, remote: req.ip });
+  };
 
   /**
    * Who is calling: the presented token's digest looked up with `lookup` (which may read more in the
@@ -153,13 +158,20 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
       return found;
     }
     const limited = failedAuth.fail(address, now()) === "limited";
+    // A token that worked once (rotated away, or its user deleted) names its former owner: the row
+    // says whose token is still out there. Only the digest of its digest is kept (tokens.ts).
+    let owner: { name: string; why: string; retiredAt: string } | undefined;
+    if ("hash" in digest && !digest.session && found === undefined) {
+      owner = await store.retiredTokenOwner(retiredTokenDigest(digest.hash));
+      if (owner !== undefined) why = `this broker token of ${owner.name} stopped working at ${owner.retiredAt} (${retiredWhy(owner.why)}): ask an admin for the current one`;
+    }
     // The limited answer writes one row; the refusals after it write none, so they cannot flood the table.
     await record(req, {
-      // The claimed name, unless it looks like a pasted token: no token is ever written to a row.
-      actor: presented.kind === "basic" && !presented.user.includes("kbi_") ? `?${presented.user.slice(0, 64)}` : "?",
+      // The former owner, else the claimed name, unless it looks like a pasted token: no token is ever written to a row.
+      actor: owner !== undefined ? owner.name : presented.kind === "basic" && !presented.user.includes("kbi_") ? `?${presented.user.slice(0, 64)}` : "?",
       action: "auth",
       outcome: limited ? "limited" : "denied",
-      reason: presented.kind === "none" ? "no_token" : "bad_token",
+      reason: owner !== undefined ? `retired_token: ${owner.why} at ${owner.retiredAt}` : presented.kind === "none" ? "no_token" : "bad_token",
     });
     if (limited) throw failedAuth.refusal(address, now());
     throw new BrokerRefusal(401, BrokerReason.UNAUTHENTICATED, why);
@@ -236,6 +248,26 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     await refuseWithoutHost(req);
   });
   installAccessHook(app, ctx);
+  // A refused or failed action is audited like a done one (BROKER.md: the audit trail; issue 18):
+  // after the caller is known, any route that names an audit action writes one row for its refusal
+  // (a 409, a cloud's 4xx or 502, a 404, a bad body), unless the route wrote its own. Runs before
+  // every scope's error handler, so the row is committed before the answer leaves.
+  app.addHook("onError", async (req, _reply, error) => {
+    const action = auditActionOf(req);
+    if (action === undefined || req.caller === undefined || audited.has(req)) return;
+    const refusal = toRefusal(error as FastifyError);
+    const statusCode = (error as FastifyError).statusCode;
+    const status = error instanceof BrokerRefusal || statusCode === undefined || statusCode < 400 ? refusal.status : statusCode;
+    // Without the store there is no row to write (and no answer but 503 to give).
+    if (refusal.reason === BrokerReason.STORE_UNAVAILABLE) return;
+    const code = error instanceof BrokerRefusal || status === refusal.status ? refusal.reason : String((error as FastifyError).code ?? status);
+    try {
+      const cluster = tokenClusterOf(req);
+      await record(req, { actor: req.caller.name, action, ...(cluster === undefined ? {} : { cluster }), outcome: status >= 500 ? "error" : "denied", reason: `${status} ${code}: ${refusal.status === status ? refusal.message : (error as Error).message}`.slice(0, 300) });
+    } catch (cause) {
+      req.log.error({ err: { type: (cause as Error).name, message: (cause as Error).message } }, "the refusal's audit row was not written");
+    }
+  });
   await registerOpenApi(app);
   for (const group of ROUTE_GROUPS) await group(app, ctx);
   return { app, ctx };
@@ -281,6 +313,18 @@ export function toRefusal(error: FastifyError | BrokerRefusal): BrokerRefusal {
     return new BrokerRefusal(e.statusCode, BrokerReason.BAD_REQUEST, "the request is not one the broker can read: check its method, headers and body against GET /openapi.json");
   }
   return new BrokerRefusal(500, BrokerReason.INTERNAL, "the broker failed to answer: see its log for the request id, and retry");
+}
+
+/** Why a retired token stopped, for its 401's sentence. */
+function retiredWhy(why: string): string {
+  switch (why) {
+    case "deleted":
+      return "the user was deleted";
+    case "replaced":
+      return "replaced on the server host with 'kubeiam serve admin-token'";
+    default:
+      return "an admin rotated it";
+  }
 }
 
 /** Connection-level failures of PostgreSQL (or a busy SQLite file): the store, not the request, is at fault. */

@@ -43,3 +43,18 @@ export function isBrokerTokenShape(text: string): boolean {
 export function hashBrokerToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
+
+/**
+ * What the store keeps of a token that stopped working (rotated away, or its user deleted), to name
+ * its former owner when it is presented again: a SHA-256 of its digest under a label. It is no
+ * digest of the token itself, so copying it into the users table authenticates nothing, and the
+ * digest cannot be read back from it.
+ *
+ * @example
+ * ```ts
+ * const owner = await store.retiredTokenOwner(retiredTokenDigest(hashBrokerToken(token)));
+ * ```
+ */
+export function retiredTokenDigest(tokenHash: string): string {
+  return createHash("sha256").update(`kubeiam retired broker token\0${tokenHash}`, "utf8").digest("hex");
+}

@@ -129,12 +129,16 @@ export async function call(
   return { status: r.status, headers: r.headers, text, json };
 }
 
-/** A request from another loopback source address (127.0.0.x), for per-address limits. */
-export function callFrom(localAddress: string, base: string, method: string, path: string, token?: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+/**
+ * A request from another loopback source address (127.0.0.x), for per-address limits; `token` is
+ * sent as Bearer, or `authorization` given whole (HTTP Basic, say).
+ */
+export function callFrom(localAddress: string, base: string, method: string, path: string, token?: string | { authorization: string }): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   const url = new URL(`${base}${path}`);
+  const headers = token === undefined ? {} : typeof token === "string" ? { authorization: `Bearer ${token}` } : token;
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, localAddress, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, timeout: 30_000 },
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, localAddress, headers, timeout: 30_000 },
       (res) => {
         let text = "";
         res.on("data", (c: Buffer) => (text += c.toString()));

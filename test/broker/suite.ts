@@ -6,6 +6,7 @@
  */
 import type { StoreKind } from "./helpers.js";
 import { accessTests } from "./suite/access.js";
+import { auditFailureTests } from "./suite/audit-failures.js";
 import { auditTests } from "./suite/audit.js";
 import { awsTests } from "./suite/aws.js";
 import { clusterTests } from "./suite/clusters.js";
@@ -32,6 +33,7 @@ export const BROKER_SUITE_GROUPS: readonly ((f: BrokerFixture) => void)[] = [
   tokenTests,
   spiderTests,
   credentialUpdateTests,
+  auditFailureTests,
   auditTests,
   limitTests,
   awsTests,

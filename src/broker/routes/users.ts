@@ -57,7 +57,7 @@ export async function userRoutes(app: FastifyInstance, ctx: BrokerContext): Prom
     if (name === caller.name) {
       throw new BrokerRefusal(409, BrokerReason.IN_USE, `you cannot delete your own user ${name}: ask another admin`);
     }
-    if ((await ctx.store.deleteUser(name)) === "not-found") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `user ${name} does not exist: list users with GET /v1/users`);
+    if ((await ctx.store.deleteUser(name, new Date(ctx.now()))) === "not-found") throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `user ${name} does not exist: list users with GET /v1/users`);
     await ctx.record(req, { actor: caller.name, action: "user.delete", outcome: "ok", reason: name });
     return noContent(reply);
   });

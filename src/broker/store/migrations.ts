@@ -174,6 +174,20 @@ const MIGRATIONS: Migration[] = [
     before: (conn) => locateFromStoredInfo(conn),
     statements: () => [`ALTER TABLE clusters DROP COLUMN info`],
   },
+  {
+    // Tokens that stopped working (rotated away, or their user deleted), kept as a digest of their
+    // digest (tokens.ts retiredTokenDigest) with the former owner's name, so that a failed
+    // authentication with one names whose it was, and nothing kept can authenticate.
+    version: 7,
+    statements: () => [
+      `CREATE TABLE retired_tokens (
+        digest TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        why TEXT NOT NULL CHECK (why IN ('rotated', 'deleted', 'replaced')),
+        retired_at TEXT NOT NULL)`,
+      `CREATE INDEX retired_tokens_time ON retired_tokens (retired_at)`,
+    ],
+  },
 ];
 
 /** The schema version this kubeiam writes and reads. */

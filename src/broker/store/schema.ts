@@ -136,6 +136,18 @@ export interface LoginRequestsTable {
   polled_at: string | null;
 }
 
+/**
+ * `retired_tokens`: a broker token that stopped working, by a digest of its digest (never anything
+ * that authenticates), with whose it was: failed authentications with it name that user.
+ */
+export interface RetiredTokensTable {
+  digest: string;
+  user_name: string;
+  /** `rotated` (by an admin), `deleted` (the user), `replaced` (`serve admin-token`). */
+  why: string;
+  retired_at: string;
+}
+
 /** Every table of the broker's store. */
 export interface BrokerDatabase {
   kubeiam_meta: MetaTable;
@@ -146,4 +158,5 @@ export interface BrokerDatabase {
   audit: AuditTable;
   sessions: SessionsTable;
   login_requests: LoginRequestsTable;
+  retired_tokens: RetiredTokensTable;
 }

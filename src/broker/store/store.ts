@@ -11,6 +11,7 @@ import type { BrokerDatabase, ClustersTable } from "./schema.js";
 import { reusableQuery } from "./reusable-query.js";
 import type { AuditVerification } from "../audit-chain.js";
 import { appendAudit, pruneAudit, verifyAudit, type SnapshotReader } from "./audit-store.js";
+import { retiredTokenDigest } from "../tokens.js";
 
 /** A user's role. */
 export type BrokerRole = "admin" | "user";
@@ -210,6 +211,18 @@ function chosenGrantId(userRef: string, clusterRef: string, groups: readonly str
 /** The latest end of a grant that covered the caller and the cluster and has ended. */
 function endedAt(userRef: string, clusterRef: string, groups: readonly string[], now: string) {
   return sql<string | null>`(SELECT MAX(g.expires_at) FROM grants g WHERE ${grantCovers(userRef, clusterRef, groups)} AND g.expires_at <= ${now})`;
+}
+
+/**
+ * Remembers a token digest that stopped working as retired, by a digest of it (tokens.ts), with its
+ * former owner. A digest seen before (a name reused, then deleted again) keeps its first row.
+ */
+async function retireToken(tx: Kysely<BrokerDatabase>, tokenHash: string, userName: string, why: string, now: Date): Promise<void> {
+  await tx
+    .insertInto("retired_tokens")
+    .values({ digest: retiredTokenDigest(tokenHash), user_name: userName, why, retired_at: now.toISOString() })
+    .onConflict((oc) => oc.column("digest").doNothing())
+    .execute();
 }
 
 /** How many group stand-ins a compiled access query is kept for; callers with more groups build theirs each time. */
@@ -418,28 +431,39 @@ export class BrokerStore {
     }
   }
 
-  /** Removes a user, their grants and their sessions. */
-  async deleteUser(name: string): Promise<"ok" | "not-found"> {
+  /** Removes a user, their grants and their sessions; their token is remembered as retired. */
+  async deleteUser(name: string, now: Date): Promise<"ok" | "not-found"> {
     return this.#writeTransaction(async (tx) => {
-      const user = await tx.selectFrom("users").select("id").where("name", "=", name).executeTakeFirst();
+      const user = await tx.selectFrom("users").select(["id", "token_hash", "source"]).where("name", "=", name).executeTakeFirst();
       if (user === undefined) return "not-found";
       await tx.deleteFrom("grants").where("user_id", "=", user.id).execute();
       // Their sessions end on every instance: each request reads the sessions table.
       await tx.deleteFrom("sessions").where("user_id", "=", user.id).execute();
       await tx.deleteFrom("login_requests").where("user_id", "=", user.id).execute();
       await tx.deleteFrom("users").where("id", "=", user.id).execute();
+      if (user.source === "token") await retireToken(tx, user.token_hash, name, "deleted", now);
       return "ok";
     });
   }
 
-  /** Replaces a user's token digest: the old token stops at once. */
-  async rotateUserToken(name: string, tokenHash: string, now: Date): Promise<"ok" | "not-found"> {
-    const r = await this.db
-      .updateTable("users")
-      .set({ token_hash: tokenHash, token_created_at: now.toISOString() })
-      .where("name", "=", name)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n ? "ok" : "not-found";
+  /**
+   * Replaces a user's token digest: the old token stops at once, and is remembered as retired (a
+   * digest of its digest) so that presenting it again names the user.
+   */
+  async rotateUserToken(name: string, tokenHash: string, now: Date, why: "rotated" | "replaced" = "rotated"): Promise<"ok" | "not-found"> {
+    return this.#writeTransaction(async (tx) => {
+      const user = await tx.selectFrom("users").select(["id", "token_hash", "source"]).where("name", "=", name).executeTakeFirst();
+      if (user === undefined) return "not-found";
+      await tx.updateTable("users").set({ token_hash: tokenHash, token_created_at: now.toISOString() }).where("id", "=", user.id).execute();
+      if (user.source === "token") await retireToken(tx, user.token_hash, name, why, now);
+      return "ok";
+    });
+  }
+
+  /** Whose a retired token was, by its {@link retiredTokenDigest}: a failed authentication names them. */
+  async retiredTokenOwner(digest: string): Promise<{ name: string; why: string; retiredAt: string } | undefined> {
+    const r = await this.db.selectFrom("retired_tokens").select(["user_name", "why", "retired_at"]).where("digest", "=", digest).executeTakeFirst();
+    return r === undefined ? undefined : { name: r.user_name, why: r.why, retiredAt: r.retired_at };
   }
 
   /**
