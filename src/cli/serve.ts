@@ -56,18 +56,20 @@ function dbUrlHasPassword(value: string): boolean {
 }
 
 /**
- * `serve rekey`, `serve backup`: operations on a broker's store, loaded only when run. A new one
+ * `serve rekey`, `serve backup`, `serve admin-token`: operations on a broker's store, loaded only when run. A new one
  * adds a line here and one to SUBCOMMAND_SUMMARIES (its help is its own, next to its flags).
  */
 const SUBCOMMANDS: Record<string, () => Promise<Command>> = {
   rekey: async () => (await import("./serve/rekey.js")).serveRekeyCommand,
   backup: async () => (await import("./serve/backup.js")).serveBackupCommand,
+  "admin-token": async () => (await import("./serve/admin-token.js")).serveAdminTokenCommand,
 };
 
 /** One line per subcommand for `serve --help` (kept here so that serve's help loads none of them). */
 const SUBCOMMAND_SUMMARIES: readonly (readonly [string, string])[] = [
   ["rekey", "re-seal every credential under the keyring's first key"],
   ["backup", "copy the embedded store while it serves (0600)"],
+  ["admin-token", "print a fresh admin token once (a lost one stops working); audited"],
 ];
 
 function nonEmpty(flag: string, value: string | undefined): string | undefined {
