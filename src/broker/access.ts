@@ -39,6 +39,10 @@ import { isLoopbackAddress } from "./auth.js";
 import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import type { StoredUser, TokenAccess } from "./store/store.js";
+import { NAME_SCHEMA } from "./routes/schemas.js";
+
+/** A cluster name as the routes' schemas take it (what may be written to an audit row's cluster). */
+const CLUSTER_NAME = new RegExp(NAME_SCHEMA.pattern);
 
 /** What a route declares about who may call it (see the file's head). */
 export type RouteAccess =
@@ -51,6 +55,8 @@ export type RouteAccess =
       tokenFor?: (req: FastifyRequest) => string;
       /** Requests from loopback need no credentials (checked first). */
       openFromLoopback?: true;
+      /** The cluster a request concerns, for its audit rows (a refusal's included); a token route's is `tokenFor`'s. */
+      cluster?: (req: FastifyRequest) => string | undefined;
       /** Another way to find the caller (a session cookie); Bearer/Basic when absent. */
       authenticate?: (req: FastifyRequest) => Promise<StoredUser>;
     }
@@ -61,6 +67,8 @@ export type RouteAccess =
       /** What the route does, for the 403's sentence: "<doing> is for admins". */
       doing: string;
       openFromLoopback?: true;
+      /** The cluster a request concerns, for its audit rows (a refusal's included). */
+      cluster?: (req: FastifyRequest) => string | undefined;
       authenticate?: (req: FastifyRequest) => Promise<StoredUser>;
     };
 
@@ -117,7 +125,8 @@ export function installAccessHook(app: FastifyInstance, ctx: BrokerContext): voi
 
 /**
  * The audit action a route declares (an undeclared route's is its method and path), or undefined for
- * a public route or one that names none: what a refusal after authentication is audited as.
+ * a public route, a console route, or one that names none: what a refusal after authentication is
+ * audited as.
  *
  * @example
  * ```ts
@@ -127,22 +136,27 @@ export function installAccessHook(app: FastifyInstance, ctx: BrokerContext): voi
 export function auditActionOf(req: FastifyRequest): string | undefined {
   if (req.is404) return undefined;
   const access = req.routeOptions.config.access ?? closedAccess(req);
-  if ("public" in access) return undefined;
+  // Public routes name no caller; a route group with its own way in (the console) acts through its
+  // REST twins, which audit what they refuse.
+  if ("public" in access || access.authenticate !== undefined) return undefined;
   return access.audit;
 }
 
 /**
- * The cluster a token route mints for (its `tokenFor`), for its audit rows; undefined on other routes.
+ * The cluster a request concerns, for its audit rows: what the route declares (`cluster`, or a token
+ * route's `tokenFor`); undefined when it declares none.
  *
  * @example
  * ```ts
- * tokenClusterOf(req); // "prod-kr"
+ * auditClusterOf(req); // "prod-kr"
  * ```
  */
-export function tokenClusterOf(req: FastifyRequest): string | undefined {
+export function auditClusterOf(req: FastifyRequest): string | undefined {
   const access = req.routeOptions.config.access;
-  if (access === undefined || "public" in access || access.role !== "user" || access.tokenFor === undefined) return undefined;
-  return access.tokenFor(req).slice(0, 254);
+  if (access === undefined || "public" in access) return undefined;
+  const cluster = access.cluster?.(req) ?? (access.role === "user" ? access.tokenFor?.(req) : undefined);
+  // A refusal may come from the name itself (a validation error): only a well-formed name is written.
+  return typeof cluster === "string" && cluster.length <= NAME_SCHEMA.maxLength && CLUSTER_NAME.test(cluster) ? cluster : undefined;
 }
 
 /**

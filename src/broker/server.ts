@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import { AuditWriter } from "./audit.js";
-import { auditActionOf, installAccessHook, tokenClusterOf } from "./access.js";
+import { auditActionOf, installAccessHook, auditClusterOf } from "./access.js";
 import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
 import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
 import { ClusterLocatorCache } from "./cluster-locator.js";
@@ -262,7 +262,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     if (refusal.reason === BrokerReason.STORE_UNAVAILABLE) return;
     const code = error instanceof BrokerRefusal || status === refusal.status ? refusal.reason : String((error as FastifyError).code ?? status);
     try {
-      const cluster = tokenClusterOf(req);
+      const cluster = auditClusterOf(req);
       await record(req, { actor: req.caller.name, action, ...(cluster === undefined ? {} : { cluster }), outcome: status >= 500 ? "error" : "denied", reason: `${status} ${code}: ${refusal.status === status ? refusal.message : (error as Error).message}`.slice(0, 300) });
     } catch (cause) {
       req.log.error({ err: { type: (cause as Error).name, message: (cause as Error).message } }, "the refusal's audit row was not written");

@@ -54,6 +54,7 @@ export function defineAuditTrailSuite(kind: StoreKind): void {
         await sql`ALTER TABLE audit DROP COLUMN hash`.execute(s.db);
         if (kind === "postgres") await sql`ALTER TABLE audit ALTER COLUMN id SET GENERATED ALWAYS`.execute(s.db);
         await sql`ALTER TABLE clusters ADD COLUMN info TEXT NOT NULL DEFAULT '{}'`.execute(s.db);
+        await sql`DROP TABLE retired_tokens`.execute(s.db);
         await sql`UPDATE kubeiam_meta SET value = '4' WHERE key = 'schema_version'`.execute(s.db);
         for (let i = 0; i < 30; i++) {
           await sql`INSERT INTO audit (time, actor, action, cluster, outcome, remote, instance, reason) VALUES (${`2026-01-01T00:00:${String(i).padStart(2, "0")}.000Z`}, ${`old${i}`}, 'token.issue', NULL, 'issued', NULL, 'old', NULL)`.execute(s.db);

@@ -171,8 +171,11 @@ export function defineGrantsSuite(kind: StoreKind): void {
         assertError(await tokenFor(dan, "bars-sgn"), 403, "grant_ended", new RegExp(`dan's grant for cluster bars-sgn ended at ${ends.toISOString()}`));
         assertError(await call(base, "GET", "/v1/clusters/bars-sgn/kubeconfig", { token: dan }), 403, "grant_ended");
         assert.deepEqual((await call(base, "GET", "/v1/clusters", { token: dan })).json.clusters, []);
-        const [row] = await audit("user=dan&limit=1");
+        const [kubeconfig, row] = await audit("user=dan&limit=2");
         assert.deepEqual([row.action, row.cluster, row.outcome, row.reason, row.credential], ["token.issue", "bars-sgn", "denied", "grant_ended", null]);
+        // The kubeconfig's refusal is an answer too: audited.
+        assert.deepEqual([kubeconfig.action, kubeconfig.cluster, kubeconfig.outcome], ["token.issue.kubeconfig", "bars-sgn", "denied"]);
+        assert.match(kubeconfig.reason, /^403 grant_ended: /);
         assert.deepEqual((await call(base, "GET", "/v1/grants/dan", { token: dan })).json.grants.map((g: any) => [g.cluster, g.as, g.expiresAt, g.ended]), [
           ["bars-sgn", "ncp-viewer", ends.toISOString(), true],
         ]);
@@ -217,7 +220,11 @@ export function defineGrantsSuite(kind: StoreKind): void {
       assertError(await call(base, "DELETE", "/v1/grants/group:platform/bars-kr", { token: admin }), 404, "not_found", /group:platform reaches every cluster through a \* grant/);
       assert.equal((await call(base, "DELETE", "/v1/grants/group:platform/*", { token: admin })).status, 204);
       assert.deepEqual((await grants("group:platform")).grants, []);
-      assert.deepEqual((await audit("limit=3")).map((e) => [e.action, e.reason]).slice(1), [
+      // The 404 is audited too, between the two revocations.
+      const rows = (await audit("limit=4")).slice(1);
+      assert.deepEqual(rows.map((e) => [e.action, e.outcome]), [["grant.delete", "denied"], ["grant.delete", "ok"], ["grant.put", "ok"]]);
+      assert.match(rows[0].reason, /^404 not_found: group:platform has no grant for bars-kr/);
+      assert.deepEqual(rows.slice(1).map((e) => [e.action, e.reason]), [
         ["grant.delete", "group:platform"],
         ["grant.put", "erin"],
       ]);

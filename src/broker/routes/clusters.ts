@@ -3,7 +3,7 @@
  * kept when that fails), list the caller's clusters, delete one, and the two things users come for:
  * a token (`…/token`, an ExecCredential) and a kubeconfig (`…/kubeconfig`).
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ClusterInfo } from "../../cluster-info.js";
 import { formatExecCredential, type ExecApiVersion } from "../../kube/exec-credential.js";
 import type { CloudEngine } from "../../cloud-engine.js";
@@ -57,6 +57,18 @@ function locatorOf(body: ClusterBody, provider: BrokerProvider): { engine: Cloud
   return { engine, locator: engine.locate(body[provider] as Record<string, unknown>, body.region) };
 }
 
+/** The cluster a request names in its path, for its audit rows. */
+const pathName = (req: FastifyRequest): string | undefined => {
+  const name = (req.params as { name?: unknown } | undefined)?.name;
+  return typeof name === "string" ? name : undefined;
+};
+
+/** The cluster a request names in its body (when it has one), for its audit rows. */
+const bodyName = (req: FastifyRequest): string | undefined => {
+  const name = (req.body as { name?: unknown } | null | undefined)?.name;
+  return typeof name === "string" ? name : undefined;
+};
+
 /**
  * Registers the cluster routes.
  *
@@ -66,7 +78,7 @@ function locatorOf(body: ClusterBody, provider: BrokerProvider): { engine: Cloud
  * ```
  */
 export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
-  const adding = { access: { role: "admin", audit: "cluster.create", doing: "adding clusters" } } as const;
+  const adding = { access: { role: "admin", audit: "cluster.create", doing: "adding clusters", cluster: bodyName } } as const;
   app.post<{ Body: ClusterBody }>("/v1/clusters", { config: adding, schema: { summary: "Register a cluster, looked up through its cloud with a held credential", body: CLUSTER_BODY } }, async (req, reply) => {
     const caller = callerOf(req);
     const body = req.body;
@@ -112,7 +124,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
     };
   });
 
-  const deleting = { access: { role: "admin", audit: "cluster.delete", doing: "deleting clusters" } } as const;
+  const deleting = { access: { role: "admin", audit: "cluster.delete", doing: "deleting clusters", cluster: pathName } } as const;
   app.delete<{ Params: { name: string } }>("/v1/clusters/:name", { config: deleting, schema: { summary: "Forget a cluster and its grants", params: nameParams("name") } }, async (req, reply) => {
     const caller = callerOf(req);
     const { name } = req.params;
@@ -145,7 +157,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: BrokerContext): P
   app.get<{ Params: { name: string }; Querystring: { mode?: "exec" | "embed" } }>(
     "/v1/clusters/:name/kubeconfig",
     {
-      config: { access: { role: "user", audit: "token.issue.kubeconfig" } },
+      config: { access: { role: "user", audit: "token.issue.kubeconfig", cluster: pathName } },
       schema: {
         summary: "A kubeconfig for the cluster: exec (runs 'kubeiam broker token') or embed (carries a token)",
         params: nameParams("name"),

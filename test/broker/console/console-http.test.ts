@@ -277,8 +277,10 @@ test("console actions are the REST routes: the same audit rows (actor, action, r
   const again = await post("/console/users", { _csrf: csrf, name: "dave", role: "user" }, jar);
   assert.equal(again.statusCode, 409);
   assert.match(again.body, /user dave already exists: pick another name/);
-  const audit = await broker.app.inject({ method: "GET", url: "/v1/audit?user=admin&limit=1", headers: { authorization: `Bearer ${admin}` } });
-  const [entry] = JSON.parse(audit.body).entries;
+  const audit = await broker.app.inject({ method: "GET", url: "/v1/audit?user=admin&limit=2", headers: { authorization: `Bearer ${admin}` } });
+  // The refusal is audited as the REST route audits it, once.
+  const [refused, entry] = JSON.parse(audit.body).entries;
+  assert.deepEqual([refused.actor, refused.action, refused.outcome, refused.reason.split(":")[0], refused.remote], ["admin", "user.create", "denied", "409 conflict", "127.0.0.1"]);
   assert.deepEqual([entry.actor, entry.action, entry.outcome, entry.reason, entry.remote], ["admin", "user.create", "ok", "dave (user)", "127.0.0.1"]);
   // A user reaching an admin page: the REST route's own 403, audited as such.
   const dave = await signedIn(token);
