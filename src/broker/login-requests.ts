@@ -92,9 +92,17 @@ export class LoginRequests {
     return new Date(this.#now() + offsetMs).toISOString();
   }
 
-  /** Starts a sign-in: a device code (shown once) and a user code; old rows are swept. */
+  /**
+   * Removes sign-ins that expired more than an hour ago (the hour lets a late poll still hear
+   * `expired_token`); the number removed. Run by the broker's sweeper, off the request path.
+   */
+  async sweep(): Promise<number> {
+    const r = await this.#db.deleteFrom("login_requests").where("expires_at", "<", this.#iso(-3600_000)).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  /** Starts a sign-in: a device code (shown once) and a user code (old rows go by {@link LoginRequests.sweep}). */
   async create(): Promise<{ deviceCode: string; userCode: string; expiresAt: Date }> {
-    await this.#db.deleteFrom("login_requests").where("expires_at", "<", this.#iso(-3600_000)).execute();
     const deviceCode = `kbd_${randomBytes(32).toString("base64url")}`;
     const expiresAt = new Date(this.#now() + DEVICE_CODE_TTL_MS);
     for (let attempt = 0; ; attempt++) {

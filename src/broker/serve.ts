@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { ConfigFileError, CredentialsError, UsageError } from "../lib/errors.js";
 import type { AuditPruner } from "./audit-retention.js";
+import { LoginRequests } from "./login-requests.js";
+import { Sweeper } from "./sweeper.js";
 import type { CloudGatewayOptions } from "./cloud.js";
 import type { BrokerContext } from "./context.js";
 import type { OidcSettings } from "./oidc.js";
@@ -44,6 +46,8 @@ export interface StartBrokerOptions {
   auditRetentionMs?: number;
   /** How often a retention pass runs (tests); see AuditPruner. */
   auditPruneIntervalMs?: number;
+  /** How often expired sessions and sign-ins are swept (tests); a minute by default. */
+  sweepIntervalMs?: number;
   /** The home folder for `~`. */
   home: string;
   /** The folder relative paths start from. */
@@ -304,6 +308,18 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       });
       pruner.start();
     }
+    // Expired sessions and sign-ins leave the store on a timer, not on anyone's request.
+    const sweepLog = running.log;
+    const requests = new LoginRequests(ctx.store.db, ctx.masterKeys, ctx.now);
+    const sweeper = new Sweeper(
+      { sessions: () => ctx.sessions.sweep(), loginRequests: () => requests.sweep() },
+      {
+        ...(options.sweepIntervalMs === undefined ? {} : { intervalMs: options.sweepIntervalMs }),
+        onSwept: (removed) => sweepLog.info(removed, "sweep: expired sessions and sign-ins removed"),
+        onError: (e) => sweepLog.warn({ err: { type: (e as Error).name, message: (e as Error).message } }, "sweep: a pass failed; the next one tries again"),
+      },
+    );
+    sweeper.start();
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -314,6 +330,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       close: () =>
         (closing ??= (async () => {
           await pruner?.stop();
+          await sweeper.stop();
           await running.close();
           await ctx.audit.flush();
           await store.close();

@@ -287,8 +287,12 @@ export class SessionService {
     return Number(r.numDeletedRows);
   }
 
-  /** Removes sessions past their end (kept tidy on each sign-in; lookups never see them anyway). */
-  async sweep(): Promise<void> {
-    await this.db.deleteFrom("sessions").where("ends_at", "<=", new Date(this.#now()).toISOString()).execute();
+  /**
+   * Removes sessions past their end (lookups never see them anyway); the number removed. Run by the
+   * broker's sweeper, off the request path.
+   */
+  async sweep(): Promise<number> {
+    const r = await this.db.deleteFrom("sessions").where("ends_at", "<=", new Date(this.#now()).toISOString()).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }

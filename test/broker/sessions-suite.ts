@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { startBroker, type RunningBroker } from "../../src/broker/serve.js";
 import { hashSessionToken } from "../../src/broker/sessions.js";
+import { hashBrokerToken } from "../../src/broker/tokens.js";
 import { call, captureLines, testStores, type StoreKind, type TestStores } from "./helpers.js";
 
 /** Defines the suite for one store kind. */
@@ -109,6 +110,28 @@ export function defineSessionSuite(kind: StoreKind): void {
       assert.equal((await call(a.url, "DELETE", "/v1/users/gone@example.com", { token: admin })).status, 204);
       assert.equal((await call(b.url, "GET", "/v1/clusters", { token: s.accessToken })).status, 401);
       assert.equal(await b.ctx.sessions.byRefreshToken(s.refreshToken), undefined);
+    });
+
+    test("rotating a user's token ends their sessions (the console's, begun with that token, and others) on the other instance at once", async () => {
+      const tom = await call(a.url, "POST", "/v1/users", { token: admin, body: { name: "tom" } });
+      assert.equal(tom.status, 201, tom.text);
+      secrets.push(tom.json.token);
+      const user = await a.ctx.store.userByTokenHash(hashBrokerToken(tom.json.token));
+      assert.ok(user);
+      const consoleSession = await a.ctx.sessions.create({ userId: user.id, source: "token", role: "user", groups: [] });
+      const other = await a.ctx.sessions.create({ userId: user.id, source: "oidc", role: "user", groups: [], idpRefreshToken: `idp-refresh-${randomBytes(8).toString("hex")}` });
+      const bystander = await newSession("uma@example.com", "user", []);
+      secrets.push(consoleSession.accessToken, consoleSession.refreshToken, other.accessToken, other.refreshToken);
+      for (const s of [consoleSession, other, bystander]) assert.equal((await call(b.url, "GET", "/v1/clusters", { token: s.accessToken })).status, 200);
+      const rotated = await call(a.url, "POST", "/v1/users/tom/token", { token: admin });
+      assert.equal(rotated.status, 200);
+      secrets.push(rotated.json.token);
+      for (const s of [consoleSession, other]) {
+        assert.equal((await call(b.url, "GET", "/v1/clusters", { token: s.accessToken })).status, 401);
+        assert.equal(await b.ctx.sessions.byRefreshToken(s.refreshToken), undefined, "nothing renews either");
+      }
+      assert.equal((await call(b.url, "GET", "/v1/clusters", { token: bystander.accessToken })).status, 200, "another user's session stays");
+      assert.equal((await call(b.url, "GET", "/v1/clusters", { token: rotated.json.token })).status, 200);
     });
 
     test("ending a session, and the session's hard end, stop both tokens", async () => {

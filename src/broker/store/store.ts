@@ -448,7 +448,8 @@ export class BrokerStore {
 
   /**
    * Replaces a user's token digest: the old token stops at once, and is remembered as retired (a
-   * digest of its digest) so that presenting it again names the user.
+   * digest of its digest) so that presenting it again names the user; the user's sessions (console,
+   * sign-in) and approved sign-ins not yet collected end in the same transaction.
    */
   async rotateUserToken(name: string, tokenHash: string, now: Date, why: "rotated" | "replaced" = "rotated"): Promise<"ok" | "not-found"> {
     return this.#writeTransaction(async (tx) => {
@@ -456,6 +457,10 @@ export class BrokerStore {
       if (user === undefined) return "not-found";
       await tx.updateTable("users").set({ token_hash: tokenHash, token_created_at: now.toISOString() }).where("id", "=", user.id).execute();
       if (user.source === "token") await retireToken(tx, user.token_hash, name, why, now);
+      // A rotation answers a token that may be out of hand: the sessions begun with it (the console's)
+      // and every other of theirs end with it, on every instance (each request reads the sessions table).
+      await tx.deleteFrom("sessions").where("user_id", "=", user.id).execute();
+      await tx.deleteFrom("login_requests").where("user_id", "=", user.id).execute();
       return "ok";
     });
   }
