@@ -29,7 +29,7 @@ export function upgradeTests(f: BrokerFixture): void {
   describe(`upgrading a populated store (${f.kind})`, () => {
     test("schema 6 on a schema-5 store with data: pre-v4 rows located from their copy, the copy dropped, tokens, cb-spider's answers from the cloud, the audit chain intact", async () => {
       const { stores, sandbox, masterKey, running, other, secrets } = f;
-      assert.equal(SCHEMA_VERSION, 6);
+      assert.ok(SCHEMA_VERSION >= 6, "schema 6 and those after it");
       const url = await stores.newDb("v5-upgrade");
       const s = await openStore(parseStoreLocation(url, { home: stores.dir, cwd: stores.dir }));
       const [bob, carol] = [newBrokerToken(), newBrokerToken()];
@@ -72,7 +72,7 @@ export function upgradeTests(f: BrokerFixture): void {
       try {
         assert.equal(broker.adminToken, undefined, "no new admin on a store that has one");
         const db = broker.ctx.store.db;
-        assert.equal((await db.selectFrom("kubeiam_meta").select("value").where("key", "=", "schema_version").executeTakeFirstOrThrow()).value, "6");
+        assert.equal((await db.selectFrom("kubeiam_meta").select("value").where("key", "=", "schema_version").executeTakeFirstOrThrow()).value, String(SCHEMA_VERSION));
         const columns = (await db.introspection.getTables()).find((x) => x.name === "clusters")?.columns.map((c) => c.name) ?? [];
         assert.ok(columns.includes("locator") && !columns.includes("info"), columns.join(", "));
         const locators = Object.fromEntries((await db.selectFrom("clusters").select(["name", "locator"]).execute()).map((r) => [r.name, r.locator === null ? null : JSON.parse(r.locator)]));
