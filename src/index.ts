@@ -1,10 +1,16 @@
 /**
  * kubeiam's public API, and only that: named re-exports, never `export *`.
  *
- * Importing it loads kubeiam's own modules and Node built-ins, and no npm package: yaml and ini load
- * on first parse, @kubernetes/client-node, the AWS SDK, google-auth-library, undici and the x509
- * library when a function needs them, and the write machinery, HTTP agents and sandbox servers with
- * their first use (test/entry-points.test.ts pins it; `npm run bench` measures it).
+ * The root holds what most programs need, curated as jose curates its root: every error class, every
+ * shared type, the pure token functions of each cloud (mint, decode, verify, sign, ExecCredentials)
+ * and the factories (a provider per cloud and for a broker, the client-node bridge). Each area's
+ * further functions are on its subpath, as the same objects: cluster look-ups, API clients, credential
+ * resolution and the adapters on `kubeiam/ncp`, `kubeiam/aws` and `kubeiam/gcp`; the kubeconfig model
+ * and files on `kubeiam/kube`; the broker's REST client on `kubeiam/broker`; the sandbox on
+ * `kubeiam/sandbox`. Their types are exported here too (types cost nothing at run time).
+ *
+ * Importing it loads kubeiam's own modules and Node built-ins, and no npm package; a provider loads its
+ * cloud's API side with its first call (test/entry-points.test.ts pins it; `npm run bench` measures it).
  */
 export {
   ErrorCode,
@@ -46,7 +52,6 @@ export type {
   VerifiedNcpToken,
 } from "./ncp/token.js";
 export type { TimeInput } from "./lib/time.js";
-export { resolveNcpCredentials, DEFAULT_NCP_API_URL } from "./ncp/credentials.js";
 export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptions } from "./ncp/credentials.js";
 
 // Kubernetes: exec credentials
@@ -62,25 +67,11 @@ export {
 } from "./kube/exec-credential.js";
 export type { ExecCredential, ExecApiVersion, ExecCredentialLayout } from "./kube/exec-credential.js";
 
-// NKS cluster access: HTTP edge, signed API client, cluster info, kubeconfig model/merge/files, client-node bridge
+// The HTTP edge, the NKS API, cluster info, the kubeconfig model and files (their functions: kubeiam/ncp, kubeiam/kube), the client-node bridge
 export { sendHttpRequest } from "./lib/http.js";
 export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse, HttpAttempt } from "./lib/http.js";
-export { createNcpApiClient, buildNcpRequest, checkNcpResponse } from "./ncp/api.js";
 export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "./ncp/api.js";
-export { getNcpCluster, listNcpClusters } from "./ncp/cluster.js";
 export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions } from "./ncp/cluster.js";
-export {
-  clusterEntry,
-  execUserEntry,
-  tokenUserEntry,
-  contextEntry,
-  kubeconfigOf,
-  serializeKubeconfig,
-  parseKubeconfig,
-  parseKubeconfigDocument,
-  mergeKubeconfigEntries,
-  serializeKubeconfigDocument,
-} from "./kube/kubeconfig.js";
 export type {
   Kubeconfig,
   KubeconfigCluster,
@@ -98,14 +89,12 @@ export type {
   MergeKubeconfigOptions,
   MergeKubeconfigResult,
 } from "./kube/kubeconfig.js";
-export { resolveKubeconfigPath, readKubeconfigFile, loadKubeconfigDocument, writeKubeconfigFile } from "./kube/kubeconfig-file.js";
 export type { KubeconfigFile } from "./kube/kubeconfig-file.js";
 export { selfRefreshingKubeConfig, createTokenCache } from "./kube/client.js";
 export type { MintedToken, TokenMinter, TokenCache, SelfRefreshingCluster, SelfRefreshingKubeConfigOptions } from "./kube/client.js";
-export { ncpKubeConfig } from "./ncp/client.js";
 export type { NcpKubeConfigOptions } from "./ncp/client.js";
 
-// Multi-cloud: AWS EKS, GCP GKE, and one ClusterProvider interface for all three clouds
+// Multi-cloud: AWS EKS, GCP GKE (cluster look-ups and credentials: kubeiam/aws, kubeiam/gcp), and one ClusterProvider interface for all three clouds
 export {
   mintEksToken,
   decodeEksToken,
@@ -114,14 +103,7 @@ export {
   EKS_TOKEN_TTL_MS,
 } from "./aws/token.js";
 export type { AwsCredentials, MintEksTokenInput, EksToken, EksTokenClaim } from "./aws/token.js";
-export {
-  resolveAwsCredentials,
-  resolveAwsProfile,
-  resolveAwsRegion,
-  readAwsSharedFiles,
-} from "./aws/credentials.js";
 export type { ResolveAwsCredentialsOptions, ResolvedAwsCredentials, AwsSharedFiles } from "./aws/credentials.js";
-export { describeEksCluster, listEksClusters, getEksCluster } from "./aws/cluster.js";
 export type { EksCluster, EksApiOptions, EksKubeconfigOptions, GetEksClusterOptions } from "./aws/cluster.js";
 export {
   mintGkeToken,
@@ -131,10 +113,7 @@ export {
   gkeIdentityFingerprint,
   GKE_DEFAULT_SCOPES,
 } from "./gcp/token.js";
-export { readGcpCredentialsFile, resolveGkeCredentials } from "./gcp/credentials.js";
 export type { ServiceAccountKey, GkeCredentials, GkeToken, MintGkeTokenInput } from "./gcp/token.js";
-export { readGkeCachedToken, writeGkeCachedToken } from "./gcp/cache.js";
-export { getGkeCluster, listGkeClusters } from "./gcp/cluster.js";
 export type { GkeCluster, GkeApiOptions, GkeKubeconfigOptions } from "./gcp/cluster.js";
 export { createNcpProvider } from "./ncp/provider.js";
 export type { NcpProviderOptions } from "./ncp/provider.js";
@@ -144,13 +123,10 @@ export { createGkeProvider } from "./gcp/provider.js";
 export type { GkeProviderOptions } from "./gcp/provider.js";
 export { kubeConfigFor } from "./kube/client.js";
 
-// The contract each cloud implements, its three implementations, and the shapes every cloud shares
+// The contract each cloud implements (its implementations, ncpAdapter, eksAdapter and gkeAdapter, on each cloud's subpath), and the shapes every cloud shares
 export type { CloudAdapter, CloudTypes, KubeconfigEntriesResult, KubeconfigRequest } from "./contract.js";
-export { ncpAdapter } from "./ncp/adapter.js";
 export type { NcpCloudTypes, NcpApiOptions } from "./ncp/adapter.js";
-export { eksAdapter } from "./aws/adapter.js";
 export type { EksCloudTypes, EksClusterDescription } from "./aws/adapter.js";
-export { gkeAdapter } from "./gcp/adapter.js";
 export type { GkeCloudTypes, GkeAdapterApiOptions } from "./gcp/adapter.js";
 export type {
   AccessInfo,
@@ -164,9 +140,7 @@ export type {
   NodeInfo,
 } from "./cluster-info.js";
 
-// Sandbox: a local NCP API gateway and NKS cluster endpoints that check signatures and tokens for real
-// (the servers, the CA and its x509 library load when startSandbox runs)
-export { startSandbox } from "./sandbox/index.js";
+// Sandbox (startSandbox: kubeiam/sandbox): a local NCP API gateway and NKS cluster endpoints that check signatures and tokens for real
 export type {
   Sandbox,
   SandboxOptions,
@@ -177,11 +151,9 @@ export type {
   SandboxIdentity,
 } from "./sandbox/index.js";
 
-// Broker clients: a ClusterProvider through a kubeiam broker, and its REST API as a client sees it
-// (node:http, node:https and the connection pool load with the first request)
+// Broker clients: a ClusterProvider through a kubeiam broker (its REST client and the connection pool
+// load with the first request; the REST functions themselves are on kubeiam/broker)
 export { createBrokerProvider } from "./broker/client/provider.js";
 export type { BrokerProviderOptions } from "./broker/client/provider.js";
-export { fetchBrokerToken, listBrokerClusters, fetchBrokerKubeconfig } from "./broker/client/api.js";
 export type { BrokerConnection, BrokerToken, BrokerCluster } from "./broker/client/api.js";
-export { resolveBrokerToken } from "./broker/client/credentials.js";
 

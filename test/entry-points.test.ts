@@ -85,7 +85,7 @@ for (const entry of LIGHT) {
     assert.ok(fileURLToPath(url).startsWith(join(REPO, "dist")), `${entry} resolved to ${url}, not the built dist/`);
     assert.ok(names.includes("KubeiamError"), `${entry} exports the typed errors`);
     assert.ok(specifiers.includes(entry), "the hook saw the import itself");
-    assert.ok(specifiers.includes("node:path"), "the hook saw the built-ins the entry point does load");
+    assert.ok(specifiers.some((s) => s.startsWith("node:")), "the hook saw the built-ins the entry point does load");
     assert.deepEqual(heavyLoaded(specifiers), []);
     // yaml and ini load on first use (src/lib/yaml.ts, aws/credentials.ts); the control below proves
     // that the tracer sees them when they do.
@@ -100,9 +100,10 @@ test('positive control: starting a sandbox from "kubeiam/sandbox" loads its CA l
   assert.ok(!heavyLoaded(specifiers).includes("@kubernetes/client-node"));
 });
 
-test('positive control: parsing a kubeconfig and reading an AWS config file from "kubeiam" load yaml and ini by require(), and the tracer sees both', async () => {
+test('positive control: parsing a kubeconfig and reading an AWS config file ("kubeiam/kube", "kubeiam/aws") load yaml and ini by require(), and the tracer sees both', async () => {
   const { specifiers, stdout } = await trace(`
-const { parseKubeconfig, readAwsSharedFiles } = await import("kubeiam");
+const { parseKubeconfig } = await import("kubeiam/kube");
+const { readAwsSharedFiles } = await import("kubeiam/aws");
 const { writeFileSync } = await import("node:fs");
 const kc = parseKubeconfig("apiVersion: v1\\nkind: Config\\ncurrent-context: c\\n");
 writeFileSync(process.env.HOME + "/aws-config", "[profile p]\\nregion = eu-west-1\\n");
@@ -110,8 +111,30 @@ const files = await readAwsSharedFiles({ AWS_CONFIG_FILE: process.env.HOME + "/a
 process.stdout.write(kc.currentContext + " " + [...files.profiles.keys()].join(","));`);
   assert.equal(stdout, "c p");
   assert.deepEqual(lazyLoaded(specifiers), ["yaml", "ini"]);
-  assert.ok(specifiers.indexOf("yaml") > specifiers.indexOf("kubeiam"), "yaml loaded after the import, on first use");
+  assert.ok(specifiers.indexOf("yaml") > specifiers.indexOf("kubeiam/aws"), "yaml loaded after the imports, on first use");
   assert.deepEqual(heavyLoaded(specifiers), []);
+});
+
+/**
+ * What the root's curated names need: no cloud's cluster look-ups, API clients, adapters or credential
+ * files, no kubeconfig model or files, no sandbox, no broker REST client (each on its subpath). The
+ * names of kubeiam's own modules as the root's graph imports them.
+ */
+const NOT_IN_ROOT = /(^|\/)(cluster|adapter|api|credentials|cache|client\/api|client\/http|kubeconfig|kubeconfig-file|read-file|safe-write|impersonate|assume-role|sandbox\/index)\.js$/;
+
+test('import("kubeiam") loads the token core and the factories only; a provider loads its cloud\'s side with its first call', async () => {
+  const bare = await trace(`const m = await import("kubeiam"); process.stdout.write(String(typeof m.createNcpProvider));`);
+  assert.equal(bare.stdout, "function");
+  assert.deepEqual(bare.specifiers.filter((s) => NOT_IN_ROOT.test(s)), []);
+  assert.ok(bare.specifiers.includes("./ncp/provider.js") && bare.specifiers.includes("./ncp/token.js"), bare.specifiers.join(" "));
+  // The control: the provider's first call loads the NKS API side (and the tracer sees it).
+  const used = await trace(`
+const { createNcpProvider } = await import("kubeiam");
+const p = createNcpProvider({ region: "KR", credentials: { accessKey: "AKENTRYTEST", secretKey: "entry-test-secret", apiUrl: "http://127.0.0.1:9" }, timeoutMs: 2000 });
+await p.listClusters().catch(() => undefined);
+process.stdout.write("called");`);
+  assert.equal(used.stdout, "called");
+  assert.ok(used.specifiers.includes("./adapter.js") && used.specifiers.includes("./api.js"), used.specifiers.join(" "));
 });
 
 test('positive control: calling selfRefreshingKubeConfig from "kubeiam" loads @kubernetes/client-node on first use', async () => {

@@ -3,7 +3,7 @@
  */
 import type { ClusterProvider, ClusterRef, KubeconfigMode } from "../cluster-info.js";
 import { InvalidInputError } from "../lib/errors.js";
-import { eksAdapter } from "./adapter.js";
+import { onFirstUse } from "../lib/lazy.js";
 import type { EksKubeconfigOptions } from "./cluster.js";
 import type { AwsCredentials } from "./token.js";
 
@@ -23,6 +23,9 @@ export interface EksProviderOptions {
   /** The clock; `Date.now` by default. */
   now?: () => number;
 }
+
+/** The EKS side (the AWS SDK's credential chain, DescribeCluster, signing), loaded with the first call that needs it. */
+const adapter = onFirstUse(async () => (await import("./adapter.js")).eksAdapter);
 
 /** Renew chain credentials this long before they expire. */
 const CREDENTIALS_MARGIN_MS = 5 * 60 * 1000;
@@ -45,7 +48,7 @@ export function createEksProvider(options: EksProviderOptions): ClusterProvider 
     const given = options.credentials;
     if (given !== undefined) return typeof given === "function" ? given() : given;
     if (cached === undefined || (cached.expiration !== undefined && cached.expiration.getTime() - CREDENTIALS_MARGIN_MS <= now())) {
-      cached = await eksAdapter.resolveCredentials({
+      cached = await (await adapter()).resolveCredentials({
         region,
         ...(options.profile === undefined ? {} : { profile: options.profile }),
         ...(options.roleArn === undefined ? {} : { roleArn: options.roleArn }),
@@ -56,9 +59,9 @@ export function createEksProvider(options: EksProviderOptions): ClusterProvider 
   };
   return {
     cloud: "aws",
-    listClusters: async () => eksAdapter.listClusters({ credentials: await creds(), scope: { region }, api }),
+    listClusters: async () => (await adapter()).listClusters({ credentials: await creds(), scope: { region }, api }),
     getCluster: async (id: string, opts?: { mode?: KubeconfigMode }) =>
-      eksAdapter.getCluster({
+      (await adapter()).getCluster({
         credentials: await creds(),
         cluster: { region, name: id },
         kubeconfig: { ...options.kubeconfig, ...(opts?.mode === undefined ? {} : { mode: opts.mode }) },
@@ -67,7 +70,7 @@ export function createEksProvider(options: EksProviderOptions): ClusterProvider 
       }),
     mintToken: async (ref: ClusterRef) => {
       if (ref.cloud !== "aws") throw new InvalidInputError("cluster", `an EKS provider mints for EKS clusters, not for a cluster of ${ref.cloud}: use that cloud's provider`);
-      return eksAdapter.mintToken({ credentials: await creds(), cluster: { name: ref.name, region: ref.region }, now: now() });
+      return (await adapter()).mintToken({ credentials: await creds(), cluster: { name: ref.name, region: ref.region }, now: now() });
     },
   };
 }

@@ -43,6 +43,8 @@ export type {
 export type { CloudAdapter, CloudTypes, KubeconfigEntriesResult, KubeconfigRequest } from "../contract.js";
 export {
   formatExecCredential,
+  chooseExecApiVersion,
+  execCredentialText,
   EXEC_API_VERSIONS,
   TOKEN_REFRESH_MARGIN_MS,
   refreshAtFor,

@@ -4,9 +4,9 @@
 import type { ClusterProvider, ClusterRef, KubeconfigMode } from "../cluster-info.js";
 import { InvalidInputError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
-import { gkeAdapter, type GkeAdapterApiOptions } from "./adapter.js";
+import type { GkeAdapterApiOptions } from "./adapter.js";
 import type { GkeKubeconfigOptions } from "./cluster.js";
-import { generateServiceAccountToken } from "./impersonate.js";
+import { onFirstUse } from "../lib/lazy.js";
 import { GKE_DEFAULT_SCOPES, mintGkeToken, type GkeCredentials, type GkeToken } from "./token.js";
 
 /** Options of {@link createGkeProvider}. */
@@ -29,6 +29,11 @@ export interface GkeProviderOptions extends Omit<HttpOptions, "service"> {
   now?: () => number;
 }
 
+/** The container API side (ADC, clusters.get, kubeconfigs), loaded with the first call that needs it. */
+const adapter = onFirstUse(async () => (await import("./adapter.js")).gkeAdapter);
+/** IAM Credentials, loaded when a provider first acts as another service account. */
+const impersonation = onFirstUse(async () => import("./impersonate.js"));
+
 /**
  * The GKE clusters of one project and location as a {@link ClusterProvider}. One access token serves
  * both the container API and the clusters; it is kept in memory until its `refreshAt` (a minute before it expires).
@@ -45,7 +50,7 @@ export function createGkeProvider(options: GkeProviderOptions): ClusterProvider 
   let credentials = given;
   let current: GkeToken | undefined;
   let pending: Promise<GkeToken> | undefined;
-  const creds = async (): Promise<GkeCredentials> => (credentials ??= await gkeAdapter.resolveCredentials({ env: process.env }));
+  const creds = async (): Promise<GkeCredentials> => (credentials ??= await (await adapter()).resolveCredentials({ env: process.env }));
   const token = async (): Promise<GkeToken> => {
     if (current !== undefined && now() < current.refreshAt.getTime()) return current;
     pending ??= creds()
@@ -54,7 +59,7 @@ export function createGkeProvider(options: GkeProviderOptions): ClusterProvider 
         if (impersonate === undefined) return own;
         // The held key's token lives an hour and is asked again only when the impersonated one is
         // renewed, under the same one-refresh-in-flight.
-        return generateServiceAccountToken({
+        return (await impersonation()).generateServiceAccountToken({
           accessToken: own.token,
           caller: c.kind === "serviceAccount" ? c.key.clientEmail : "the held credentials",
           serviceAccount: impersonate.serviceAccount,
@@ -74,12 +79,12 @@ export function createGkeProvider(options: GkeProviderOptions): ClusterProvider 
   const api = async (): Promise<GkeAdapterApiOptions> => ({ ...http, accessToken: await token(), ...(apiUrl === undefined ? {} : { apiUrl }) });
   return {
     cloud: "gcp",
-    listClusters: async () => gkeAdapter.listClusters({ credentials: await creds(), scope: { project, location }, api: await api() }),
+    listClusters: async () => (await adapter()).listClusters({ credentials: await creds(), scope: { project, location }, api: await api() }),
     getCluster: async (id: string, opts?: { mode?: KubeconfigMode }) => {
       if (location === "-") {
         throw new InvalidInputError("location", "getCluster needs a GKE provider made for one location, not '-': pass the cluster's region or zone");
       }
-      return gkeAdapter.getCluster({
+      return (await adapter()).getCluster({
         credentials: await creds(),
         cluster: { project, location, cluster: id },
         kubeconfig: { ...kubeconfig, ...(opts?.mode === undefined ? {} : { mode: opts.mode }) },

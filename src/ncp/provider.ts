@@ -4,7 +4,7 @@
 import type { ClusterProvider, ClusterRef, KubeconfigMode } from "../cluster-info.js";
 import { InvalidInputError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
-import { ncpAdapter } from "./adapter.js";
+import { onFirstUse } from "../lib/lazy.js";
 import { createNcpSigner, type NcpSigner } from "./sign.js";
 import { mintNcpToken, parseNcpTokenTarget, type NcpTokenTarget } from "./token.js";
 import type { NcpKubeconfigOptions } from "./cluster.js";
@@ -20,6 +20,9 @@ export interface NcpProviderOptions extends Omit<HttpOptions, "service"> {
   /** The clock; `Date.now` by default. */
   now?: () => number;
 }
+
+/** The NKS API side (cluster look-ups, kubeconfigs, credential files), loaded with the first call that needs it. */
+const adapter = onFirstUse(async () => (await import("./adapter.js")).ncpAdapter);
 
 /** How many parsed clusters a provider keeps for minting before starting over. */
 const MAX_PARSED = 1000;
@@ -39,7 +42,7 @@ export function createNcpProvider(options: NcpProviderOptions): ClusterProvider 
   const now = clock ?? Date.now;
   const api = { ...http, now };
   let credentials = given;
-  const creds = async (): Promise<NcpCredentials> => (credentials ??= await ncpAdapter.resolveCredentials({}));
+  const creds = async (): Promise<NcpCredentials> => (credentials ??= await (await adapter()).resolveCredentials({}));
   let signer: NcpSigner | undefined;
   const parsed = new Map<string, NcpTokenTarget>();
   const target = (ref: ClusterRef): NcpTokenTarget => {
@@ -55,9 +58,9 @@ export function createNcpProvider(options: NcpProviderOptions): ClusterProvider 
   };
   return {
     cloud: "ncp",
-    listClusters: async () => ncpAdapter.listClusters({ credentials: await creds(), scope: { region }, api }),
+    listClusters: async () => (await adapter()).listClusters({ credentials: await creds(), scope: { region }, api }),
     getCluster: async (id: string, opts?: { mode?: KubeconfigMode }) =>
-      ncpAdapter.getCluster({
+      (await adapter()).getCluster({
         credentials: await creds(),
         cluster: { region, clusterUuid: id },
         kubeconfig: { ...kubeconfig, ...(opts?.mode === undefined ? {} : { mode: opts.mode }) },

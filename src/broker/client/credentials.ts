@@ -6,44 +6,17 @@
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { ConfigFileError, CredentialsError, KubeiamError, UsageError } from "../../lib/errors.js";
-import { isSecureOrLoopback } from "../../lib/net.js";
+import { ConfigFileError, CredentialsError, KubeiamError } from "../../lib/errors.js";
 import { readUserFile } from "../../lib/read-file.js";
+import { normalizeBrokerServer } from "./server-url.js";
+
+export { normalizeBrokerServer } from "./server-url.js";
 
 /** A broker token: `kbi_` and 43 Base64url characters (32 random bytes), BROKER.md "Authentication". */
 export const BROKER_TOKEN_RE = /^kbi_[A-Za-z0-9_-]{43}$/;
 
 /** The environment variable that wins over the credentials file. */
 export const BROKER_TOKEN_ENV = "KUBEIAM_BROKER_TOKEN";
-
-/**
- * Checks a broker URL and returns its canonical form (origin and path, no trailing slash), the key
- * under which its token is kept. Plain `http://` is accepted only for loopback: elsewhere the broker
- * token would cross the network in clear.
- *
- * @example
- * ```ts
- * normalizeBrokerServer("https://broker.example:8750/"); // "https://broker.example:8750"
- * ```
- */
-export function normalizeBrokerServer(server: string): string {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new UsageError(`--server ${JSON.stringify(server)} is not a URL: pass the broker's address, for example --server https://broker.example:8750`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new UsageError(`--server ${JSON.stringify(server)} is not an http(s) URL: pass the broker's address, for example --server https://broker.example:8750`);
-  }
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-    throw new UsageError(`--server ${JSON.stringify(url.origin)}… holds a user, query or fragment: pass only the broker's address; its token goes to 'kubeiam broker login'`);
-  }
-  if (!isSecureOrLoopback(url)) {
-    throw new UsageError(`--server ${url.origin} is plain HTTP to another machine, which would send the broker token in clear: use the broker's https:// address`);
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-}
 
 /**
  * Checks the form of a broker token; the message never repeats the value.

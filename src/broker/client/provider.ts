@@ -9,9 +9,15 @@ import type { Agent as HttpsAgent } from "node:https";
 import { brokerProxyUrlFor } from "../../lib/proxy-env.js";
 import type { CloudName, ClusterInfo, ClusterProvider, ClusterRef, ClusterStatus, KubeconfigMode } from "../../cluster-info.js";
 import { ApiError, InvalidInputError } from "../../lib/errors.js";
-import { parseKubeconfig } from "../../kube/kubeconfig.js";
-import { fetchBrokerKubeconfig, fetchBrokerToken, listBrokerClusters, type BrokerCluster, type BrokerConnection } from "./api.js";
-import { normalizeBrokerServer, resolveBrokerToken } from "./credentials.js";
+import { onFirstUse } from "../../lib/lazy.js";
+import type { BrokerCluster, BrokerConnection } from "./api.js";
+import { normalizeBrokerServer } from "./server-url.js";
+
+/** The broker's REST client and the kubeconfig parser, loaded with the first call. */
+const api = onFirstUse(async () => import("./api.js"));
+const kubeconfigs = onFirstUse(async () => import("../../kube/kubeconfig.js"));
+/** Where a broker token is found when none is given (the environment, `kubeiam broker login`'s file). */
+const savedTokens = onFirstUse(async () => import("./credentials.js"));
 
 /** Options of {@link createBrokerProvider}. */
 export interface BrokerProviderOptions {
@@ -72,7 +78,7 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
   // the promise is kept (not the agent) so that calls made at once share one pool.
   let agent: Promise<HttpAgent | HttpsAgent> | undefined;
   const conn = async (): Promise<BrokerConnection> => {
-    token ??= await resolveBrokerToken(server, process.env);
+    token ??= await (await savedTokens()).resolveBrokerToken(server, process.env);
     // Behind a proxy, the plugin's routing (env, one tunnel per call); else one keep-alive agent.
     const routed = brokerProxyUrlFor(new URL(server), process.env) !== undefined;
     const pool = routed
@@ -91,16 +97,17 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
   return {
     cloud: "broker",
     server,
-    listClusters: async () => (await listBrokerClusters(await conn())).map((c) => toClusterInfo(server, c)),
+    listClusters: async () => (await (await api()).listBrokerClusters(await conn())).map((c) => toClusterInfo(server, c)),
     getCluster: async (name: string, opts?: { mode?: KubeconfigMode }) => {
       const mode = opts?.mode ?? "exec";
       const c = await conn();
+      const { listBrokerClusters, fetchBrokerKubeconfig } = await api();
       const [list, text] = await Promise.all([listBrokerClusters(c), fetchBrokerKubeconfig(c, name, mode)]);
       const listed = list.find((c) => c.name === name);
       if (listed === undefined) {
         throw new ApiError(`broker ${server} does not list cluster ${JSON.stringify(name)} among yours: 'kubeiam broker clusters --server ${server}' lists them`, { status: 404 });
       }
-      const kubeconfig = parseKubeconfig(text);
+      const kubeconfig = (await kubeconfigs()).parseKubeconfig(text);
       const contextName = kubeconfig.currentContext;
       const clusterName = kubeconfig.contexts.find((c) => c.name === contextName)?.context.cluster ?? kubeconfig.clusters[0]?.name;
       const entry = kubeconfig.clusters.find((c) => c.name === clusterName);
@@ -119,7 +126,7 @@ export function createBrokerProvider(options: BrokerProviderOptions): ClusterPro
     },
     mintToken: async (ref: ClusterRef) => {
       if (ref.cloud !== "broker") throw new InvalidInputError("cluster", `a broker provider mints for the broker's clusters (a ClusterInfo's ref from its listClusters or getCluster), not for a cluster of ${ref.cloud}`);
-      const t = await fetchBrokerToken(await conn(), ref.name);
+      const t = await (await api()).fetchBrokerToken(await conn(), ref.name);
       // The broker announces when to come back (its expirationTimestamp, the margin already taken);
       // the token's real end is not on the wire, so that moment stands for both.
       return { token: t.token, expiresAt: t.expiresAt, refreshAt: t.expiresAt };
