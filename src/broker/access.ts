@@ -25,7 +25,9 @@
  *   {@link BrokerContext.authenticateForToken} (caller, cluster, credential and grant in one store
  *   round trip) and leaves the result for the handler ({@link tokenAccessOf}).
  * - `openFromLoopback`: a request from this machine's loopback needs no credentials (`/metrics`,
- *   for a local scraper); from anywhere else the role applies.
+ *   for a local scraper); from anywhere else the role applies. A request a same-host proxy forwarded
+ *   is judged by the address it was forwarded for, and only when the proxy is trusted
+ *   (`--trust-proxy`); otherwise it is not local (client-address.ts).
  * - `authenticate`: a route group whose callers prove themselves another way (a web console's
  *   session cookie) gives its own lookup; it returns the caller or throws a `BrokerRefusal` (401). The
  *   role is still enforced here. Without it, the caller is read from `Authorization` (Bearer or Basic).
@@ -35,7 +37,7 @@
  * Inside a handler, `req.caller` is the authenticated caller ({@link callerOf} reads it typed).
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
-import { isLoopbackAddress } from "./auth.js";
+import { isLocalRequest } from "./client-address.js";
 import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import type { StoredUser, TokenAccess } from "./store/store.js";
@@ -104,7 +106,7 @@ export function installAccessHook(app: FastifyInstance, ctx: BrokerContext): voi
     if (req.is404) return;
     const access = req.routeOptions.config.access ?? closedAccess(req);
     if ("public" in access) return;
-    if (access.openFromLoopback === true && isLoopbackAddress(req.ip)) return;
+    if (access.openFromLoopback === true && isLocalRequest(req, (a) => ctx.isTrustedProxy(a))) return;
     let user: StoredUser;
     if (access.role === "user" && access.tokenFor !== undefined) {
       const found = await ctx.authenticateForToken(req, access.tokenFor(req));

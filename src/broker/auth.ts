@@ -1,8 +1,8 @@
 /**
  * Who is calling: the broker token from `Authorization: Bearer kbi_…` or HTTP Basic `user:kbi_…`
  * (cb-spider's clients), looked up by digest on every request; the failed-authentication limiter
- * (more than 20 failures a minute from one address: 429 until the minute is over) and the optional
- * per-user token rate limit.
+ * (more than 20 failures a minute from one address: its failures get 429 until the minute is over,
+ * while valid tokens from it still pass) and the optional per-user token rate limit.
  */
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { hashSessionToken, isSessionAccessTokenShape } from "./sessions.js";
@@ -66,48 +66,75 @@ export function tokenDigestOf(presented: PresentedCredentials, scheme: "bearer" 
 
 /**
  * Counts failed authentications per address in fixed one-minute windows. Once an address has more
- * than `limit` failures in its window, everything it sends is refused with 429 until the window ends.
+ * than `limit` failures in its window, its failures are answered 429 until the window ends; a
+ * request that authenticates is never refused because of others' failures (BROKER.md "Behind a
+ * proxy": one client behind a NAT or proxy must not lock everyone out). While an address is blocked,
+ * a guess it already made (the same digest and claimed name) is refused without asking the store
+ * again, so repeating a guess costs nothing.
  *
  * @example
  * ```ts
  * const limiter = new FailedAuthLimiter(20, 60_000);
- * limiter.check(ip, Date.now()); // throws BrokerRefusal(429) while blocked
+ * const blocked = limiter.blocked(ip, Date.now()); // the 429 to answer a failure with, while blocked
  * ```
  */
 export class FailedAuthLimiter {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #windows = new Map<string, { start: number; failures: number }>();
+  /** Guesses that failed (digest and claimed name), with when they stop being remembered. */
+  readonly #badGuesses = new Map<string, number>();
 
   constructor(limit = 20, windowMs = 60_000) {
     this.#limit = limit;
     this.#windowMs = windowMs;
   }
 
-  /** Throws a 429 refusal while `address` is blocked. */
+  /** Throws a 429 refusal while `address` is blocked (for callers that refuse everything then). */
   check(address: string, now: number): void {
+    const refusal = this.blocked(address, now);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** The 429 refusal while `address` is blocked, else undefined. */
+  blocked(address: string, now: number): BrokerRefusal | undefined {
     const w = this.#windows.get(address);
-    if (w === undefined) return;
+    if (w === undefined) return undefined;
     if (now - w.start >= this.#windowMs) {
       this.#windows.delete(address);
-      return;
+      return undefined;
     }
-    if (w.failures > this.#limit) throw this.#refusal(w.start, now);
+    return w.failures > this.#limit ? this.#refusal(w.start, now) : undefined;
+  }
+
+  /** Whether `guess` (a digest and the claimed name) failed within the last window. */
+  knownBad(guess: string, now: number): boolean {
+    const until = this.#badGuesses.get(guess);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#badGuesses.delete(guess);
+    return false;
   }
 
   /**
-   * Counts a failure; returns `limited` when this failure crossed the limit (the caller answers 429
-   * and writes one audit row for it; the failures after it are not written).
+   * Counts a failure (remembering `guess`, when there is one): `counted`, `limited` when this failure
+   * crossed the limit (the caller answers 429 and writes one audit row for it), `blocked` for the
+   * failures after it (429, no row, so they cannot flood the table).
    */
-  fail(address: string, now: number): "counted" | "limited" {
+  fail(address: string, now: number, guess?: string): "counted" | "limited" | "blocked" {
     let w = this.#windows.get(address);
     if (w === undefined || now - w.start >= this.#windowMs) {
       w = { start: now, failures: 0 };
       this.#windows.set(address, w);
       if (this.#windows.size > 100_000) this.#sweep(now);
     }
+    if (guess !== undefined) {
+      if (this.#badGuesses.size >= 100_000) this.#badGuesses.clear();
+      this.#badGuesses.set(guess, now + this.#windowMs);
+    }
     w.failures++;
-    return w.failures > this.#limit ? "limited" : "counted";
+    if (w.failures <= this.#limit) return "counted";
+    return w.failures === this.#limit + 1 ? "limited" : "blocked";
   }
 
   /** The refusal for a blocked address. */

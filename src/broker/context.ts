@@ -26,6 +26,8 @@ export interface BrokerContext {
   masterKeys: readonly Buffer[];
   metrics: BrokerMetrics;
   failedAuth: FailedAuthLimiter;
+  /** Whether a socket's peer is a proxy `serve --trust-proxy` trusts (client-address.ts). */
+  isTrustedProxy(address: string | undefined): boolean;
   /** Present when `serve --rate-limit N` was given. */
   tokenRate: TokenRateLimiter | undefined;
   /** This instance's name in audit rows. */

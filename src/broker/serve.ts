@@ -40,6 +40,8 @@ export interface StartBrokerOptions {
   publicUrl?: string;
   /** Allow plain HTTP on a non-loopback address. */
   insecureHttp?: boolean;
+  /** `--trust-proxy CIDR[,CIDR]`: proxies whose X-Forwarded-For names the client. */
+  trustProxy?: string;
   /** Token requests per user per second. */
   rateLimit?: number;
   /** Audit rows older than this (ms) are removed in small batches off the request path; kept forever when absent. */
@@ -226,6 +228,7 @@ function hostUrl(scheme: string, host: string | undefined): string | undefined {
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
   const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
+  const trustProxy = options.trustProxy === undefined ? undefined : (await import("./client-address.js")).parseTrustProxy(options.trustProxy);
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError("serve: --tls-cert and --tls-key go together: give both, or neither for plain HTTP on loopback");
   }
@@ -273,6 +276,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       now,
       ...(options.instance === undefined ? {} : { instance: options.instance }),
       ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+      ...(trustProxy === undefined ? {} : { trustProxy }),
       ...(tls === undefined ? {} : { https: tls }),
       ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
       ...(options.cloud === undefined ? {} : { cloud: options.cloud }),

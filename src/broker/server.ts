@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import { AuditWriter } from "./audit.js";
 import { auditActionOf, installAccessHook, auditClusterOf } from "./access.js";
+import { trustedPeers } from "./client-address.js";
 import { FailedAuthLimiter, TokenRateLimiter, parseAuthorization, tokenDigestOf } from "./auth.js";
 import { CloudGateway, type CloudGatewayOptions } from "./cloud.js";
 import { ClusterLocatorCache } from "./cluster-locator.js";
@@ -54,6 +55,11 @@ export interface BrokerAppOptions {
   sessionMaxMs?: number;
   /** The identity provider people sign in with (`--oidc-issuer`), discovered before the app is built. */
   oidc?: OidcRelyingParty;
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (`--trust-proxy`: addresses and CIDR blocks,
+   * checked by `parseTrustProxy`); the socket's peer is the client when absent.
+   */
+  trustProxy?: readonly string[];
 }
 
 /** A broker app and its context (tests and `serve` reach the audit writer through it). */
@@ -101,7 +107,9 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     genReqId: () => randomUUID(),
     // One line per request, written by the onResponse hook below with the caller's name.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: false,
+    // The client's address (req.ip: audit rows, the failed-authentication limit, /metrics from
+    // loopback) is the rightmost X-Forwarded-For hop that is not a trusted proxy (client-address.ts).
+    trustProxy: options.trustProxy === undefined || options.trustProxy.length === 0 ? false : [...options.trustProxy],
     // Every refusal in the broker's shape, also the ones Fastify's router and Node's parser make (refusals.ts).
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, req, reply) => sendRefusal(req, reply, frameworkRefusal(error)),
@@ -133,10 +141,18 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     op: string,
     lookup: (tokenHash: string, session: boolean) => Promise<T | undefined>,
   ): Promise<T> => {
+    // Verify first, throttle only failures: a valid token is never refused for others' failures from
+    // the same address (a NAT, a proxy). A blocked address's guesses are still answered 429, and one
+    // it already made, or one without a well-formed token, without asking the store.
     const address = req.ip;
-    failedAuth.check(address, now());
+    const blocked = failedAuth.blocked(address, now());
     const presented = parseAuthorization(req.headers.authorization);
     const digest = tokenDigestOf(presented, isSpiderUrl(req.url) ? "basic" : "bearer");
+    const guess = "hash" in digest ? `${digest.hash}:${presented.kind === "basic" ? presented.user : ""}` : undefined;
+    if (blocked !== undefined && (guess === undefined || failedAuth.knownBad(guess, now()))) {
+      failedAuth.fail(address, now());
+      throw blocked;
+    }
     let found: T | undefined;
     let why: string;
     if ("hash" in digest) {
@@ -157,7 +173,9 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
       req.caller = found.user;
       return found;
     }
-    const limited = failedAuth.fail(address, now()) === "limited";
+    const counted = failedAuth.fail(address, now(), guess);
+    // The limited answer writes one row; the refusals after it write none, so they cannot flood the table.
+    if (counted === "blocked") throw failedAuth.refusal(address, now());
     // A token that worked once (rotated away, or its user deleted) names its former owner: the row
     // says whose token is still out there. Only the digest of its digest is kept (tokens.ts).
     let owner: { name: string; why: string; retiredAt: string } | undefined;
@@ -165,15 +183,14 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
       owner = await store.retiredTokenOwner(retiredTokenDigest(digest.hash));
       if (owner !== undefined) why = `this broker token of ${owner.name} stopped working at ${owner.retiredAt} (${retiredWhy(owner.why)}): ask an admin for the current one`;
     }
-    // The limited answer writes one row; the refusals after it write none, so they cannot flood the table.
     await record(req, {
       // The former owner, else the claimed name, unless it looks like a pasted token: no token is ever written to a row.
       actor: owner !== undefined ? owner.name : presented.kind === "basic" && !presented.user.includes("kbi_") ? `?${presented.user.slice(0, 64)}` : "?",
       action: "auth",
-      outcome: limited ? "limited" : "denied",
+      outcome: counted === "limited" ? "limited" : "denied",
       reason: owner !== undefined ? `retired_token: ${owner.why} at ${owner.retiredAt}` : presented.kind === "none" ? "no_token" : "bad_token",
     });
-    if (limited) throw failedAuth.refusal(address, now());
+    if (counted === "limited") throw failedAuth.refusal(address, now());
     throw new BrokerRefusal(401, BrokerReason.UNAUTHENTICATED, why);
   };
 
@@ -195,6 +212,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     masterKeys: [options.masterKey, ...(options.retiredKeys ?? [])],
     metrics,
     failedAuth,
+    isTrustedProxy: trustedPeers(options.trustProxy ?? []),
     tokenRate,
     instance,
     publicUrl: options.publicUrl,

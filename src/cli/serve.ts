@@ -22,6 +22,11 @@ const CORE_FLAGS = {
   },
   "public-url": { type: "string", value: "URL", help: "the URL users reach the broker at, written into kubeconfigs" },
   "insecure-http": { type: "boolean", help: "allow plain HTTP off loopback (only behind a TLS proxy)" },
+  "trust-proxy": {
+    type: "string",
+    value: "CIDR[,CIDR]",
+    help: "proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client: audit rows, the failed-authentication limit and /metrics from loopback use that address (default: none, the connection's own)",
+  },
   "rate-limit": { type: "string", value: "N", help: "token requests per user per second (off by default)" },
   "audit-retention": {
     type: "string",
@@ -144,7 +149,7 @@ export const serveCommand: Command = {
 tokens their grants allow, writing an audit row for every answer.`,
     usage: [
       "kubeiam serve [--db URL] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]",
-      "      [--public-url URL] [--insecure-http] [--rate-limit N] [--audit-retention DURATION]",
+      "      [--public-url URL] [--insecure-http] [--trust-proxy CIDR[,CIDR]] [--rate-limit N] [--audit-retention DURATION]",
       "      [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret-file F] [--oidc-username-claim C]",
       "       [--oidc-groups-claim C] [--oidc-admin-group G] [--oidc-scopes S]] [--session-ttl D] [--session-max D]",
       "kubeiam serve <command> [flags]",
@@ -205,6 +210,7 @@ Run 'kubeiam serve <command> --help' for a command's flags.`,
       ...(ctx.env.KUBEIAM_MASTER_KEY === undefined ? {} : { masterKey: ctx.env.KUBEIAM_MASTER_KEY }),
       ...(nonEmpty("public-url", values["public-url"]) === undefined ? {} : { publicUrl: values["public-url"] }),
       ...(values["insecure-http"] === true ? { insecureHttp: true } : {}),
+      ...(nonEmpty("trust-proxy", values["trust-proxy"]) === undefined ? {} : { trustProxy: values["trust-proxy"] }),
       ...(rateLimit === undefined ? {} : { rateLimit }),
       ...(sessionTtlMs === undefined ? {} : { sessionTtlMs }),
       ...(sessionMaxMs === undefined ? {} : { sessionMaxMs }),
