@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { keyCheckValue } from "../../src/broker/sealing.js";
 import { migrateStore } from "../../src/broker/store/migrations.js";
 import { openStore, parseStoreLocation, type OpenStore } from "../../src/broker/store/open.js";
@@ -110,6 +111,51 @@ export function defineAuditTrailSuite(kind: StoreKind): void {
       } finally {
         if (b !== a) await b.s.close();
         await a.s.close();
+      }
+    });
+
+    test("an append is three round trips to PostgreSQL (BEGIN with the lock and the head, the insert, the commit), and the chain still verifies", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
+      const direct = new URL(await stores.newDb("round_trips"));
+      // A relay that counts the client's round trips: each ends with a simple query ('Q') or a Sync ('S').
+      let trips = 0;
+      const relay = createServer((client) => {
+        const server = connect(Number(direct.port), direct.hostname);
+        let buffered = Buffer.alloc(0);
+        let started = false;
+        client.on("data", (chunk: Buffer) => {
+          server.write(chunk);
+          buffered = Buffer.concat([buffered, chunk]);
+          for (;;) {
+            const head = started ? 5 : 4;
+            if (buffered.length < head) break;
+            const length = started ? buffered.readInt32BE(1) + 1 : buffered.readInt32BE(0);
+            if (buffered.length < length) break;
+            if (started && (buffered[0] === 0x51 || buffered[0] === 0x53)) trips++;
+            started = true;
+            buffered = buffered.subarray(length);
+          }
+        });
+        server.on("data", (chunk) => client.write(chunk));
+        client.on("close", () => server.destroy());
+        server.on("close", () => client.destroy());
+        client.on("error", () => server.destroy());
+        server.on("error", () => client.destroy());
+      });
+      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+      const relayed = new URL(direct.href);
+      relayed.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+      const a = await open(stores, "round_trips", relayed.href);
+      try {
+        await a.store.insertAudit([row(0)]); // the pool's connection opened and its statements prepared
+        for (const size of [1, 5, 64]) {
+          trips = 0;
+          await a.store.insertAudit(Array.from({ length: size }, (_, i) => row(i + 1)));
+          assert.equal(trips, 3, `an append of ${size} rows`);
+        }
+        assert.deepEqual(await a.store.verifyAudit(), { ok: true, entries: 71 });
+      } finally {
+        await a.s.close();
+        relay.close();
       }
     });
 

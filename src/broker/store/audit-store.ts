@@ -48,21 +48,27 @@ async function headOf(db: Kysely<BrokerDatabase>): Promise<{ id: number; hash: s
 export async function appendAudit(db: Kysely<BrokerDatabase>, dialect: StoreDialect, rows: AuditRecord[]): Promise<void> {
   if (rows.length === 0) return;
   await db.connection().execute(async (conn) => {
-    // PostgreSQL: BEGIN and the lock in one round trip (a simple query may hold several statements).
-    await sql.raw(dialect === "sqlite" ? "BEGIN IMMEDIATE" : `BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`).execute(conn);
     try {
       let ids: number[];
       let prev: string;
       if (dialect === "postgres") {
-        // After the lock, so the head read is the last committed one; ids from the identity's own sequence.
-        const r = await sql<{ head: string | null; anchor: string | null; ids: (string | number)[] }>`SELECT
+        // One round trip for BEGIN, the lock and the head: a simple query may hold several statements,
+        // and the pool answers with the last one's rows (open.ts). READ COMMITTED whatever the server's
+        // default: each statement reads its own snapshot, so the head and the ids are read after the lock
+        // is granted, never from a snapshot taken before another instance committed. The row count and
+        // the key are the broker's own integer and constant, written into the text.
+        const r = await sql.raw<{ head: string | null; anchor: string | null; ids: (string | number)[] }>(
+          `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY}); SELECT
             (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS head,
-            (SELECT value FROM kubeiam_meta WHERE key = ${AUDIT_ANCHOR_KEY}) AS anchor,
-            ARRAY(SELECT nextval(pg_get_serial_sequence('audit', 'id')) FROM generate_series(1, ${rows.length})) AS ids`.execute(conn);
+            (SELECT value FROM kubeiam_meta WHERE key = '${AUDIT_ANCHOR_KEY}') AS anchor,
+            ARRAY(SELECT nextval(pg_get_serial_sequence('audit', 'id')) FROM generate_series(1, ${Math.trunc(rows.length)})) AS ids`,
+        ).execute(conn);
         const row = r.rows[0];
-        ids = (row?.ids ?? []).map(Number);
-        prev = row?.head ?? row?.anchor ?? GENESIS_HASH;
+        if (row === undefined) throw new Error("the store did not answer the audit head's query");
+        ids = (row.ids ?? []).map(Number);
+        prev = row.head ?? row.anchor ?? GENESIS_HASH;
       } else {
+        await sql.raw("BEGIN IMMEDIATE").execute(conn);
         const head = await headOf(conn);
         // AUTOINCREMENT never reuses an id, even of a row deleted since: start past its counter.
         const seq = await sql<{ seq: number }>`SELECT seq FROM sqlite_sequence WHERE name = 'audit'`.execute(conn);

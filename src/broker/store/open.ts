@@ -233,7 +233,11 @@ function preparingStatements<P extends { connect(): Promise<PgClientLike>; end()
             if (k !== "query") return Reflect.get(c, k, r) as unknown;
             return (text: unknown, values?: unknown[]) =>
               // Only reads: audit inserts vary with their row count and would fill the connection with statements.
-              typeof text === "string" && Array.isArray(values) && /^\s*select\b/i.test(text) ? c.query({ name: nameOf(text), text, values }) : c.query(text, values);
+              typeof text === "string" && Array.isArray(values) && /^\s*select\b/i.test(text)
+                ? c.query({ name: nameOf(text), text, values })
+                : // A simple query of several statements gives pg one result each: Kysely gets the last one's (its
+                  // rows), as if the text were that statement alone after the others.
+                  c.query(text, values).then((r) => (Array.isArray(r) ? (r[r.length - 1] as unknown) : r));
           },
         });
       };
