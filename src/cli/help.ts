@@ -170,19 +170,20 @@ export function commandGroup(spec: {
     ...(spec.default === undefined ? [] : [`kubeiam ${spec.name} [flags]`]),
     `kubeiam ${spec.name} ${names.length === 1 ? names[0] : `<${names.join("|")}>`} …`,
   ];
+  const help = renderHelp({
+    about: spec.about,
+    usage,
+    commands: [...(spec.default === undefined ? [] : [["(none)", spec.default.summary] as const]), ...Object.entries(spec.verbs).map(([n, c]) => [n, c.summary] as const)],
+    ...(ownFlags === undefined ? {} : { flags: ownFlags }),
+    notes: `${spec.notes === undefined ? "" : `${spec.notes.trimEnd()}\n\n`}Run 'kubeiam ${spec.name} ${names.length === 1 ? names[0] : `<${names.join("|")}>`} --help' for ${names.length === 1 ? "its" : "a verb's"} flags and examples.`,
+    ...(spec.examples === undefined ? {} : { examples: spec.examples }),
+  });
   return {
     summary: spec.summary,
     ...(spec.flags === undefined ? {} : { flags: spec.flags }),
     ...(ownFlags === undefined ? {} : { options: { "": ownFlags } }),
     subcommands: Object.fromEntries(Object.entries(spec.verbs).map(([n, c]) => [n, async () => c])),
-    help: renderHelp({
-      about: spec.about,
-      usage,
-      commands: [...(spec.default === undefined ? [] : [["(none)", spec.default.summary] as const]), ...Object.entries(spec.verbs).map(([n, c]) => [n, c.summary] as const)],
-      ...(ownFlags === undefined ? {} : { flags: ownFlags }),
-      notes: `${spec.notes === undefined ? "" : `${spec.notes.trimEnd()}\n\n`}Run 'kubeiam ${spec.name} ${names.length === 1 ? names[0] : `<${names.join("|")}>`} --help' for ${names.length === 1 ? "its" : "a verb's"} flags and examples.`,
-      ...(spec.examples === undefined ? {} : { examples: spec.examples }),
-    }),
+    help,
     async helpFor(args: string[]): Promise<string> {
       let found;
       try {
@@ -190,7 +191,7 @@ export function commandGroup(spec: {
       } catch {
         found = undefined;
       }
-      if (found === undefined) return this.help;
+      if (found === undefined) return help;
       return found.verb.helpFor === undefined ? found.verb.help : found.verb.helpFor(found.rest);
     },
     async run(args: string[], ctx: CliContext): Promise<number> {
