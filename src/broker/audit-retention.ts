@@ -3,15 +3,13 @@
  * small batches on a timer, off the request path, each batch its own short transaction that keeps the
  * trail verifiable across the cut (see store/audit-store.ts `pruneAudit`).
  */
-import { UsageError } from "../lib/errors.js";
+import { durationFlag } from "../lib/duration.js";
 
 /** Rows removed per transaction: short enough that appends hardly wait for one. */
 export const PRUNE_BATCH = 500;
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
- * Parses a retention such as `90d`, `12h`, `30m` or `45s` into milliseconds.
+ * Parses a retention such as `90d`, `12h`, `30m` or `45s` (lib/duration.ts) into milliseconds; zero refused.
  *
  * @example
  * ```ts
@@ -19,13 +17,7 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
  * ```
  */
 export function parseRetention(text: string, flag = "--audit-retention"): number {
-  const m = /^(\d{1,9})(s|m|h|d)$/.exec(text.trim());
-  const n = Number(m?.[1]);
-  const unit = UNITS[m?.[2] ?? ""];
-  if (m === null || unit === undefined || n < 1) {
-    throw new UsageError(`serve: ${flag} ${JSON.stringify(text)} is not a duration: write a whole number and a unit, s, m, h or d (for example 90d)`);
-  }
-  return n * unit;
+  return durationFlag("serve", flag.replace(/^--/, ""), text, "90d");
 }
 
 /** What the pruner needs of the store. */

@@ -3,6 +3,7 @@
  * when ready (`{"url","db","adminToken"?}`), then only JSON logs on stderr.
  */
 import { UsageError } from "../lib/errors.js";
+import { durationFlag } from "../lib/duration.js";
 import { parseFlags, type CliContext, type Command } from "./context.js";
 import { renderHelp, subcommandHelp } from "./help.js";
 
@@ -83,7 +84,8 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
 }
 
 /**
- * A duration as `--session-ttl` takes it: a whole number with s, m or h (`90s`, `10m`, `12h`), in ms.
+ * A duration as `--session-ttl` and `--session-max` take it (lib/duration.ts: `90s`, `10m`, `12h`,
+ * `1h30m`), in ms; zero refused.
  *
  * @example
  * ```ts
@@ -91,10 +93,7 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
  * ```
  */
 export function parseDurationFlag(flag: string, value: string): number {
-  const m = /^(\d{1,6})(s|m|h)$/.exec(value.trim());
-  const ms = m === null ? NaN : Number(m[1]) * { s: 1000, m: 60_000, h: 3600_000 }[m[2] as "s" | "m" | "h"];
-  if (!Number.isFinite(ms) || ms < 1000) throw new UsageError(`serve: --${flag} ${JSON.stringify(value)} is not a duration: write a whole number with s, m or h, for example 10m`);
-  return ms;
+  return durationFlag("serve", flag, value, "10m");
 }
 
 /** The sign-in settings from the --oidc-… flags and the client secret (environment, else file), or none. */

@@ -94,7 +94,7 @@ test("--group grants, lists and revokes a group's grants", async () => {
 });
 
 test("bad flags and refused grants: one line each, nothing stored", async () => {
-  assertOneLine(await grant("bob", "bars-kr", "--for", "2 hours"), 2, /--for "2 hours" is not a duration: give one like 90s/);
+  assertOneLine(await grant("bob", "bars-kr", "--for", "2 hours"), 2, /broker grant: --for "2 hours" is not a duration: write whole numbers with s, m, h or d, for example 2h \(or 1h30m\)\n$/);
   assertOneLine(await grant("bob", "bars-kr", "--until", "tomorrow"), 2, /--until "tomorrow" is not an RFC 3339 time/);
   assertOneLine(await grant("bob", "bars-kr", "--for", "2h", "--until", "2026-12-08T00:00:00Z"), 2, /--for and --until both say when/);
   assertOneLine(await grant("--revoke", "bob", "bars-kr", "--as", "ncp-viewer"), 2, /--revoke takes the whole grant back/);

@@ -4,6 +4,7 @@
  * `--until`); `--revoke` takes it back, `--list` shows a user's or group's grants.
  */
 import { UsageError } from "../../lib/errors.js";
+import { durationFlag, parseDuration } from "../../lib/duration.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { renderHelp } from "../help.js";
@@ -31,8 +32,6 @@ interface ListedGrant {
   ended?: boolean;
 }
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
  * A duration like `90s`, `30m`, `2h`, `1h30m` or `7d`, in milliseconds; `undefined` when it is not one.
  *
@@ -42,10 +41,8 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
  * ```
  */
 export function parseGrantDuration(text: string): number | undefined {
-  if (!/^(\d{1,6}[smhd])+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+)([smhd])/g)) ms += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-  return ms > 0 ? ms : undefined;
+  const ms = text === text.trim() ? parseDuration(text) : undefined;
+  return ms === undefined || ms === 0 ? undefined : ms;
 }
 
 /** RFC 3339 with a zone, as the broker takes it. */
@@ -124,8 +121,7 @@ replaces what the earlier grant said (--as, the end).`,
     const body: { as?: string; expiresAt?: string } = {};
     if (values.as !== undefined) body.as = values.as;
     if (values.for !== undefined) {
-      const ms = parseGrantDuration(values.for);
-      if (ms === undefined) throw new UsageError(`broker grant: --for ${JSON.stringify(values.for)} is not a duration: give one like 90s, 30m, 2h, 1h30m or 7d`);
+      const ms = durationFlag("broker grant", "for", values.for, "2h");
       body.expiresAt = new Date(ctx.now() + ms).toISOString();
     }
     if (values.until !== undefined) {
