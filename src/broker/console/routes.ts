@@ -17,7 +17,7 @@ import { BrokerRefusal } from "../errors.js";
 import { loadConsoleAssets, type ConsoleAsset, type ConsoleAssets } from "./assets.js";
 import type { Html } from "./html.js";
 import type { ConsoleViewer, Notice, PageFrame } from "./layout.js";
-import { AUDIT_PAGE_SIZES, auditPage, type AuditFilter, type ChainCheck } from "./pages/audit.js";
+import { AUDIT_PAGE_SIZES, auditPage, type AuditFilter, type AuditRow, type ChainCheck } from "./pages/audit.js";
 import { clustersPage } from "./pages/clusters.js";
 import { credentialsPage } from "./pages/credentials.js";
 import { errorPage } from "./pages/error.js";
@@ -459,7 +459,7 @@ export async function consoleRoutes(root: FastifyInstance, ctx: BrokerContext, o
       if (filter.cluster !== undefined) params.set("cluster", filter.cluster);
       if (filter.before !== undefined) params.set("before", String(filter.before));
       const { json } = await rest(req, { method: "GET", url: `/v1/audit?${params.toString()}` });
-      const entries = listOf(json, "entries").map((e) => ({
+      const entries = listOf(json, "entries").map((e): AuditRow => ({
         id: numberField(e, "id"),
         time: text(e, "time"),
         actor: text(e, "actor"),

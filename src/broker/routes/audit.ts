@@ -5,6 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import type { BrokerContext } from "../context.js";
 import { BrokerReason, BrokerRefusal } from "../errors.js";
+import { auditEntryAnswer } from "../audit-entry.js";
 
 const DIGITS = { type: "string", pattern: "^[0-9]{1,15}$" } as const;
 
@@ -43,20 +44,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: BrokerContext): Pro
         ...(req.query.before === undefined ? {} : { before: Number(req.query.before) }),
         ...(req.query.after === undefined ? {} : { after: Number(req.query.after) }),
       });
-      return {
-        entries: entries.map((e) => ({
-          id: e.id,
-          time: e.time,
-          actor: e.actor,
-          action: e.action,
-          cluster: e.cluster ?? null,
-          outcome: e.outcome,
-          remote: e.remote ?? null,
-          instance: e.instance,
-          reason: e.reason ?? null,
-          credential: e.credential ?? null,
-        })),
-      };
+      return { entries: entries.map(auditEntryAnswer) };
     },
   );
 

@@ -6,6 +6,7 @@
 import { printableJson } from "../../lib/printable.js";
 import { UsageError } from "../../lib/errors.js";
 import { brokerAdminRequest } from "../../broker/admin-client.js";
+import type { AuditEntryAnswer } from "../../broker/audit-entry.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { commandGroup, renderHelp } from "../help.js";
 import { ADMIN_FLAGS, ADMIN_NOTES, EXAMPLE_SERVER, adminConnection, table } from "./admin.js";
@@ -19,18 +20,8 @@ const FLAGS = {
   after: { type: "string", value: "ID", help: "page forward, oldest first: rows newer than this id (a log shipper's cursor)" },
 } as const;
 
-interface Entry {
-  id: number;
-  time: string;
-  actor: string;
-  action: string;
-  cluster: string | null;
-  outcome: string;
-  remote: string | null;
-  reason?: string | null;
-  /** The credential a token was minted with. */
-  credential?: string | null;
-}
+/** An entry as GET /v1/audit answers it (declared once, in broker/audit-entry.ts). */
+type Entry = AuditEntryAnswer;
 
 const list: Command = {
   options: { "": FLAGS },

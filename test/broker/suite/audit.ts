@@ -4,6 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { call } from "../helpers.js";
+import { AUDIT_ENTRY_FIELDS } from "../../../src/broker/audit-entry.js";
 import type { BrokerFixture } from "./fixture.js";
 
 /**
@@ -16,6 +17,15 @@ import type { BrokerFixture } from "./fixture.js";
  */
 export function auditTests(f: BrokerFixture): void {
   describe(`audit (${f.kind})`, () => {
+    test("GET /v1/audit answers each entry in the one declared shape (broker/audit-entry.ts), which the console and the CLI read", async () => {
+      const { admin, base } = f;
+      const r = await call(base, "GET", "/v1/audit?limit=50", { token: admin });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(r.json.entries.length > 0);
+      for (const e of r.json.entries) assert.deepEqual(Object.keys(e), [...AUDIT_ENTRY_FIELDS]);
+      assert.ok(r.json.entries.some((e: any) => e.credential !== null), "token rows carry their credential");
+    });
+
     test("GET /v1/audit: newest first, filters, limit, paging with before, bad limits refused", async () => {
       const { admin, base, secrets, assertError, auditOf } = f;
       const all = await auditOf("limit=10000");

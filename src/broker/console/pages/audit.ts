@@ -3,21 +3,13 @@
  * and why), filtered by user and cluster, paged back by entry id, under the result of checking the
  * trail's hash chain.
  */
+import type { AuditEntryAnswer } from "../../audit-entry.js";
 import { html, type Html } from "../html.js";
 import { consolePage, type PageFrame } from "../layout.js";
 import { displayTime } from "./users.js";
 
-/** One audit entry as the table shows it. */
-export interface AuditRow {
-  id: number;
-  time: string;
-  actor: string;
-  action: string;
-  cluster: string | null;
-  outcome: string;
-  remote: string | null;
-  reason: string | null;
-}
+/** One audit entry as the table shows it: the fields of GET /v1/audit's answer (../../audit-entry.ts) it has columns for. */
+export type AuditRow = Pick<AuditEntryAnswer, "id" | "time" | "actor" | "action" | "cluster" | "outcome" | "remote" | "reason">;
 
 /** What checking the chain said. */
 export type ChainCheck =
