@@ -10,6 +10,7 @@ import type { CloudGateway } from "./cloud.js";
 import type { ClusterLocatorCache } from "./cluster-locator.js";
 import type { BrokerMetrics } from "./metrics.js";
 import type { OidcRelyingParty } from "./oidc.js";
+import type { StoreOutageLog } from "./outage-log.js";
 import type { SessionService } from "./sessions.js";
 import type { AuditRecord, BrokerStore, StoredUser, TokenAccess } from "./store/store.js";
 
@@ -26,6 +27,8 @@ export interface BrokerContext {
   masterKeys: readonly Buffer[];
   metrics: BrokerMetrics;
   failedAuth: FailedAuthLimiter;
+  /** Store outages in the log: once when it starts, every half minute, once when it ends (outage-log.ts). */
+  outage: StoreOutageLog;
   /** Whether a socket's peer is a proxy `serve --trust-proxy` trusts (client-address.ts). */
   isTrustedProxy(address: string | undefined): boolean;
   /** Present when `serve --rate-limit N` was given. */

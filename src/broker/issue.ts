@@ -81,7 +81,7 @@ export async function issueClusterToken(
   try {
     await ctx.record(req, { actor: user.name, action, cluster: clusterName, outcome: "issued", credential: access.credential.name });
   } catch (cause) {
-    req.log.error({ err: { type: (cause as Error).name, message: (cause as Error).message } }, "audit commit failed");
+    // Logged by the error handler, with the cause, as part of the store's outage (outage-log.ts).
     throw new BrokerRefusal(503, BrokerReason.STORE_UNAVAILABLE, "the broker could not record the request in its audit trail, so it sent no token: retry, and tell the operator", { cause });
   }
   return { token: minted.token, expiresAt: minted.expiresAt, refreshAt: minted.refreshAt, cluster: access.cluster };

@@ -16,6 +16,7 @@ import type { BrokerContext } from "./context.js";
 import { BrokerReason, BrokerRefusal } from "./errors.js";
 import { createBrokerMetrics } from "./metrics.js";
 import { registerOpenApi } from "./openapi.js";
+import { StoreOutageLog, logServerRefusal } from "./outage-log.js";
 import { MAX_PARAM_LENGTH, answerClientError, frameworkRefusal, isSpiderUrl, noRouteRefusal, refuseWithoutHost, sendRefusal } from "./refusals.js";
 import { ROUTE_GROUPS } from "./routes/index.js";
 import type { OidcRelyingParty } from "./oidc.js";
@@ -203,6 +204,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     return user;
   };
 
+  const outage = new StoreOutageLog(app.log, now);
   const ctx: BrokerContext = {
     store,
     audit,
@@ -212,6 +214,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     masterKeys: [options.masterKey, ...(options.retiredKeys ?? [])],
     metrics,
     failedAuth,
+    outage,
     isTrustedProxy: trustedPeers(options.trustProxy ?? []),
     tokenRate,
     instance,
@@ -241,6 +244,8 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "(none)";
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    // A caller was looked up in the store and the answer is not a server error: the store answers.
+    if (req.caller !== undefined && reply.statusCode < 500) outage.answered();
     req.log.info(
       { method: req.method, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10, user: req.caller?.name },
       "request",
@@ -249,7 +254,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
 
   app.setErrorHandler((error: FastifyError | BrokerRefusal, req, reply) => {
     const refusal = toRefusal(error);
-    if (refusal.status >= 500) req.log.error({ err: { type: (error as Error).name, message: (error as Error).message, code: (error as FastifyError).code } }, "failed");
+    logServerRefusal(req, error, refusal, outage);
     return sendRefusal(req, reply, refusal);
   });
   app.setNotFoundHandler((req, reply) => sendRefusal(req, reply, noRouteRefusal(app, req)));

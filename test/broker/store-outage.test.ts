@@ -111,6 +111,13 @@ test("a 4 s PostgreSQL outage under load: 503 store_unavailable only, /healthz 5
     await Promise.all(workers);
 
     assert.equal(exitedWith, undefined, `the broker exited (${exitedWith}): ${s.stderr().slice(-2000)}`);
+    // The log tells the outage as one story, not an error line per refused request.
+    const logged = s.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string; refused?: number; err?: { message?: string } });
+    const started = logged.filter((l) => l.msg?.startsWith("the store does not answer"));
+    const ended = logged.filter((l) => l.msg === "the store answers again");
+    assert.ok(started.length >= 1 && started.length <= 3, `the outage's start, logged once (or again if it flapped): ${started.length}`);
+    assert.ok(ended.length >= 1 && (ended[0]?.refused ?? 0) > 0, `its end, with the count refused: ${JSON.stringify(ended)}`);
+    assert.equal(logged.filter((l) => l.msg === "failed").length, 0, "no error line per refused request");
     const failures = outcomes.filter((o) => o.status !== 200);
     const odd = failures.filter((o) => o.status !== 503 || o.code !== "store_unavailable");
     assert.deepEqual(odd.slice(0, 5), [], `only 503 store_unavailable refusals (${odd.length} others)`);

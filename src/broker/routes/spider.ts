@@ -22,6 +22,7 @@ import { storedEngine, storedLocator } from "../cluster-locator.js";
 import { openCredential } from "../credential-secrets.js";
 import { cloudRefusal, issueClusterToken } from "../issue.js";
 import { brokerKubeconfig } from "../kubeconfig.js";
+import { logServerRefusal } from "../outage-log.js";
 import type { StoredCluster } from "../store/store.js";
 import { sendRefusal } from "../refusals.js";
 import { toRefusal } from "../server.js";
@@ -259,7 +260,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
       // The broker's own mapping (validation 400, store 503, …), in cb-spider's shape (refusals.ts).
       spider.setErrorHandler((error: FastifyError | BrokerRefusal, req, reply: FastifyReply) => {
         const refusal = toRefusal(error);
-        if (refusal.status >= 500) req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, "failed");
+        logServerRefusal(req, error, refusal, ctx.outage);
         return sendRefusal(req, reply, refusal);
       });
 
