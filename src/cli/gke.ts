@@ -3,6 +3,7 @@
  * cache of the access token), and a kubeconfig entry like `gcloud container clusters get-credentials`,
  * on the GKE adapter and the kubeconfig flow that every cloud's update-kubeconfig shares.
  */
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { UsageError } from "../lib/errors.js";
 import { resolveGkeCredentials } from "../gcp/credentials.js";
@@ -23,6 +24,7 @@ import {
 
 const TOKEN_FLAGS = {
   credentials: { type: "string" },
+  "impersonate-service-account": { type: "string" },
   "no-cache": { type: "boolean" },
   "force-refresh": { type: "boolean" },
   "cache-dir": { type: "string" },
@@ -35,6 +37,7 @@ const UPDATE_FLAGS = {
   location: { type: "string" },
   project: { type: "string" },
   credentials: { type: "string" },
+  "impersonate-service-account": { type: "string" },
   alias: { type: "string" },
   "endpoint-url": { type: "string" },
   "no-cache": { type: "boolean" },
@@ -55,6 +58,10 @@ gke token: prints an ExecCredential with an OAuth2 access token, like gke-gcloud
   --no-cache              mint a new token; do not read or write the cache
   --force-refresh         mint a new token even when the cache holds one, and cache it
   --cache-dir DIR         the cache folder (default: ~/.kube/cache/kubeiam/gcp)
+  --impersonate-service-account EMAIL
+                          the token is this service account's, from IAM Credentials generateAccessToken
+                          asked with the credentials' own token (they need roles/iam.serviceAccountTokenCreator
+                          on it); default: $CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT, as gcloud
   --api-version v1|v1beta1  ExecCredential apiVersion when kubectl does not say (default: v1beta1)
   --token-only            print the bare token instead of the ExecCredential
 
@@ -63,6 +70,7 @@ gke update-kubeconfig: adds the cluster to a kubeconfig, with 'kubeiam gke token
   --location L            its region or zone (required), for example europe-west1 or europe-west1-b
   --project P             its project (default: $GOOGLE_CLOUD_PROJECT, $CLOUDSDK_CORE_PROJECT, the key's project_id)
   --credentials FILE      as above; also written into the plugin's arguments
+  --impersonate-service-account EMAIL  as above, for the look-up; also written into the plugin's arguments
   --alias NAME            the name of the entries (default: gke_{project}_{location}_{cluster})
   --endpoint-url URL      the container API (default: $CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER, then Google's)
   --exec-command CMD      the plugin kubectl runs (default: kubeiam): a name on PATH, an absolute path,
@@ -76,7 +84,8 @@ gke update-kubeconfig: adds the cluster to a kubeconfig, with 'kubeiam gke token
 
 A service-account key is exchanged for a token at its own token_uri (RFC 7523 JWT bearer). Tokens
 are cached on disk (mode 0600, one file per fingerprint of identity and scopes, never the key) and
-reused until 5 minutes before they expire.
+reused until 5 minutes before they expire. An impersonated token is cached apart from the
+credentials' own, under a fingerprint that also names the account.
 `;
 
 /**
@@ -129,22 +138,54 @@ async function credentialsFor(ctx: CliContext, file: string | undefined): Promis
   return timed(ctx, (c) => `credentials: ${describeCredentials(c)}`, () => resolveGkeCredentials({ file, env: ctx.env }));
 }
 
+/**
+ * The service account to act as: `--impersonate-service-account`, else gcloud's
+ * `CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT`; checked before any call.
+ */
+async function impersonationFor(cmd: string, ctx: CliContext, flag: string | undefined): Promise<string | undefined> {
+  const email = flag ?? (ctx.env.CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT?.trim() || undefined);
+  if (email === undefined) return undefined;
+  const { checkServiceAccountEmail } = await import("../gcp/impersonate.js");
+  try {
+    return checkServiceAccountEmail(email, "impersonate-service-account");
+  } catch (error) {
+    const where = flag === undefined ? "CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT" : "--impersonate-service-account";
+    throw new UsageError(`${cmd}: ${where} ${JSON.stringify(email.slice(0, 80))} is not a service account's e-mail: give one like viewer@my-project.iam.gserviceaccount.com`, { cause: error });
+  }
+}
+
 /** A token from the cache, or a new one (then cached); `noCache` skips both. */
 async function accessToken(
   ctx: CliContext,
   credentials: GkeCredentials,
-  options: { noCache: boolean; cacheDir: string | undefined; forceRefresh?: boolean },
+  options: { noCache: boolean; cacheDir: string | undefined; forceRefresh?: boolean; impersonate?: string | undefined },
 ): Promise<GkeToken> {
   const now = ctx.now();
   const scopes = GKE_DEFAULT_SCOPES;
-  const fingerprint = gkeIdentityFingerprint(credentials, scopes);
+  const own = gkeIdentityFingerprint(credentials, scopes);
+  // An impersonated token is another identity's: it never answers for the credentials' own, nor they for it.
+  const fingerprint = options.impersonate === undefined ? own : createHash("sha256").update(`${own}\nimpersonate ${options.impersonate}`).digest("hex");
   const dir = options.cacheDir ?? defaultGkeCacheDir(ctx.env);
   if (!options.noCache && options.forceRefresh !== true) {
     const hit = await readGkeCachedToken(dir, fingerprint, now);
     debug(ctx, `token cache ${dir}: ${hit === undefined ? "miss" : `hit, good until ${hit.expiresAt.toISOString()}`}`);
     if (hit !== undefined) return hit;
   }
-  const token = await timed(ctx, "token: minted", () => mintGkeToken({ credentials, scopes, now, http: cliHttp(ctx, "Google OAuth token endpoint") }));
+  const mint = async (): Promise<GkeToken> => {
+    const mine = await mintGkeToken({ credentials, scopes, now, http: cliHttp(ctx, "Google OAuth token endpoint") });
+    if (options.impersonate === undefined) return mine;
+    const { generateServiceAccountToken } = await import("../gcp/impersonate.js");
+    return generateServiceAccountToken({
+      accessToken: mine.token,
+      caller: credentials.kind === "serviceAccount" ? credentials.key.clientEmail : describeCredentials(credentials),
+      serviceAccount: options.impersonate,
+      scopes,
+      apiUrl: ctx.env.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS?.trim() || undefined,
+      now,
+      http: cliHttp(ctx, "IAM Credentials API"),
+    });
+  };
+  const token = await timed(ctx, options.impersonate === undefined ? "token: minted" : `token: minted as ${options.impersonate}`, mint);
   if (!options.noCache) {
     const problem = await writeGkeCachedToken(dir, fingerprint, token);
     if (problem !== undefined) ctx.err(`${ctx.programName}: warning: ${problem}\n`);
@@ -159,11 +200,13 @@ async function gkeToken(args: string[], ctx: CliContext): Promise<number> {
   if (values["no-cache"] === true && values["force-refresh"] === true) {
     throw new UsageError(`${cmd}: --no-cache and --force-refresh exclude each other: --no-cache already mints anew`);
   }
+  const impersonate = await impersonationFor(cmd, ctx, values["impersonate-service-account"]);
   const credentials = await credentialsFor(ctx, checkPathFlag(cmd, "credentials", values.credentials));
   const token = await accessToken(ctx, credentials, {
     noCache: values["no-cache"] === true,
     forceRefresh: values["force-refresh"] === true,
     cacheDir: checkPathFlag(cmd, "cache-dir", values["cache-dir"]),
+    impersonate,
   });
   if (values["token-only"]) {
     ctx.out(`${token.token}\n`);
@@ -184,6 +227,7 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
   const execCommand = readExecCommandFlag(cmd, values["exec-command"]);
   const alias = readEntryNameFlag(cmd, "alias", values.alias);
   const credentialsFile = checkPathFlag(cmd, "credentials", values.credentials);
+  const impersonate = await impersonationFor(cmd, ctx, values["impersonate-service-account"]);
   const credentials = await credentialsFor(ctx, credentialsFile);
   const keyProject = credentials.kind === "serviceAccount" ? credentials.key.projectId : undefined;
   const project = requireFlag(
@@ -200,6 +244,7 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
   const token = await accessToken(ctx, credentials, {
     noCache: values["no-cache"] === true,
     cacheDir: checkPathFlag(cmd, "cache-dir", values["cache-dir"]),
+    impersonate,
   });
   const api = { ...cliHttp(ctx, "GKE container API"), apiUrl, accessToken: token };
   const described = await gkeAdapter.describeCluster({ credentials, cluster: { project, location, cluster }, api });
@@ -208,7 +253,7 @@ async function gkeUpdateKubeconfig(args: string[], ctx: CliContext): Promise<num
     credentials,
     cluster: described,
     // The plugin runs from kubectl's working folder, so a relative key path is written absolute.
-    kubeconfig: { name: alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile), ...execCommand },
+    kubeconfig: { name: alias, credentialsFile: credentialsFile === undefined ? undefined : resolve(credentialsFile), impersonateServiceAccount: impersonate, ...execCommand },
     api,
   });
   const what = `GKE cluster ${project}/${location}/${cluster}`;

@@ -266,6 +266,8 @@ export interface GkeKubeconfigOptions {
   name?: string | undefined;
   /** A credentials file for the plugin to use (`--credentials`); ADC when unset. */
   credentialsFile?: string | undefined;
+  /** A service account the plugin impersonates (`--impersonate-service-account`), as gcloud's flag. */
+  impersonateServiceAccount?: string | undefined;
   /** The exec plugin command: `kubeiam` by default; a name on PATH or an absolute path. */
   execCommand?: string | undefined;
   /** Arguments put before `gke token` (for example the script path when the command is `node`). */
@@ -305,6 +307,7 @@ export function gkeKubeconfigEntries(input: { cluster: GkeCluster; options?: Gke
   }
   const args = [...(options.execCommandArgs ?? []), "gke", "token"];
   if (options.credentialsFile?.trim()) args.push("--credentials", options.credentialsFile);
+  if (options.impersonateServiceAccount?.trim()) args.push("--impersonate-service-account", options.impersonateServiceAccount);
   const user = execUserEntry(name, {
     command: options.execCommand ?? GKE_EXEC_COMMAND,
     args,
