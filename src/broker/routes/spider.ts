@@ -156,20 +156,63 @@ function locatorIdOf(cluster: StoredCluster): string {
 /** How many clusters of one answer are looked up at once. */
 const LOOKUPS_AT_ONCE = 8;
 
+/** How long a cloud's answer about a cluster serves /spider answers (cb-spider asks on every call; callers poll). */
+const LOOKUP_FRESH_MS = 15_000;
+
+/** How many clusters' answers to keep before starting over. */
+const MAX_RECENT_LOOKUPS = 1000;
+
 /**
- * What the clusters' clouds say about them now, looked up with each cluster's own credential, as
- * cb-spider asks its driver on every GetCluster and ListCluster; at most {@link LOOKUPS_AT_ONCE} at a
- * time. A cluster whose cloud does not answer (unreachable, refused, the cluster gone) maps to
+ * The clouds' recent answers about clusters, so that a client polling `/spider/cluster` (cb-tumblebug
+ * asks for a kubeconfig with a token on every use) does not turn each call into cloud API calls: an
+ * answer serves for {@link LOOKUP_FRESH_MS}, lookups of one cluster in flight are shared, and a
+ * failed lookup is not kept (the next call asks again). Keyed by the cluster row and its credential's
+ * row and sealed bytes, so a replaced key or a re-registered cluster asks anew.
+ *
+ * @example
+ * ```ts
+ * const recent = new RecentLookups(Date.now);
+ * const info = await recent.get(`${cluster.id}|${cred.id}|${cred.sealed}`, () => ctx.cloud.lookup(held, locator));
+ * ```
+ */
+export class RecentLookups {
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { at: number; answer: Promise<ClusterInfo> }>();
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /** The answer kept for `key` while fresh, else `lookup()`'s (kept when it succeeds). */
+  get(key: string, lookup: () => Promise<ClusterInfo>): Promise<ClusterInfo> {
+    const now = this.#now();
+    const kept = this.#entries.get(key);
+    if (kept !== undefined && now - kept.at < LOOKUP_FRESH_MS) return kept.answer;
+    if (this.#entries.size >= MAX_RECENT_LOOKUPS) this.#entries.clear();
+    const answer = lookup();
+    const entry = { at: now, answer };
+    this.#entries.set(key, entry);
+    answer.catch(() => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    });
+    return answer;
+  }
+}
+
+/**
+ * What the clusters' clouds say about them now (or within {@link LOOKUP_FRESH_MS}, from `recent`),
+ * looked up with each cluster's own credential, as cb-spider asks its driver on every GetCluster and
+ * ListCluster; at most {@link LOOKUPS_AT_ONCE} at a time. A cluster whose cloud does not answer (unreachable, refused, the cluster gone) maps to
  * undefined, with a warning in the log naming the cloud's reason: the answer then says what the broker
  * knows without it.
  *
  * @example
  * ```ts
- * const live = await lookUpLive(ctx, req, clusters);
+ * const live = await lookUpLive(ctx, req, clusters, recent);
  * const info = spiderClusterInfo(clusters[0], kubeconfig, live.get(clusters[0].id));
  * ```
  */
-export async function lookUpLive(ctx: BrokerContext, req: FastifyRequest, clusters: readonly StoredCluster[]): Promise<Map<string, ClusterInfo | undefined>> {
+export async function lookUpLive(ctx: BrokerContext, req: FastifyRequest, clusters: readonly StoredCluster[], recent: RecentLookups): Promise<Map<string, ClusterInfo | undefined>> {
   const credentials = await ctx.store.credentialsById(clusters.map((c) => c.credentialId));
   const found = new Map<string, ClusterInfo | undefined>();
   let next = 0;
@@ -179,7 +222,8 @@ export async function lookUpLive(ctx: BrokerContext, req: FastifyRequest, cluste
       const cred = credentials.get(cluster.credentialId);
       try {
         if (cred === undefined) throw new BrokerRefusal(404, BrokerReason.NOT_FOUND, `looking up cluster ${cluster.name}: its credential was deleted meanwhile`);
-        const info = await ctx.cloud.lookup({ provider: cred.provider, cacheKey: `${cred.id}|${cred.sealed}`, open: () => openCredential(ctx.masterKeys, cred).secrets }, ctx.locators.of(cluster));
+        const held = { provider: cred.provider, cacheKey: `${cred.id}|${cred.sealed}`, open: () => openCredential(ctx.masterKeys, cred).secrets };
+        const info = await recent.get(`${cluster.id}|${held.cacheKey}`, () => ctx.cloud.lookup(held, ctx.locators.of(cluster)));
         found.set(cluster.id, info);
       } catch (error) {
         const refusal = cloudRefusal(error, `looking up cluster ${cluster.name}`);
@@ -255,6 +299,7 @@ function notInConnection(name: string, connection: string): BrokerRefusal {
  * ```
  */
 export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
+  const recent = new RecentLookups(ctx.now);
   await app.register(
     async (spider) => {
       // The broker's own mapping (validation 400, store 503, …), in cb-spider's shape (refusals.ts).
@@ -274,7 +319,7 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         }
         const server = ctx.publicUrl(req);
         const clusters = (await ctx.store.clustersFor(user, new Date(ctx.now()))).filter((c) => c.connection === connection);
-        const live = await lookUpLive(ctx, req, clusters);
+        const live = await lookUpLive(ctx, req, clusters, recent);
         return { cluster: clusters.map((c) => spiderClusterInfo(c, brokerKubeconfig({ cluster: c, server, mode: type === "native" ? "exec" : "spider" }), live.get(c.id))) };
       });
 
@@ -288,10 +333,10 @@ export async function spiderRoutes(app: FastifyInstance, ctx: BrokerContext): Pr
         const server = ctx.publicUrl(req);
         if (type === "embed") {
           const issued = await issueClusterToken(ctx, req, user, name, "spider.kubeconfig");
-          const live = await lookUpLive(ctx, req, [issued.cluster]);
+          const live = await lookUpLive(ctx, req, [issued.cluster], recent);
           return spiderClusterInfo(issued.cluster, brokerKubeconfig({ cluster: issued.cluster, server, mode: "embed", token: issued.token }), live.get(issued.cluster.id));
         }
-        const live = await lookUpLive(ctx, req, [cluster]);
+        const live = await lookUpLive(ctx, req, [cluster], recent);
         return spiderClusterInfo(cluster, brokerKubeconfig({ cluster, server, mode: type === "native" ? "exec" : "spider" }), live.get(cluster.id));
       });
 
