@@ -1,7 +1,8 @@
 /**
  * The console's static files (stylesheet, script, icon), shipped in the package next to this module
- * (the build copies `src/broker/console/assets` to `dist/broker/console/assets`) and read once at start.
- * Each is served under a URL that carries its digest, so a new version is never a stale cache hit.
+ * (the build copies `src/broker/console/assets` to `dist/broker/console/assets`) and read once at start
+ * for their digests (a missing file stops the start, not a page later); `@fastify/static` serves them.
+ * Pages link each under a URL that carries its digest, so a new version is never a stale cache hit.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -10,17 +11,19 @@ import { FileError } from "../../lib/errors.js";
 
 /** One file the console serves. */
 export interface ConsoleAsset {
+  /** Its file name in the assets folder. */
+  name: string;
   /** Its URL path, `/console/assets/NAME`. */
   path: string;
   /** Its URL with the digest as query (`?v=…`), for pages to link. */
   href: string;
   contentType: string;
-  body: Buffer;
-  etag: string;
 }
 
 /** The console's files by name. */
 export interface ConsoleAssets {
+  /** The folder they are served from (absolute). */
+  dir: string;
   css: ConsoleAsset;
   js: ConsoleAsset;
   icon: ConsoleAsset;
@@ -55,7 +58,7 @@ export function loadConsoleAssets(dir: URL = new URL("./assets/", import.meta.ur
       throw new FileError(path, "io", `the console's file ${path} cannot be read: reinstall kubeiam, or run 'npm run build' in a checkout`, { cause });
     }
     const digest = createHash("sha256").update(body).digest("base64url").slice(0, 16);
-    return { path: `${ASSET_PREFIX}${file.name}`, href: `${ASSET_PREFIX}${file.name}?v=${digest}`, contentType: file.type, body, etag: `"${digest}"` };
+    return { name: file.name, path: `${ASSET_PREFIX}${file.name}`, href: `${ASSET_PREFIX}${file.name}?v=${digest}`, contentType: file.type };
   };
-  return { css: load(FILES.css), js: load(FILES.js), icon: load(FILES.icon) };
+  return { dir: fileURLToPath(dir), css: load(FILES.css), js: load(FILES.js), icon: load(FILES.icon) };
 }
