@@ -2,15 +2,14 @@
  * `kubeiam serve admin-token`: a fresh admin token, made on the server host with the master key and
  * the database, printed once on stdout (nothing else there); the old one stops working; audited.
  */
-import { existsSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { UsageError } from "../../lib/errors.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { renderHelp } from "../help.js";
+import { HELD_STORE_FLAGS, openHeldStore } from "./held-store.js";
 
 const FLAGS = {
-  db: { type: "string", value: "URL", help: "sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://… (or KUBEIAM_DB)" },
-  "master-key-file": { type: "string", value: "F", help: "the master key, when KUBEIAM_MASTER_KEY is not set (default ~/.kubeiam/master.key)" },
+  ...HELD_STORE_FLAGS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -47,29 +46,9 @@ is printed.`,
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values, positionals } = parseFlags("serve admin-token", args, FLAGS, true);
     if (positionals.length > 0) throw new UsageError(`serve admin-token: unexpected argument ${JSON.stringify(positionals[0])}: it takes only --db and --master-key-file`);
-    const home = ctx.env.HOME;
-    if (home === undefined || home === "") throw new UsageError("serve admin-token: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
-    for (const flag of ["db", "master-key-file"] as const) {
-      if (values[flag] !== undefined && values[flag].trim() === "") throw new UsageError(`serve admin-token: --${flag} is empty: give a value or leave the flag out`);
-    }
-    const { parseStoreLocation, openStore } = await import("../../broker/store/open.js");
-    const { masterKeyringFor } = await import("../../broker/serve.js");
     const { replaceAdminToken } = await import("../../broker/admin-token.js");
     const { BrokerStore } = await import("../../broker/store/store.js");
-    const location = parseStoreLocation(values.db ?? (ctx.env.KUBEIAM_DB === "" ? undefined : ctx.env.KUBEIAM_DB) ?? "sqlite:~/.kubeiam/broker.db", { home, cwd: process.cwd() });
-    if (location.dialect === "sqlite" && !existsSync(location.path)) {
-      throw new UsageError(`serve admin-token: there is no database at ${location.path}: give the broker's --db`);
-    }
-    const keys = masterKeyringFor(
-      {
-        home,
-        ...(ctx.env.KUBEIAM_MASTER_KEY === undefined ? {} : { masterKey: ctx.env.KUBEIAM_MASTER_KEY }),
-        ...(values["master-key-file"] === undefined ? {} : { masterKeyFile: values["master-key-file"] }),
-      },
-      location,
-      false,
-    );
-    const store = await openStore(location, { poolSize: 1 });
+    const { store, keys } = await openHeldStore("serve admin-token", values, ctx);
     try {
       const broker = new BrokerStore(store.db, store.dialect, store.auditSink === undefined ? {} : { auditSink: store.auditSink });
       const r = await replaceAdminToken(broker, keys, new Date(ctx.now()), { user: osUser(ctx), host: hostname() });

@@ -2,14 +2,12 @@
  * `kubeiam serve rekey`: re-seals every credential under the first key of the master keyring, in one
  * transaction, while brokers holding the keyring keep serving; prints the count.
  */
-import { existsSync } from "node:fs";
-import { UsageError } from "../../lib/errors.js";
 import { parseFlags, type CliContext, type Command } from "../context.js";
 import { renderHelp } from "../help.js";
+import { HELD_STORE_FLAGS, openHeldStore } from "./held-store.js";
 
 const FLAGS = {
-  db: { type: "string", value: "URL", help: "sqlite:PATH (default sqlite:~/.kubeiam/broker.db) or postgres://… (or KUBEIAM_DB)" },
-  "master-key-file": { type: "string", value: "F", help: "the keyring, when KUBEIAM_MASTER_KEY is not set (default ~/.kubeiam/master.key)" },
+  ...HELD_STORE_FLAGS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -39,29 +37,9 @@ long as they hold the keyring (the first key seals, every key opens).`,
   }),
   async run(args: string[], ctx: CliContext): Promise<number> {
     const { values } = parseFlags("serve rekey", args, FLAGS);
-    const home = ctx.env.HOME;
-    if (home === undefined || home === "") throw new UsageError("serve rekey: HOME is not set: set it, or give --db and --master-key-file with absolute paths");
-    for (const flag of ["db", "master-key-file"] as const) {
-      if (values[flag] !== undefined && values[flag].trim() === "") throw new UsageError(`serve rekey: --${flag} is empty: give a value or leave the flag out`);
-    }
-    const { parseStoreLocation, openStore } = await import("../../broker/store/open.js");
-    const { masterKeyringFor } = await import("../../broker/serve.js");
     const { rekeyStore } = await import("../../broker/rekey.js");
     const { BrokerStore } = await import("../../broker/store/store.js");
-    const location = parseStoreLocation(values.db ?? (ctx.env.KUBEIAM_DB === "" ? undefined : ctx.env.KUBEIAM_DB) ?? "sqlite:~/.kubeiam/broker.db", { home, cwd: process.cwd() });
-    if (location.dialect === "sqlite" && !existsSync(location.path)) {
-      throw new UsageError(`serve rekey: there is no database at ${location.path}: give the broker's --db`);
-    }
-    const keys = masterKeyringFor(
-      {
-        home,
-        ...(ctx.env.KUBEIAM_MASTER_KEY === undefined ? {} : { masterKey: ctx.env.KUBEIAM_MASTER_KEY }),
-        ...(values["master-key-file"] === undefined ? {} : { masterKeyFile: values["master-key-file"] }),
-      },
-      location,
-      false,
-    );
-    const store = await openStore(location, { poolSize: 1 });
+    const { store, keys } = await openHeldStore("serve rekey", values, ctx);
     try {
       const r = await rekeyStore(store.db, store.dialect, keys);
       // The trail says when the keys changed, like every other admin change.
