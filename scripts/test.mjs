@@ -9,8 +9,11 @@ import { join, relative, sep } from "node:path";
 const root = join(".test-build", "test");
 const unit = process.argv.includes("--unit");
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-/** Slow or service-bound folders and files the fast lane leaves to `npm test`. */
-const SLOW = [/^e2e\//, /^fuzz\//, /^console\//, /postgres/, /^cli\/process\.test\.js$/];
+/**
+ * Slow or service-bound folders and files the fast lane leaves to `npm test`: end-to-end runs,
+ * fuzzers, the browser, PostgreSQL, the CLI as processes, and compiling a consumer with tsc.
+ */
+const SLOW = [/^e2e\//, /^fuzz\//, /^console\//, /postgres/, /^cli\/process\.test\.js$/, /^consumer-types\.test\.js$/];
 
 function* walk(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -31,5 +34,7 @@ if (files.length === 0) {
   console.error("scripts/test.mjs: no test file matched: build the tests first (npm run build:test), or check the filter");
   process.exit(2);
 }
-const child = spawn(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
+// The fast lane also skips the PostgreSQL cases of files that test both stores (test/helpers/postgres.ts).
+const env = unit ? { ...process.env, KUBEIAM_TEST_LANE: "unit" } : process.env;
+const child = spawn(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit", env });
 child.on("exit", (code, signal) => process.exit(signal === null ? (code ?? 1) : 1));

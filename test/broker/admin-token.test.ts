@@ -13,6 +13,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertOneLine } from "../helpers/cli.js";
+import { NEEDS_POSTGRES } from "../helpers/postgres.js";
 import { call, testStores, type TestStores } from "./helpers.js";
 import { childEnv, runCliChild, startServe, type ServeChild } from "./serve-helpers.js";
 
@@ -90,7 +91,7 @@ test("serve admin-token on SQLite: a fresh token once, the running broker takes 
   assertOneLine(await runCliChild(["serve", "admin-token", "extra"], childEnv(home)), 2, /unexpected argument "extra"/);
 });
 
-test("serve admin-token on PostgreSQL: the same; an unreachable store is one line", async () => {
+test("serve admin-token on PostgreSQL: the same; an unreachable store is one line", { skip: NEEDS_POSTGRES }, async () => {
   pg = await testStores("postgres");
   const home = join(dir, "pg");
   await replacesTheToken(await pg.newDb("admintoken"), home);

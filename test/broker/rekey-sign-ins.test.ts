@@ -11,10 +11,11 @@ import { LoginRequests } from "../../src/broker/login-requests.js";
 import { rekeyStore } from "../../src/broker/rekey.js";
 import { masterKeyId, sealedKeyId } from "../../src/broker/sealing.js";
 import { openStore, parseStoreLocation } from "../../src/broker/store/open.js";
+import { NEEDS_POSTGRES } from "../helpers/postgres.js";
 import { captureLines, testStores, type StoreKind, type TestStores } from "./helpers.js";
 
 for (const kind of ["sqlite", "postgres"] as const satisfies readonly StoreKind[]) {
-  describe(`rekey re-seals sign-ins (${kind})`, () => {
+  describe(`rekey re-seals sign-ins (${kind})`, { skip: kind === "postgres" && NEEDS_POSTGRES }, () => {
     let stores: TestStores;
     before(async () => {
       stores = await testStores(kind);

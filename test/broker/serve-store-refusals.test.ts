@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertOneLine } from "../helpers/cli.js";
-import { startTestPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { NEEDS_POSTGRES, startTestPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { childEnv, runCliChild, startServe } from "./serve-helpers.js";
 
 let dir: string;
@@ -51,14 +51,14 @@ test("a damaged SQLite file: one line saying so and what to do, exit 7, not 'int
   assert.deepEqual(readFileSync(bad), before, "the file is left as it was");
 });
 
-test("a PostgreSQL database that does not exist (3D000): one line naming it and how to create it", async () => {
+test("a PostgreSQL database that does not exist (3D000): one line naming it and how to create it", { skip: NEEDS_POSTGRES }, async () => {
   pg = await startTestPostgres();
   const url = pg.url.replace(/\/postgres$/, "/nosuchdb");
   const r = await runCliChild(["serve", "--db", url, "--listen", "127.0.0.1:0"], childEnv(dir, { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") }));
   assertOneLine(r, 7, /has no database "nosuchdb" \(3D000\): create it \(createdb nosuchdb/);
 });
 
-test("--db with a password in argv: serve warns in one JSON log line (never showing it) and runs; KUBEIAM_DB draws no warning", async () => {
+test("--db with a password in argv: serve warns in one JSON log line (never showing it) and runs; KUBEIAM_DB draws no warning", { skip: NEEDS_POSTGRES }, async () => {
   pg ??= await startTestPostgres();
   const db = (await pg.newDatabase("warned")).replace("postgres@", "postgres:hunter2-secret@");
   const env = childEnv(dir, { KUBEIAM_MASTER_KEY: randomBytes(32).toString("base64") });

@@ -12,6 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
+/**
+ * A test's skip reason in the fast lane (`npm run test:unit` sets KUBEIAM_TEST_LANE=unit), which
+ * needs no PostgreSQL: `test(name, { skip: NEEDS_POSTGRES }, fn)`. `npm test` runs them.
+ */
+export const NEEDS_POSTGRES: string | false = process.env.KUBEIAM_TEST_LANE === "unit" ? "needs PostgreSQL: the fast lane runs none, npm test does" : false;
+
 const run = promisify(execFile);
 
 /** A running throwaway PostgreSQL. */
