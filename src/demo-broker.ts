@@ -36,6 +36,22 @@ export interface BrokerActInput {
 }
 
 /**
+ * The environment a broker act runs its commands in: `bin` first on PATH, loopback never proxied,
+ * and none of the caller's cloud keys, broker token or kubeconfig (nor `alsoUnset`), so each person
+ * in the act holds only what the act gives them.
+ *
+ * @example
+ * ```ts
+ * const base = actEnv(join(dir, "bin"), ["BROWSER"]);
+ * ```
+ */
+export function actEnv(bin: string, alsoUnset: readonly string[] = []): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, NO_PROXY: [process.env.NO_PROXY, "127.0.0.1", "localhost"].filter(Boolean).join(",") };
+  for (const k of ["NCLOUD_ACCESS_KEY_ID", "NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_API_GW", "NCLOUD_PROFILE", "KUBEIAM_BROKER_TOKEN", "KUBECONFIG", ...alsoUnset]) delete env[k];
+  return env;
+}
+
+/**
  * Runs the broker act; the broker is stopped before it returns.
  *
  * @example
@@ -50,8 +66,7 @@ export async function runBrokerAct(a: BrokerActInput): Promise<void> {
   await mkdir(bin, { recursive: true });
   // kubeconfigs from the broker run `kubeiam broker token`: put the built CLI on PATH as `kubeiam`.
   await symlink(a.cli, join(bin, "kubeiam"));
-  const base: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, NO_PROXY: [process.env.NO_PROXY, "127.0.0.1", "localhost"].filter(Boolean).join(",") };
-  for (const k of ["NCLOUD_ACCESS_KEY_ID", "NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_API_GW", "NCLOUD_PROFILE", "KUBEIAM_BROKER_TOKEN", "KUBECONFIG"]) delete base[k];
+  const base = actEnv(bin);
 
   print("\n--- act two: a broker holds the key; people hold only broker tokens ---");
   title("kubeiam serve   (embedded store; it holds the cloud keys, sealed under its master key)");

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { BrokerActInput } from "./demo-broker.js";
+import { actEnv, type BrokerActInput } from "./demo-broker.js";
 
 /**
  * Runs the sign-in act; the broker and the identity provider are stopped before it returns.
@@ -24,8 +24,8 @@ export async function runSignInAct(a: BrokerActInput): Promise<void> {
   const { signInWithoutBrowser } = await import("./sandbox/browserless.js");
   const { title, print, run, expectOk, indent, sandbox } = a;
   const bin = join(a.dir, "bin");
-  const base: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, NO_PROXY: [process.env.NO_PROXY, "127.0.0.1", "localhost"].filter(Boolean).join(",") };
-  for (const k of ["NCLOUD_ACCESS_KEY_ID", "NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_API_GW", "NCLOUD_PROFILE", "KUBEIAM_BROKER_TOKEN", "KUBECONFIG", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY"]) delete base[k];
+  // No browser to open: the act follows the link itself.
+  const base = actEnv(bin, ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"]);
 
   print("\n--- act three: people sign in through the organisation's identity provider; nobody holds a token ---");
   const idp = await startSandboxIdp();
