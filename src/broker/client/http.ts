@@ -12,7 +12,6 @@ import type { Agent as HttpsAgent } from "node:https";
 import { NetworkError } from "../../lib/errors.js";
 import { brokerProxyUrlFor } from "../../lib/proxy-env.js";
 import { displayUrl } from "../../lib/redact-url.js";
-import { httpsOnlyError, isCutOff, speaksTls } from "./https-probe.js";
 
 /** A complete answer from the broker. */
 export interface BrokerHttpResponse {
@@ -118,16 +117,23 @@ function cut(): Error {
  */
 export async function brokerGet(url: URL, options: BrokerGetOptions = {}): Promise<BrokerHttpResponse> {
   // A plain-HTTP address for a broker that moved to HTTPS: cut off, or a bare 400 from its TLS port.
-  // Said as such (one handshake tells), rather than as a broker that closed the connection.
+  // Said as such (one handshake tells), rather than as a broker that closed the connection. The probe
+  // loads only on such an answer: the exec plugin's path (once per kubectl call) stays lean.
   const plain = url.protocol === "http:" && options.agent === undefined && (options.env === undefined || brokerProxyUrlFor(url, options.env) === undefined);
   let res: BrokerHttpResponse;
   try {
     res = await brokerGetOnce(url, options);
   } catch (error) {
-    if (plain && isCutOff(error) && (await speaksTls(url))) throw httpsOnlyError(url, error);
+    if (plain) {
+      const probe = await import("./https-probe.js");
+      if (probe.isCutOff(error) && (await probe.speaksTls(url))) throw probe.httpsOnlyError(url, error);
+    }
     throw error;
   }
-  if (plain && res.status === 400 && res.contentType !== "application/json" && (await speaksTls(url))) throw httpsOnlyError(url);
+  if (plain && res.status === 400 && res.contentType !== "application/json") {
+    const probe = await import("./https-probe.js");
+    if (await probe.speaksTls(url)) throw probe.httpsOnlyError(url);
+  }
   return res;
 }
 
