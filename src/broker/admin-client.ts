@@ -82,7 +82,10 @@ export async function brokerAdminRequest(conn: AdminConnection, method: string, 
     });
   } catch (cause) {
     if (plain && isCutOff(cause) && (await speaksTls(new URL(conn.server)))) throw httpsOnlyError(new URL(conn.server), cause);
-    const code = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+    // undici's TypeError("fetch failed") carries the reason in its cause: a code (ECONNREFUSED), or
+    // only a message ("bad port": a port fetch never dials, such as 9 or 6000).
+    const inner = (cause as { cause?: { code?: string; message?: string } }).cause;
+    const code = inner?.code ?? inner?.message?.slice(0, 60) ?? (cause as Error).name;
     const via = proxy === undefined ? "" : ` through the proxy ${displayUrl(proxy)}`;
     throw new NetworkError(`broker ${conn.server} is unreachable${via} (${code}): check that it runs and that --server is right${proxy === undefined ? "" : ", and HTTPS_PROXY and NO_PROXY"}`, { cause });
   } finally {
