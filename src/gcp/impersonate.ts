@@ -8,7 +8,7 @@
 import type { MintedToken } from "../cluster-info.js";
 import { mintedToken } from "../kube/exec-credential.js";
 import { ApiError, CloudPermissionError, InvalidInputError } from "../lib/errors.js";
-import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
+import { jsonObjectOf, sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { isSecureOrLoopback } from "../lib/net.js";
 import { displayUrl } from "../lib/redact-url.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
@@ -100,13 +100,7 @@ export async function generateServiceAccountToken(input: GenerateAccessTokenInpu
     },
     { ...input.http, service: "IAM Credentials API" },
   );
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(res.text);
-  } catch {
-    parsed = undefined;
-  }
-  const rec = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const rec = jsonObjectOf(res.text);
   if (res.status !== 200) {
     const err = (typeof rec.error === "object" && rec.error !== null ? rec.error : {}) as { status?: unknown; details?: unknown };
     const apiCode = typeof err.status === "string" ? err.status.slice(0, 40) : undefined;

@@ -8,7 +8,7 @@ import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto"
 import type { MintedToken } from "../cluster-info.js";
 import { mintedToken } from "../kube/exec-credential.js";
 import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../lib/errors.js";
-import { sendHttpRequest, type HttpOptions } from "../lib/http.js";
+import { jsonObjectOf, sendHttpRequest, type HttpOptions } from "../lib/http.js";
 import { isSecureOrLoopback } from "../lib/net.js";
 import { dateFromEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
 import { displayUrl } from "../lib/redact-url.js";
@@ -176,13 +176,7 @@ export async function exchangeJwtAssertion(input: {
     { method: "POST", url: input.tokenUri, headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body },
     { ...input.http, service: "Google OAuth token endpoint" },
   );
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(res.text);
-  } catch {
-    parsed = undefined;
-  }
-  const rec = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const rec = jsonObjectOf(res.text);
   if (res.status !== 200) {
     const code = typeof rec.error === "string" ? rec.error : undefined;
     const desc = typeof rec.error_description === "string" ? rec.error_description.slice(0, 200) : undefined;

@@ -106,6 +106,26 @@ export function loggableUrl(url: string): string {
   }
 }
 
+/**
+ * An answer's body as a JSON object, or `{}` when it is not one (not JSON, an array, null): for
+ * reading the fields of an API's answer, or of its error, without a parse error of its own.
+ *
+ * @example
+ * ```ts
+ * const rec = jsonObjectOf(res.text);
+ * const token = typeof rec.access_token === "string" ? rec.access_token : undefined;
+ * ```
+ */
+export function jsonObjectOf(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+}
+
 /** The default timeout of one try: 10 seconds. */
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 /** The default number of tries: 3. */
