@@ -2,11 +2,15 @@
  * What every CLI command receives (its I/O, passed in so that only main.ts touches the process),
  * and the flag parsing that all commands share.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import { builtin } from "../lib/builtin.js";
 import { UsageError } from "../lib/errors.js";
 import type { HttpAttempt, HttpOptions } from "../lib/http.js";
 import { closestMatch } from "../lib/suggest.js";
 import { unknownNcpRegionWarning, type NcpRegion } from "../ncp/region.js";
+
+// Not `import`: this is on the exec-plugin path (lib/builtin.ts says why).
+const { parseArgs } = builtin("node:util");
 
 /** The world as a command sees it. Commands never touch `process` directly. */
 export interface CliContext {

@@ -4,13 +4,16 @@
  * stderr lines and exit statuses. Commands load lazily so that `token` (run on every kubectl call)
  * pays only for what it uses.
  */
-import { writeSync } from "node:fs";
 import { basename } from "node:path";
+import { builtin } from "../lib/builtin.js";
 import { ErrorCode, KubeiamError, UsageError, type ErrorCodeValue } from "../lib/errors.js";
 import { closestMatch } from "../lib/suggest.js";
 import { printable } from "../lib/printable.js";
 import { runExitCleanups } from "../lib/exit-cleanup.js";
 import { NCP_GLOBAL_FLAGS, type CliContext, type Command } from "./context.js";
+
+// Not `import`: this is on the exec-plugin path (lib/builtin.ts says why).
+const { writeSync } = builtin("node:fs");
 
 type Loader = () => Promise<Command>;
 
@@ -255,6 +258,47 @@ function endBySignal(signal: NodeJS.Signals, programName: string): void {
   process.exit(128 + (signal === "SIGINT" ? 2 : 15));
 }
 
+/** A closed pipe (`kubeiam … | head`) is not an error worth a trace: the reader has all it wanted. */
+function endOnClosedPipe(): never {
+  runExitCleanups();
+  process.exit(0);
+}
+
+/** stdout and stderr as Node's streams, made on first use: making one loads Node's streams (~5 ms). */
+const openedStreams = new Set<NodeJS.WriteStream>();
+function streamOf(fd: 1 | 2): NodeJS.WriteStream {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (!openedStreams.has(stream)) {
+    openedStreams.add(stream);
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") endOnClosedPipe();
+    });
+  }
+  return stream;
+}
+
+/**
+ * Writes to standard output synchronously, straight to fd 1, so that a command that prints one
+ * ExecCredential (the exec plugin, once per kubectl call) never makes `process.stdout`. A
+ * non-blocking pipe that is full (EAGAIN) or any other refusal hands the rest to the stream, and
+ * every later write follows it there, so the order holds.
+ */
+function stdoutWriter(): (text: string) => void {
+  let viaStream = false;
+  return (text) => {
+    if (viaStream) return void streamOf(1).write(text);
+    const bytes = Buffer.from(text, "utf8");
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(1, bytes, done);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EPIPE") endOnClosedPipe();
+      viaStream = true;
+      streamOf(1).write(bytes.subarray(done));
+    }
+  };
+}
+
 function processContext(): CliContext {
   const programName = programNameFrom(process.argv[1]);
   const controller = new AbortController();
@@ -267,31 +311,28 @@ function processContext(): CliContext {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  // A closed pipe (`kubeiam … | head`) is not an error worth a trace.
-  const onStreamError = (e: NodeJS.ErrnoException): void => {
-    if (e.code === "EPIPE") {
-      runExitCleanups();
-      process.exit(0);
-    }
-  };
-  process.stdout.on("error", onStreamError);
-  process.stderr.on("error", onStreamError);
   // The AWS SDK prints a six-line notice about its own future Node.js support from every client it
   // makes; kubectl would show it on each call. kubeiam states its own support, so it is silenced
   // here, at the process's edge, unless the user has set the variable themselves.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return {
     programName,
-    out: (text) => void process.stdout.write(text),
-    err: (text) => void process.stderr.write(text),
+    out: stdoutWriter(),
+    // stderr keeps Node's stream: the broker's log writes there too, and one writer keeps the order.
+    err: (text) => void streamOf(2).write(text),
     env: process.env,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks).toString("utf8");
     },
-    stdinIsTTY: process.stdin.isTTY === true,
-    stderrIsTTY: process.stderr.isTTY === true,
+    // Getters: reading `isTTY` makes the stream, which the exec plugin never needs.
+    get stdinIsTTY() {
+      return process.stdin.isTTY === true;
+    },
+    get stderrIsTTY() {
+      return process.stderr.isTTY === true;
+    },
     now: () => Date.now(),
     signal: controller.signal,
   };
@@ -313,6 +354,6 @@ const invoked = process.argv[1] ?? "";
 if (/(?:^|[\\/])(?:main\.js|kubeiam|ncp-iam-authenticator)$/.test(invoked)) {
   const status = await runCli(process.argv.slice(2), processContext());
   // Every command's output reaches its reader before the process ends, whatever stdout is.
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await Promise.all([...openedStreams].map(flushed));
   process.exit(status);
 }

@@ -2,9 +2,13 @@
  * The NCP API Gateway signature (docs/formats.md §3), shared by the NKS token and the NKS REST client,
  * and the signer that holds one API key's secret ready to sign with.
  */
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { builtin } from "../lib/builtin.js";
 import { InvalidInputError } from "../lib/errors.js";
 import { KEY_RE } from "../lib/validate.js";
+
+// Not `import`: this is on the exec-plugin path (lib/builtin.ts says why).
+const { createHmac, createSecretKey } = builtin("node:crypto");
 
 /** What one signature covers. */
 export interface NcpSignInput {

@@ -2,7 +2,6 @@
  * The NKS IAM token `k8s-ncp-v1.…` (docs/formats.md §1): mint, decode and verify.
  * Pure: the clock and the key lookup are passed in.
  */
-import { timingSafeEqual } from "node:crypto";
 import type { MintedToken } from "../cluster-info.js";
 import { mintedToken } from "../kube/exec-credential.js";
 import { InvalidInputError, TokenError, ErrorCode } from "../lib/errors.js";
@@ -11,6 +10,10 @@ import { UUID_RE } from "../lib/validate.js";
 import { clipped, quoted } from "../lib/printable.js";
 import { parseNcpRegion, type NcpRegion } from "./region.js";
 import { signNcpRequest, type NcpSigner } from "./sign.js";
+import { builtin } from "../lib/builtin.js";
+
+// Not `import`: this is on the exec-plugin path (lib/builtin.ts says why).
+const { timingSafeEqual } = builtin("node:crypto");
 
 /** The prefix of every NKS IAM token. */
 export const NCP_TOKEN_PREFIX = "k8s-ncp-v1.";
