@@ -114,10 +114,11 @@ export function defineAuditTrailSuite(kind: StoreKind): void {
       }
     });
 
-    test("an append is three round trips to PostgreSQL (BEGIN with the lock and the head, the insert, the commit), and the chain still verifies", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
+    test("an append is three round trips to PostgreSQL (BEGIN with the lock and the head, the insert, the commit) whatever its size, its insert prepared once per connection, and the chain still verifies", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
       const direct = new URL(await stores.newDb("round_trips"));
       // A relay that counts the client's round trips: each ends with a simple query ('Q') or a Sync ('S').
       let trips = 0;
+      let parses = 0;
       const relay = createServer((client) => {
         const server = connect(Number(direct.port), direct.hostname);
         let buffered = Buffer.alloc(0);
@@ -131,6 +132,7 @@ export function defineAuditTrailSuite(kind: StoreKind): void {
             const length = started ? buffered.readInt32BE(1) + 1 : buffered.readInt32BE(0);
             if (buffered.length < length) break;
             if (started && (buffered[0] === 0x51 || buffered[0] === 0x53)) trips++;
+            if (started && buffered[0] === 0x50) parses++;
             started = true;
             buffered = buffered.subarray(length);
           }
@@ -149,13 +151,34 @@ export function defineAuditTrailSuite(kind: StoreKind): void {
         await a.store.insertAudit([row(0)]); // the pool's connection opened and its statements prepared
         for (const size of [1, 5, 64]) {
           trips = 0;
+          parses = 0;
           await a.store.insertAudit(Array.from({ length: size }, (_, i) => row(i + 1)));
           assert.equal(trips, 3, `an append of ${size} rows`);
+          // The insert's text is the same for every batch size: parsed once per connection, not per batch.
+          assert.equal(parses, 0, `statements parsed for an append of ${size} rows`);
         }
         assert.deepEqual(await a.store.verifyAudit(), { ok: true, entries: 71 });
       } finally {
         await a.s.close();
         relay.close();
+      }
+    });
+
+    test("rows with quotes, backslashes, braces, commas, the text NULL, empty and non-ASCII text, and absent columns are written as given, and verify", async () => {
+      const { s, store } = await open(stores, "awkward");
+      try {
+        const odd = ['a"b', "back\\slash\\", "{x,y}", "NULL", "", "é 한글 🙂", "'; DROP TABLE audit; --", " padded "];
+        const rows = odd.map((text, i): AuditRecord => ({ ...row(i), actor: text, reason: i % 2 === 0 ? text : null, credential: i % 3 === 0 ? `${text}!` : null, remote: null }));
+        await store.insertAudit(rows);
+        await store.insertAudit(rows.slice(0, 1));
+        const back = await store.listAudit({ after: 0, limit: 100 });
+        assert.deepEqual(
+          back.map((e) => [e.actor, e.reason ?? null, e.credential ?? null, e.remote ?? null, e.cluster ?? null]),
+          [...rows, rows[0] as AuditRecord].map((r) => [r.actor, r.reason ?? null, r.credential ?? null, null, r.cluster ?? null]),
+        );
+        assert.deepEqual(await store.verifyAudit(), { ok: true, entries: rows.length + 1 });
+      } finally {
+        await s.close();
       }
     });
 

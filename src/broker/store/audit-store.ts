@@ -3,7 +3,7 @@
  * appending under the chain's lock, chaining rows of earlier versions, walking the chain in one
  * consistent snapshot, and pruning old rows (retention) while keeping the cut verifiable.
  */
-import { sql, type Kysely } from "kysely";
+import { CompiledQuery, sql, type Kysely } from "kysely";
 import { auditRowHash, GENESIS_HASH, verifyAuditChain, type AuditVerification, type ChainedRow } from "../audit-chain.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase } from "./schema.js";
@@ -19,6 +19,21 @@ const PRUNE_LOCK_KEY = "30230046052198767";
 
 /** `kubeiam_meta` key: the predecessor hash the oldest kept row carries (absent: the genesis hash). */
 export const AUDIT_ANCHOR_KEY = "audit_anchor";
+
+/** The audit table's columns in the order the inserts below name them. */
+const AUDIT_COLUMNS = ["id", "time", "actor", "action", "cluster", "outcome", "remote", "instance", "reason", "credential", "prev_hash", "hash"] as const;
+
+/**
+ * A batch of rows in one statement whose text is the same for every batch size: one array per column,
+ * unnested. open.ts prepares it once per connection, where a multi-row VALUES list would be built,
+ * compiled and planned again for each batch (300 parameters for 25 rows).
+ */
+export const AUDIT_INSERT_POSTGRES = `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")}) SELECT * FROM unnest(${AUDIT_COLUMNS.map(
+  (c, i) => `$${i + 1}::${c === "id" ? "bigint" : "text"}[]`,
+).join(", ")})`;
+
+/** One row; the embedded store runs it once per row of a batch (better-sqlite3 runs a prepared statement in microseconds). */
+const AUDIT_INSERT_SQLITE = `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`;
 
 /** Rows read per page when chaining or verifying. */
 const PAGE = 5000;
@@ -38,7 +53,7 @@ async function headOf(db: Kysely<BrokerDatabase>): Promise<{ id: number; hash: s
 /**
  * Appends rows to the chain in one transaction: takes the head (SQLite: BEGIN IMMEDIATE; PostgreSQL:
  * the chain's advisory lock, held to the commit), draws the ids, hashes each row over the one before,
- * inserts them all in one statement, commits.
+ * inserts them (PostgreSQL: in one prepared statement; SQLite: one prepared row at a time), commits.
  *
  * @example
  * ```ts
@@ -95,7 +110,11 @@ export async function appendAudit(db: Kysely<BrokerDatabase>, dialect: StoreDial
         prev = hash;
         return value;
       });
-      await conn.insertInto("audit").values(values).execute();
+      if (dialect === "postgres") {
+        await conn.executeQuery(CompiledQuery.raw(AUDIT_INSERT_POSTGRES, AUDIT_COLUMNS.map((c) => values.map((v) => v[c]))));
+      } else {
+        for (const v of values) await conn.executeQuery(CompiledQuery.raw(AUDIT_INSERT_SQLITE, AUDIT_COLUMNS.map((c) => v[c])));
+      }
       await sql.raw("COMMIT").execute(conn);
     } catch (error) {
       await sql.raw("ROLLBACK").execute(conn).catch(() => undefined);

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { KubeiamError, UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
-import type { SnapshotReader } from "./audit-store.js";
+import { AUDIT_INSERT_POSTGRES, type SnapshotReader } from "./audit-store.js";
 import type { BrokerDatabase } from "./schema.js";
 import { startSqliteAuditWorker, type AuditSink } from "./sqlite-audit-worker.js";
 import { cachingStatements } from "./sqlite-statements.js";
@@ -202,7 +202,8 @@ interface PgClientLike {
 /**
  * The pool as Kysely's PostgreSQL dialect wants it, with every query sent as a named prepared
  * statement (pg keeps them per connection): the server parses and plans each SQL text once per
- * connection instead of on every token request. The name is a digest of the text. Only SELECTs.
+ * connection instead of on every token request. The name is a digest of the text. Only SELECTs, and
+ * the audit insert, whose text is the same for every batch (audit-store.ts).
  */
 function preparingStatements<P extends { connect(): Promise<PgClientLike>; end(): Promise<void> }>(pool: P): P {
   const names = new Map<string, string>();
@@ -232,8 +233,8 @@ function preparingStatements<P extends { connect(): Promise<PgClientLike>; end()
           get(c, k, r) {
             if (k !== "query") return Reflect.get(c, k, r) as unknown;
             return (text: unknown, values?: unknown[]) =>
-              // Only reads: audit inserts vary with their row count and would fill the connection with statements.
-              typeof text === "string" && Array.isArray(values) && /^\s*select\b/i.test(text)
+              // Not other writes: a text built per call (a row count, a list) would fill the connection with statements.
+              typeof text === "string" && Array.isArray(values) && (/^\s*select\b/i.test(text) || text === AUDIT_INSERT_POSTGRES)
                 ? c.query({ name: nameOf(text), text, values })
                 : // A simple query of several statements gives pg one result each: Kysely gets the last one's (its
                   // rows), as if the text were that statement alone after the others.
