@@ -17,15 +17,21 @@ import { BrokerReason } from "../errors.js";
 export async function opsRoutes(app: FastifyInstance, ctx: BrokerContext): Promise<void> {
   app.get("/healthz", { config: { access: { public: true } }, schema: { summary: "200 while the store answers, 503 when it does not" } }, async (_req, reply) => {
     const started = performance.now();
+    let deadline: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         ctx.store.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5_000).unref()),
+        new Promise((_, reject) => {
+          deadline = setTimeout(() => reject(new Error("timeout")), 5_000).unref();
+        }),
       ]);
       ctx.metrics.store.observe({ op: "ping" }, (performance.now() - started) / 1000);
       return { status: "ok" };
     } catch {
       return reply.code(503).send({ status: "unavailable", error: { code: BrokerReason.STORE_UNAVAILABLE, message: "the broker's store does not answer: check the database" } });
+    } finally {
+      // Cleared once answered: a probe's timer left to fire five seconds later costs the requests running then.
+      clearTimeout(deadline);
     }
   });
 

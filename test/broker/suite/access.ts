@@ -1,6 +1,7 @@
 /**
  * The broker suite's who may call what: /healthz, 401s, HTTP Basic, the OpenAPI walk, closed-by-default routes, unknown routes.
  */
+import { createHook } from "node:async_hooks";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { newBrokerToken } from "../../../src/broker/tokens.js";
@@ -22,6 +23,25 @@ export function accessTests(f: BrokerFixture): void {
       const r = await call(base, "GET", "/healthz");
       assert.equal(r.status, 200);
       assert.deepEqual(r.json, { status: "ok" });
+    });
+
+    test("GET /healthz leaves no timer behind once it has answered (its 5 s deadline is cleared, not left to fire)", async () => {
+      const { broker } = f;
+      // Timers made while the requests run, until cleared or fired: a probe every second would
+      // otherwise keep five seconds of them, each firing later to reject a race long settled. Not
+      // one per answer (the test's own HTTP client may hold a keep-alive timer meanwhile).
+      const pending = new Set<number>();
+      const hook = createHook({
+        init: (id, type) => void (type === "Timeout" && pending.add(id)),
+        destroy: (id) => void pending.delete(id),
+      }).enable();
+      try {
+        for (let i = 0; i < 50; i++) assert.equal((await broker.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        hook.disable();
+      }
+      assert.ok(pending.size < 5, `${pending.size} timers still pending after 50 answers`);
     });
 
     test("no token, a malformed one, an unknown one: 401 with one sentence, each audited", async () => {
