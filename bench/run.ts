@@ -110,7 +110,7 @@ interface BenchCase {
   run: (s: Settings, dir: string) => Promise<Outcome>;
 }
 
-const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dist/cli/kubeiam.js", import.meta.url));
 
 // The keys and cluster of the SGN golden vector (test/fixtures/ncp-token-vectors.json; the token
 // format is docs/formats.md §1), here in region KR (the common case); fake keys only.

@@ -31,7 +31,7 @@ export interface SandboxLoadOptions {
   baseline?: boolean;
   /** Rounds a side when there is a baseline (`durationMs` is split over them); 6 by default. */
   rounds?: number;
-  /** The built CLI; `dist/cli/main.js` of this package by default. */
+  /** The built CLI; `dist/cli/kubeiam.js` (the bin) of this package by default. */
   cli?: string;
 }
 
@@ -194,7 +194,7 @@ export async function runSandboxLoad(options: SandboxLoadOptions = {}): Promise<
   const durationMs = options.durationMs ?? 10_000;
   if (!Number.isInteger(clients) || clients < 1 || clients > 1000) throw new RangeError("clients must be 1-1000");
   if (!Number.isFinite(durationMs) || durationMs <= 0 || durationMs > 600_000) throw new RangeError("durationMs must be in (0, 600000]");
-  const cli = options.cli ?? fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+  const cli = options.cli ?? fileURLToPath(new URL("../../dist/cli/kubeiam.js", import.meta.url));
   const sandbox = await startChild<StartLine>([cli, "sandbox"], "kubeiam sandbox");
   let bare: { line: { endpoint: string; caCertPem: string }; stop: () => Promise<void> } | undefined;
   try {

@@ -13,7 +13,7 @@ import { yaml } from "./lib/yaml.js";
 import { DEMO_VIEWER } from "./demo-identities.js";
 import { generateSandboxKey, startSandbox, type Sandbox, type SandboxClusterSummary } from "./sandbox/index.js";
 
-const CLI = fileURLToPath(new URL("./cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("./cli/kubeiam.js", import.meta.url));
 
 /** What a child process did. */
 interface RunResult {

@@ -3,9 +3,13 @@
  * (`{ type: "string", value: "URL", help: "the broker" }`), so a flag the parser accepts is a flag
  * the help lists, and command groups (`broker user add|list|…`) get help per verb.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import { builtin } from "../lib/builtin.js";
 import { UsageError } from "../lib/errors.js";
 import type { CliContext, Command } from "./context.js";
+
+// Not `import`: `broker token` loads this on every kubectl call (lib/builtin.ts says why).
+const { parseArgs } = builtin("node:util");
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

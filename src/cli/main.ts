@@ -349,9 +349,11 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-// Run only when executed, not when imported (tests import runCli).
+// Run only when executed, not when imported (tests import runCli): as main.js, as the installed
+// dist/cli/kubeiam.js (this file with the token path bundled in, scripts/bundle-cli.mjs) or through
+// the bin links.
 const invoked = process.argv[1] ?? "";
-if (/(?:^|[\\/])(?:main\.js|kubeiam|ncp-iam-authenticator)$/.test(invoked)) {
+if (/(?:^|[\\/])(?:main\.js|kubeiam(?:\.js)?|ncp-iam-authenticator)$/.test(invoked)) {
   const status = await runCli(process.argv.slice(2), processContext());
   // Every command's output reaches its reader before the process ends, whatever stdout is.
   await Promise.all([...openedStreams].map(flushed));

@@ -1,6 +1,6 @@
 /**
- * Node's built-in modules for the exec-plugin path (`kubeiam token`, run on every kubectl call),
- * loaded through `require` instead of `import`. An `import` of a built-in builds an ES module facade
+ * Node's built-in modules for the exec plugins' paths (`kubeiam token` and `kubeiam broker token`,
+ * one of which runs on every kubectl call), loaded through `require` instead of `import`. An `import` of a built-in builds an ES module facade
  * that reads every one of its exports, and reading wakes the lazy ones: `node:fs`'s `ReadStream`
  * loads the whole streams stack, `node:crypto`'s `webcrypto` its own, `node:util`'s `MIMEType` the
  * MIME parser. On the token path that was about 8 ms of a 100 ms process (`npm run bench -- --only
@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 interface Builtins {
   "node:crypto": typeof import("node:crypto");
   "node:fs": typeof import("node:fs");
+  "node:fs/promises": typeof import("node:fs/promises");
   "node:util": typeof import("node:util");
 }
 

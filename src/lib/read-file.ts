@@ -5,12 +5,15 @@
  * stream, waiting on the event loop (never in a blocked thread), bounded in size and time, and
  * stoppable; a socket or a block device is refused in one line naming the file and what it is.
  */
-import { close, constants, fstat, open, read, readFile } from "node:fs";
-import { stat as statPath } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import type { Socket } from "node:net";
-import { promisify } from "node:util";
+import { builtin } from "./builtin.js";
 import { FileError } from "./errors.js";
+
+// Not `import`: `broker token` reads its credentials file through here on every kubectl call (builtin.ts says why).
+const { close, constants, fstat, open, read, readFile } = builtin("node:fs");
+const { stat: statPath } = builtin("node:fs/promises");
+const { promisify } = builtin("node:util");
 
 const openFd = promisify(open);
 const fstatFd = promisify(fstat);

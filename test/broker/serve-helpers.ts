@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 /** A running broker child. */
 export interface ServeChild {

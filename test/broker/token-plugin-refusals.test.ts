@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { createLocalCa } from "../../src/sandbox/ca.js";
 import { assertOneLine, type CliRun } from "../helpers/cli.js";
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const TOKEN = `kbi_${randomBytes(32).toString("base64url")}`;
 
 let root: string;

@@ -22,7 +22,7 @@ const SGN = {
   signature: "iOy5/IbdXRXDhjzWJmnXWnT6rLHjWnaegGyLv30ZISw=",
 };
 const MIN = 60 * 1000;
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 let root: string;
 before(async () => {

@@ -15,7 +15,7 @@ import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
 import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const AK = "NCPTESTACCESSKEY0001";
 const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
 const UUID = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";

@@ -178,7 +178,7 @@ test("a library error names its input; the CLI adds the command's own flag for i
 });
 
 /** The built CLI, as a `.js` file for --exec-command (kubectl would run it with node). */
-const BUILT_CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const BUILT_CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 // Plain names: kubectl reads the seed's `user: y` as YAML 1.1's boolean true.
 const KUBECTL_SEED = SEED.replace("cluster: x\n    user: y", "cluster: keep-cluster\n    user: keep-user");

@@ -6,6 +6,8 @@
  * writeSync) makes a socket for the pipe kubectl reads. Node's own list of what it loaded
  * (`process.moduleLoadList`, written at exit by a preload in the test's temp folder) shows neither.
  * The positive control runs the same preload over a script that does both, proving the list sees them.
+ * The bin (dist/cli/kubeiam.js) has the token path bundled in (scripts/bundle-cli.mjs) while the other
+ * commands load from dist/: the last test checks that both sides share the error classes.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const exec = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const UUID = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
 
 /** Built-ins the exec plugin never needs; each is what one of the mistakes above loads. */
@@ -69,4 +71,17 @@ test("positive control: importing node:fs, node:util and node:crypto, and writin
   const { loaded, stdout } = await loadedBy("control", [script]);
   assert.equal(stdout, "ok");
   assert.deepEqual(UNWANTED.filter((m) => !loaded.includes(m)), []);
+});
+
+test("the bin inlines the token path but shares the error classes: a command loaded from dist/ reports its mistake as one line and status 2", async () => {
+  const pkg = JSON.parse(await readFile(fileURLToPath(new URL("../../../package.json", import.meta.url)), "utf8")) as { bin: Record<string, string> };
+  assert.deepEqual(pkg.bin, { kubeiam: "dist/cli/kubeiam.js", "ncp-iam-authenticator": "dist/cli/kubeiam.js" });
+  // eks.js is not in the bundle: its UsageError must be the bundle's UsageError for main to say it well.
+  const r = await exec(process.execPath, [CLI, "eks", "token", "--region", "us-east-1"], { env: { PATH: process.env.PATH ?? "", HOME: dir }, timeout: 20_000 }).then(
+    () => ({ code: 0, stderr: "" }),
+    (e: { code?: number; stderr?: string }) => ({ code: e.code ?? -1, stderr: e.stderr ?? "" }),
+  );
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^kubeiam: [^\n]*--cluster-name[^\n]*\n$/);
+  assert.doesNotMatch(r.stderr, /internal error/);
 });

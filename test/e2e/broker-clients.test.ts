@@ -284,7 +284,8 @@ test("the plugin stays on the light path: only node: built-ins and our own modul
   const { r, specifiers } = await traced("plugin", ["broker", "token", "--server", url, "--cluster", "demo"], { KUBEIAM_BROKER_TOKEN: tokens.alice as string });
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /"token":"k8s-ncp-v1\./);
-  assert.ok(specifiers.some((x) => x.endsWith("/token.js")), "the hook saw the command's own modules");
+  // The plugin's own modules are bundled into dist/cli/kubeiam-broker.js (scripts/bundle-cli.mjs); the error classes are not.
+  assert.ok(specifiers.includes("./kubeiam-broker.js") && specifiers.some((x) => x.endsWith("/errors.js")), `the hook saw the command's own modules: ${specifiers.join(", ")}`);
   const packages = specifiers.filter((x) => !x.startsWith(".") && !x.startsWith("node:"));
   assert.deepEqual(packages, [], "no npm package on the plugin's path");
   assert.ok(!specifiers.includes("node:https"), "a loopback http:// broker does not even load TLS");

@@ -22,7 +22,7 @@ import { mintEksToken } from "../../src/aws/token.js";
 import { startEksApi, startSts, verifyEksTokenByHand, type LocalServer } from "../aws/stand-ins.js";
 import { assertOneLine } from "../helpers/cli.js";
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const AK = "AKIDCACHETEST0000001";
 const SECRET = randomBytes(24).toString("hex");
 const ROLE_AK = "ASIACACHEROLE0000001";

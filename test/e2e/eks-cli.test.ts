@@ -22,7 +22,7 @@ import { runInProcess, type CliRun } from "../helpers/cli.js";
 before(() => requireTools("kubectl", "aws"));
 
 const exec = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const AK = "AKIDE2ETEST000000001";
 const TEAM_AK = "AKIDE2ETEAM000000001";
 const SECRET = randomBytes(24).toString("base64").replace(/[^A-Za-z0-9]/g, "q") + "/+";

@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { createModuleTracer, type ModuleTracer } from "../helpers/module-trace.js";
 
 const exec = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const HEAVY = /^(@aws-sdk\/|@smithy\/|google-auth-library)/;
 
 let tracer: ModuleTracer;
@@ -44,7 +44,8 @@ test("the NKS token command resolves no AWS SDK, smithy or google-auth-library m
     NCLOUD_SECRET_ACCESS_KEY: "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001",
   });
   assert.match(stdout, /"token":"k8s-ncp-v1\./);
-  assert.ok(specifiers.some((s) => s.endsWith("token.js")), "the hook saw the command's own modules");
+  // The token command is inlined in the bin (scripts/bundle-cli.mjs); the error classes it shares are not.
+  assert.ok(specifiers.some((s) => s.endsWith("/errors.js")), `the hook saw the command's own modules: ${specifiers.join(", ")}`);
   assert.deepEqual(specifiers.filter((s) => HEAVY.test(s)), []);
 });
 

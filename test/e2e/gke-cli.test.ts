@@ -21,7 +21,7 @@ import { writeAwsCachedCredentials } from "../../src/aws/cache.js";
 // The real tools, or one line saying what to install (test/helpers/tools.ts).
 before(() => requireTools("kubectl"));
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const PROJECT = "kubeiam-e2e";
 
 let root: string;

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { keyFileJson, makeServiceAccount, startContainerApi, startIamCredentials, startOAuth, type IamCredentialsStandIn, type OAuthStandIn } from "../gcp/stand-ins.js";
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const PROJECT = "kubeiam-e2e";
 const holder = makeServiceAccount("holder@kubeiam-e2e.iam.gserviceaccount.com");
 const VIEWER = "viewer@kubeiam-e2e.iam.gserviceaccount.com";

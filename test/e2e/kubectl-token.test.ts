@@ -19,7 +19,7 @@ import { requireTools } from "../helpers/tools.js";
 // The real tools, or one line saying what to install (test/helpers/tools.ts).
 before(() => requireTools("kubectl"));
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const AK = `NCPE2E${randomBytes(7).toString("hex").toUpperCase()}`;
 const SK = randomBytes(20).toString("base64url");
 const UUID = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
 const exec = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 const AK = "NCPTESTACCESSKEY0001";
 const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
 const UUID = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";

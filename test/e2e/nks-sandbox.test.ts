@@ -22,7 +22,7 @@ import { requireTools } from "../helpers/tools.js";
 before(() => requireTools("kubectl"));
 
 const exec = promisify(execFile);
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 let sandbox: Sandbox;
 let root: string;

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 let dir: string;
 before(async () => {

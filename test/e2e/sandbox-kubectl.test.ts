@@ -17,7 +17,7 @@ import { ncpKubeConfig } from "../../src/ncp/client.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../src/sandbox/index.js";
 import { requireTools } from "../helpers/tools.js";
 
-const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 let sandbox: Sandbox;
 let dir: string;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
-export const CLI = fileURLToPath(new URL("../../../dist/cli/main.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../../dist/cli/kubeiam.js", import.meta.url));
 
 /** A child that printed its ready line. */
 export interface ReadyChild<T> {
