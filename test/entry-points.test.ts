@@ -137,6 +137,17 @@ process.stdout.write("called");`);
   assert.ok(used.specifiers.includes("./adapter.js") && used.specifiers.includes("./api.js"), used.specifiers.join(" "));
 });
 
+test('import("kubeiam") loads Node\'s crypto only when something signs (about 6% of a bare node start), and the first signature does', async () => {
+  const { stdout } = await trace(`
+const m = await import("kubeiam");
+const atImport = process.moduleLoadList.includes("NativeModule crypto");
+const signature = m.signNcpRequest({ method: "GET", uri: "/", timestamp: "1", accessKey: "a", secretKey: "b" });
+process.stdout.write(JSON.stringify({ atImport, afterSigning: process.moduleLoadList.includes("NativeModule crypto"), signature }));`);
+  const r = JSON.parse(stdout) as { atImport: boolean; afterSigning: boolean; signature: string };
+  assert.deepEqual([r.atImport, r.afterSigning], [false, true]);
+  assert.match(r.signature, /^[A-Za-z0-9+/]{43}=$/);
+});
+
 test('positive control: calling selfRefreshingKubeConfig from "kubeiam" loads @kubernetes/client-node on first use', async () => {
   const { specifiers, stdout } = await trace(`
 const { selfRefreshingKubeConfig } = await import("kubeiam");

@@ -4,7 +4,10 @@
  * without the 300 KB of `@smithy/core` that it loads, on the path of `kubeiam eks token`, run on every
  * kubectl call. Steps and names as AWS documents them ("Create a signed AWS API request", SigV4).
  */
-import { createHash, createHmac } from "node:crypto";
+import { lazyBuiltin } from "../lib/builtin.js";
+
+// Not `import`: `import("kubeiam")` loads this module but needs node:crypto only to sign (lib/builtin.ts).
+const crypto = lazyBuiltin("node:crypto");
 
 /** What {@link presignSigV4} signs. */
 export interface SigV4PresignInput {
@@ -67,9 +70,9 @@ export function presignSigV4(input: SigV4PresignInput): Record<string, string> {
   // Header values trimmed, inner runs of white space made one space.
   const canonicalHeaders = headerNames.map((name) => `${name}:${(input.headers[name] as string).trim().replace(/\s+/g, " ")}\n`).join("");
   const canonicalRequest = [input.method, input.path, canonicalQuery, canonicalHeaders, headerNames.join(";"), EMPTY_PAYLOAD_SHA256].join("\n");
-  const stringToSign = ["AWS4-HMAC-SHA256", longDate, scope, createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
-  let key: Buffer = createHmac("sha256", `AWS4${input.secretAccessKey}`).update(shortDate).digest();
-  for (const part of [input.region, input.service, "aws4_request"]) key = createHmac("sha256", key).update(part).digest();
-  query["X-Amz-Signature"] = createHmac("sha256", key).update(stringToSign).digest("hex");
+  const stringToSign = ["AWS4-HMAC-SHA256", longDate, scope, crypto().createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
+  let key: Buffer = crypto().createHmac("sha256", `AWS4${input.secretAccessKey}`).update(shortDate).digest();
+  for (const part of [input.region, input.service, "aws4_request"]) key = crypto().createHmac("sha256", key).update(part).digest();
+  query["X-Amz-Signature"] = crypto().createHmac("sha256", key).update(stringToSign).digest("hex");
   return query;
 }

@@ -4,7 +4,8 @@
  * which google-auth-library 10 does not honour; every other credential type (gcloud's authorized user,
  * external account, the metadata server) goes through google-auth-library, loaded on first use.
  */
-import { createHash, createPrivateKey, sign, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { lazyBuiltin } from "../lib/builtin.js";
 import type { MintedToken } from "../cluster-info.js";
 import { mintedToken } from "../kube/exec-credential.js";
 import { ApiError, ConfigFileError, CredentialsError, InvalidInputError } from "../lib/errors.js";
@@ -12,6 +13,9 @@ import { jsonObjectOf, sendHttpRequest, type HttpOptions } from "../lib/http.js"
 import { isSecureOrLoopback } from "../lib/net.js";
 import { dateFromEpochMs, toEpochMs, type TimeInput } from "../lib/time.js";
 import { displayUrl } from "../lib/redact-url.js";
+
+// Not `import`: `import("kubeiam")` loads this module but needs node:crypto only to sign (lib/builtin.ts).
+const crypto = lazyBuiltin("node:crypto");
 
 /** The scopes kubeiam asks for, as gke-gcloud-auth-plugin does: cloud-platform, and the e-mail that GKE's RBAC names users by. */
 export const GKE_DEFAULT_SCOPES = [
@@ -97,7 +101,7 @@ export function parseGcpCredentialsFile(text: string, path: string): GkeCredenti
   const privateKey = field("private_key");
   const tokenUri = checkTokenUri(field("token_uri"), path);
   try {
-    const k = createPrivateKey(privateKey);
+    const k = crypto().createPrivateKey(privateKey);
     if (k.asymmetricKeyType !== "rsa") throw new Error("not RSA");
   } catch (cause) {
     throw new ConfigFileError(path, `service-account key ${path} has a private_key that is not a PEM RSA key: download the key again`, { cause });
@@ -119,13 +123,13 @@ export function parseGcpCredentialsFile(text: string, path: string): GkeCredenti
  * ```
  */
 export function gkeIdentityFingerprint(credentials: GkeCredentials, scopes: readonly string[]): string {
-  const h = createHash("sha256");
+  const h = crypto().createHash("sha256");
   const parts: string[] = [credentials.kind];
   if (credentials.kind === "serviceAccount") {
     const k = credentials.key;
-    parts.push(k.clientEmail, k.privateKeyId ?? "", k.tokenUri, createHash("sha256").update(k.privateKey).digest("hex"));
+    parts.push(k.clientEmail, k.privateKeyId ?? "", k.tokenUri, crypto().createHash("sha256").update(k.privateKey).digest("hex"));
   } else if (credentials.kind === "file") {
-    parts.push(credentials.path, credentials.type, createHash("sha256").update(JSON.stringify(credentials.json)).digest("hex"));
+    parts.push(credentials.path, credentials.type, crypto().createHash("sha256").update(JSON.stringify(credentials.json)).digest("hex"));
   }
   parts.push([...scopes].sort().join(" "));
   return h.update(parts.join("\n")).digest("hex");
@@ -149,11 +153,11 @@ export function signJwtAssertion(input: { key: ServiceAccountKey; scopes: readon
   const signingInput = `${b64(header)}.${b64(claims)}`;
   let keyObject: KeyObject;
   try {
-    keyObject = createPrivateKey(input.key.privateKey);
+    keyObject = crypto().createPrivateKey(input.key.privateKey);
   } catch (cause) {
     throw new InvalidInputError("privateKey", `the private key of ${input.key.clientEmail} is not a PEM key`, { cause });
   }
-  return `${signingInput}.${sign("sha256", Buffer.from(signingInput), keyObject).toString("base64url")}`;
+  return `${signingInput}.${crypto().sign("sha256", Buffer.from(signingInput), keyObject).toString("base64url")}`;
 }
 
 /**

@@ -3,12 +3,12 @@
  * and the signer that holds one API key's secret ready to sign with.
  */
 import type { KeyObject } from "node:crypto";
-import { builtin } from "../lib/builtin.js";
+import { lazyBuiltin } from "../lib/builtin.js";
 import { InvalidInputError } from "../lib/errors.js";
 import { KEY_RE } from "../lib/validate.js";
 
-// Not `import`: this is on the exec-plugin path (lib/builtin.ts says why).
-const { createHmac, createSecretKey } = builtin("node:crypto");
+// Not `import`: this is on the exec-plugin path, and `import("kubeiam")` needs it only to sign (lib/builtin.ts).
+const crypto = lazyBuiltin("node:crypto");
 
 /** What one signature covers. */
 export interface NcpSignInput {
@@ -44,7 +44,7 @@ export function ncpStringToSign(input: Omit<NcpSignInput, "secretKey">): string 
  * ```
  */
 export function signNcpRequest(input: NcpSignInput): string {
-  return createHmac("sha256", input.secretKey).update(ncpStringToSign(input)).digest("base64");
+  return crypto().createHmac("sha256", input.secretKey).update(ncpStringToSign(input)).digest("base64");
 }
 
 /** Checks an access or secret key without ever echoing it. */
@@ -79,11 +79,11 @@ class KeySigner implements NcpSigner {
 
   constructor(accessKey: string, secretKey: string) {
     this.accessKey = accessKey;
-    this.#key = createSecretKey(Buffer.from(secretKey, "utf8"));
+    this.#key = crypto().createSecretKey(Buffer.from(secretKey, "utf8"));
   }
 
   sign(message: string): string {
-    return createHmac("sha256", this.#key).update(message).digest("base64");
+    return crypto().createHmac("sha256", this.#key).update(message).digest("base64");
   }
 
   signRequest(method: string, uri: string, timestamp: string): string {

@@ -10,10 +10,10 @@ import { UUID_RE } from "../lib/validate.js";
 import { clipped, quoted } from "../lib/printable.js";
 import { parseNcpRegion, type NcpRegion } from "./region.js";
 import { signNcpRequest, type NcpSigner } from "./sign.js";
-import { builtin } from "../lib/builtin.js";
+import { lazyBuiltin } from "../lib/builtin.js";
 
-// Not `import`: this is on the exec-plugin path (lib/builtin.ts says why).
-const { timingSafeEqual } = builtin("node:crypto");
+// Not `import`: this is on the exec-plugin path, and `import("kubeiam")` needs it only to verify (lib/builtin.ts).
+const crypto = lazyBuiltin("node:crypto");
 
 /** The prefix of every NKS IAM token. */
 export const NCP_TOKEN_PREFIX = "k8s-ncp-v1.";
@@ -316,7 +316,7 @@ export function verifyNcpToken(token: string, options: VerifyNcpTokenOptions): V
     signNcpRequest({ method: "GET", uri: claim.path, timestamp: claim.timestamp, accessKey: claim.accessKey, secretKey }),
   );
   const given = Buffer.from(claim.signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+  if (expected.length !== given.length || !crypto().timingSafeEqual(expected, given)) {
     throw new TokenError(ErrorCode.TOKEN_SIGNATURE, "the token's signature does not match: it was not signed with this access key's secret, or it was altered");
   }
   const issued = claim.issuedAt.getTime();
