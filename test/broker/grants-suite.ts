@@ -7,6 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
+import { connect, createServer, type AddressInfo } from "node:net";
 import { verifyNcpToken } from "../../src/ncp/token.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../src/sandbox/index.js";
 import { generateSandboxKey } from "../../src/sandbox/keys.js";
@@ -23,6 +24,7 @@ export function defineGrantsSuite(kind: StoreKind): void {
   let stores: TestStores;
   let sandbox: Sandbox;
   let broker: RunningBroker;
+  let brokerDb: string;
   let admin: string;
   let base: string;
   let kr: SandboxClusterSummary;
@@ -44,7 +46,7 @@ export function defineGrantsSuite(kind: StoreKind): void {
     kr = a;
     other = b;
     broker = await startBroker({
-      db: await stores.newDb("grants"),
+      db: (brokerDb = await stores.newDb("grants")),
       listen: "127.0.0.1:0",
       masterKey: masterKey.toString("base64"),
       home: stores.dir,
@@ -228,6 +230,63 @@ export function defineGrantsSuite(kind: StoreKind): void {
         ["grant.delete", "group:platform"],
         ["grant.put", "erin"],
       ]);
+    });
+
+    test("PostgreSQL answers a token request's read in one column (the row packed as JSON), read back as the columns are", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
+      const gil = await addUser("gil");
+      assert.equal((await call(base, "PUT", "/v1/grants/gil/bars-kr", { token: admin, body: { as: "ncp-viewer" } })).status, 204);
+      assert.equal((await call(base, "PUT", "/v1/grants/group:ops/bars-sgn", { token: admin, body: { expiresAt: new Date(now() + 60_000).toISOString() } })).status, 204);
+      // A relay that records the column count of every row description the server sends.
+      const direct = new URL(brokerDb);
+      const columns: number[] = [];
+      const relay = createServer((client) => {
+        const server = connect(Number(direct.port), direct.hostname);
+        let buffered = Buffer.alloc(0);
+        server.on("data", (chunk: Buffer) => {
+          client.write(chunk);
+          buffered = Buffer.concat([buffered, chunk]);
+          while (buffered.length >= 5 && buffered.length >= buffered.readInt32BE(1) + 1) {
+            if (buffered[0] === 0x54) columns.push(buffered.readInt16BE(5));
+            buffered = buffered.subarray(buffered.readInt32BE(1) + 1);
+          }
+        });
+        client.on("data", (chunk) => server.write(chunk));
+        client.on("close", () => server.destroy());
+        server.on("close", () => client.destroy());
+        client.on("error", () => server.destroy());
+        server.on("error", () => client.destroy());
+      });
+      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+      const relayed = new URL(direct.href);
+      relayed.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+      const s = await openStore(parseStoreLocation(relayed.href, { home: stores.dir, cwd: stores.dir }));
+      try {
+        const store = new BrokerStore(s.db, s.dialect);
+        // Two minutes on: the group's grant has ended by then.
+        const at = new Date(now() + 120_000);
+        const asks: [string, string, string[]][] = [
+          [hashBrokerToken(gil), "bars-kr", []],
+          [hashBrokerToken(gil), "bars-sgn", ["ops"]],
+          [hashBrokerToken(gil), "no-such-cluster", []],
+          [hashBrokerToken(admin), "bars-sgn", []],
+          [hashBrokerToken(newBrokerToken()), "bars-kr", []],
+        ];
+        for (const [hash, cluster, groups] of asks) {
+          columns.length = 0;
+          const got = await store.tokenAccess(hash, cluster, at, groups);
+          assert.deepEqual(got, await broker.ctx.store.tokenAccess(hash, cluster, at, groups), `${cluster} ${groups.join(",")}`);
+          assert.deepEqual(columns, [1], "one row description, of one column");
+        }
+        const granted = await store.tokenAccess(hashBrokerToken(gil), "bars-kr", at);
+        assert.equal(granted?.access?.credential.name, "ncp-viewer");
+        assert.equal(granted?.access?.granted, true);
+        const ended = await store.tokenAccess(hashBrokerToken(gil), "bars-sgn", at, ["ops"]);
+        assert.equal(ended?.access?.granted, false);
+        assert.equal(typeof ended?.access?.endedAt, "string");
+      } finally {
+        await s.close();
+        relay.close();
+      }
     });
 
     test("deleting a cluster or a user takes their grants; a cluster registered again under the name is not granted", async () => {

@@ -157,6 +157,55 @@ interface AccessRow {
   ended_at: string | null;
 }
 
+/**
+ * The access query's columns in the order PostgreSQL packs them (every column of {@link AccessRow}):
+ * there the row comes back as one JSON array, because node-postgres describes and decodes each
+ * column of each answer anew (a field object, a parser and a property per column, per request),
+ * which for 23 columns cost more of a token request than the query's round trip. SQLite (in
+ * process) answers with the columns as they are.
+ */
+const ACCESS_FIELDS = [
+  "user_id",
+  "user_name",
+  "user_role",
+  "c_id",
+  "c_name",
+  "c_provider",
+  "c_credential_id",
+  "c_region",
+  "c_connection",
+  "c_endpoint",
+  "c_ca_data",
+  "c_status",
+  "c_locator",
+  "c_created_at",
+  "cred_name",
+  "cred_provider",
+  "cred_sealed",
+  "grant_id",
+  "as_id",
+  "as_name",
+  "as_provider",
+  "as_sealed",
+  "ended_at",
+] as const satisfies readonly (keyof AccessRow)[];
+
+/** The access row as PostgreSQL sends it: {@link ACCESS_FIELDS}' values in one JSON array. */
+interface PackedAccessRow {
+  access: unknown;
+}
+
+/** An {@link AccessRow} from its packed JSON array (the store's own output, checked for shape). */
+function unpackAccessRow(values: unknown): AccessRow {
+  if (!Array.isArray(values) || values.length !== ACCESS_FIELDS.length || !values.every((v) => v === null || typeof v === "string")) {
+    throw new StoreError("the store answered the access query with an unexpected row: check the database's integrity");
+  }
+  const row: Partial<Record<keyof AccessRow, string | null>> = {};
+  ACCESS_FIELDS.forEach((field, i) => (row[field] = values[i] as string | null));
+  // Complete: one value per field, each a string or null, as the columns are.
+  return row as AccessRow;
+}
+
 /** What {@link BrokerStore} may be given besides the database (open.ts gives both). */
 export interface BrokerStoreOptions {
   /** Commits audit rows elsewhere (the embedded store's worker thread); `prune` removes old ones there. */
@@ -277,47 +326,54 @@ export class BrokerStore {
    * acts as) and the end of any grant that has ended. One round trip answers "who", "which cluster
    * with which key" and "may they". Compiled once per way of finding the caller and number of groups.
    */
-  #accessQuery(by: "token_hash" | "id", groupCount: number): (...values: unknown[]) => CompiledQuery<AccessRow> {
+  #accessQuery(by: "token_hash" | "id", groupCount: number): (...values: unknown[]) => CompiledQuery<AccessRow | PackedAccessRow> {
     const key = `${by}:${groupCount}`;
     let q = this.#accessQueries.get(key);
     if (q === undefined) {
       const db = this.db;
-      q = reusableQuery(
-        (userKey: string, name: string, now: string, ...groups: string[]) =>
-          db
-            .selectFrom("users")
-            .leftJoin("clusters", (join) => join.on("clusters.name", "=", name))
-            .leftJoin("credentials", "credentials.id", "clusters.credential_id")
-            .leftJoin("grants as chosen", (join) => join.on(sql<boolean>`chosen.id = ${chosenGrantId("users.id", "clusters.id", groups, now)}`))
-            .leftJoin("credentials as as_cred", "as_cred.id", "chosen.as_credential_id")
-            .select([
-              "users.id as user_id",
-              "users.name as user_name",
-              "users.role as user_role",
-              "clusters.id as c_id",
-              "clusters.name as c_name",
-              "clusters.provider as c_provider",
-              "clusters.credential_id as c_credential_id",
-              "clusters.region as c_region",
-              "clusters.connection as c_connection",
-              "clusters.endpoint as c_endpoint",
-              "clusters.ca_data as c_ca_data",
-              "clusters.status as c_status",
-              "clusters.locator as c_locator",
-              "clusters.created_at as c_created_at",
-              "credentials.name as cred_name",
-              "credentials.provider as cred_provider",
-              "credentials.sealed as cred_sealed",
-              "chosen.id as grant_id",
-              "as_cred.id as as_id",
-              "as_cred.name as as_name",
-              "as_cred.provider as as_provider",
-              "as_cred.sealed as as_sealed",
-              endedAt("users.id", "clusters.id", groups, now).as("ended_at"),
-            ])
-            .where(`users.${by}`, "=", userKey),
-        3 + groupCount,
-      );
+      const columns = (userKey: string, name: string, now: string, ...groups: string[]) =>
+        db
+          .selectFrom("users")
+          .leftJoin("clusters", (join) => join.on("clusters.name", "=", name))
+          .leftJoin("credentials", "credentials.id", "clusters.credential_id")
+          .leftJoin("grants as chosen", (join) => join.on(sql<boolean>`chosen.id = ${chosenGrantId("users.id", "clusters.id", groups, now)}`))
+          .leftJoin("credentials as as_cred", "as_cred.id", "chosen.as_credential_id")
+          .select([
+            "users.id as user_id",
+            "users.name as user_name",
+            "users.role as user_role",
+            "clusters.id as c_id",
+            "clusters.name as c_name",
+            "clusters.provider as c_provider",
+            "clusters.credential_id as c_credential_id",
+            "clusters.region as c_region",
+            "clusters.connection as c_connection",
+            "clusters.endpoint as c_endpoint",
+            "clusters.ca_data as c_ca_data",
+            "clusters.status as c_status",
+            "clusters.locator as c_locator",
+            "clusters.created_at as c_created_at",
+            "credentials.name as cred_name",
+            "credentials.provider as cred_provider",
+            "credentials.sealed as cred_sealed",
+            "chosen.id as grant_id",
+            "as_cred.id as as_id",
+            "as_cred.name as as_name",
+            "as_cred.provider as as_provider",
+            "as_cred.sealed as as_sealed",
+            endedAt("users.id", "clusters.id", groups, now).as("ended_at"),
+          ])
+          .where(`users.${by}`, "=", userKey);
+      q =
+        this.dialect === "postgres"
+          ? reusableQuery(
+              (userKey: string, name: string, now: string, ...groups: string[]) =>
+                db
+                  .selectFrom(columns(userKey, name, now, ...groups).as("a"))
+                  .select(sql<unknown>`json_build_array(${sql.join(ACCESS_FIELDS.map((f) => sql.ref(`a.${f}`)))})`.as("access")),
+              3 + groupCount,
+            )
+          : reusableQuery(columns, 3 + groupCount);
       if (groupCount <= MAX_COMPILED_GROUPS) this.#accessQueries.set(key, q);
     }
     return q;
@@ -325,8 +381,9 @@ export class BrokerStore {
 
   /** Reads the access row for a caller and a cluster; `undefined` when no user matches. */
   async #readAccess(by: "token_hash" | "id", userKey: string, clusterName: string, groups: readonly string[], now: Date): Promise<TokenAccess | undefined> {
-    const r = (await this.db.executeQuery(this.#accessQuery(by, groups.length)(userKey, clusterName, now.toISOString(), ...groups))).rows[0];
-    if (r === undefined) return undefined;
+    const got = (await this.db.executeQuery(this.#accessQuery(by, groups.length)(userKey, clusterName, now.toISOString(), ...groups))).rows[0];
+    if (got === undefined) return undefined;
+    const r = "access" in got ? unpackAccessRow(got.access) : got;
     const user: StoredUser = { id: r.user_id, name: r.user_name, role: r.user_role as BrokerRole, ...(groups.length === 0 ? {} : { groups }) };
     if (r.c_id === null) return { user, access: undefined };
     // Left-joined columns are typed nullable; a joined row has them all (NOT NULL columns, and the foreign key).
@@ -353,7 +410,7 @@ export class BrokerStore {
 
   // The queries of every request, compiled once (see reusable-query.ts).
   readonly #userByTokenHash;
-  readonly #accessQueries = new Map<string, (...values: unknown[]) => CompiledQuery<AccessRow>>();
+  readonly #accessQueries = new Map<string, (...values: unknown[]) => CompiledQuery<AccessRow | PackedAccessRow>>();
 
   /**
    * Runs `work` in a transaction that writes. On SQLite it starts with BEGIN IMMEDIATE: a deferred
