@@ -6,11 +6,14 @@
  * (the broker) keeps the same entries in memory instead ({@link AwsCredentialMemory}): it must never
  * write cloud credentials to disk unsealed.
  */
-import { createHash } from "node:crypto";
+import { lazyBuiltin } from "../lib/builtin.js";
 import { join } from "node:path";
 import { kubeiamCacheRoot, readPrivateJson, writePrivateJson } from "../lib/cache-file.js";
 import { toEpochMs, type TimeInput } from "../lib/time.js";
 import type { AwsCredentials } from "./token.js";
+
+// Not `import`: on `kubeiam eks token`'s path, which needs node:crypto here only for a cached role (lib/builtin.ts).
+const crypto = lazyBuiltin("node:crypto");
 
 /** Cached credentials are used until this long before they expire: 5 minutes. */
 export const AWS_CACHE_MARGIN_MS = 5 * 60 * 1000;
@@ -62,7 +65,7 @@ export function awsCacheKey(identity: AwsCacheIdentity): string {
     identity.configFile,
     identity.credentialsFile,
   ].map((v) => v ?? null);
-  return createHash("sha256").update(JSON.stringify(["kubeiam-aws-v1", ...fields]), "utf8").digest("hex");
+  return crypto().createHash("sha256").update(JSON.stringify(["kubeiam-aws-v1", ...fields]), "utf8").digest("hex");
 }
 
 /** The file name of an identity's cache entry (and `.lock` beside it). */

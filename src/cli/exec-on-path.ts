@@ -2,10 +2,13 @@
  * The check made when a kubeconfig with an exec user is written: can the command be found? kubectl
  * (or a GUI tool) will fail on every call if not, so say so once, in one line; the file is written anyway.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { builtin } from "../lib/builtin.js";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { KubeconfigEntries } from "../kube/kubeconfig.js";
 import type { CliContext } from "./context.js";
+
+// Not `import`: `kubeiam eks token` loads this on every kubectl call (lib/builtin.ts says why).
+const { accessSync, constants, statSync } = builtin("node:fs");
 
 function isExecutableFile(path: string): boolean {
   try {

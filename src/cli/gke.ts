@@ -3,8 +3,8 @@
  * cache of the access token), and a kubeconfig entry like `gcloud container clusters get-credentials`,
  * on the GKE adapter and the kubeconfig flow that every cloud's update-kubeconfig shares.
  */
-import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import { lazyBuiltin } from "../lib/builtin.js";
 import { UsageError } from "../lib/errors.js";
 import { resolveGkeCredentials } from "../gcp/credentials.js";
 import { defaultGkeCacheDir, readGkeCachedToken, writeGkeCachedToken } from "../gcp/cache.js";
@@ -21,6 +21,9 @@ import {
   readExecCommandFlag,
   readKubeconfigFlowFlags,
 } from "./kubeconfig-flow.js";
+
+// Not `import`: `kubeiam gke token` loads this on every kubectl call (lib/builtin.ts says why).
+const crypto = lazyBuiltin("node:crypto");
 
 const TOKEN_FLAGS = {
   credentials: { type: "string" },
@@ -164,7 +167,7 @@ async function accessToken(
   const scopes = GKE_DEFAULT_SCOPES;
   const own = gkeIdentityFingerprint(credentials, scopes);
   // An impersonated token is another identity's: it never answers for the credentials' own, nor they for it.
-  const fingerprint = options.impersonate === undefined ? own : createHash("sha256").update(`${own}\nimpersonate ${options.impersonate}`).digest("hex");
+  const fingerprint = options.impersonate === undefined ? own : crypto().createHash("sha256").update(`${own}\nimpersonate ${options.impersonate}`).digest("hex");
   const dir = options.cacheDir ?? defaultGkeCacheDir(ctx.env);
   if (!options.noCache && options.forceRefresh !== true) {
     const hit = await readGkeCachedToken(dir, fingerprint, now);

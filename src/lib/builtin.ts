@@ -13,6 +13,7 @@ interface Builtins {
   "node:crypto": typeof import("node:crypto");
   "node:fs": typeof import("node:fs");
   "node:fs/promises": typeof import("node:fs/promises");
+  "node:tty": typeof import("node:tty");
   "node:util": typeof import("node:util");
 }
 

@@ -14,13 +14,16 @@
  * kubectl knows nothing of the mutex but never breaks locks; it only removes its own, within
  * milliseconds of taking it, so it cannot hold one long enough to be judged stale.
  */
-import { randomBytes } from "node:crypto";
 import { linkSync, renameSync, rmSync, statSync, type BigIntStats } from "node:fs";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { lazyBuiltin } from "./builtin.js";
 import { FileError } from "./errors.js";
 import { onAbruptExit } from "./exit-cleanup.js";
 import { sleep } from "./time.js";
+
+// Not `import`: the exec plugins' caches load this, and need node:crypto only to take a lock (lib/builtin.ts says why).
+const crypto = lazyBuiltin("node:crypto");
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -230,7 +233,7 @@ async function underBreakMutex<T>(lockPath: string, waitMs: number, fn: () => Pr
  * file that someone made after our look).
  */
 async function removeIf(path: string, id: FileIdentity): Promise<void> {
-  const aside = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.gone`;
+  const aside = `${path}.${process.pid}-${crypto().randomBytes(4).toString("hex")}.gone`;
   try {
     await rename(path, aside);
   } catch {
@@ -242,7 +245,7 @@ async function removeIf(path: string, id: FileIdentity): Promise<void> {
 }
 
 function removeIfSync(path: string, id: FileIdentity): void {
-  const aside = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.gone`;
+  const aside = `${path}.${process.pid}-${crypto().randomBytes(4).toString("hex")}.gone`;
   try {
     renameSync(path, aside);
   } catch {

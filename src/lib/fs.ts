@@ -3,9 +3,12 @@
  * token cache): a temporary file beside the target, written and synced, given its mode, then renamed
  * over the target, so that a reader never sees half a file and a crash never leaves one.
  */
-import { randomBytes } from "node:crypto";
+import { lazyBuiltin } from "./builtin.js";
 import { chmod, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+
+// Not `import`: loaded by the exec plugins and the entry points, which write files rarely (builtin.ts).
+const crypto = lazyBuiltin("node:crypto");
 
 /** Options of {@link writeFileAtomic}. */
 export interface WriteFileAtomicOptions {
@@ -25,7 +28,7 @@ export interface WriteFileAtomicOptions {
  * ```
  */
 export async function writeFileAtomic(path: string, text: string, options: WriteFileAtomicOptions = {}): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = join(dirname(path), `.${basename(path)}.${crypto().randomBytes(6).toString("hex")}.tmp`);
   try {
     // Created 0600 whatever the final mode: nobody else may read it while it is being written.
     const handle = await open(temp, "wx", 0o600);

@@ -3,7 +3,11 @@
  * ExecCredential) nor stdin (which may be a pipe): the controlling terminal, `/dev/tty`.
  */
 import { open } from "node:fs/promises";
-import { isatty } from "node:tty";
+import { lazyBuiltin } from "./builtin.js";
+
+// Not `import`: node:tty loads node:net, and `kubeiam eks token` loads this module on every kubectl
+// call but asks for a terminal only for an MFA code (builtin.ts).
+const tty = lazyBuiltin("node:tty");
 
 /** The terminal to prompt on: `KUBEIAM_TTY` when set (tests point it at a pty of their own), else `/dev/tty`. */
 export function terminalPath(env: Record<string, string | undefined>): string {
@@ -36,7 +40,7 @@ export async function promptOnTerminal(path: string, question: string, signal?: 
     throw new NoTerminalError(path, (cause as NodeJS.ErrnoException).code ?? "cannot open");
   }
   try {
-    if (!isatty(handle.fd)) throw new NoTerminalError(path, "not a terminal");
+    if (!tty().isatty(handle.fd)) throw new NoTerminalError(path, "not a terminal");
     await handle.write(question);
     const chunks: Buffer[] = [];
     for (;;) {

@@ -65,12 +65,24 @@ test("kubeiam token, writing to a pipe, loads no built-in it does not use", asyn
   assert.deepEqual(UNWANTED.filter((m) => loaded.includes(m)), []);
 });
 
-test("positive control: importing node:fs, node:util and node:crypto, and writing to process.stdout, loads every one of them", async () => {
+test("kubeiam eks token with keys in the environment loads none of them either, nor node:tty (it asks a terminal only for an MFA code)", async () => {
+  const { loaded, stdout } = await loadedBy("eks", [CLI, "eks", "token", "--cluster-name", "demo", "--region", "us-east-1"], {
+    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    AWS_CONFIG_FILE: join(dir, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, "none"),
+  });
+  assert.match(stdout, /"token": "k8s-aws-v1\./);
+  assert.ok(loaded.includes("NativeModule crypto"), "the list shows what the token needs");
+  assert.deepEqual([...UNWANTED, "NativeModule tty"].filter((m) => loaded.includes(m)), []);
+});
+
+test("positive control: importing node:fs, node:util, node:crypto and node:tty, and writing to process.stdout, loads every one of them", async () => {
   const script = join(dir, "control.mjs");
-  await writeFile(script, `import "node:fs"; import "node:util"; import "node:crypto"; process.stdout.write("ok");\n`);
+  await writeFile(script, `import "node:fs"; import "node:util"; import "node:crypto"; import "node:tty"; process.stdout.write("ok");\n`);
   const { loaded, stdout } = await loadedBy("control", [script]);
   assert.equal(stdout, "ok");
-  assert.deepEqual(UNWANTED.filter((m) => !loaded.includes(m)), []);
+  assert.deepEqual([...UNWANTED, "NativeModule tty"].filter((m) => !loaded.includes(m)), []);
 });
 
 test("the bin inlines the token path but shares the error classes: a command loaded from dist/ reports its mistake as one line and status 2", async () => {

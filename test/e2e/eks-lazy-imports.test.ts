@@ -72,7 +72,8 @@ test("eks token with keys in the environment signs with node:crypto alone: no sm
       AWS_EC2_METADATA_DISABLED: "true",
     });
     assert.match(stdout, /k8s-aws-v1\./);
-    assert.ok(specifiers.some((s) => s.endsWith("sigv4.js")), "the tracer saw the signer");
+    // The signer is bundled into dist/cli/kubeiam-eks.js (scripts/bundle-cli.mjs); the shared tty module is not.
+    assert.ok(specifiers.includes("./kubeiam-eks.js") && specifiers.some((s) => s.endsWith("/tty.js")), `the tracer saw the command: ${specifiers.join(", ")}`);
     assert.deepEqual(specifiers.filter((s) => HEAVY.test(s) || /^ini$/.test(s)), []);
     assert.ok(!specifiers.some((s) => s.startsWith("google-auth-library")), "the EKS path does not load the GCP library either");
   }
