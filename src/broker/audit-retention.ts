@@ -1,7 +1,8 @@
 /**
  * Audit retention (`serve --audit-retention DURATION`): rows older than the retention are removed in
  * small batches on a timer, off the request path, each batch its own short transaction that keeps the
- * trail verifiable across the cut (see store/audit-store.ts `pruneAudit`).
+ * trail verifiable across the cut (see store/audit-store.ts `pruneAudit`). Tokens retired before the
+ * cut are forgotten with them: whose a token was is kept as long as the rows it explains.
  */
 import { durationFlag } from "../lib/duration.js";
 
@@ -23,6 +24,7 @@ export function parseRetention(text: string, flag = "--audit-retention"): number
 /** What the pruner needs of the store. */
 export interface PrunableStore {
   pruneAudit(before: string, limit: number): Promise<number>;
+  pruneRetiredTokens(before: string): Promise<number>;
 }
 
 /** Options of {@link AuditPruner}. */
@@ -68,7 +70,7 @@ export class AuditPruner {
     this.#schedule(Math.min(this.#intervalMs, 1_000));
   }
 
-  /** One pass now: batches until one comes back short. Resolves with the rows removed. */
+  /** One pass now: batches until one comes back short, then the retired tokens. Resolves with the audit rows removed. */
   async runOnce(): Promise<number> {
     const cutoff = new Date(this.#options.now() - this.#options.retentionMs).toISOString();
     let total = 0;
@@ -78,6 +80,7 @@ export class AuditPruner {
       if (n < PRUNE_BATCH) break;
       await new Promise((r) => setTimeout(r, this.#options.pauseMs ?? 20));
     }
+    if (!this.#stopped) await this.#store.pruneRetiredTokens(cutoff);
     return total;
   }
 

@@ -27,9 +27,14 @@ test("retention durations: s, m, h, d; anything else refused with the fix", () =
 test("a pass cuts before now minus the retention, batch after batch until one is short", async () => {
   const calls: [string, number][] = [];
   const left = [PRUNE_BATCH, PRUNE_BATCH, 17];
-  const pruner = new AuditPruner({ pruneAudit: async (before, limit) => (calls.push([before, limit]), left.shift() ?? 0) }, { retentionMs: 3_600_000, now: () => Date.UTC(2026, 0, 1, 12), pauseMs: 0 });
+  const retired: string[] = [];
+  const pruner = new AuditPruner(
+    { pruneAudit: async (before, limit) => (calls.push([before, limit]), left.shift() ?? 0), pruneRetiredTokens: async (before) => (retired.push(before), 0) },
+    { retentionMs: 3_600_000, now: () => Date.UTC(2026, 0, 1, 12), pauseMs: 0 },
+  );
   assert.equal(await pruner.runOnce(), 2 * PRUNE_BATCH + 17);
   assert.deepEqual(calls, Array(3).fill(["2026-01-01T11:00:00.000Z", PRUNE_BATCH]));
+  assert.deepEqual(retired, ["2026-01-01T11:00:00.000Z"], "retired tokens are cut at the same time, once a pass");
 });
 
 test("stop ends a pass after its current batch", async () => {
@@ -42,6 +47,7 @@ test("stop ends a pass after its current batch", async () => {
         if (calls === 2) void pruner?.stop();
         return PRUNE_BATCH;
       },
+      pruneRetiredTokens: async () => 0,
     },
     { retentionMs: 1000, now: Date.now, pauseMs: 0 },
   );

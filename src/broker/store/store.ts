@@ -522,6 +522,15 @@ export class BrokerStore {
     });
   }
 
+  /**
+   * Forgets tokens retired before `before` (ISO time): audit retention's cut, so that the names a
+   * failed authentication gives are kept as long as the audit rows they explain, and no longer.
+   */
+  async pruneRetiredTokens(before: string): Promise<number> {
+    const r = await this.db.deleteFrom("retired_tokens").where("retired_at", "<", before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Whose a retired token was, by its {@link retiredTokenDigest}: a failed authentication names them. */
   async retiredTokenOwner(digest: string): Promise<{ name: string; why: string; retiredAt: string } | undefined> {
     const r = await this.db.selectFrom("retired_tokens").select(["user_name", "why", "retired_at"]).where("digest", "=", digest).executeTakeFirst();

@@ -103,6 +103,13 @@ export function auditFailureTests(f: BrokerFixture): void {
         assert.equal(await broker.ctx.store.userByTokenHash(hashBrokerToken(t)), undefined);
       }
       for (const k of kept) assert.equal(await broker.ctx.store.userByTokenHash(k.digest), undefined);
+      // Retention's cut forgets them: from then on the token is nobody's, as an unknown one.
+      const retiredAt = kept.map((k) => k.retired_at).sort();
+      const last = retiredAt[retiredAt.length - 1] ?? "";
+      assert.equal(await broker.ctx.store.pruneRetiredTokens(retiredAt[0] ?? ""), 0, "a cut at the oldest keeps it");
+      assert.equal(await broker.ctx.store.pruneRetiredTokens(new Date(Date.parse(last) + 1).toISOString()), kept.length);
+      row = await refused(first, /not known/);
+      assert.equal(row.actor, "?");
     });
   });
 }
