@@ -52,7 +52,8 @@ Flags:
   --region CODE              the region code: KR, SGN, JPN, FKR, … (required)
   -o, --output table|json    table (default), or JSON: one ClusterInfo per cluster
   --profile NAME             section of the configure file (default: $NCLOUD_PROFILE, then DEFAULT)
-  --credentialConfig PATH    configure file (default: ~/.ncloud/configure)
+  --credentialConfig, --credential-config PATH
+                             configure file (default: ~/.ncloud/configure)
   -h, --help                 this help
 `,
   async run(args: string[], ctx: CliContext): Promise<number> {

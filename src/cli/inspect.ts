@@ -93,7 +93,8 @@ Flags:
   --clusterUuid, --cluster-uuid UUID   with --verify: the token must name this cluster
   --region CODE                        with --verify: the token must name this region's IAM stage
   --profile NAME                       with --verify: section of the configure file
-  --credentialConfig PATH              with --verify: configure file (default: ~/.ncloud/configure)
+  --credentialConfig, --credential-config PATH
+                                       with --verify: configure file (default: ~/.ncloud/configure)
   --cluster-name NAME                  with --verify on an EKS token (required there): the cluster the
                                        token must be for; kubeiam makes the presigned STS
                                        GetCallerIdentity call, as aws-iam-authenticator's server does,

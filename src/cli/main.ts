@@ -145,7 +145,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       if (topic !== undefined) {
         const load = commandsFor(prog)[topic];
         if (load === undefined) throw unknownCommand(prog, topic);
-        ctx.out(await helpOf(await load(), rest.slice(1)));
+        ctx.out(withProgramName(await helpOf(await load(), rest.slice(1)), prog, topic));
         return 0;
       }
       ctx.out(await topHelp(prog));
@@ -164,7 +164,7 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
   const command = await load();
   stopGraceMs = command.stopGraceMs ?? SIGNAL_GRACE_MS;
   if (args.includes("--help") || args.includes("-h")) {
-    ctx.out(await helpOf(command, args));
+    ctx.out(withProgramName(await helpOf(command, args), prog, name));
     return 0;
   }
   // `performance` is a lazy global whose first touch loads perf_hooks: only --debug pays for it.
@@ -182,6 +182,19 @@ async function runCommand(prog: string, name: string, args: string[], ctx: CliCo
 /** A command's help for these arguments: a subcommand's or verb's own (`broker user add --help`). */
 function helpOf(command: Command, args: string[]): Promise<string> | string {
   return command.helpFor === undefined ? command.help : command.helpFor(args.filter((a) => a !== "--help" && a !== "-h"));
+}
+
+/**
+ * The program's name before each line that starts with the bare command (`  token --clusterUuid …`),
+ * as cobra prints usage: the official tool's commands are written once for both names.
+ *
+ * @example
+ * ```ts
+ * withProgramName("Usage:\n  token --clusterUuid UUID\n", "ncp-iam-authenticator", "token"); // "Usage:\n  ncp-iam-authenticator token --clusterUuid UUID\n"
+ * ```
+ */
+export function withProgramName(help: string, programName: string, command: string): string {
+  return help.replace(new RegExp(`^( {2})(${command.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")})(?= |$)`, "gm"), `$1${programName} $2`);
 }
 
 /**

@@ -31,7 +31,8 @@ Flags:
   --clusterUuid, --cluster-uuid UUID   the cluster's UUID (required)
   --region CODE                        the cluster's region code: KR, SGN, JPN, FKR, … (required)
   --profile NAME                       section of the configure file (default: $NCLOUD_PROFILE, then DEFAULT)
-  --credentialConfig PATH              configure file (default: ~/.ncloud/configure)
+  --credentialConfig, --credential-config PATH
+                                       configure file (default: ~/.ncloud/configure)
   --api-version v1|v1beta1             ExecCredential apiVersion when kubectl does not say (default: v1beta1)
   --token-only                         print the bare token instead of the ExecCredential
   -h, --help                           this help

@@ -47,7 +47,8 @@ Flags:
                                        PATH, an absolute path, or a .js file (run with node)
   --exec-api-version v1|v1beta1        the exec plugin's apiVersion (default: v1beta1)
   --profile NAME                       section of the configure file (also passed to the plugin)
-  --credentialConfig PATH              configure file (default: ~/.ncloud/configure; passed to the plugin)
+  --credentialConfig, --credential-config PATH
+                                       configure file (default: ~/.ncloud/configure; passed to the plugin)
   -h, --help                           this help
 
 Other clusters, users and contexts stay as they were, in their order, with their comments. A

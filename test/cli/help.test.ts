@@ -78,3 +78,18 @@ test("a verb's help comes also when flags stand before the verb; an unknown verb
   const nothing = await runInProcess(["broker", "cluster"], { env });
   assert.match(nothing.err, /^kubeiam: broker cluster: say what to do: add, list or delete: run 'kubeiam broker cluster --help'\n$/);
 });
+
+test("every other command's help (and each verb's) names every flag its parser accepts, aliases included, and its usage names the program", async () => {
+  for (const [name, load] of Object.entries(KUBEIAM_COMMANDS)) {
+    if (name === "broker" || name === "serve") continue;
+    const command = await load();
+    for (const [verb, table] of Object.entries(command.options ?? {})) {
+      const words = verb === "" ? [name] : [name, verb];
+      const r = await runInProcess([...words, "--help"], { env });
+      assert.equal(r.status, 0, `${words.join(" ")}: ${r.err}`);
+      const missing = Object.keys(table).filter((flag) => !new RegExp(`--${flag}\\b`).test(r.out));
+      assert.deepEqual(missing, [], `${words.join(" ")} --help does not name them:\n${r.out}`);
+      assert.match(r.out, new RegExp(`^Usage:\\n {2}kubeiam ${name}\\b`, "m"), `${words.join(" ")}: usage names the program`);
+    }
+  }
+});

@@ -439,9 +439,11 @@ describe("help, version, commands", () => {
     assert.match(top.out, /^ {2}token {2,}/m);
     const tokenHelp = await run(["token", "--help"], env);
     assert.equal(tokenHelp.status, 0, tokenHelp.err);
-    assert.match(tokenHelp.out, /^ {2}token --clusterUuid UUID --region CODE \[flags\]$/m);
+    // Usage names the program, as cobra prints it, under either name.
+    assert.match(tokenHelp.out, /^ {2}kubeiam token --clusterUuid UUID --region CODE \[flags\]$/m);
+    assert.match((await run(["token", "--help"], env, "ncp")).out, /^ {2}ncp-iam-authenticator token --clusterUuid UUID --region CODE \[flags\]$/m);
     assert.match(tokenHelp.out, /--cluster-uuid/);
-    assert.match(tokenHelp.out, /--credentialConfig PATH/);
+    assert.match(tokenHelp.out, /--credentialConfig, --credential-config PATH/);
     assert.equal(tokenHelp.err, "");
     const h = await run(["token", "-h"], env);
     assert.equal(h.out, tokenHelp.out);
