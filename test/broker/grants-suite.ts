@@ -232,7 +232,7 @@ export function defineGrantsSuite(kind: StoreKind): void {
       ]);
     });
 
-    test("PostgreSQL answers a token request's read in one column (the row packed as JSON), read back as the columns are", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
+    test("PostgreSQL answers a token request's read in one column (the row packed as JSON), read back as the columns are; a granted request reads once, a refusal twice", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
       const gil = await addUser("gil");
       assert.equal((await call(base, "PUT", "/v1/grants/gil/bars-kr", { token: admin, body: { as: "ncp-viewer" } })).status, 204);
       assert.equal((await call(base, "PUT", "/v1/grants/group:ops/bars-sgn", { token: admin, body: { expiresAt: new Date(now() + 60_000).toISOString() } })).status, 204);
@@ -264,18 +264,20 @@ export function defineGrantsSuite(kind: StoreKind): void {
         const store = new BrokerStore(s.db, s.dialect);
         // Two minutes on: the group's grant has ended by then.
         const at = new Date(now() + 120_000);
-        const asks: [string, string, string[]][] = [
-          [hashBrokerToken(gil), "bars-kr", []],
-          [hashBrokerToken(gil), "bars-sgn", ["ops"]],
-          [hashBrokerToken(gil), "no-such-cluster", []],
-          [hashBrokerToken(admin), "bars-sgn", []],
-          [hashBrokerToken(newBrokerToken()), "bars-kr", []],
+        // [token digest, cluster, groups, reads]: a refusal reads once more, for when a grant ended.
+        const asks: [string, string, string[], number][] = [
+          [hashBrokerToken(gil), "bars-kr", [], 1],
+          [hashBrokerToken(gil), "bars-sgn", ["ops"], 2],
+          [hashBrokerToken(gil), "bars-sgn", [], 2],
+          [hashBrokerToken(gil), "no-such-cluster", [], 1],
+          [hashBrokerToken(admin), "bars-sgn", [], 1],
+          [hashBrokerToken(newBrokerToken()), "bars-kr", [], 1],
         ];
-        for (const [hash, cluster, groups] of asks) {
+        for (const [hash, cluster, groups, reads] of asks) {
           columns.length = 0;
           const got = await store.tokenAccess(hash, cluster, at, groups);
           assert.deepEqual(got, await broker.ctx.store.tokenAccess(hash, cluster, at, groups), `${cluster} ${groups.join(",")}`);
-          assert.deepEqual(columns, [1], "one row description, of one column");
+          assert.deepEqual(columns, Array.from({ length: reads }, () => 1), `${cluster} ${groups.join(",")}: row descriptions, of one column each`);
         }
         const granted = await store.tokenAccess(hashBrokerToken(gil), "bars-kr", at);
         assert.equal(granted?.access?.credential.name, "ncp-viewer");
@@ -283,6 +285,9 @@ export function defineGrantsSuite(kind: StoreKind): void {
         const ended = await store.tokenAccess(hashBrokerToken(gil), "bars-sgn", at, ["ops"]);
         assert.equal(ended?.access?.granted, false);
         assert.equal(typeof ended?.access?.endedAt, "string");
+        const never = await store.tokenAccess(hashBrokerToken(gil), "bars-sgn", at);
+        assert.equal(never?.access?.granted, false);
+        assert.equal(never?.access?.endedAt, undefined, "no grant of gil's own ever covered bars-sgn");
       } finally {
         await s.close();
         relay.close();

@@ -4,7 +4,7 @@
  * than one row runs in one transaction; "name taken" comes back as a typed answer, never a driver error.
  */
 import { randomUUID } from "node:crypto";
-import { sql, type CompiledQuery, type Kysely } from "kysely";
+import { sql, type CompiledQuery, type Kysely, type RawBuilder } from "kysely";
 import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase, ClustersTable } from "./schema.js";
@@ -107,7 +107,7 @@ export interface AuditEntry extends AuditRecord {
   id: number;
 }
 
-/** What a token request needs, read in one query: the cluster, the credential to mint with, the grant. */
+/** What a token request needs, read in one query: the cluster, the credential to mint with, the grant (and, for a refusal, a second read: when a grant ended). */
 export interface ClusterAccess {
   cluster: StoredCluster;
   /**
@@ -154,14 +154,13 @@ interface AccessRow {
   as_name: string | null;
   as_provider: string | null;
   as_sealed: string | null;
-  ended_at: string | null;
 }
 
 /**
  * The access query's columns in the order PostgreSQL packs them (every column of {@link AccessRow}):
  * there the row comes back as one JSON array, because node-postgres describes and decodes each
  * column of each answer anew (a field object, a parser and a property per column, per request),
- * which for 23 columns cost more of a token request than the query's round trip. SQLite (in
+ * which for 22 columns cost more of a token request than the query's round trip. SQLite (in
  * process) answers with the columns as they are.
  */
 const ACCESS_FIELDS = [
@@ -187,7 +186,6 @@ const ACCESS_FIELDS = [
   "as_name",
   "as_provider",
   "as_sealed",
-  "ended_at",
 ] as const satisfies readonly (keyof AccessRow)[];
 
 /** The access row as PostgreSQL sends it: {@link ACCESS_FIELDS}' values in one JSON array. */
@@ -241,11 +239,11 @@ function isForeignKeyViolation(error: unknown): boolean {
 
 /**
  * The condition "grant `g` covers the caller and the cluster": the caller's own grant or one of one of
- * their groups, for this cluster or for `*`. `userRef` and `clusterRef` are the outer query's columns.
+ * their groups, for this cluster or for `*`. `user` and `cluster` are the outer query's columns or values.
  */
-function grantCovers(userRef: string, clusterRef: string, groups: readonly string[]) {
+function grantCovers(user: RawBuilder<unknown>, cluster: RawBuilder<unknown>, groups: readonly string[]) {
   const byGroup = groups.length === 0 ? sql`` : sql` OR g.group_name IN (${sql.join(groups.map((x) => sql`${x}`))})`;
-  return sql`(g.user_id = ${sql.ref(userRef)}${byGroup}) AND (g.cluster_id = ${sql.ref(clusterRef)} OR g.cluster_id IS NULL)`;
+  return sql`(g.user_id = ${user}${byGroup}) AND (g.cluster_id = ${cluster} OR g.cluster_id IS NULL)`;
 }
 
 /**
@@ -253,13 +251,13 @@ function grantCovers(userRef: string, clusterRef: string, groups: readonly strin
  * grant of this cluster before `*`, then by group name (so the choice never varies between requests).
  */
 function chosenGrantId(userRef: string, clusterRef: string, groups: readonly string[], now: string) {
-  return sql<string | null>`(SELECT g.id FROM grants g WHERE ${grantCovers(userRef, clusterRef, groups)} AND (g.expires_at IS NULL OR g.expires_at > ${now})
+  return sql<string | null>`(SELECT g.id FROM grants g WHERE ${grantCovers(sql.ref(userRef), sql.ref(clusterRef), groups)} AND (g.expires_at IS NULL OR g.expires_at > ${now})
     ORDER BY (g.user_id IS NULL), (g.cluster_id IS NULL), g.group_name LIMIT 1)`;
 }
 
-/** The latest end of a grant that covered the caller and the cluster and has ended. */
-function endedAt(userRef: string, clusterRef: string, groups: readonly string[], now: string) {
-  return sql<string | null>`(SELECT MAX(g.expires_at) FROM grants g WHERE ${grantCovers(userRef, clusterRef, groups)} AND g.expires_at <= ${now})`;
+/** The latest end of a grant that covered the caller and the cluster and has ended (read only for a refusal). */
+function endedAt(userId: string, clusterId: string, groups: readonly string[], now: string) {
+  return sql<{ ended_at: string | null }>`SELECT MAX(g.expires_at) AS ended_at FROM grants g WHERE ${grantCovers(sql`${userId}`, sql`${clusterId}`, groups)} AND g.expires_at <= ${now}`;
 }
 
 /**
@@ -323,8 +321,8 @@ export class BrokerStore {
   /**
    * The access query: the caller (by token digest or by id) left-joined to the one cluster of that
    * name (names are unique), its credential, the grant in force that decides (with the credential it
-   * acts as) and the end of any grant that has ended. One round trip answers "who", "which cluster
-   * with which key" and "may they". Compiled once per way of finding the caller and number of groups.
+   * acts as). One round trip answers "who", "which cluster with which key" and "may they"; when
+   * they may not, a second read says whether a grant has ended. Compiled once per way of finding the caller and number of groups.
    */
   #accessQuery(by: "token_hash" | "id", groupCount: number): (...values: unknown[]) => CompiledQuery<AccessRow | PackedAccessRow> {
     const key = `${by}:${groupCount}`;
@@ -361,7 +359,6 @@ export class BrokerStore {
             "as_cred.name as as_name",
             "as_cred.provider as as_provider",
             "as_cred.sealed as as_sealed",
-            endedAt("users.id", "clusters.id", groups, now).as("ended_at"),
           ])
           .where(`users.${by}`, "=", userKey);
       q =
@@ -405,7 +402,11 @@ export class BrokerStore {
         ? { id: cluster.credentialId, name: joined(r.cred_name), provider: joined(r.cred_provider) as BrokerProvider, sealed: joined(r.cred_sealed) }
         : { id: r.as_id, name: joined(r.as_name), provider: joined(r.as_provider) as BrokerProvider, sealed: joined(r.as_sealed) };
     const granted = user.role === "admin" || r.grant_id !== null;
-    return { user, access: { cluster, credential, granted, ...(granted || r.ended_at === null ? {} : { endedAt: r.ended_at }) } };
+    if (granted) return { user, access: { cluster, credential, granted } };
+    // A refusal only: whether a grant has ended, so the 403 can say when (the read every granted
+    // request would otherwise pay for in the query above).
+    const ended = (await endedAt(user.id, cluster.id, groups, now.toISOString()).execute(this.db)).rows[0]?.ended_at ?? null;
+    return { user, access: { cluster, credential, granted, ...(ended === null ? {} : { endedAt: ended }) } };
   }
 
   // The queries of every request, compiled once (see reusable-query.ts).
@@ -772,7 +773,7 @@ export class BrokerStore {
 
   /**
    * A cluster, the credential to mint with and whether `user` (with their groups) may reach it at
-   * `now`, in one query. Admins may reach every cluster. `undefined` when no cluster has that name.
+   * `now`, in one query (a refusal reads once more). Admins may reach every cluster. `undefined` when no cluster has that name.
    */
   async clusterAccess(user: StoredUser, name: string, now: Date): Promise<ClusterAccess | undefined> {
     return (await this.#readAccess("id", user.id, name, user.groups ?? [], now))?.access;
@@ -780,8 +781,9 @@ export class BrokerStore {
 
   /**
    * The caller holding a token digest and, for them (and `groups`, what their sign-in carries), a
-   * cluster with the credential to mint with and the grant in force at `now`, in one query (a token
-   * request's only read). `undefined` when no user holds the digest. Never cached: a deleted user, a
+   * cluster with the credential to mint with and the grant in force at `now`, in one query (a granted
+   * token request's only read; a refusal reads once more, for the end of a grant that has ended).
+   * `undefined` when no user holds the digest. Never cached: a deleted user, a
    * rotated token, a revoked or ended grant or a replaced credential shows on the next request.
    */
   async tokenAccess(tokenHash: string, clusterName: string, now: Date, groups: readonly string[] = []): Promise<TokenAccess | undefined> {
