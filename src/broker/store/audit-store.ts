@@ -35,6 +35,16 @@ export const AUDIT_INSERT_POSTGRES = `INSERT INTO audit (${AUDIT_COLUMNS.join(",
 /** One row; the embedded store runs it once per row of a batch (better-sqlite3 runs a prepared statement in microseconds). */
 const AUDIT_INSERT_SQLITE = `INSERT INTO audit (${AUDIT_COLUMNS.join(", ")}) VALUES (${AUDIT_COLUMNS.map(() => "?").join(", ")})`;
 
+/**
+ * The embedded store's head, id counter and anchor in one statement of constant text (prepared once
+ * by the worker's connection): the head row's id and hash, AUTOINCREMENT's counter, the anchor.
+ */
+const AUDIT_HEAD_SQLITE = `SELECT
+  (SELECT id FROM audit ORDER BY id DESC LIMIT 1) AS head_id,
+  (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) AS head_hash,
+  (SELECT seq FROM sqlite_sequence WHERE name = 'audit') AS seq,
+  (SELECT value FROM kubeiam_meta WHERE key = '${AUDIT_ANCHOR_KEY}') AS anchor`;
+
 /** Rows read per page when chaining or verifying. */
 const PAGE = 5000;
 
@@ -83,13 +93,14 @@ export async function appendAudit(db: Kysely<BrokerDatabase>, dialect: StoreDial
         ids = (row.ids ?? []).map(Number);
         prev = row.head ?? row.anchor ?? GENESIS_HASH;
       } else {
-        await sql.raw("BEGIN IMMEDIATE").execute(conn);
-        const head = await headOf(conn);
+        await conn.executeQuery(CompiledQuery.raw("BEGIN IMMEDIATE"));
+        const r = await conn.executeQuery<{ head_id: number | null; head_hash: string | null; seq: number | null; anchor: string | null }>(CompiledQuery.raw(AUDIT_HEAD_SQLITE));
+        const row = r.rows[0];
+        if (row === undefined) throw new Error("the store did not answer the audit head's query");
         // AUTOINCREMENT never reuses an id, even of a row deleted since: start past its counter.
-        const seq = await sql<{ seq: number }>`SELECT seq FROM sqlite_sequence WHERE name = 'audit'`.execute(conn);
-        const base = Math.max(Number(seq.rows[0]?.seq ?? 0), head?.id ?? 0);
+        const base = Math.max(Number(row.seq ?? 0), Number(row.head_id ?? 0));
         ids = rows.map((_, i) => base + 1 + i);
-        prev = head?.hash ?? (head === undefined ? await anchorOf(conn) : GENESIS_HASH);
+        prev = row.head_id !== null ? (row.head_hash ?? GENESIS_HASH) : (row.anchor ?? GENESIS_HASH);
       }
       if (ids.length !== rows.length) throw new Error("the store gave fewer audit ids than rows");
       const values = rows.map((r, i) => {
