@@ -157,11 +157,11 @@ interface AccessRow {
 }
 
 /**
- * The access query's columns in the order PostgreSQL packs them (every column of {@link AccessRow}):
- * there the row comes back as one JSON array, because node-postgres describes and decodes each
- * column of each answer anew (a field object, a parser and a property per column, per request),
- * which for 22 columns cost more of a token request than the query's round trip. SQLite (in
- * process) answers with the columns as they are.
+ * The access query's columns in the order they are packed (every column of {@link AccessRow}): the
+ * row comes back as one JSON array, because node-postgres describes and decodes each column of each
+ * answer anew (a field object, a parser and a property per column, per request), which for 22
+ * columns cost more of a token request than the query's round trip; better-sqlite3 too builds a row
+ * of 22 properties in about twice the time of one string and its JSON.parse.
  */
 const ACCESS_FIELDS = [
   "user_id",
@@ -188,7 +188,10 @@ const ACCESS_FIELDS = [
   "as_sealed",
 ] as const satisfies readonly (keyof AccessRow)[];
 
-/** The access row as PostgreSQL sends it: {@link ACCESS_FIELDS}' values in one JSON array. */
+/**
+ * The access row as the store sends it: {@link ACCESS_FIELDS}' values in one JSON array (PostgreSQL's
+ * json, parsed by the driver; SQLite's text, parsed here).
+ */
 interface PackedAccessRow {
   access: unknown;
 }
@@ -324,7 +327,7 @@ export class BrokerStore {
    * acts as). One round trip answers "who", "which cluster with which key" and "may they"; when
    * they may not, a second read says whether a grant has ended. Compiled once per way of finding the caller and number of groups.
    */
-  #accessQuery(by: "token_hash" | "id", groupCount: number): (...values: unknown[]) => CompiledQuery<AccessRow | PackedAccessRow> {
+  #accessQuery(by: "token_hash" | "id", groupCount: number): (...values: unknown[]) => CompiledQuery<PackedAccessRow> {
     const key = `${by}:${groupCount}`;
     let q = this.#accessQueries.get(key);
     if (q === undefined) {
@@ -361,16 +364,12 @@ export class BrokerStore {
             "as_cred.sealed as as_sealed",
           ])
           .where(`users.${by}`, "=", userKey);
-      q =
-        this.dialect === "postgres"
-          ? reusableQuery(
-              (userKey: string, name: string, now: string, ...groups: string[]) =>
-                db
-                  .selectFrom(columns(userKey, name, now, ...groups).as("a"))
-                  .select(sql<unknown>`json_build_array(${sql.join(ACCESS_FIELDS.map((f) => sql.ref(`a.${f}`)))})`.as("access")),
-              3 + groupCount,
-            )
-          : reusableQuery(columns, 3 + groupCount);
+      const pack = sql.raw(this.dialect === "postgres" ? "json_build_array" : "json_array");
+      q = reusableQuery(
+        (userKey: string, name: string, now: string, ...groups: string[]) =>
+          db.selectFrom(columns(userKey, name, now, ...groups).as("a")).select(sql<unknown>`${pack}(${sql.join(ACCESS_FIELDS.map((f) => sql.ref(`a.${f}`)))})`.as("access")),
+        3 + groupCount,
+      );
       if (groupCount <= MAX_COMPILED_GROUPS) this.#accessQueries.set(key, q);
     }
     return q;
@@ -380,7 +379,7 @@ export class BrokerStore {
   async #readAccess(by: "token_hash" | "id", userKey: string, clusterName: string, groups: readonly string[], now: Date): Promise<TokenAccess | undefined> {
     const got = (await this.db.executeQuery(this.#accessQuery(by, groups.length)(userKey, clusterName, now.toISOString(), ...groups))).rows[0];
     if (got === undefined) return undefined;
-    const r = "access" in got ? unpackAccessRow(got.access) : got;
+    const r = unpackAccessRow(typeof got.access === "string" ? JSON.parse(got.access) : got.access);
     const user: StoredUser = { id: r.user_id, name: r.user_name, role: r.user_role as BrokerRole, ...(groups.length === 0 ? {} : { groups }) };
     if (r.c_id === null) return { user, access: undefined };
     // Left-joined columns are typed nullable; a joined row has them all (NOT NULL columns, and the foreign key).
@@ -411,7 +410,7 @@ export class BrokerStore {
 
   // The queries of every request, compiled once (see reusable-query.ts).
   readonly #userByTokenHash;
-  readonly #accessQueries = new Map<string, (...values: unknown[]) => CompiledQuery<AccessRow | PackedAccessRow>>();
+  readonly #accessQueries = new Map<string, (...values: unknown[]) => CompiledQuery<PackedAccessRow>>();
 
   /**
    * Runs `work` in a transaction that writes. On SQLite it starts with BEGIN IMMEDIATE: a deferred
