@@ -8,13 +8,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
-import { connect, createServer, type AddressInfo } from "node:net";
 import { keyCheckValue } from "../../src/broker/sealing.js";
 import { migrateStore } from "../../src/broker/store/migrations.js";
 import { openStore, parseStoreLocation, type OpenStore } from "../../src/broker/store/open.js";
 import { BrokerStore, type AuditRecord } from "../../src/broker/store/store.js";
 import { hashBrokerToken, newBrokerToken } from "../../src/broker/tokens.js";
 import { testStores, type StoreKind, type TestStores } from "./helpers.js";
+import { startPgRelay } from "../helpers/pg-relay.js";
 
 const keyCheck = keyCheckValue(randomBytes(32));
 
@@ -116,37 +116,16 @@ export function defineAuditTrailSuite(kind: StoreKind): void {
 
     test("an append is three round trips to PostgreSQL (BEGIN with the lock and the head, the insert, the commit) whatever its size, its insert prepared once per connection, and the chain still verifies", { skip: kind === "postgres" ? false : "PostgreSQL only" }, async () => {
       const direct = new URL(await stores.newDb("round_trips"));
-      // A relay that counts the client's round trips: each ends with a simple query ('Q') or a Sync ('S').
+      // A relay that counts the client's round trips (each ends with a simple query 'Q' or a Sync 'S') and parses ('P').
       let trips = 0;
       let parses = 0;
-      const relay = createServer((client) => {
-        const server = connect(Number(direct.port), direct.hostname);
-        let buffered = Buffer.alloc(0);
-        let started = false;
-        client.on("data", (chunk: Buffer) => {
-          server.write(chunk);
-          buffered = Buffer.concat([buffered, chunk]);
-          for (;;) {
-            const head = started ? 5 : 4;
-            if (buffered.length < head) break;
-            const length = started ? buffered.readInt32BE(1) + 1 : buffered.readInt32BE(0);
-            if (buffered.length < length) break;
-            if (started && (buffered[0] === 0x51 || buffered[0] === 0x53)) trips++;
-            if (started && buffered[0] === 0x50) parses++;
-            started = true;
-            buffered = buffered.subarray(length);
-          }
-        });
-        server.on("data", (chunk) => client.write(chunk));
-        client.on("close", () => server.destroy());
-        server.on("close", () => client.destroy());
-        client.on("error", () => server.destroy());
-        server.on("error", () => client.destroy());
+      const relay = await startPgRelay(direct, {
+        client: (type) => {
+          if (type === 0x51 || type === 0x53) trips++;
+          if (type === 0x50) parses++;
+        },
       });
-      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-      const relayed = new URL(direct.href);
-      relayed.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
-      const a = await open(stores, "round_trips", relayed.href);
+      const a = await open(stores, "round_trips", relay.url);
       try {
         await a.store.insertAudit([row(0)]); // the pool's connection opened and its statements prepared
         for (const size of [1, 5, 64]) {

@@ -7,7 +7,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { connect, createServer, type AddressInfo } from "node:net";
 import { verifyNcpToken } from "../../src/ncp/token.js";
 import { startSandbox, type Sandbox, type SandboxClusterSummary } from "../../src/sandbox/index.js";
 import { generateSandboxKey } from "../../src/sandbox/keys.js";
@@ -18,6 +17,7 @@ import { openStore, parseStoreLocation } from "../../src/broker/store/open.js";
 import { BrokerStore } from "../../src/broker/store/store.js";
 import { hashBrokerToken, newBrokerToken } from "../../src/broker/tokens.js";
 import { call, captureLines, testStores, type StoreKind, type TestStores } from "./helpers.js";
+import { startPgRelay } from "../helpers/pg-relay.js";
 
 /** Defines the grants suite for one store kind. */
 export function defineGrantsSuite(kind: StoreKind): void {
@@ -236,30 +236,10 @@ export function defineGrantsSuite(kind: StoreKind): void {
       const gil = await addUser("gil");
       assert.equal((await call(base, "PUT", "/v1/grants/gil/bars-kr", { token: admin, body: { as: "ncp-viewer" } })).status, 204);
       assert.equal((await call(base, "PUT", "/v1/grants/group:ops/bars-sgn", { token: admin, body: { expiresAt: new Date(now() + 60_000).toISOString() } })).status, 204);
-      // A relay that records the column count of every row description the server sends.
-      const direct = new URL(brokerDb);
+      // A relay that records the column count of every row description ('T') the server sends.
       const columns: number[] = [];
-      const relay = createServer((client) => {
-        const server = connect(Number(direct.port), direct.hostname);
-        let buffered = Buffer.alloc(0);
-        server.on("data", (chunk: Buffer) => {
-          client.write(chunk);
-          buffered = Buffer.concat([buffered, chunk]);
-          while (buffered.length >= 5 && buffered.length >= buffered.readInt32BE(1) + 1) {
-            if (buffered[0] === 0x54) columns.push(buffered.readInt16BE(5));
-            buffered = buffered.subarray(buffered.readInt32BE(1) + 1);
-          }
-        });
-        client.on("data", (chunk) => server.write(chunk));
-        client.on("close", () => server.destroy());
-        server.on("close", () => client.destroy());
-        client.on("error", () => server.destroy());
-        server.on("error", () => client.destroy());
-      });
-      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-      const relayed = new URL(direct.href);
-      relayed.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
-      const s = await openStore(parseStoreLocation(relayed.href, { home: stores.dir, cwd: stores.dir }));
+      const relay = await startPgRelay(new URL(brokerDb), { server: (type, message) => void (type === 0x54 && columns.push(message.readInt16BE(5))) });
+      const s = await openStore(parseStoreLocation(relay.url, { home: stores.dir, cwd: stores.dir }));
       try {
         const store = new BrokerStore(s.db, s.dialect);
         // Two minutes on: the group's grant has ended by then.
