@@ -20,6 +20,11 @@ export interface CliContext {
   out(text: string): void;
   /** Writes to standard error (progress, warnings; never a secret). */
   err(text: string): void;
+  /**
+   * Standard error as a stream, for a server's log (`serve`): the process's, with a closed pipe
+   * ending the process quietly as for `err`. Absent in tests, which give the server their own.
+   */
+  errStream?: () => NodeJS.WritableStream;
   /** The environment. */
   env: Record<string, string | undefined>;
   /** Reads all of standard input. */

@@ -333,6 +333,7 @@ function processContext(): CliContext {
     out: stdoutWriter(),
     // stderr keeps Node's stream: the broker's log writes there too, and one writer keeps the order.
     err: (text) => void streamOf(2).write(text),
+    errStream: () => streamOf(2),
     env: process.env,
     readStdin: async () => {
       const chunks: Buffer[] = [];

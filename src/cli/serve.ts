@@ -201,6 +201,8 @@ Run 'kubeiam serve <command> --help' for a command's flags.`,
     const broker = await startBroker({
       home,
       cwd: process.cwd(),
+      // The log goes to the process's stderr, closed pipe included, as every other line does.
+      ...(ctx.errStream === undefined ? {} : { logStream: ctx.errStream() }),
       ...(db === undefined ? {} : { db }),
       ...(values.listen === undefined ? {} : { listen: values.listen }),
       ...(values["tls-cert"] === undefined ? {} : { tlsCert: values["tls-cert"] }),

@@ -236,3 +236,27 @@ test("eks token refuses a FIFO as AWS_CONFIG_FILE before reading it: one line na
   assertOneLine({ status: r.status ?? -1, out: r.out, err: r.err }, 6, /^kubeiam: AWS config file .*aws-config is a FIFO: the AWS SDK reads it again after kubeiam, so pass a regular file \(or feed keys from a program with credential_process\)\n$/);
   assert.deepEqual(tree(home), before);
 });
+
+test("serve whose stderr reader went away (kubeiam serve 2>&1 | head) ends quietly with status 0 at its next log line, as for stdout", async () => {
+  const { newMasterKey, startCliChild } = await import("../helpers/serve-process.js");
+  const home = join(root, "serve-epipe");
+  await mkdir(home, { recursive: true });
+  const broker = await startCliChild<{ url: string }>(["serve", "--db", `sqlite:${join(home, "b.db")}`, "--listen", "127.0.0.1:0"], {
+    PATH: process.env.PATH ?? "",
+    HOME: home,
+    KUBEIAM_MASTER_KEY: newMasterKey(),
+  });
+  try {
+    const exited = new Promise<number | null>((resolve) => broker.child.on("exit", (code) => resolve(code)));
+    broker.child.stderr?.destroy();
+    // Each request is one log line; the first write after the close meets EPIPE.
+    for (let i = 0; i < 50 && broker.child.exitCode === null; i++) {
+      await fetch(new URL("/healthz", broker.line.url)).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running after 10 s"), 10_000))]);
+    assert.equal(code, 0);
+  } finally {
+    await broker.stop();
+  }
+});
