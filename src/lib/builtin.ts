@@ -1,10 +1,11 @@
 /**
- * Node's built-in modules for the exec plugins' paths (`kubeiam token` and `kubeiam broker token`,
- * one of which runs on every kubectl call), loaded through `require` instead of `import`. An `import` of a built-in builds an ES module facade
- * that reads every one of its exports, and reading wakes the lazy ones: `node:fs`'s `ReadStream`
- * loads the whole streams stack, `node:crypto`'s `webcrypto` its own, `node:util`'s `MIMEType` the
- * MIME parser. On the token path that was about 8 ms of a 100 ms process (`npm run bench -- --only
- * startup`). Everywhere else the ordinary `import` reads better and costs nothing that matters.
+ * Node's built-in modules for the exec plugins' paths (`kubeiam token`, `broker token`, `eks token`,
+ * `gke token`: one of them runs on every kubectl call) and for what `import("kubeiam")` loads, taken
+ * through `require` instead of `import`. An `import` of a built-in builds an ES module facade that
+ * reads every one of its exports, and reading wakes the lazy ones: `node:fs`'s `ReadStream` loads the
+ * whole streams stack, `node:crypto`'s `webcrypto` its own, `node:util`'s `MIMEType` the MIME parser.
+ * On the token path that was about 8 ms of a 100 ms process (`npm run bench -- --only startup`).
+ * Everywhere else the ordinary `import` reads better and costs nothing that matters.
  */
 import { createRequire } from "node:module";
 
@@ -20,8 +21,8 @@ interface Builtins {
 const load = createRequire(import.meta.url);
 
 /**
- * A built-in module, without the ES module facade (see above). The same object `import * as` would
- * give, so values (a `KeyObject`, an error) are interchangeable with those of ordinary imports.
+ * A built-in module, without the ES module facade (see above). Its functions and classes are the
+ * ones an `import` gives, so values (a `KeyObject`, an error) mix freely with those of other modules.
  *
  * @example
  * ```ts
