@@ -9,13 +9,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertOneLine } from "../helpers/cli.js";
 import { NEEDS_POSTGRES } from "../helpers/postgres.js";
 import { call, testStores, type TestStores } from "./helpers.js";
 import { childEnv, runCliChild, startServe, type ServeChild } from "./serve-helpers.js";
+import { closedPort } from "../helpers/closed-port.js";
 
 let dir: string;
 const running: ServeChild[] = [];
@@ -32,14 +32,6 @@ after(async () => {
 
 const TOKEN_LINE = /^kbi_[A-Za-z0-9_-]{43}\n$/;
 
-/** A loopback port with nothing listening (taken, then let go). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The whole story on one store: a running broker, a lost token replaced, the refusals. */
 async function replacesTheToken(db: string, home: string): Promise<void> {

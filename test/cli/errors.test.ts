@@ -7,25 +7,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AddressInfo } from "node:net";
 import { describeNetworkError } from "../../src/lib/http.js";
 import { displayUrl, redactUrls } from "../../src/lib/redact-url.js";
 import { assertOneLine, runInProcess, type CliRun } from "../helpers/cli.js";
+import { closedPort } from "../helpers/closed-port.js";
 
 const AK = "NCPTESTACCESSKEY0001";
 const SK = "NCPTESTSECRETKEY0001NCPTESTSECRETKEY0001";
 
-/** A loopback port that nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const run = (args: string[], env: Record<string, string>, stderrIsTTY = false): Promise<CliRun> =>
   runInProcess(args, { env: { HOME: "/nonexistent-home-for-test", NCLOUD_ACCESS_KEY_ID: AK, NCLOUD_SECRET_ACCESS_KEY: SK, ...env }, stderrIsTTY });

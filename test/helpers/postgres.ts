@@ -7,10 +7,10 @@
  */
 import { execFile } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { closedPort } from "./closed-port.js";
 
 /**
  * A test's skip reason in the fast lane (`npm run test:unit` sets KUBEIAM_TEST_LANE=unit), which
@@ -47,16 +47,6 @@ export function findPostgresBin(): string {
   throw new Error("PostgreSQL's initdb and pg_ctl were not found on PATH, in /usr/local/bin or /usr/lib/postgresql/*/bin: install them (apt-get install -y postgresql)");
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** How many ports to try when another process takes the one picked. */
 const MAX_START_ATTEMPTS = 4;
@@ -161,12 +151,12 @@ export async function startTestPostgres(options: { durable?: boolean } = {}): Pr
   }
   let port = 0;
   for (let attempt = 1; ; attempt++) {
-    port = await freePort();
+    port = await closedPort();
     const log = join(dir, `log-${attempt}`);
     const started = await startOnPort(bin, data, dir, log, port, options.durable === true);
     if (started === "ok") break;
     const text = readLog(log);
-    // Another process took the port between freePort() and the server's bind: try another one.
+    // Another process took the port between closedPort() and the server's bind: try another one.
     if (attempt < MAX_START_ATTEMPTS && /Address already in use|could not create any TCP\/IP sockets/.test(text)) {
       await asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "-t", "30", "stop"], 40_000).catch(() => undefined);
       continue;

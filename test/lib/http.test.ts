@@ -1,11 +1,12 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { NetworkError } from "../../src/lib/errors.js";
 import { isRetryableStatus, sendHttpRequest } from "../../src/lib/http.js";
 import { nodeFetch } from "../../src/lib/node-fetch.js";
 import { startScriptedServer } from "../helpers/ncp-api-stand-in.js";
+import { closedPort } from "../helpers/closed-port.js";
 
 const noSleep = { sleep: async () => undefined, random: () => 0.5 };
 const closers: (() => Promise<void>)[] = [];
@@ -75,13 +76,7 @@ test("a hung server times out on every try and ends in a NetworkError naming the
 });
 
 test("a refused connection is retried, then a NetworkError naming the cause", async () => {
-  // Take a free port, then close it, so nothing listens there.
-  const port = await new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
+  const port = await closedPort();
   let retries = 0;
   await assert.rejects(
     sendHttpRequest({ method: "GET", url: `http://127.0.0.1:${port}/`, headers: {} }, { ...noSleep, onRetry: () => retries++ }),

@@ -5,20 +5,11 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { hashBrokerToken } from "../../../src/broker/tokens.js";
 import { call, callFrom } from "../helpers.js";
 import type { BrokerFixture } from "./fixture.js";
+import { closedPort } from "../../helpers/closed-port.js";
 
-/** A loopback port with nothing listening (taken, then let go). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /**
  * Defines this group's tests on the fixture (run after the groups before it in ../suite.ts).
