@@ -193,7 +193,13 @@ export function parseFlags<O extends Options>(
     if (ambiguous !== undefined) {
       throw new UsageError(`${command}: ${ambiguous} is followed by something that starts with '-': give ${ambiguous} its value, or write a value that starts with '-' as ${ambiguous}=-VALUE`, { cause, help: command });
     }
-    // parseArgs says e.g. "Option '--region <value>' argument missing"
+    // parseArgs says "Option '--region <value>' argument missing" of a flag given last, with no value.
+    const missing = /^Option '(?:-\w, )?(--([^' ]+))[^']*' argument missing/.exec(message);
+    if (missing?.[1] !== undefined && missing[2] !== undefined) {
+      const placeholder = (options[missing[2]] as { value?: unknown } | undefined)?.value;
+      const value = typeof placeholder === "string" ? placeholder : "VALUE";
+      throw new UsageError(`${command}: ${missing[1]} needs a value (${missing[1]} ${value})`, { cause, help: command });
+    }
     const first = message.split(". ")[0]?.replace(/\.$/, "") ?? message;
     throw new UsageError(`${command}: ${first}`, { cause, help: command });
   }

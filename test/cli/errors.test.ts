@@ -88,6 +88,12 @@ test("typos: the closest flag or command is suggested, with the real command to 
   assertOneLine(await run(["zzzzzz"], {}), 2, /^kubeiam: unknown command "zzzzzz": run 'kubeiam --help' for the list\n$/);
 });
 
+test("a flag given last without its value: one line naming the flag and the value it takes", async () => {
+  assertOneLine(await run(["token", "--clusterUuid", "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b", "--region", "KR", "--credential-config"], {}), 2, /^kubeiam: token: --credential-config needs a value \(--credential-config VALUE\): run 'kubeiam token --help'\n$/);
+  // A flag table that names its value shows that name.
+  assertOneLine(await run(["broker", "token", "--cluster", "c", "--server"], {}), 2, /^kubeiam: broker token: --server needs a value \(--server URL\): run 'kubeiam broker token --help'\n$/);
+});
+
 test("version rejects an unknown flag like every other command", async () => {
   assertOneLine(await run(["version", "--bogus"], {}), 2, /^kubeiam: version: unknown flag "--bogus": run 'kubeiam version --help'\n$/);
 });
