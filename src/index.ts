@@ -71,7 +71,8 @@ export type { ExecCredential, ExecApiVersion, ExecCredentialLayout } from "./kub
 export { sendHttpRequest } from "./lib/http.js";
 export type { FetchLike, FetchInit, FetchResponseLike, HttpOptions, HttpRequest, HttpResponse, HttpAttempt } from "./lib/http.js";
 export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "./ncp/api.js";
-export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions } from "./ncp/cluster.js";
+export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery } from "./ncp/cluster.js";
+export type { NcpKubeconfigOptions } from "./ncp/kubeconfig.js";
 export type {
   Kubeconfig,
   KubeconfigCluster,

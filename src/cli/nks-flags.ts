@@ -10,7 +10,7 @@ import type { ExecApiVersion } from "../kube/exec-credential.js";
 import { parseExecApiVersion } from "../kube/exec-credential.js";
 import type { KubeconfigFormat } from "../kube/kubeconfig.js";
 import { ncpAdapter } from "../ncp/adapter.js";
-import type { NcpKubeconfigOptions } from "../ncp/cluster.js";
+import type { NcpKubeconfigOptions } from "../ncp/kubeconfig.js";
 import { defaultNcpConfigFile, describeNcpCredentialSource, resolveNcpCredentials } from "../ncp/credentials.js";
 import { normalizeNcpRegion } from "../ncp/region.js";
 import { checkClusterUuid } from "../ncp/token.js";

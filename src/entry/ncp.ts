@@ -59,7 +59,8 @@ export type { NcpCredentials, ResolvedNcpCredentials, ResolveNcpCredentialsOptio
 export { createNcpApiClient, buildNcpRequest, checkNcpResponse } from "../ncp/api.js";
 export type { NcpApiClient, NcpApiClientOptions, NcpCluster, NcpNodePool, NcpWorkerNode, NcpCall, NcpCallContext, BuildNcpRequestInput } from "../ncp/api.js";
 export { getNcpCluster, listNcpClusters } from "../ncp/cluster.js";
-export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery, NcpKubeconfigOptions } from "../ncp/cluster.js";
+export type { NcpClusterDescription, GetNcpClusterOptions, NcpClusterQuery } from "../ncp/cluster.js";
+export type { NcpKubeconfigOptions } from "../ncp/kubeconfig.js";
 export { ncpKubeConfig } from "../ncp/client.js";
 export type { NcpKubeConfigOptions } from "../ncp/client.js";
 export { createNcpProvider } from "../ncp/provider.js";

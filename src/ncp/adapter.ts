@@ -6,16 +6,9 @@ import type { CloudAdapter, CloudTypes } from "../contract.js";
 import { ClusterStateError } from "../lib/errors.js";
 import type { HttpOptions } from "../lib/http.js";
 import { toEpochMs } from "../lib/time.js";
-import {
-  assertNcpClusterReady,
-  describeNcpCluster,
-  getNcpCluster,
-  listNcpClusters,
-  ncpKubeconfigEntries,
-  type NcpClusterDescription,
-  type NcpKubeconfigOptions,
-} from "./cluster.js";
+import { assertNcpClusterReady, describeNcpCluster, getNcpCluster, listNcpClusters, type NcpClusterDescription } from "./cluster.js";
 import { resolveNcpCredentials, type NcpCredentials, type ResolveNcpCredentialsOptions } from "./credentials.js";
+import type { NcpKubeconfigOptions } from "./kubeconfig.js";
 import { parseNcpRegion } from "./region.js";
 import { createNcpSigner } from "./sign.js";
 import { mintNcpToken, parseNcpTokenTarget } from "./token.js";
@@ -78,6 +71,7 @@ export const ncpAdapter: CloudAdapter<NcpCloudTypes> = {
     if (described.baseKubeconfig === undefined) {
       throw new ClusterStateError(`cluster ${cluster.name} (${cluster.uuid}) in region ${region.code || "KR"} has no kubeconfig yet: try again when its status is RUNNING`);
     }
+    const { ncpKubeconfigEntries } = await import("./kubeconfig.js");
     return ncpKubeconfigEntries({ cluster, baseKubeconfig: described.baseKubeconfig, region, options: kubeconfig ?? {}, credentials, now: toEpochMs(now) });
   },
 };

@@ -1,12 +1,12 @@
 /**
  * A `@kubernetes/client-node` KubeConfig for one NKS cluster: the cloud-neutral self-refreshing
- * config of src/kube/client.ts, with the NKS token as its minter.
+ * config of src/kube/client.ts, with the NKS token as its minter. That module and the kubeconfig
+ * parser load with the first call, not with kubeiam/ncp.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { HttpOptions } from "../lib/http.js";
-import { selfRefreshingKubeConfig, type TokenCache } from "../kube/client.js";
+import type { TokenCache } from "../kube/client.js";
 import { createNcpApiClient } from "./api.js";
-import { ncpBaseCluster } from "./cluster.js";
 import { resolveNcpCredentials, type NcpCredentials } from "./credentials.js";
 import { createNcpSigner } from "./sign.js";
 import { mintNcpToken, parseNcpTokenTarget } from "./token.js";
@@ -49,9 +49,12 @@ export async function ncpKubeConfig(options: NcpKubeConfigOptions): Promise<Kube
   if (cluster === undefined) {
     const { clusterUuid: _u, region: _r, credentials: _c, cluster: _k, now: _n, ...http } = options;
     const api = createNcpApiClient({ ...http, credentials, region, now });
-    const base = ncpBaseCluster(await api.getKubeconfig(clusterUuid), clusterUuid);
+    const text = await api.getKubeconfig(clusterUuid);
+    const { ncpBaseCluster } = await import("./kubeconfig.js");
+    const base = ncpBaseCluster(text, clusterUuid);
     cluster = { server: base.server, ...(base.certificateAuthorityData === undefined ? {} : { caData: base.certificateAuthorityData }) };
   }
+  const { selfRefreshingKubeConfig } = await import("../kube/client.js");
   return selfRefreshingKubeConfig({
     cluster: { name: `nks_${region.toLowerCase()}_${clusterUuid}`, ...cluster },
     mintToken: () => mintNcpToken({ signer, cluster: target, now: now() }),

@@ -7,7 +7,7 @@ import type { HttpOptions } from "../lib/http.js";
 import { onFirstUse } from "../lib/lazy.js";
 import { createNcpSigner, type NcpSigner } from "./sign.js";
 import { mintNcpToken, parseNcpTokenTarget, type NcpTokenTarget } from "./token.js";
-import type { NcpKubeconfigOptions } from "./cluster.js";
+import type { NcpKubeconfigOptions } from "./kubeconfig.js";
 import type { NcpCredentials } from "./credentials.js";
 
 /** Options of {@link createNcpProvider}. */

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { execInstallHint } from "../../src/kube/kubeconfig.js";
 import { ApiError, ClusterStateError } from "../../src/lib/errors.js";
 import { parseKubeconfig } from "../../src/kube/kubeconfig.js";
-import { getNcpCluster, listNcpClusters, ncpBaseCluster, ncpKubeconfigNames, normalizeNcpClusterStatus } from "../../src/ncp/cluster.js";
+import { getNcpCluster, listNcpClusters, normalizeNcpClusterStatus } from "../../src/ncp/cluster.js";
+import { ncpBaseCluster, ncpKubeconfigNames } from "../../src/ncp/kubeconfig.js";
 import { verifyNcpToken } from "../../src/ncp/token.js";
 import { startNcpApiStandIn, type StandIn } from "../helpers/ncp-api-stand-in.js";
 
