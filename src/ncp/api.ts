@@ -2,9 +2,10 @@
  * The signed NKS REST client (docs/formats.md §3). Building a request, sending it and checking the
  * answer are separate steps: {@link buildNcpRequest} is pure, {@link sendHttpRequest} is the edge,
  * {@link checkNcpResponse} turns statuses into typed errors, and the `parse…` functions check bodies.
+ * The edge (src/lib/http.ts, with its proxy rules) loads with the first call, not with kubeiam/ncp.
  */
 import { ApiError, InvalidInputError } from "../lib/errors.js";
-import { sendHttpRequest, type HttpOptions, type HttpRequest, type HttpResponse } from "../lib/http.js";
+import type { HttpOptions, HttpRequest, HttpResponse } from "../lib/http.js";
 import type { NcpCredentials } from "./credentials.js";
 import { ncpRegionOf, type NcpRegion } from "./region.js";
 import { createNcpSigner, type NcpSigner } from "./sign.js";
@@ -472,6 +473,7 @@ export function createNcpApiClient(options: NcpApiClientOptions): NcpApiClient {
   const http: HttpOptions = { ...options, service: "NCP API" };
 
   async function call(path: string, ctx: Omit<NcpCallContext, "region" | "accessKey">): Promise<unknown> {
+    const { sendHttpRequest } = await import("../lib/http.js");
     const sentAt = now();
     const req = signedRequest(baseUrl, signer, parsed, { method: "GET", path }, sentAt);
     const res = await sendHttpRequest(req, http);
