@@ -13,8 +13,9 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { closedPort } from "./helpers/closed-port.js";
 import { createModuleTracer, type ModuleTracer } from "./helpers/module-trace.js";
 
 const exec = promisify(execFile);
@@ -47,16 +48,19 @@ after(async () => {
 
 /**
  * Runs `code` as an ES module in a fresh node whose working directory is the package, and returns
- * the specifiers it loaded, by ES import or by require() (the lazy yaml and ini are required).
+ * the specifiers it loaded, by ES import or by require() (the lazy yaml and ini are required), and
+ * kubeiam's own modules it imported, as paths under dist/ (`ncp/cluster.js`).
  */
-async function trace(code: string): Promise<{ specifiers: string[]; stdout: string }> {
+async function trace(code: string): Promise<{ specifiers: string[]; ours: string[]; stdout: string }> {
   const { file, env } = await tracer.newTrace("entry");
   const r = await exec(process.execPath, [...tracer.nodeArgs, "--input-type=module", "-e", code], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? "", HOME: home, ...env },
     timeout: 60_000,
   });
-  return { specifiers: await tracer.read(file), stdout: r.stdout };
+  const dist = `${pathToFileURL(join(REPO, "dist")).href}/`;
+  const ours = (await tracer.readUrls(file)).filter((url) => url.startsWith(dist)).map((url) => url.slice(dist.length));
+  return { specifiers: await tracer.read(file), ours, stdout: r.stdout };
 }
 
 /** Packages every entry point loads on first use only, not on import. */
@@ -146,6 +150,36 @@ process.stdout.write(JSON.stringify({ atImport, afterSigning: process.moduleLoad
   const r = JSON.parse(stdout) as { atImport: boolean; afterSigning: boolean; signature: string };
   assert.deepEqual([r.atImport, r.afterSigning], [false, true]);
   assert.match(r.signature, /^[A-Za-z0-9+/]{43}=$/);
+});
+
+/**
+ * What kubeiam/ncp's names do not need until one is called (issue 23: its import was the one entry
+ * point near 1.5x `node -e 0`): the kubeconfig model, parser and writer (kube/kubeconfig.ts, through
+ * ncp/kubeconfig.ts, which builds an NKS cluster's entries), client-node's self-refreshing config
+ * (kube/client.ts) and the HTTP edge with its proxy rules (lib/http.ts). As paths under dist/:
+ * a specifier alone (`./kubeconfig.js`) would not say whose kubeconfig module it is.
+ */
+const NOT_IN_NCP = ["ncp/kubeconfig.js", "kube/kubeconfig.js", "lib/yaml.js", "kube/client.js", "lib/http.js", "lib/proxy-env.js"];
+
+test('import("kubeiam/ncp") loads no kubeconfig parser, client-node wrapper or HTTP edge; building entries, a KubeConfig and an API call load them', async () => {
+  const bare = await trace(`const m = await import("kubeiam/ncp"); process.stdout.write(typeof m.getNcpCluster);`);
+  assert.equal(bare.stdout, "function");
+  assert.ok(bare.ours.includes("ncp/cluster.js") && bare.ours.includes("ncp/api.js"), bare.ours.join(" "));
+  assert.deepEqual(NOT_IN_NCP.filter((f) => bare.ours.includes(f)), [], `kubeiam/ncp loaded ${bare.ours.length} of our modules: ${bare.ours.join(" ")}`);
+  // The control: each loads on the call that needs it (and the tracer sees it).
+  const used = await trace(`
+const { ncpAdapter, ncpKubeConfig, createNcpApiClient } = await import("kubeiam/ncp");
+const credentials = { accessKey: "AKENTRYTEST", secretKey: "entry-test-secret", apiUrl: "http://127.0.0.1:${await closedPort()}" };
+const ca = Buffer.from("-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n").toString("base64");
+const baseKubeconfig = "apiVersion: v1\\nclusters:\\n- name: kubernetes\\n  cluster:\\n    server: https://127.0.0.1:6443\\n    certificate-authority-data: " + ca + "\\n";
+const clusterUuid = "3f1d2c4b-5a69-4e7f-8a1b-2c3d4e5f6a7b";
+const cluster = { region: "KR", cluster: { uuid: clusterUuid, name: "demo", status: "RUNNING", subnetNoList: [], nodePool: [] }, baseKubeconfig };
+const { entries } = await ncpAdapter.kubeconfigEntries({ credentials, cluster });
+const kc = await ncpKubeConfig({ clusterUuid, region: "KR", credentials, cluster: { server: "https://127.0.0.1:6443" } });
+await createNcpApiClient({ credentials, region: "KR", attempts: 1, timeoutMs: 2000 }).listClusters().catch(() => undefined);
+process.stdout.write(entries.cluster.cluster.server + " " + kc.getCurrentCluster().server);`);
+  assert.equal(used.stdout, "https://127.0.0.1:6443 https://127.0.0.1:6443");
+  assert.deepEqual(NOT_IN_NCP.filter((f) => !used.ours.includes(f)), [], used.ours.join(" "));
 });
 
 test('positive control: calling selfRefreshingKubeConfig from "kubeiam" loads @kubernetes/client-node on first use', async () => {

@@ -3,7 +3,9 @@
  * through a module-resolution hook (registered with `--import`), and CommonJS `require()` calls
  * (a package's own files, and kubeiam's lazy `createRequire(import.meta.url)("yaml")`), which that
  * hook never sees, through a `--require` preload that wraps `Module._load`. Both append to one file,
- * named by the child's `KUBEIAM_TRACE_FILE`, one specifier a line.
+ * named by the child's `KUBEIAM_TRACE_FILE`, one specifier a line. The ES hook also writes the URL
+ * each import resolved to, to the same name plus `.urls`: a relative specifier (`./kubeconfig.js`)
+ * does not say which folder's module it is.
  *
  * A `require()` of a built-in without its scheme (`require("fs")`) is recorded as `node:fs`, the way
  * ES imports name built-ins, so that a filter on `node:` covers both.
@@ -21,6 +23,8 @@ export interface ModuleTracer {
   newTrace(name: string): Promise<{ file: string; env: { KUBEIAM_TRACE_FILE: string } }>;
   /** The specifiers recorded in a trace file, in load order, without blanks. */
   read(file: string): Promise<string[]>;
+  /** The URLs the trace's ES imports resolved to, in load order, once each. */
+  readUrls(file: string): Promise<string[]>;
   /** Deletes the tracer's folder. */
   remove(): Promise<void>;
 }
@@ -28,7 +32,9 @@ export interface ModuleTracer {
 const ESM_HOOK = `import { appendFileSync } from "node:fs";
 export async function resolve(specifier, context, next) {
   appendFileSync(process.env.KUBEIAM_TRACE_FILE, specifier + "\\n");
-  return next(specifier, context);
+  const resolved = await next(specifier, context);
+  appendFileSync(process.env.KUBEIAM_TRACE_FILE + ".urls", resolved.url + "\\n");
+  return resolved;
 }
 `;
 
@@ -70,10 +76,14 @@ export async function createModuleTracer(): Promise<ModuleTracer> {
     async newTrace(name) {
       const file = join(dir, `${++traces}-${name}.trace`);
       await writeFile(file, "");
+      await writeFile(`${file}.urls`, "");
       return { file, env: { KUBEIAM_TRACE_FILE: file } };
     },
     async read(file) {
       return (await readFile(file, "utf8")).split("\n").filter((line) => line !== "");
+    },
+    async readUrls(file) {
+      return [...new Set((await readFile(`${file}.urls`, "utf8")).split("\n").filter((line) => line !== ""))];
     },
     remove: () => rm(dir, { recursive: true, force: true }),
   };
