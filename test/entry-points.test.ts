@@ -157,15 +157,17 @@ process.stdout.write(JSON.stringify({ atImport, afterSigning: process.moduleLoad
  * point near 1.5x `node -e 0`): the kubeconfig model, parser and writer (kube/kubeconfig.ts, through
  * ncp/kubeconfig.ts, which builds an NKS cluster's entries), client-node's self-refreshing config
  * (kube/client.ts) and the HTTP edge with its proxy rules (lib/http.ts). As paths under dist/:
- * a specifier alone (`./kubeconfig.js`) would not say whose kubeconfig module it is.
+ * a specifier alone (`./kubeconfig.js`) would not say whose kubeconfig module it is. Nor node:os,
+ * which the configure file's default path needs only when HOME is unset (about a module's cost).
  */
 const NOT_IN_NCP = ["ncp/kubeconfig.js", "kube/kubeconfig.js", "lib/yaml.js", "kube/client.js", "lib/http.js", "lib/proxy-env.js"];
 
-test('import("kubeiam/ncp") loads no kubeconfig parser, client-node wrapper or HTTP edge; building entries, a KubeConfig and an API call load them', async () => {
+test('import("kubeiam/ncp") loads no kubeconfig parser, client-node wrapper, HTTP edge or node:os; building entries, a KubeConfig and an API call load them', async () => {
   const bare = await trace(`const m = await import("kubeiam/ncp"); process.stdout.write(typeof m.getNcpCluster);`);
   assert.equal(bare.stdout, "function");
   assert.ok(bare.ours.includes("ncp/cluster.js") && bare.ours.includes("ncp/api.js"), bare.ours.join(" "));
   assert.deepEqual(NOT_IN_NCP.filter((f) => bare.ours.includes(f)), [], `kubeiam/ncp loaded ${bare.ours.length} of our modules: ${bare.ours.join(" ")}`);
+  assert.deepEqual(bare.specifiers.filter((s) => s === "node:os"), []);
   // The control: each loads on the call that needs it (and the tracer sees it).
   const used = await trace(`
 const { ncpAdapter, ncpKubeConfig, createNcpApiClient } = await import("kubeiam/ncp");

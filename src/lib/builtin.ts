@@ -1,10 +1,11 @@
 /**
  * Node's built-in modules for the exec plugins' paths (`kubeiam token`, `broker token`, `eks token`,
- * `gke token`: one of them runs on every kubectl call) and for what `import("kubeiam")` loads, taken
- * through `require` instead of `import`. An `import` of a built-in builds an ES module facade that
+ * `gke token`: one of them runs on every kubectl call) and for what `import("kubeiam")` and its
+ * subpaths load, taken through `require` instead of `import`. An `import` of a built-in builds an ES module facade that
  * reads every one of its exports, and reading wakes the lazy ones: `node:fs`'s `ReadStream` loads the
  * whole streams stack, `node:crypto`'s `webcrypto` its own, `node:util`'s `MIMEType` the MIME parser.
  * On the token path that was about 8 ms of a 100 ms process (`npm run bench -- --only startup`).
+ * Even a small one (`node:os`) costs an import about half a millisecond, a module's worth.
  * Everywhere else the ordinary `import` reads better and costs nothing that matters.
  */
 import { createRequire } from "node:module";
@@ -14,6 +15,8 @@ interface Builtins {
   "node:crypto": typeof import("node:crypto");
   "node:fs": typeof import("node:fs");
   "node:fs/promises": typeof import("node:fs/promises");
+  "node:os": typeof import("node:os");
+  "node:path": typeof import("node:path");
   "node:tty": typeof import("node:tty");
   "node:util": typeof import("node:util");
 }

@@ -2,8 +2,7 @@
  * Finds NCP API credentials (docs/formats.md §4): the environment first, then `~/.ncloud/configure`.
  * Reads only; never prompts and never writes the file (kubectl runs us non-interactively).
  */
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { builtin } from "../lib/builtin.js";
 import { ConfigFileError, CredentialsError, KubeiamError } from "../lib/errors.js";
 import { quoted } from "../lib/printable.js";
 // Types only: the file reader (node:fs/promises and friends) loads when a configure file is read, so
@@ -48,7 +47,9 @@ export interface ResolveNcpCredentialsOptions {
 
 /** The default configure file for a given environment: `$HOME/.ncloud/configure`. */
 export function defaultNcpConfigFile(env: Record<string, string | undefined> = process.env): string {
-  return join(env.HOME || homedir(), ".ncloud", "configure");
+  // Required here, not imported: kubeiam/ncp's import and `token` need neither (lib/builtin.ts), and
+  // node:os only when HOME is unset.
+  return builtin("node:path").join(env.HOME || builtin("node:os").homedir(), ".ncloud", "configure");
 }
 
 /**
