@@ -1,6 +1,7 @@
 /**
  * NCP NKS as a {@link CloudAdapter}: the four operations of src/contract.ts over this folder's
- * credential lookup, token, API client and kubeconfig builder.
+ * credential lookup, token, API client and kubeconfig builder (src/ncp/kubeconfig.ts, loaded by
+ * kubeconfigEntries, the first call that needs it).
  */
 import type { CloudAdapter, CloudTypes } from "../contract.js";
 import { ClusterStateError } from "../lib/errors.js";

@@ -146,7 +146,7 @@ export interface NcpClusterDescription {
 
 /**
  * The cluster and, unless it is still being created, the NKS API's kubeconfig for it: what
- * {@link ncpKubeconfigEntries} builds from.
+ * ncpKubeconfigEntries (src/ncp/kubeconfig.ts) builds from.
  *
  * @example
  * ```ts
