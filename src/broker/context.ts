@@ -4,6 +4,7 @@
  * may they do this).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AccessCache } from "./access-cache.js";
 import type { AuditWriter } from "./audit.js";
 import type { FailedAuthLimiter, TokenRateLimiter } from "./auth.js";
 import type { CloudGateway } from "./cloud.js";
@@ -19,6 +20,8 @@ export interface BrokerContext {
   store: BrokerStore;
   audit: AuditWriter;
   cloud: CloudGateway;
+  /** Granted token access kept for up to a second, when the store announces changes (access-cache.ts). */
+  accessCache: AccessCache | undefined;
   /** Parsed locators per cluster row (checked against the row on each use). */
   locators: ClusterLocatorCache;
   /** The master key (32 bytes): seals cloud secrets, and opens them. */

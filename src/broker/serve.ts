@@ -64,6 +64,8 @@ export interface StartBrokerOptions {
   sessionTtlMs?: number;
   /** A session's hard end, ms (`--session-max`). */
   sessionMaxMs?: number;
+  /** The longest granted access is kept, ms (see access-cache.ts); BROKER.md's second by default. For tests. */
+  accessCacheMs?: number;
   /** Sign-in through an identity provider (`--oidc-issuer`, `--oidc-client-id`, the secret, claims). */
   oidc?: OidcSettings;
   now?: () => number;
@@ -269,7 +271,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     // Loaded only now: the refusals above answer without paying for Fastify and the clouds.
     const { createBrokerApp } = await import("./server.js");
     const built = await createBrokerApp({
-      store: new BrokerStore(store.db, store.dialect, { snapshot: store.snapshot, ...(store.auditSink === undefined ? {} : { auditSink: store.auditSink }) }),
+      store: new BrokerStore(store.db, store.dialect, {
+        snapshot: store.snapshot,
+        ...(store.auditSink === undefined ? {} : { auditSink: store.auditSink }),
+        ...(store.accessFeed === undefined ? {} : { accessFeed: store.accessFeed }),
+      }),
       masterKey,
       retiredKeys: keyring.slice(1),
       publicUrl: (req) => publicUrl ?? (wildcard && req !== undefined ? hostUrl(scheme, req.headers.host) : undefined) ?? url,
@@ -282,6 +288,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
       ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
       ...(options.sessionMaxMs === undefined ? {} : { sessionMaxMs: options.sessionMaxMs }),
+      ...(options.accessCacheMs === undefined ? {} : { accessCacheMs: options.accessCacheMs }),
       ...(oidc === undefined ? {} : { oidc }),
     });
     app = built.app;

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import { AccessCache } from "./access-cache.js";
 import { AuditWriter } from "./audit.js";
 import { auditActionOf, installAccessHook, auditClusterOf } from "./access.js";
 import { trustedPeers } from "./client-address.js";
@@ -61,6 +62,12 @@ export interface BrokerAppOptions {
    * checked by `parseTrustProxy`); the socket's peer is the client when absent.
    */
   trustProxy?: readonly string[];
+  /**
+   * The longest a granted token request's access is kept, ms (access-cache.ts), when the store
+   * announces changes; BROKER.md's second by default. Tests lengthen it to tell the announcements'
+   * work from expiry.
+   */
+  accessCacheMs?: number;
 }
 
 /** A broker app and its context (tests and `serve` reach the audit writer through it). */
@@ -88,6 +95,19 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     (rows) => store.insertAudit(rows),
     (_rows, seconds) => metrics.store.observe({ op: "audit_commit" }, seconds),
   );
+  // Kept access, only where the store announces every change of it (PostgreSQL); see access-cache.ts.
+  const accessCache =
+    store.accessFeed === undefined
+      ? undefined
+      : new AccessCache(now, {
+          ...(options.accessCacheMs === undefined ? {} : { maxAgeMs: options.accessCacheMs }),
+          onRead: (kept) => metrics.accessCache.inc({ result: kept ? "hit" : "miss" }),
+          onLive: (keeping) => {
+            metrics.accessCacheLive.set(keeping ? 1 : 0);
+            if (keeping) app.log.info("the store's announcements of access changes are heard: granted access is kept for up to a second");
+            else app.log.warn("the store's announcements of access changes are not heard (its connection is gone): every token request reads the store until they are again");
+          },
+        });
   const failedAuth = new FailedAuthLimiter();
   const tokenRate = options.rateLimit === undefined ? undefined : new TokenRateLimiter(options.rateLimit);
 
@@ -118,6 +138,9 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 
+  // After the app (the feed may announce at once, and its announcements are logged).
+  if (accessCache !== undefined) store.accessFeed?.subscribe(accessCache);
+
   /** Requests that wrote their audit row already (a refusal of theirs writes no second one). */
   const audited = new WeakSet<FastifyRequest>();
   const record: BrokerContext["record"] = (req, row) => {
@@ -137,9 +160,16 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     ...(options.sessionMaxMs === undefined ? {} : { maxMs: options.sessionMaxMs }),
   });
 
+  /** Runs a store read, observed in the store-latency histogram as `op`. */
+  const timed = async <T>(op: string, read: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await read();
+    metrics.store.observe({ op }, (performance.now() - started) / 1000);
+    return result;
+  };
+
   const identify = async <T extends { user: StoredUser }>(
     req: FastifyRequest,
-    op: string,
     lookup: (tokenHash: string, session: boolean) => Promise<T | undefined>,
   ): Promise<T> => {
     // Verify first, throttle only failures: a valid token is never refused for others' failures from
@@ -157,9 +187,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     let found: T | undefined;
     let why: string;
     if ("hash" in digest) {
-      const started = performance.now();
       found = await lookup(digest.hash, digest.session);
-      metrics.store.observe({ op }, (performance.now() - started) / 1000);
       why = digest.session
         ? "the session has ended or its access token ran out: renew it, or sign in again with 'kubeiam broker login'"
         : "the broker token is not known (revoked, rotated or mistyped): ask an admin for a new one";
@@ -197,8 +225,8 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
 
   const authenticate = async (req: FastifyRequest): Promise<StoredUser> => {
     if (req.caller !== undefined) return req.caller;
-    const { user } = await identify(req, "auth_lookup", async (hash, session) => {
-      const u = session ? await sessions.callerByAccessHash(hash) : await store.userByTokenHash(hash);
+    const { user } = await identify(req, async (hash, session) => {
+      const u = await timed("auth_lookup", () => (session ? sessions.callerByAccessHash(hash) : store.userByTokenHash(hash)));
       return u === undefined ? undefined : { user: u };
     });
     return user;
@@ -209,6 +237,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     store,
     audit,
     cloud: new CloudGateway({ ...options.cloud, now }),
+    accessCache,
     locators: new ClusterLocatorCache(),
     masterKey: options.masterKey,
     masterKeys: [options.masterKey, ...(options.retiredKeys ?? [])],
@@ -224,11 +253,16 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     sessions,
     oidc: options.oidc,
     authenticateForToken: (req, clusterName) =>
-      identify(req, "token_access_lookup", async (hash, session) => {
-        if (!session) return store.tokenAccess(hash, clusterName, new Date(now()));
-        const user = await sessions.callerByAccessHash(hash);
+      identify(req, async (hash, session) => {
+        if (!session) {
+          const read = () => timed("token_access_lookup", () => store.tokenAccess(hash, clusterName, new Date(now())));
+          return accessCache === undefined ? read() : accessCache.read(`${hash}\u0000${clusterName}`, read);
+        }
+        // A session's access token is renewed every few minutes, and the CLI keeps the cluster token it
+        // gets: nothing to gain from keeping its access here.
+        const user = await timed("token_access_lookup", () => sessions.callerByAccessHash(hash));
         if (user === undefined) return undefined;
-        const access = await store.clusterAccess(user, clusterName, new Date(now()));
+        const access = await timed("token_access_lookup", () => store.clusterAccess(user, clusterName, new Date(now())));
         // The session's role (the admin group at sign-in), not the users row's, decides an admin's reach.
         if (access !== undefined && !access.granted && user.role === "admin") return { user, access: { cluster: access.cluster, credential: access.credential, granted: true } };
         return { user, access };
@@ -241,6 +275,14 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
     record,
   };
 
+  // This instance's own changes are dropped from what it keeps before they are answered, so the
+  // caller who revoked a grant here sees it refused here on their next request (other instances
+  // hear of it from the store's announcement).
+  if (accessCache !== undefined) {
+    app.addHook("onSend", async (req) => {
+      if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS") accessCache.changed();
+    });
+  }
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "(none)";
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import assert from "node:assert/strict";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.js";
 
 /** The two stores every broker suite runs against. */
@@ -203,4 +204,24 @@ export function rawRequest(base: string, head: string, body = "", localAddress?:
     });
     socket.write(`${head}\r\n\r\n${body}`);
   });
+}
+
+/**
+ * Asks `ask` again (every 20 ms, for up to `withinMs`) until its answer passes `ok`, and returns that
+ * answer; fails naming `what` and the last answer otherwise. For what BROKER.md allows to take a
+ * moment: a change made on another instance reaches this one within a second.
+ *
+ * @example
+ * ```ts
+ * const r = await askUntil("the revoked grant refused here", () => call(base, "GET", path, { token }), (r) => r.status === 403);
+ * ```
+ */
+export async function askUntil<T>(what: string, ask: () => Promise<T>, ok: (answer: T) => boolean, withinMs = 5_000): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const answer = await ask();
+    if (ok(answer)) return answer;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms; the last answer: ${JSON.stringify(answer).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

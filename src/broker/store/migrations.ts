@@ -11,6 +11,7 @@ import { sealedKeyId } from "../sealing.js";
 import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase } from "./schema.js";
+import { ACCESS_CHANNEL } from "./access-feed.js";
 import { chainUnchainedAudit } from "./audit-store.js";
 import type { ClusterInfo } from "../../cluster-info.js";
 import { engineFor } from "../engines.js";
@@ -188,7 +189,32 @@ const MIGRATIONS: Migration[] = [
       `CREATE INDEX retired_tokens_time ON retired_tokens (retired_at)`,
     ],
   },
+  {
+    // Every committed change of what decides a token request's access announces itself to every
+    // instance (LISTEN kubeiam_access), whoever made it: another instance, 'serve rekey', a manual
+    // UPDATE. Instances keep granted access for at most a second only while they listen
+    // (../access-cache.ts). One notification per statement, naming the table; PostgreSQL folds a
+    // transaction's alike ones into one.
+    // The embedded store has no channel to announce on, and keeps nothing.
+    version: 8,
+    statements: (dialect) =>
+      dialect !== "postgres"
+        ? []
+        : [
+            `CREATE OR REPLACE FUNCTION kubeiam_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN PERFORM pg_notify('${ACCESS_CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$`,
+            // Dropped first: a database rewound by hand to an older schema may still have them (and
+            // CREATE OR REPLACE TRIGGER needs PostgreSQL 14).
+            ...ACCESS_TABLES.flatMap((table) => [
+              `DROP TRIGGER IF EXISTS ${table}_access_changed ON ${table}`,
+              `CREATE TRIGGER ${table}_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kubeiam_access_changed()`,
+            ]),
+          ],
+  },
 ];
+
+/** The tables the token request's access query reads: a change to any of them is announced. */
+const ACCESS_TABLES = ["users", "grants", "clusters", "credentials"] as const;
 
 /** The schema version this kubeiam writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,6 +8,8 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { KubeiamError, UsageError } from "../../lib/errors.js";
 import { StoreError } from "../errors.js";
+import type { AccessChangeFeed } from "../access-cache.js";
+import { PostgresAccessFeed } from "./access-feed.js";
 import { AUDIT_INSERT_POSTGRES, type SnapshotReader } from "./audit-store.js";
 import type { BrokerDatabase } from "./schema.js";
 import { startSqliteAuditWorker, type AuditSink } from "./sqlite-audit-worker.js";
@@ -31,6 +33,8 @@ export interface OpenStore {
   auditSink?: AuditSink;
   /** Reads in one consistent snapshot, beside the connections that serve requests. */
   snapshot: SnapshotReader;
+  /** PostgreSQL's announcements of access changes (access-feed.ts); the embedded store has none. */
+  accessFeed?: AccessChangeFeed;
   close(): Promise<void>;
 }
 
@@ -307,5 +311,17 @@ async function openPostgres(url: string, display: string, max: number): Promise<
         await sql.raw("COMMIT").execute(conn).catch(() => undefined);
       }
     });
-  return { db, dialect: "postgres", display, snapshot, close: () => db.destroy() };
+  // Its own connection, outside the pool, named so that an operator sees it in pg_stat_activity.
+  const accessFeed = new PostgresAccessFeed(() => new pg.default.Client({ connectionString: url, application_name: "kubeiam-access-feed", connectionTimeoutMillis: 10_000 }));
+  return {
+    db,
+    dialect: "postgres",
+    display,
+    snapshot,
+    accessFeed,
+    close: async () => {
+      await accessFeed.close();
+      await db.destroy();
+    },
+  };
 }

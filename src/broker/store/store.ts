@@ -9,6 +9,7 @@ import { StoreError } from "../errors.js";
 import type { StoreDialect } from "./open.js";
 import type { BrokerDatabase, ClustersTable } from "./schema.js";
 import { reusableQuery } from "./reusable-query.js";
+import type { AccessChangeFeed } from "../access-cache.js";
 import type { AuditVerification } from "../audit-chain.js";
 import { appendAudit, pruneAudit, verifyAudit, type SnapshotReader } from "./audit-store.js";
 import { retiredTokenDigest } from "../tokens.js";
@@ -119,6 +120,8 @@ export interface ClusterAccess {
   granted: boolean;
   /** When not granted: the latest end of a grant that would have (ISO 8601), so "ended" can be said. */
   endedAt?: string;
+  /** When the grant in force (the one chosen: its `as` credential) ends, if it does (ISO 8601). */
+  grantEndsAt?: string;
 }
 
 /**
@@ -150,6 +153,7 @@ interface AccessRow {
   cred_provider: string | null;
   cred_sealed: string | null;
   grant_id: string | null;
+  grant_expires_at: string | null;
   as_id: string | null;
   as_name: string | null;
   as_provider: string | null;
@@ -182,6 +186,7 @@ const ACCESS_FIELDS = [
   "cred_provider",
   "cred_sealed",
   "grant_id",
+  "grant_expires_at",
   "as_id",
   "as_name",
   "as_provider",
@@ -213,6 +218,8 @@ export interface BrokerStoreOptions {
   auditSink?: ((rows: AuditRecord[]) => Promise<void>) & { prune?: (before: string, limit: number) => Promise<number> };
   /** Reads in one consistent snapshot (verifying the chain while rows are appended and pruned). */
   snapshot?: SnapshotReader;
+  /** Announces changes of access (PostgreSQL: access-feed.ts), so that granted access may be kept briefly. */
+  accessFeed?: AccessChangeFeed;
 }
 
 /** How a change that names things can end. */
@@ -305,6 +312,8 @@ function isUniqueViolation(error: unknown): boolean {
 export class BrokerStore {
   readonly db: Kysely<BrokerDatabase>;
   readonly dialect: StoreDialect;
+  /** Announces changes of access, when the store can (PostgreSQL); see ../access-cache.ts. */
+  readonly accessFeed: AccessChangeFeed | undefined;
   /** Commits audit rows elsewhere (the embedded store's worker thread) when given. */
   readonly #auditSink: ((rows: AuditRecord[]) => Promise<void>) | undefined;
   /** Prunes audit rows there too, so one connection writes the audit table. */
@@ -318,6 +327,7 @@ export class BrokerStore {
     this.#auditPrune = options.auditSink?.prune;
     // Without a snapshot reader (a store built by hand), pages are read as they are.
     this.#snapshot = options.snapshot ?? ((read) => read(db));
+    this.accessFeed = options.accessFeed;
     this.#userByTokenHash = reusableQuery((tokenHash) => db.selectFrom("users").select(["id", "name", "role"]).where("token_hash", "=", tokenHash));
   }
 
@@ -358,6 +368,7 @@ export class BrokerStore {
             "credentials.provider as cred_provider",
             "credentials.sealed as cred_sealed",
             "chosen.id as grant_id",
+            "chosen.expires_at as grant_expires_at",
             "as_cred.id as as_id",
             "as_cred.name as as_name",
             "as_cred.provider as as_provider",
@@ -401,7 +412,7 @@ export class BrokerStore {
         ? { id: cluster.credentialId, name: joined(r.cred_name), provider: joined(r.cred_provider) as BrokerProvider, sealed: joined(r.cred_sealed) }
         : { id: r.as_id, name: joined(r.as_name), provider: joined(r.as_provider) as BrokerProvider, sealed: joined(r.as_sealed) };
     const granted = user.role === "admin" || r.grant_id !== null;
-    if (granted) return { user, access: { cluster, credential, granted } };
+    if (granted) return { user, access: { cluster, credential, granted, ...(r.grant_expires_at === null ? {} : { grantEndsAt: r.grant_expires_at }) } };
     // A refusal only: whether a grant has ended, so the 403 can say when (the read every granted
     // request would otherwise pay for in the query above).
     const ended = (await endedAt(user.id, cluster.id, groups, now.toISOString()).execute(this.db)).rows[0]?.ended_at ?? null;
@@ -782,8 +793,9 @@ export class BrokerStore {
    * The caller holding a token digest and, for them (and `groups`, what their sign-in carries), a
    * cluster with the credential to mint with and the grant in force at `now`, in one query (a granted
    * token request's only read; a refusal reads once more, for the end of a grant that has ended).
-   * `undefined` when no user holds the digest. Never cached: a deleted user, a
-   * rotated token, a revoked or ended grant or a replaced credential shows on the next request.
+   * `undefined` when no user holds the digest. Always read: a deleted user, a rotated token, a revoked
+   * or ended grant or a replaced credential shows in the next answer (the broker may keep a granted
+   * answer for up to a second while the store announces changes: ../access-cache.ts).
    */
   async tokenAccess(tokenHash: string, clusterName: string, now: Date, groups: readonly string[] = []): Promise<TokenAccess | undefined> {
     return this.#readAccess("token_hash", tokenHash, clusterName, groups, now);
