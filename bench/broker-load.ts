@@ -50,6 +50,13 @@ export interface BrokerLoadResult {
   ratio: number;
   /** Each round's token req/s over the /healthz req/s of the same round. */
   roundRatios: number[];
+  /** How many broker tokens the token requests took turns with. */
+  callers: number;
+  /**
+   * The share of the measured token requests whose access the broker answered from what it kept
+   * (its /metrics, kubeiam_broker_access_cache_total); undefined where it keeps nothing (SQLite).
+   */
+  keptShare: number | undefined;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -79,8 +86,17 @@ interface Round {
   elapsedMs: number;
 }
 
-/** One round: `clients` loops for `ms`, every answer checked by `ok`. */
-async function round(url: URL, token: string, agent: Agent, clients: number, ms: number, ok: (status: number, body: string) => boolean): Promise<Round> {
+/** Broker tokens taken in turn, where the last round left off. */
+class Turns {
+  #next = 0;
+  constructor(readonly tokens: readonly string[]) {}
+  take(): string {
+    return this.tokens[this.#next++ % this.tokens.length] as string;
+  }
+}
+
+/** One round: `clients` loops for `ms`, every answer checked by `ok`; requests take `turns`. */
+async function round(url: URL, turns: Turns, agent: Agent, clients: number, ms: number, ok: (status: number, body: string) => boolean): Promise<Round> {
   const r: Round = { requests: 0, failures: 0, samples: [], latencies: [], elapsedMs: 0 };
   const start = performance.now();
   const end = start + ms;
@@ -90,7 +106,7 @@ async function round(url: URL, token: string, agent: Agent, clients: number, ms:
       for (let n = 0; n < cap && performance.now() < end; n++) {
         const t0 = performance.now();
         try {
-          const res = await get(url, token, agent);
+          const res = await get(url, turns.take(), agent);
           if (!ok(res.status, res.body)) {
             r.failures++;
             if (r.samples.length < 5) r.samples.push(`HTTP ${res.status} ${res.body.slice(0, 120)}`);
@@ -225,6 +241,46 @@ export async function runBrokerLoad(options: BrokerLoadOptions = {}): Promise<Br
   }
 }
 
+/**
+ * Adds `count` users granted the bench's cluster (16 requests at a time) and returns their broker
+ * tokens: token requests that take turns with more callers than the broker answers in a second never
+ * find one's access kept (access-cache.ts), so they measure the store's full work per request.
+ *
+ * @example
+ * ```ts
+ * const callers = await addBenchCallers(b, 4000);
+ * await measureBrokerLoad(b, { clients: 64, tokens: callers });
+ * ```
+ */
+export async function addBenchCallers(b: BenchBroker, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const name = `caller-${i}`;
+        const user = await restOk(b.url, b.adminToken, "POST", "/v1/users", { name, role: "user" }, 201);
+        await restOk(b.url, b.adminToken, "PUT", `/v1/grants/${name}/${b.cluster}`, undefined, 204);
+        tokens.push((user.body as { token: string }).token);
+      }
+    }),
+  );
+  return tokens;
+}
+
+/** The broker's access-cache counters (its /metrics, open from loopback); undefined where it has none. */
+async function accessCacheCounts(b: BenchBroker, agent: Agent): Promise<{ hit: number; miss: number } | undefined> {
+  const res = await get(new URL("/metrics", b.url), b.adminToken, agent);
+  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
+  const of = (result: string): number | undefined => {
+    const m = new RegExp(`^kubeiam_broker_access_cache_total\\{result="${result}"\\} (\\d+)$`, "m").exec(res.body);
+    return m === null ? undefined : Number(m[1]);
+  };
+  const live = /^kubeiam_broker_access_cache_live (\d+)$/m.exec(res.body)?.[1];
+  if (live === undefined || (live === "0" && of("hit") === undefined)) return undefined;
+  return { hit: of("hit") ?? 0, miss: of("miss") ?? 0 };
+}
+
 /** How long each side runs before the measured rounds, at each client count. */
 const WARM_UP_MS = 1_500;
 
@@ -240,8 +296,10 @@ const WARM_UP_MS = 1_500;
  * await b.stop();
  * ```
  */
-export async function measureBrokerLoad(b: BenchBroker, options: Omit<BrokerLoadOptions, "db"> = {}): Promise<BrokerLoadResult> {
+export async function measureBrokerLoad(b: BenchBroker, options: Omit<BrokerLoadOptions, "db"> & { tokens?: readonly string[] } = {}): Promise<BrokerLoadResult> {
   const clients = options.clients ?? 64;
+  const tokens = new Turns(options.tokens ?? [b.token]);
+  const one = new Turns([b.token]);
   const rounds = options.rounds ?? 6;
   const durationMs = options.durationMs ?? 12_000;
   const perRound = Math.max(200, Math.floor(durationMs / (2 * rounds)));
@@ -252,19 +310,23 @@ export async function measureBrokerLoad(b: BenchBroker, options: Omit<BrokerLoad
     // Warm-up: connections open, JIT warm, store caches and prepared statements filled. 300 ms was
     // not enough for the token route: its first measured round ran at 0.21-0.36 of /healthz where
     // the later ones ran at 0.35-0.55, in almost every run.
-    await round(tokenUrl, b.token, agent, clients, WARM_UP_MS, isToken);
-    await round(healthUrl, b.token, agent, clients, WARM_UP_MS, isHealthy);
+    await round(tokenUrl, tokens, agent, clients, WARM_UP_MS, isToken);
+    await round(healthUrl, one, agent, clients, WARM_UP_MS, isHealthy);
     const tokenRounds: Round[] = [];
     const healthRounds: Round[] = [];
+    const countsBefore = await accessCacheCounts(b, agent);
     for (let i = 0; i < rounds; i++) {
       if (i % 2 === 0) {
-        tokenRounds.push(await round(tokenUrl, b.token, agent, clients, perRound, isToken));
-        healthRounds.push(await round(healthUrl, b.token, agent, clients, perRound, isHealthy));
+        tokenRounds.push(await round(tokenUrl, tokens, agent, clients, perRound, isToken));
+        healthRounds.push(await round(healthUrl, one, agent, clients, perRound, isHealthy));
       } else {
-        healthRounds.push(await round(healthUrl, b.token, agent, clients, perRound, isHealthy));
-        tokenRounds.push(await round(tokenUrl, b.token, agent, clients, perRound, isToken));
+        healthRounds.push(await round(healthUrl, one, agent, clients, perRound, isHealthy));
+        tokenRounds.push(await round(tokenUrl, tokens, agent, clients, perRound, isToken));
       }
     }
+    const countsAfter = await accessCacheCounts(b, agent);
+    const hits = countsBefore === undefined || countsAfter === undefined ? undefined : countsAfter.hit - countsBefore.hit;
+    const misses = countsBefore === undefined || countsAfter === undefined ? undefined : countsAfter.miss - countsBefore.miss;
     const t = side(tokenRounds);
     const h = side(healthRounds);
     const rate = (r: Round): number => (r.requests / r.elapsedMs) * 1000;
@@ -276,6 +338,8 @@ export async function measureBrokerLoad(b: BenchBroker, options: Omit<BrokerLoad
       healthz: h,
       ratio: t.requestsPerSecond / h.requestsPerSecond,
       roundRatios: tokenRounds.map((r, i) => rate(r) / rate(healthRounds[i] as Round)),
+      callers: tokens.tokens.length,
+      keptShare: hits === undefined || misses === undefined || hits + misses === 0 ? undefined : hits / (hits + misses),
     };
   } finally {
     agent.destroy();
@@ -296,7 +360,8 @@ function sideLine(label: string, s: BrokerSide): string {
  */
 export function formatBrokerLoad(r: BrokerLoadResult): string {
   return [
-    `store: ${r.store}; ${r.clients} keep-alive clients; medians of ${r.rounds} alternated rounds a side; per-round token/healthz ${r.roundRatios.map((x) => x.toFixed(2)).join(" ")}`,
+    `store: ${r.store}; ${r.clients} keep-alive clients; ${r.callers === 1 ? "one caller" : `${r.callers} callers taking turns`}; medians of ${r.rounds} alternated rounds a side; per-round token/healthz ${r.roundRatios.map((x) => x.toFixed(2)).join(" ")}`,
+    `access ${r.keptShare === undefined ? "read from the store for every token request (this store keeps none)" : `kept from the last second for ${(r.keptShare * 100).toFixed(1)}% of the token requests, read from the store for the rest`}`,
     sideLine("GET /v1/clusters/{name}/token (NKS)", r.token),
     sideLine("GET /healthz (same server)", r.healthz),
   ].join("\n");

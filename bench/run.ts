@@ -23,7 +23,7 @@ import { createNcpSigner, ncpStringToSign } from "../src/ncp/sign.js";
 import { decodeNcpToken, mintNcpToken, ncpTokenPath, parseNcpTokenTarget } from "../src/ncp/token.js";
 import { compareRates, judge, roundRatios, spreadOf, timeCommands, type CommandSpec, type CommandTiming, type Spread, type Target, type Verdict } from "./measure.js";
 import { formatSandboxLoad, runSandboxLoad } from "./sandbox-load.js";
-import { formatBrokerLoad, measureBrokerLoad, startBenchBroker, type BrokerLoadResult } from "./broker-load.js";
+import { addBenchCallers, formatBrokerLoad, measureBrokerLoad, startBenchBroker, type BrokerLoadResult } from "./broker-load.js";
 import { measureSignIn } from "./signin.js";
 import { formatAuditBench, runAuditVerifyBench, runRetentionBench } from "./audit-trail.js";
 import { startTestPostgres } from "../test/helpers/postgres.js";
@@ -485,6 +485,17 @@ async function brokerLoadCase(s: Settings, store: "embedded" | "postgres"): Prom
         checks.push(c);
         lines.push(ratioLine("ratio token/healthz", c, extra));
       }
+    }
+    if (store === "postgres") {
+      // The same load where no caller asks twice within a second: more callers taking turns than the
+      // broker answers in a second, so no answer is kept (access-cache.ts) and every request pays for
+      // the access query too. Printed beside the target's row, not judged by it.
+      const callers = await addBenchCallers(b, s.quick ? 1_500 : 5_000);
+      const r = await measureBrokerLoad(b, { clients: BROKER_CLIENTS, durationMs: s.brokerMs, tokens: callers });
+      figures[`${BROKER_CLIENTS}-callers`] = r;
+      checks.push(zero(`broker load, ${store} store, ${BROKER_CLIENTS} clients, ${callers.length} callers: failed requests`, r.token.failures + r.healthz.failures));
+      lines.push(...formatBrokerLoad(r).split("\n"));
+      lines.push(`${"ratio token/healthz".padEnd(36)} ${fmtRatio(r.ratio).padStart(6)}   ${spreadText(spreadOf(r.roundRatios))}   (token p99 ${fmtMs(r.token.p99Ms)}; no target: the cost when nothing is kept)`);
     }
     return { lines, figures, checks };
   } finally {
