@@ -260,12 +260,14 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<Broker
         }
         // A session's access token is renewed every few minutes, and the CLI keeps the cluster token it
         // gets: nothing to gain from keeping its access here.
-        const user = await timed("token_access_lookup", () => sessions.callerByAccessHash(hash));
-        if (user === undefined) return undefined;
-        const access = await timed("token_access_lookup", () => store.clusterAccess(user, clusterName, new Date(now())));
-        // The session's role (the admin group at sign-in), not the users row's, decides an admin's reach.
-        if (access !== undefined && !access.granted && user.role === "admin") return { user, access: { cluster: access.cluster, credential: access.credential, granted: true } };
-        return { user, access };
+        return timed("token_access_lookup", async () => {
+          const user = await sessions.callerByAccessHash(hash);
+          if (user === undefined) return undefined;
+          const access = await store.clusterAccess(user, clusterName, new Date(now()));
+          // The session's role (the admin group at sign-in), not the users row's, decides an admin's reach.
+          if (access !== undefined && !access.granted && user.role === "admin") return { user, access: { cluster: access.cluster, credential: access.credential, granted: true } };
+          return { user, access };
+        });
       }),
     requireAdmin: async (req, user, action, doing) => {
       if (user.role === "admin") return;
