@@ -53,9 +53,10 @@ before(async () => {
   await ok(a.url, "POST", "/v1/credentials", { name: "sb", provider: "ncp", ncp: { accessKey: sandbox.accessKey, secretKey: sandbox.secretKey, apiUrl: sandbox.apiUrl } }, 201);
   await ok(a.url, "POST", "/v1/clusters", { name: "prod", credential: "sb", region: c.region, ncp: { clusterUuid: c.uuid } }, 201);
 });
+let bClosed = false;
 after(async () => {
   await a?.close();
-  await b?.close();
+  if (!bClosed) await b?.close();
   await sandbox?.close();
   await postgres?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -236,4 +237,20 @@ test("the announcements' connection cut: the instance says so, keeps nothing, re
   assert.equal((await token(a, job)).status, 200);
   assert.equal((await kept(a)).miss, k.miss + 1);
   await warm(a, job);
+});
+
+test("an instance that closes ends its announcements connection, without warning that it no longer hears them", async () => {
+  await bothListening();
+  const marked = logB.lines.length;
+  await b.close();
+  bClosed = true;
+  assert.deepEqual(logB.lines.slice(marked).filter((l) => /not heard/.test(l)), []);
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  try {
+    const feeds = async () => Number((await client.query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'kubeiam-access-feed'")).rows[0].n);
+    await askUntil("only a's announcements connection left", feeds, (n) => n === 1);
+  } finally {
+    await client.end();
+  }
 });

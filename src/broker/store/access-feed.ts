@@ -58,16 +58,11 @@ export class PostgresAccessFeed implements AccessChangeFeed {
     }
   }
 
-  /** Whether the connection listens now. */
-  get listening(): boolean {
-    return this.#listening;
-  }
-
-  /** Stops listening for good (the store closes). */
+  /** Stops listening for good (the store closes); subscribers are not told, as nothing is lost. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retry);
-    this.#setListening(false);
+    this.#listening = false;
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => undefined);
@@ -82,6 +77,7 @@ export class PostgresAccessFeed implements AccessChangeFeed {
       if (lost) return;
       lost = true;
       if (this.#client === client) this.#client = undefined;
+      if (this.#closed) return;
       this.#setListening(false);
       void client.end().catch(() => undefined);
       this.#scheduleRetry();
