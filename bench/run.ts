@@ -7,7 +7,7 @@
  *
  * Flags: `--quick` (short smoke run, about a minute), `--json` (one JSON object of all figures on
  * stdout; the report goes to stderr), `--check` (exit 1 when a target is missed: FAIL, not UNSURE),
- * `--only a,b` (case ids: mint, startup, import, aws, kubeconfig, sandbox, broker, broker-pg, broker-startup, signin).
+ * `--only a,b` (case ids: mint, startup, import, aws, broker-startup, kubeconfig, sandbox, broker, broker-pg, signin, audit).
  * A case that fails to run (a child that exits non-zero, a wrong token) always exits 1.
  *
  * Run: `npm run bench [-- --quick]` (builds dist and .test-build, then runs .test-build/bench/run.js).
@@ -388,7 +388,7 @@ function kubeconfigOf(n: number): string {
 }
 
 /**
- * 5. `kubeiam update-kubeconfig` (an NKS cluster of a `kubeiam sandbox` child, through its signed
+ * 6. `kubeiam update-kubeconfig` (an NKS cluster of a `kubeiam sandbox` child, through its signed
  * API) against `kubectl config set-context` (no network at all), on an empty kubeconfig and on ones of
  * 1,000 and 10,000 contexts; each run edits a fresh copy of the same file.
  */
@@ -442,7 +442,7 @@ async function kubeconfigCase(s: Settings, dir: string): Promise<Outcome> {
   }
 }
 
-/** 6. The sandbox cluster endpoint under 50 keep-alive clients with real tokens, against bare HTTPS, in alternated rounds. */
+/** 7. The sandbox cluster endpoint under 50 keep-alive clients with real tokens, against bare HTTPS, in alternated rounds. */
 async function sandboxCase(s: Settings): Promise<Outcome> {
   const r = await runSandboxLoad({ baseline: true, durationMs: s.sandboxMs, rounds: s.quick ? 4 : 8 });
   const failures = r.failures + (r.baseline?.failures ?? 0);
@@ -455,7 +455,7 @@ async function sandboxCase(s: Settings): Promise<Outcome> {
 }
 
 /**
- * 7 and 8. The broker's token route against its own /healthz at 1, 16, 64 and 256 keep-alive clients,
+ * 8 and 9. The broker's token route against its own /healthz at 1, 16, 64 and 256 keep-alive clients,
  * on each store; PostgreSQL at its own durability (fsync and synchronous commit on), as an operator
  * runs it, like SQLite's synchronous=FULL.
  */
@@ -504,7 +504,10 @@ async function brokerLoadCase(s: Settings, store: "embedded" | "postgres"): Prom
   }
 }
 
-/** 9. The whole `kubeiam broker token` process (a real broker on loopback) against `kubeiam token`. */
+/**
+ * 5. The whole `kubeiam broker token` process (a real broker on loopback) against `kubeiam token`; among
+ * the start-up cases, since right after the load cases the machine is still busy (1.69 there, 1.20 alone).
+ */
 async function brokerStartupCase(s: Settings): Promise<Outcome> {
   const b = await startBenchBroker();
   try {
@@ -574,11 +577,11 @@ const CASES: BenchCase[] = [
   { id: "startup", title: "Whole process: kubeiam token vs node -e 0", run: startupCase },
   { id: "import", title: "Whole process: import of each entry point by package name vs node -e 0", run: importCase },
   { id: "aws", title: "Whole process: kubeiam token and kubeiam eks token vs aws eks get-token (same fake keys)", run: awsCase },
+  { id: "broker-startup", title: "Whole process: kubeiam broker token (real broker on loopback) vs kubeiam token", run: brokerStartupCase },
   { id: "kubeconfig", title: "Whole process: update-kubeconfig (sandbox API) vs kubectl config set-context, by kubeconfig size", run: kubeconfigCase },
   { id: "sandbox", title: "Sandbox under load: cluster endpoint (token verified per request) vs bare HTTPS, alternated rounds", run: sandboxCase },
   { id: "broker", title: "Broker under load, embedded store: GET /v1/clusters/{name}/token (NKS) vs /healthz, by keep-alive clients", run: (s) => brokerLoadCase(s, "embedded") },
   { id: "broker-pg", title: "Broker under load, PostgreSQL (fsync on): GET /v1/clusters/{name}/token (NKS) vs /healthz, by keep-alive clients", run: (s) => brokerLoadCase(s, "postgres") },
-  { id: "broker-startup", title: "Whole process: kubeiam broker token (real broker on loopback) vs kubeiam token", run: brokerStartupCase },
   { id: "signin", title: "Sign-in (device flow, sandbox IdP): approval to first kubectl; N kubectl at once after the access token ran out", run: signInCase },
   { id: "audit", title: "Audit trail: verifying 1M chained rows vs reading them; the token route while retention prunes vs after (16 clients)", run: auditCase },
 ];
