@@ -198,7 +198,7 @@ test("changed in plain SQL, by no broker: announced by the triggers, refused on 
 test("kept never past the grant's end: the first request after it is refused as ended", async () => {
   await bothListening();
   const temp = await newUser("temp");
-  const ends = new Date(Date.now() + 1_500);
+  const ends = new Date(Date.now() + 3_000);
   assert.equal((await call(a.url, "PUT", "/v1/grants/temp/prod", { token: admin, body: { expiresAt: ends.toISOString() } })).status, 204);
   assert.equal((await token(a, temp)).status, 200);
   const k = await kept(a);
