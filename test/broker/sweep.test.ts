@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type RunningBroker } from "../../src/broker/serve.js";
 import { Sweeper } from "../../src/broker/sweeper.js";
-import { captureLines } from "./helpers.js";
+import { askUntil, captureLines } from "./helpers.js";
 
 let dir: string;
 let broker: RunningBroker;
@@ -36,15 +36,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Waits (at most 10 s) until `done` holds. */
-async function until(what: string, done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within 10 s`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 test("a running broker sweeps sessions past their end and sign-ins long expired on its own, and keeps live ones", async () => {
   const db = broker.ctx.store.db;
   const user = await broker.ctx.store.signedInUser("sam@example.com", new Date(clock));
@@ -61,7 +52,7 @@ test("a running broker sweeps sessions past their end and sign-ins long expired 
   clock += 3600_000 + 1;
   const live = await broker.ctx.sessions.create({ userId: user.id, source: "oidc", role: "user", groups: [] });
   const exists = async (table: "sessions" | "login_requests", id: string) => (await db.selectFrom(table).select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
-  await until("the ended session and the stale sign-in swept", async () => !(await exists("sessions", ended.id)) && !(await exists("login_requests", stale)));
+  await askUntil("the ended session and the stale sign-in swept", async () => !(await exists("sessions", ended.id)) && !(await exists("login_requests", stale)), (swept) => swept, 10_000);
   assert.ok(await exists("sessions", live.id), "a live session stays");
   assert.ok(await exists("login_requests", fresh), "a sign-in within its hour stays");
 });
